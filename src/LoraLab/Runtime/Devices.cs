@@ -1,0 +1,34 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraLab.Runtime;
+
+/// Resolves `--device auto|cpu|cuda` and sets libtorch's thread count once per process.
+public static class Devices
+{
+    public static Device Resolve(string? name)
+    {
+        TorchRuntime.EnsureLoaded();
+        switch ((name ?? "auto").Trim().ToLowerInvariant())
+        {
+            case "auto": return cuda.is_available() ? CUDA : CPU;
+            case "cpu": return CPU;
+            case "cuda":
+                if (!cuda.is_available())
+                    throw new UserException("--device cuda: no CUDA device is available (this build uses the CPU libtorch; see README, 'CUDA').");
+                return CUDA;
+            default:
+                if (name!.StartsWith("cuda:", StringComparison.OrdinalIgnoreCase)) return new Device(name);
+                throw new UserException($"--device: unknown device '{name}' (use auto, cpu or cuda)");
+        }
+    }
+
+    public static ScalarType ParseDtype(string? name, Device device) => (name ?? "auto").ToLowerInvariant() switch
+    {
+        "auto" => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+        "fp32" or "float32" or "f32" => ScalarType.Float32,
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        "fp16" or "float16" or "f16" => ScalarType.Float16,
+        _ => throw new UserException($"unknown dtype '{name}' (use fp32, bf16 or fp16)"),
+    };
+}

@@ -1,0 +1,20 @@
+namespace LoraLab.Tokenization;
+
+/// What the rest of LoraLab needs from a tokenizer. Implementations must reproduce the reference
+/// tokenizer (SentencePiece / Hugging Face tokenizers) id for id.
+public interface ITokenizer
+{
+    int VocabSize { get; }
+    int? BosId { get; }
+    int? EosId { get; }
+    int? PadId { get; }
+    /// Token strings of special tokens (e.g. "<|im_end|>", "<|eot_id|>") to their ids.
+    IReadOnlyDictionary<string, int> SpecialTokens { get; }
+    /// Whether the model's tokenizer config asks for BOS at the start of a sequence.
+    bool AddBosByDefault { get; }
+    /// Encodes text. Special-token strings in the text are matched and mapped to their ids.
+    IReadOnlyList<int> Encode(string text, bool addBos = false, bool addEos = false);
+    string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true);
+    /// The text of one token, for streaming output.
+    string TokenText(int id);
+}
