@@ -8,6 +8,9 @@ public static class CommandRegistry
 {
     public static void Register(IConfigurator config)
     {
-        // commands are added here, one line each
+        config.AddCommand<EvalCommand>("eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
+            .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
+        config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
+            .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
     }
 }

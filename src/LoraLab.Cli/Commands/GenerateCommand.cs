@@ -1,0 +1,86 @@
+using System.ComponentModel;
+using LoraLab.Evaluation;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class GenerateSettings : ModelSettings
+{
+    [CommandOption("--prompt <TEXT>")]
+    [Description("The prompt text (tokenized with the model's tokenizer; BOS as its config says).")]
+    public string? Prompt { get; set; }
+
+    [CommandOption("--prompt-ids <IDS>")]
+    [Description("The prompt as comma-separated token ids (for models without a tokenizer); output is printed as ids.")]
+    public string? PromptIds { get; set; }
+
+    [CommandOption("--max-new-tokens <N>")]
+    [DefaultValue(128)]
+    public int MaxNewTokens { get; set; } = 128;
+
+    [CommandOption("--temperature <T>")]
+    [Description("0 = greedy and deterministic; higher = more random.")]
+    [DefaultValue(0.0)]
+    public double Temperature { get; set; }
+
+    [CommandOption("--top-p <P>")]
+    [Description("Nucleus sampling: keep the smallest set of tokens whose probability reaches P.")]
+    [DefaultValue(1.0)]
+    public double TopP { get; set; } = 1.0;
+
+    [CommandOption("--top-k <K>")]
+    [Description("Keep only the K most likely tokens (0 = all).")]
+    [DefaultValue(0)]
+    public int TopK { get; set; }
+
+    [CommandOption("--seed <SEED>")]
+    [DefaultValue(0L)]
+    public long Seed { get; set; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (MaxNewTokens < 1) return Spectre.Console.ValidationResult.Error("--max-new-tokens must be at least 1");
+        if (Temperature < 0) return Spectre.Console.ValidationResult.Error("--temperature must be >= 0");
+        if (TopP <= 0 || TopP > 1) return Spectre.Console.ValidationResult.Error("--top-p must be in (0, 1]");
+        if (TopK < 0) return Spectre.Console.ValidationResult.Error("--top-k must be >= 0");
+        return base.Validate();
+    }
+}
+
+/// `loralab generate`: streams a continuation of the prompt, stopping at EOS.
+public sealed class GenerateCommand : Command<GenerateSettings>
+{
+    public override int Execute(CommandContext context, GenerateSettings s, CancellationToken cancellation)
+    {
+        if ((s.Prompt is null) == (s.PromptIds is null)) throw new UserException("give exactly one of --prompt TEXT or --prompt-ids IDS");
+        using var loaded = ModelSession.Open(s);
+        var opts = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
+        if (s.PromptIds is not null)
+        {
+            var ids = ParseIds(s.PromptIds, loaded.Config.VocabSize);
+            var eosId = loaded.Tokenizer?.EosId ?? loaded.Config.EosTokenId;
+            opts = opts with { StopIds = eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
+            var r = TextGenerator.Generate(loaded.Model, ids, opts, id => Console.Write(id + " "));
+            Console.WriteLine();
+            return 0;
+        }
+        var tok = loaded.RequireTokenizer();
+        var prompt = tok.Encode(s.Prompt!, addBos: tok.AddBosByDefault);
+        var eos = tok.EosId ?? loaded.Config.EosTokenId;
+        opts = opts with { StopIds = eos is int e ? new[] { e } : Array.Empty<int>() };
+        var stream = new TokenStream(tok);
+        TextGenerator.Generate(loaded.Model, prompt, opts, id => Console.Write(stream.Push(id)));
+        Console.WriteLine(stream.Flush());
+        return 0;
+    }
+
+    static int[] ParseIds(string text, int vocab)
+    {
+        var parts = text.Split(new[] { ',', ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out ids[i]) || ids[i] < 0 || ids[i] >= vocab)
+                throw new UserException($"--prompt-ids: '{parts[i]}' is not a token id in [0, {vocab})");
+        return ids;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using LoraLab.Tokenization;
+
+namespace LoraLab.Evaluation;
+
+/// Reads `loralab eval` input: JSONL whose lines are {"input_ids": [...]} or {"text": "..."}.
+public static class EvalData
+{
+    public static List<IReadOnlyList<int>> Load(string path, Func<ITokenizer> tokenizer)
+    {
+        if (!File.Exists(path)) throw new UserException($"{path}: data file not found");
+        var result = new List<IReadOnlyList<int>>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(line); }
+            catch (JsonException e) { throw new UserException($"{path}:{lineNo}: malformed JSON ({e.Message.Split('.')[0]})"); }
+            using (doc)
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) throw new UserException($"{path}:{lineNo}: expected a JSON object");
+                if (root.TryGetProperty("input_ids", out var ids))
+                {
+                    if (ids.ValueKind != JsonValueKind.Array) throw new UserException($"{path}:{lineNo}: field 'input_ids' must be an array of integers");
+                    var list = new List<int>();
+                    foreach (var e in ids.EnumerateArray())
+                    {
+                        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out int id) || id < 0)
+                            throw new UserException($"{path}:{lineNo}: field 'input_ids' must hold non-negative integers");
+                        list.Add(id);
+                    }
+                    result.Add(list);
+                }
+                else if (root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+                {
+                    var tok = tokenizer();
+                    result.Add(tok.Encode(text.GetString()!, addBos: tok.AddBosByDefault));
+                }
+                else throw new UserException($"{path}:{lineNo}: record has neither 'input_ids' nor 'text'");
+            }
+        }
+        if (result.Count == 0) throw new UserException($"{path}: no records");
+        return result;
+    }
+
+    public static void CheckVocab(IEnumerable<IReadOnlyList<int>> seqs, int vocab, string path)
+    {
+        int n = 0;
+        foreach (var s in seqs)
+        {
+            n++;
+            foreach (var id in s)
+                if (id >= vocab) throw new UserException($"{path}: record {n} has token id {id}, beyond the model's vocabulary ({vocab})");
+        }
+    }
+}

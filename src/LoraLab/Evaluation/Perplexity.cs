@@ -1,0 +1,33 @@
+using LoraLab.Models;
+using LoraLab.Training;
+using static TorchSharp.torch;
+
+namespace LoraLab.Evaluation;
+
+public sealed record EvalResult(double Loss, double Perplexity, long Tokens, int Sequences);
+
+/// Mean next-token cross-entropy over sequences: each sequence predicts positions 1..n-1 from 0..n-2;
+/// the mean is over all predicted tokens of all sequences.
+public static class Perplexity
+{
+    public static EvalResult Evaluate(CausalLM model, IEnumerable<IReadOnlyList<int>> sequences, int maxBatchTokens = 8192)
+    {
+        using var _ = no_grad();
+        double sum = 0;
+        long tokens = 0;
+        int count = 0;
+        foreach (var seq in sequences)
+        {
+            count++;
+            if (seq.Count < 2) continue;
+            using var scope = NewDisposeScope();
+            var ids = tensor(seq.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
+            var logits = model.Forward(ids);
+            sum += Losses.NextTokenSum(logits, ids).item<float>();
+            tokens += seq.Count - 1;
+        }
+        if (tokens == 0) throw new UserException("no sequence has two or more tokens: nothing to evaluate");
+        double loss = sum / tokens;
+        return new EvalResult(loss, Math.Exp(loss), tokens, count);
+    }
+}

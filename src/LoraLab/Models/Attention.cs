@@ -1,0 +1,68 @@
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+/// Multi-head attention with grouped-query / multi-query key-value heads and rotary positions.
+public sealed class Attention : nn.Module<Tensor, Tensor>
+{
+    readonly ModelConfig _cfg;
+    readonly int _layer;
+    public Projection q_proj, k_proj, v_proj, o_proj;
+
+    public Attention(string name, ModelConfig cfg, int layer) : base(name)
+    {
+        _cfg = cfg;
+        _layer = layer;
+        long h = cfg.HiddenSize, d = cfg.HeadDim;
+        q_proj = new Projection("q_proj", h, cfg.NumAttentionHeads * d, cfg.AttentionBias);
+        k_proj = new Projection("k_proj", h, cfg.NumKeyValueHeads * d, cfg.AttentionBias);
+        v_proj = new Projection("v_proj", h, cfg.NumKeyValueHeads * d, cfg.AttentionBias);
+        o_proj = new Projection("o_proj", cfg.NumAttentionHeads * d, h, false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("use Forward(x, context)");
+
+    public Tensor Forward(Tensor x, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], hq = _cfg.NumAttentionHeads, hkv = _cfg.NumKeyValueHeads, d = _cfg.HeadDim;
+        var q = q_proj.forward(x).view(b, t, hq, d).transpose(1, 2);
+        var k = k_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);
+        var v = v_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, ctx.Cos, ctx.Sin);
+        k = RotaryEmbedding.Apply(k, ctx.Cos, ctx.Sin);
+        if (ctx.Cache != null) (k, v) = ctx.Cache.Append(_layer, k, v);
+        long s = k.shape[2];
+
+        Tensor o;
+        if (hkv == hq)
+        {
+            o = nn.functional.scaled_dot_product_attention(q, k, v, ctx.Mask, 0.0, ctx.IsCausal);
+        }
+        else
+        {
+            // Grouped-query attention: view the query heads as (KV, group) and broadcast each key/value head
+            // over its group with expand (a view, no copy). Query head j uses key/value head j / group, as in HF.
+            long g = hq / hkv;
+            var q5 = q.view(b, hkv, g, t, d);
+            var k5 = k.unsqueeze(2).expand(b, hkv, g, s, d);
+            var v5 = v.unsqueeze(2).expand(b, hkv, g, s, d);
+            var mask = ctx.Mask?.unsqueeze(1);
+            o = nn.functional.scaled_dot_product_attention(q5, k5, v5, mask, 0.0, ctx.IsCausal).view(b, hq, t, d);
+        }
+        var merged = o.transpose(1, 2).reshape(b, t, hq * d);
+        return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+}
+
+/// What every layer of one forward pass shares: rotary tables, the attention mask, the KV cache.
+public sealed class ForwardContext
+{
+    public required Tensor Cos { get; init; }
+    public required Tensor Sin { get; init; }
+    /// Boolean mask (B, 1, T, S), true = may attend; null with IsCausal for the plain causal case.
+    public Tensor? Mask { get; init; }
+    public bool IsCausal { get; init; }
+    public KvCache? Cache { get; init; }
+}

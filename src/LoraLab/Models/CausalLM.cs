@@ -1,0 +1,189 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+/// The decoder stack under HF's `model.` prefix: embeddings, layers, final norm.
+public sealed class DecoderStack : nn.Module<Tensor, Tensor>
+{
+    public TokenEmbedding embed_tokens;
+    public ModuleList<DecoderLayer> layers;
+    public RmsNorm norm;
+
+    public DecoderStack(string name, ModelConfig cfg, ScalarType dtype) : base(name)
+    {
+        embed_tokens = new TokenEmbedding("embed_tokens", cfg.VocabSize, cfg.HiddenSize, dtype);
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, cfg.NumHiddenLayers)
+            .Select(i => new DecoderLayer(i.ToString(), cfg, i, dtype)).ToArray());
+        norm = new RmsNorm("norm", cfg.HiddenSize, cfg.RmsNormEps, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("use CausalLM.Forward");
+}
+
+/// A Llama / Mistral / Qwen2 causal language model whose parameter names are exactly HF's
+/// (`model.layers.N.self_attn.q_proj.weight`, `lm_head.weight`, ...).
+public sealed class CausalLM : nn.Module<Tensor, Tensor>
+{
+    public ModelConfig Config { get; }
+    public ScalarType Dtype { get; }
+    public Device Device { get; private set; }
+    public DecoderStack model;
+    /// Null when the output projection is tied to the input embeddings.
+    public Projection? lm_head;
+    readonly RotaryEmbedding _rope;
+
+    public CausalLM(ModelConfig cfg, ScalarType dtype, Device device) : base("CausalLM")
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        Config = cfg;
+        Dtype = dtype;
+        Device = device;
+        model = new DecoderStack("model", cfg, dtype);
+        lm_head = cfg.TieWordEmbeddings ? null : new Projection("lm_head", cfg.HiddenSize, cfg.VocabSize, false);
+        RegisterComponents();
+        _rope = new RotaryEmbedding(cfg, device);
+        if (device.type != DeviceType.CPU) this.to(device);
+    }
+
+    public override Tensor forward(Tensor inputIds) => Forward(inputIds);
+
+    /// Logits (B, T, vocab) for token ids (B, T). `positionIds` (B, T) default to past..past+T-1;
+    /// `documentIds` (B, T) restrict attention to tokens of the same document (packing).
+    public Tensor Forward(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
+    {
+        using var hidden = Hidden(inputIds, positionIds, documentIds, cache);
+        return Head(hidden);
+    }
+
+    /// The output projection applied to final hidden states.
+    public Tensor Head(Tensor hidden) =>
+        lm_head is null ? nn.functional.linear(hidden, model.embed_tokens.weight) : lm_head.forward(hidden);
+
+    /// Final-norm hidden states (B, T, hidden).
+    public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1], past = cache?.Length ?? 0;
+        positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, t);
+        var (cos, sin) = _rope.For(positionIds, past + t, Dtype);
+        var ctx = new ForwardContext { Cos = cos, Sin = sin, Mask = BuildMask(t, past, documentIds, inputIds.device), IsCausal = documentIds is null && past == 0 && t > 1, Cache = cache };
+
+        var x = model.embed_tokens.forward(inputIds);
+        foreach (var layer in model.layers)
+        {
+            var next = layer.Forward(x, ctx);
+            x.Dispose();
+            x = next;
+        }
+        cache?.Advance(t);
+        return model.norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    static Tensor? BuildMask(long t, long past, Tensor? documentIds, Device device)
+    {
+        if (documentIds is not null)
+        {
+            // Block-diagonal causal mask: a token sees earlier tokens of its own document only.
+            using var same = documentIds.unsqueeze(2).eq(documentIds.unsqueeze(1));
+            using var causal = ones(t, t, dtype: ScalarType.Bool, device: device).tril();
+            return same.logical_and(causal).unsqueeze(1);
+        }
+        if (past == 0 || t == 1) return null; // plain causal (is_causal) or one new token that sees everything
+        using var q = arange(past, past + t, device: device).unsqueeze(1);
+        using var k = arange(past + t, device: device).unsqueeze(0);
+        using var m = k.le(q);
+        return m.unsqueeze(0).unsqueeze(0);
+    }
+
+    /// Every dense tensor under its HF name (base weights, norms, embeddings), for saving a plain model.
+    public IEnumerable<(string Name, Tensor Tensor)> BaseTensors()
+    {
+        foreach (var (n, p) in named_parameters())
+            if (!n.Contains("lora_")) yield return (n, p);
+    }
+
+    /// Fills all weights with HF's default initialisation (normal 0.02, norms 1) from a seed: for
+    /// pretraining from scratch and for benchmarks.
+    public void InitializeRandom(long seed, double std = 0.02)
+    {
+        using var _ = no_grad();
+        var gen = new torch.Generator((ulong)seed, Device);
+        foreach (var (name, shape) in ModelShapes.Expected(Config))
+        {
+            using var t = name.EndsWith("norm.weight") ? ones(shape, dtype: Dtype, device: Device)
+                : name.EndsWith(".bias") ? zeros(shape, dtype: Dtype, device: Device)
+                : normal(0, std, shape, dtype: Dtype, device: Device, generator: gen);
+            LoadTensor(name, t);
+        }
+    }
+
+    /// Copies one HF-named tensor into the model (converted to the model's dtype and device).
+    public void LoadTensor(string name, Tensor value)
+    {
+        using var _ = no_grad();
+        using var v = value.to(Dtype, Device);
+        var parts = name.Split('.');
+        if (name == "model.embed_tokens.weight") { CheckShape(name, model.embed_tokens.weight, v); model.embed_tokens.weight.copy_(v); return; }
+        if (name == "model.norm.weight") { CheckShape(name, model.norm.weight, v); model.norm.weight.copy_(v); return; }
+        if (name == "lm_head.weight" && lm_head is not null) { lm_head.SetWeight(v); return; }
+        if (parts.Length >= 5 && parts[0] == "model" && parts[1] == "layers" && int.TryParse(parts[2], out int i) && i >= 0 && i < Config.NumHiddenLayers)
+        {
+            var layer = model.layers[i];
+            string rest = string.Join('.', parts.Skip(3));
+            switch (rest)
+            {
+                case "input_layernorm.weight": CheckShape(name, layer.input_layernorm.weight, v); layer.input_layernorm.weight.copy_(v); return;
+                case "post_attention_layernorm.weight": CheckShape(name, layer.post_attention_layernorm.weight, v); layer.post_attention_layernorm.weight.copy_(v); return;
+            }
+            var proj = FindProjection(i, parts[3] + "." + parts[4]);
+            if (proj is not null && parts.Length == 6)
+            {
+                if (parts[5] == "weight") { proj.SetWeight(v); return; }
+                if (parts[5] == "bias" && proj.HasBias) { proj.SetBias(v); return; }
+            }
+        }
+        throw new UserException($"unexpected tensor '{name}' for a {Config.ModelType} model with {Config.NumHiddenLayers} layers");
+    }
+
+    /// The projection `module` (e.g. "self_attn.q_proj") of layer i, or lm_head for ("lm_head", -1).
+    public Projection? FindProjection(int layer, string module)
+    {
+        if (module == "lm_head") return lm_head;
+        var l = model.layers[layer];
+        return module switch
+        {
+            "self_attn.q_proj" => l.self_attn.q_proj,
+            "self_attn.k_proj" => l.self_attn.k_proj,
+            "self_attn.v_proj" => l.self_attn.v_proj,
+            "self_attn.o_proj" => l.self_attn.o_proj,
+            "mlp.gate_proj" => l.mlp.gate_proj,
+            "mlp.up_proj" => l.mlp.up_proj,
+            "mlp.down_proj" => l.mlp.down_proj,
+            _ => null,
+        };
+    }
+
+    /// Every projection with its HF module path (e.g. "model.layers.3.mlp.up_proj", "lm_head").
+    public IEnumerable<(string Path, int Layer, string Module, Projection Projection)> Projections()
+    {
+        for (int i = 0; i < Config.NumHiddenLayers; i++)
+            foreach (var m in ModelShapes.LayerProjections)
+                yield return ($"model.layers.{i}.{m}", i, m.Split('.')[1], FindProjection(i, m)!);
+        if (lm_head is not null) yield return ("lm_head", -1, "lm_head", lm_head);
+    }
+
+    static void CheckShape(string name, Tensor target, Tensor v)
+    {
+        if (!target.shape.SequenceEqual(v.shape))
+            throw new UserException($"{name}: expected shape [{string.Join(", ", target.shape)}], got [{string.Join(", ", v.shape)}]");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

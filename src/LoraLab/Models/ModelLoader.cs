@@ -1,0 +1,86 @@
+using LoraLab.Tokenization;
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+public sealed record LoadOptions
+{
+    public Device Device { get; init; } = CPU;
+    public ScalarType Dtype { get; init; } = ScalarType.Float32;
+    /// Builds the packed base weight of a projection (QLoRA); null keeps dense weights.
+    public Func<string, Projection, Func<Tensor, (IBaseWeight, nn.Module)>?>? QuantizerFor { get; init; }
+    /// Load the tokenizer when the folder has one (eval on pre-tokenized data does not need it).
+    public bool LoadTokenizer { get; init; } = true;
+}
+
+/// A model folder loaded into memory: the network, its config and (when present) its tokenizer.
+public sealed class LoadedModel : IDisposable
+{
+    public required string Dir { get; init; }
+    public required ModelConfig Config { get; init; }
+    public required CausalLM Model { get; init; }
+    public ITokenizer? Tokenizer { get; init; }
+
+    public ITokenizer RequireTokenizer() => Tokenizer ??
+        throw new UserException($"{Dir}: no tokenizer (tokenizer.json or tokenizer.model) in the model folder");
+
+    public void Dispose() => Model.Dispose();
+}
+
+/// Loads Hugging Face model folders: config.json + safetensors (single or sharded) + tokenizer files.
+public static class ModelLoader
+{
+    public static LoadedModel Load(string dir, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        if (!Directory.Exists(dir)) throw new UserException($"{dir}: model folder not found");
+        var cfg = ModelConfig.Load(Path.Combine(dir, "config.json"));
+        using var files = CheckpointFiles.Open(dir);
+        var model = new CausalLM(cfg, options.Dtype, options.Device);
+        try
+        {
+            if (options.QuantizerFor is not null)
+                foreach (var (path, _, _, proj) in model.Projections())
+                    proj.Quantizer = options.QuantizerFor(path, proj);
+            LoadWeights(model, files, dir);
+            model.eval();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        var tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+        return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok };
+    }
+
+    public static bool HasTokenizer(string dir) =>
+        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"));
+
+    /// Checks names and shapes against what the config implies, then copies every tensor in.
+    static void LoadWeights(CausalLM model, CheckpointFiles files, string dir)
+    {
+        var expected = ModelShapes.Expected(model.Config).ToList();
+        var present = new HashSet<string>(files.Names);
+        foreach (var (name, shape) in expected)
+        {
+            if (!present.Contains(name)) throw new UserException($"{dir}: missing tensor '{name}'");
+            var info = files.Info(name);
+            if (!info.Shape.SequenceEqual(shape))
+                throw new UserException($"{dir}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}]");
+        }
+        var expectedNames = expected.Select(e => e.Name).ToHashSet();
+        foreach (var name in files.Names)
+        {
+            if (expectedNames.Contains(name)) continue;
+            if (name.EndsWith(".rotary_emb.inv_freq")) continue;          // old checkpoints store a recomputable buffer
+            if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue; // tied: the embedding is used
+            throw new UserException($"{dir}: unexpected tensor '{name}' (not part of a {model.Config.ModelType} model with this config)");
+        }
+        foreach (var (name, _) in expected)
+        {
+            using var t = files.Read(name, model.Dtype);
+            model.LoadTensor(name, t);
+        }
+    }
+}

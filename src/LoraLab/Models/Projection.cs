@@ -1,0 +1,103 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+/// A frozen-or-trainable base weight in a form other than a dense parameter (e.g. NF4-packed).
+/// It computes `x @ W^T` itself so it can dequantize per call and free the dense copy right after.
+public interface IBaseWeight
+{
+    Tensor Linear(Tensor x);
+    /// The dense weight (out, in) in the given dtype; the caller owns the result.
+    Tensor Dequantize(ScalarType dtype);
+    long StorageBytes { get; }
+}
+
+/// An adapter on a projection's output (LoRA): `y = base(x) + adapter(x)`.
+public interface IProjectionAdapter
+{
+    Tensor Delta(Tensor x);
+}
+
+/// A linear layer `y = x W^T (+ b)` named like HF's nn.Linear (`weight`, `bias`), whose base weight can be
+/// dense or quantized and which can carry an adapter. Weights are registered when loaded, so a quantized
+/// model never holds a dense copy.
+public sealed class Projection : nn.Module<Tensor, Tensor>
+{
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public bool HasBias { get; }
+    public Parameter? Weight { get; private set; }
+    public Parameter? Bias { get; private set; }
+    public IBaseWeight? Quantized { get; private set; }
+    public IProjectionAdapter? Adapter { get; private set; }
+    /// When false the adapter is skipped (e.g. after merging it into the base weight).
+    public bool AdapterEnabled { get; set; } = true;
+
+    public Projection(string name, long inFeatures, long outFeatures, bool bias) : base(name)
+    {
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        HasBias = bias;
+    }
+
+    /// Turns a dense weight into a packed base weight (quantization). Set before loading; null = keep dense.
+    public Func<Tensor, (IBaseWeight Weight, nn.Module Holder)>? Quantizer { get; set; }
+
+    /// Registers (or overwrites in place) the base weight; quantizes it when a Quantizer is set.
+    public void SetWeight(Tensor w)
+    {
+        if (w.shape.Length != 2 || w.shape[0] != OutFeatures || w.shape[1] != InFeatures)
+            throw new UserException($"{name}.weight: expected shape [{OutFeatures}, {InFeatures}], got [{string.Join(", ", w.shape)}]");
+        using var _ = no_grad();
+        if (Quantizer != null && Weight is null)
+        {
+            if (Quantized != null) throw new InvalidOperationException($"{name}: base weight already quantized");
+            var (q, holder) = Quantizer(w);
+            Quantized = q;
+            register_module("quant", holder);
+            return;
+        }
+        if (Quantized != null) throw new InvalidOperationException($"{name}: the base weight is quantized");
+        if (Weight is null) { Weight = new Parameter(w.detach().clone(), requires_grad: false); register_parameter("weight", Weight); }
+        else Weight.copy_(w);
+    }
+
+    public void SetBias(Tensor b)
+    {
+        if (!HasBias) throw new UserException($"{name}.bias: this projection has no bias");
+        if (b.shape.Length != 1 || b.shape[0] != OutFeatures)
+            throw new UserException($"{name}.bias: expected shape [{OutFeatures}], got [{string.Join(", ", b.shape)}]");
+        using var _ = no_grad();
+        if (Bias is null) { Bias = new Parameter(b.detach().clone(), requires_grad: false); register_parameter("bias", Bias); }
+        else Bias.copy_(b);
+    }
+
+    public void AttachAdapter(IProjectionAdapter adapter, IEnumerable<(string Name, nn.Module Module)> submodules)
+    {
+        if (Adapter != null) throw new InvalidOperationException($"{name}: already has an adapter");
+        foreach (var (n, m) in submodules) register_module(n, m);
+        Adapter = adapter;
+    }
+
+    /// The base path only: `x W^T + b`.
+    public Tensor BaseForward(Tensor x)
+    {
+        if (Quantized != null)
+        {
+            var y = Quantized.Linear(x);
+            return Bias is null ? y : y.add_(Bias);
+        }
+        if (Weight is null) throw new InvalidOperationException($"{name}: weight not loaded");
+        return nn.functional.linear(x, Weight, Bias);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (Adapter is null || !AdapterEnabled) return BaseForward(x);
+        using var y = BaseForward(x);
+        using var d = Adapter.Delta(x);
+        return y.add(d);
+    }
+}

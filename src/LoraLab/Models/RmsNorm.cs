@@ -1,0 +1,27 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+/// RMSNorm as HF's LlamaRMSNorm: normalise in float32, cast back, then scale by the weight.
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly double _eps;
+    public Parameter weight;
+
+    public RmsNorm(string name, long dim, double eps, ScalarType dtype) : base(name)
+    {
+        _eps = eps;
+        weight = new Parameter(ones(dim, dtype: dtype), requires_grad: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x.to(ScalarType.Float32);
+        var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
+        var normed = h.mul(variance.add(_eps).rsqrt()).to(x.dtype);
+        return weight.mul(normed).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace LoraLab.Training;
+
+/// Next-token cross-entropy, HF convention: logits at position i predict labels[i + 1]; -100 is ignored.
+public static class Losses
+{
+    public const long Ignore = -100;
+
+    /// Sum of token losses over all predicted (non-ignored) positions, in float32.
+    public static Tensor NextTokenSum(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        long t = logits.shape[1], v = logits.shape[2];
+        var pred = logits.narrow(1, 0, t - 1).reshape(-1, v).to(ScalarType.Float32);
+        var target = labels.narrow(1, 1, t - 1).reshape(-1);
+        return nn.functional.cross_entropy(pred, target, ignore_index: Ignore, reduction: nn.Reduction.Sum).MoveToOuterDisposeScope();
+    }
+
+    /// Number of predicted (non-ignored) positions: labels[:, 1:] != -100.
+    public static long TargetCount(Tensor labels)
+    {
+        using var target = labels.narrow(1, 1, labels.shape[1] - 1);
+        using var ne = target.ne(Ignore);
+        using var sum = ne.sum();
+        return sum.item<long>();
+    }
+
+    /// Mean next-token loss over all predicted positions.
+    public static Tensor NextTokenMean(Tensor logits, Tensor labels)
+    {
+        using var sum = NextTokenSum(logits, labels);
+        return sum.div(Math.Max(1, TargetCount(labels)));
+    }
+}

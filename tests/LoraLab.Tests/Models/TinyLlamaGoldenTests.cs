@@ -1,0 +1,60 @@
+using System.Text.Json;
+using LoraLab.Models;
+using LoraLab.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LoraLab.Tests.Models;
+
+/// The forward pass against PyTorch reference numbers for ../shared/fixtures/tiny-llama.
+public class TinyLlamaGoldenTests
+{
+    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load()
+    {
+        var dir = SharedFixtures.Path_("fixtures", "tiny-llama");
+        var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "golden.json"))).RootElement;
+        var rows = golden.GetProperty("input_ids").EnumerateArray()
+            .Select(r => r.EnumerateArray().Select(e => e.GetInt64()).ToArray()).ToArray();
+        var ids = tensor(rows.SelectMany(r => r).ToArray(), dtype: ScalarType.Int64).view(rows.Length, rows[0].Length);
+        return (ModelLoader.Load(dir), golden, ids);
+    }
+
+    static void AssertRel(double expected, double actual, double rel) =>
+        Assert.True(Math.Abs(expected - actual) <= rel * Math.Max(1, Math.Abs(expected)), $"expected {expected}, got {actual}");
+
+    [SharedFact]
+    public void LossMatchesReference()
+    {
+        var (m, golden, ids) = Load();
+        using (m) using (ids) using (no_grad())
+        {
+            using var logits = m.Model.Forward(ids);
+            using var loss = Losses.NextTokenMean(logits, ids);
+            Assert.Equal(golden.GetProperty("loss").GetDouble(), loss.item<float>(), 1e-4);
+        }
+    }
+
+    [SharedFact]
+    public void LogitRowsAndSumsMatchReference()
+    {
+        var (m, golden, ids) = Load();
+        using (m) using (ids) using (no_grad())
+        {
+            // the reference takes its logits on the 32 input positions ids[:, :-1]
+            using var inputs = ids.narrow(1, 0, ids.shape[1] - 1);
+            using var logits = m.Model.Forward(inputs);
+            Assert.Equal(new long[] { 2, 32, 512 }, logits.shape);
+            var first = logits[0, 0].narrow(0, 0, 16).data<float>().ToArray();
+            var last = logits[1, 31].narrow(0, 512 - 16, 16).data<float>().ToArray();
+            var expFirst = golden.GetProperty("logits_first_row").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var expLast = golden.GetProperty("logits_last_row").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            for (int i = 0; i < 16; i++) Assert.Equal(expFirst[i], first[i], 1e-4);
+            for (int i = 0; i < 16; i++) Assert.Equal(expLast[i], last[i], 1e-4);
+            double sum = logits.to(ScalarType.Float64).sum().item<double>();
+            double abs = logits.to(ScalarType.Float64).abs().sum().item<double>();
+            AssertRel(golden.GetProperty("logits_sum").GetDouble(), sum, 1e-4);
+            AssertRel(golden.GetProperty("logits_abs_sum").GetDouble(), abs, 1e-4);
+        }
+    }
+}
