@@ -8,6 +8,8 @@ public static class CommandRegistry
 {
     public static void Register(IConfigurator config)
     {
+        config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a model (LoRA, QLoRA or full) on an instruction dataset.")
+            .WithExample("train", "--model", "models/base", "--data", "alpaca.json", "--out", "runs/a", "--targets", "all", "--r", "16", "--alpha", "32");
         config.AddCommand<EvalCommand>("eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
