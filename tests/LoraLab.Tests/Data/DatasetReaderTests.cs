@@ -37,7 +37,7 @@ public class DatasetReaderTests : IDisposable
             """{"conversations": [{"from": "human", "value": "Q"}, {"from": "gpt", "value": "A"}]}""",
             """{"text": "Just text ü"}""",
             """{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}""",
-            """{"input_ids": [8, 9]}""",
+            """{"input_ids": [8.0, 9]}""",
             """{"instruction": "I", "output": "O"}""") + "\n");
         var records = DatasetReader.Load(path);
         Assert.Equal(6, records.Count);
@@ -50,7 +50,9 @@ public class DatasetReaderTests : IDisposable
         var tok = Assert.IsType<TokenizedRecord>(records[3]);
         Assert.Equal([5, 6, 7], tok.InputIds);
         Assert.Equal([-100, 6, 7], tok.Labels!);
-        Assert.Null(Assert.IsType<TokenizedRecord>(records[4]).Labels);
+        var floats = Assert.IsType<TokenizedRecord>(records[4]);
+        Assert.Equal([8, 9], floats.InputIds); // integral floats, as some writers store ids
+        Assert.Null(floats.Labels);
         Assert.IsType<AlpacaRecord>(records[5]);
     }
 
