@@ -272,4 +272,19 @@ public class QuantizationTests
             }
         }
     }
+
+    [SharedFact]
+    public void AttachedQuantizersPackRandomlyInitialisedWeights()
+    {
+        var cfg = ModelConfig.Load(SharedFixtures.Path_("fixtures", "tiny-llama", "config.json"));
+        using var model = new CausalLM(cfg, ScalarType.Float32, CPU);
+        Quantizers.Attach(model, QuantScheme.Int8);
+        model.InitializeRandom(seed: 1);
+        foreach (var (path, _, _, proj) in model.Projections())
+            Assert.Equal(path == "lm_head", proj.Quantized is null);
+        using var ids = tensor(new long[] { 1, 5, 9, 3 }).view(1, 4);
+        using var logits = model.Forward(ids);
+        Assert.Equal(new long[] { 1, 4, cfg.VocabSize }, logits.shape);
+        Assert.False(logits.isnan().any().item<bool>());
+    }
 }

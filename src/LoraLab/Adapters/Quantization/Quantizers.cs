@@ -23,4 +23,17 @@ public static class Quantizers
 
     public static Func<string, Projection, Func<Tensor, (IBaseWeight, nn.Module)>?> For(QuantScheme scheme, bool includeLmHead = false) =>
         (path, _) => path == "lm_head" && !includeLmHead ? null : w => Quantize(w, scheme);
+
+    /// Sets the same quantizers on a model built without ModelLoader (e.g. before `InitializeRandom` for a
+    /// benchmark); weights loaded afterwards are stored packed.
+    public static void Attach(CausalLM model, QuantScheme scheme, bool includeLmHead = false)
+    {
+        var quantizerFor = For(scheme, includeLmHead);
+        foreach (var (path, _, _, proj) in model.Projections())
+        {
+            if (proj.Weight is not null || proj.Quantized is not null)
+                throw new InvalidOperationException($"{path}: weights already loaded; attach quantizers before loading");
+            proj.Quantizer = quantizerFor(path, proj);
+        }
+    }
 }
