@@ -76,6 +76,7 @@ public class QuantizationTests
     [InlineData(5, 64, "fp4")]
     [InlineData(7, 129, "int8")]
     [InlineData(300, 300, "nf4")]
+    [InlineData(1, 5, "fp4")]
     public void QuantizedSizeMatchesBuffersForOddShapes(long rows, long cols, string scheme)
     {
         using var w = Normal(rows, cols, 4);
@@ -95,6 +96,7 @@ public class QuantizationTests
     [InlineData("nf4", 1, 64)]
     [InlineData("fp4", 1, 64)]
     [InlineData("nf4", 3, 37)]   // 111 values: a full block and a zero-padded partial one
+    [InlineData("nf4", 1, 5)]    // odd count: the last byte's low nibble codes the zero padding
     public void HandMadeBlocksDequantizeToCodeValuesTimesAbsmax(string name, long rows, long cols)
     {
         var scheme = QuantSchemes.Parse(name);
@@ -113,6 +115,8 @@ public class QuantizationTests
                 Assert.Equal(levels[stored[i]], levels[i % 16]);   // FP4's -0 is stored as +0 (code 0)
             if (scheme == QuantScheme.Nf4)
                 Assert.Equal(Enumerable.Range(0, values.Length).Select(i => (byte)(i % 16)), stored.Take(values.Length));
+            Assert.Equal((values.Length + 1) / 2, q.get_buffer("weight_packed")!.numel());
+            if (values.Length % 2 == 1) Assert.Equal(0f, levels[stored[^1]]);
         }
     }
 
@@ -139,6 +143,16 @@ public class QuantizationTests
         Assert.Equal(new byte[] { 0x12, 0x34, 0xF0 }, packed.data<byte>().ToArray());
         using var back = NibblePacking.Unpack(packed);
         Assert.Equal(new byte[] { 1, 2, 3, 4, 15, 0 }, back.data<byte>().ToArray());
+    }
+
+    [Fact]
+    public void QuantizedSizeIsBitsandbytesStorage()
+    {
+        Assert.Equal(8_388_608L + 262_144 + 4 * 1_024 + 4, QuantizedSize.Bytes(4096, 4096, "nf4"));
+        Assert.Equal(3L + 1 + 4 + 4, QuantizedSize.Bytes(1, 5, "nf4"));   // no padding stored
+        Assert.Equal(4096L * 11008 + 4 * 11008, QuantizedSize.Bytes(11008, 4096, "int8"));
+        Assert.Equal(2L * 10 * 3, QuantizedSize.Bytes(10, 3, "bf16"));
+        Assert.Throws<UserException>(() => QuantizedSize.Bytes(1, 1, "int4"));
     }
 
     [Fact]

@@ -4,7 +4,8 @@ namespace LoraLab.Adapters.Quantization;
 
 /// Blockwise absmax quantization (bitsandbytes' `quantize_blockwise`): a flat tensor is cut into blocks of
 /// `blockSize`; each block is multiplied by 1/absmax into [-1, 1] and every value is stored as the code of its
-/// nearest level. The last block is zero-padded, which leaves its absmax unchanged.
+/// nearest level. The last block is zero-padded, which leaves its absmax unchanged; callers keep only the
+/// codes they store (bitsandbytes stores no padding).
 public static class Blockwise
 {
     /// Blocks encoded per pass: bounds the float and index temporaries (16 Mi values, ~200 MB) on huge matrices.
@@ -36,15 +37,19 @@ public static class Blockwise
         return (codes, absmax);
     }
 
-    /// Values (float32, n) from codes and per-block absmax: table lookup, then one multiply by the absmax
-    /// broadcast over each block (a view, no repeat).
+    /// Values (float32, n) from at least n codes and the per-block absmax: table lookup, then one multiply by
+    /// the absmax broadcast over each block (a view, no repeat). A partial last block is zero-padded first.
     public static Tensor Dequantize(Tensor codes, Tensor absmax, long blockSize, CodeBook book, long n)
     {
         using var scope = NewDisposeScope();
+        long blocks = BlockCount(n, blockSize);
         var idx = codes.reshape(-1).to(ScalarType.Int32);
-        var levels = book.Table(codes.device).index_select(0, idx).view(-1, blockSize);
-        levels.mul_(absmax.to(ScalarType.Float32).unsqueeze(1));
-        return levels.view(-1).narrow(0, 0, n).MoveToOuterDisposeScope();
+        var levels = book.Table(codes.device).index_select(0, idx);
+        long have = levels.shape[0], want = blocks * blockSize;
+        if (have > want) levels = levels.narrow(0, 0, want);
+        else if (have < want) levels = cat(new[] { levels, zeros(want - have, dtype: levels.dtype, device: levels.device) });
+        var scaled = levels.view(blocks, blockSize).mul_(absmax.to(ScalarType.Float32).unsqueeze(1));
+        return scaled.view(-1).narrow(0, 0, n).MoveToOuterDisposeScope();
     }
 
     /// Blocks [b0, b0+count) of `flat` as a (count, blockSize) float32 tensor; zero-pads past the end.

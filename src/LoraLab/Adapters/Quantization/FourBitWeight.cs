@@ -7,8 +7,9 @@ namespace LoraLab.Adapters.Quantization;
 /// A frozen (out, in) weight in bitsandbytes' 4-bit layout (NF4 or FP4) with double quantization, as QLoRA
 /// stores it: the row-major flattened weight in blocks of 64, two codes per byte; the fp32 block absmax values
 /// minus their mean, quantized to 8 bits with the dynamic map in blocks of 256. Buffers (registered under the
-/// projection as `quant`): `weight_packed` (uint8), `absmax_q` (uint8), `absmax_scale` (fp32, one per 256 blocks),
-/// `absmax_offset` (fp32, the mean). About (4 + 8/64 + 32/(64·256)) bits per weight.
+/// projection as `quant`), sized as bitsandbytes sizes them: `weight_packed` (uint8, ceil(n/2)), `absmax_q`
+/// (uint8, one per block), `absmax_scale` (fp32, one per 256 blocks), `absmax_offset` (fp32, the mean).
+/// About (4 + 8/64 + 32/(64·256)) bits per weight.
 public sealed class FourBitWeight : nn.Module, IBaseWeight
 {
     public const long BlockSize = 64;
@@ -35,14 +36,17 @@ public sealed class FourBitWeight : nn.Module, IBaseWeight
     /// Quantizes a dense (out, in) weight; the caller keeps ownership of `w` and may free it right after.
     public static FourBitWeight Quantize(Tensor w, QuantScheme scheme)
     {
-        if (w.dim() != 2) throw new ArgumentException($"expected a 2-D weight, got [{string.Join(", ", w.shape)}]");
+        if (w.dim() != 2 || w.numel() == 0) throw new ArgumentException($"expected a non-empty 2-D weight, got [{string.Join(", ", w.shape)}]");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        long n = w.numel();
         var (codes, absmax) = Blockwise.Quantize(w, BlockSize, CodeTables.For(scheme));
-        var packed = NibblePacking.Pack(codes);
+        // An odd count packs one extra code: that of the zero padding, as bitsandbytes pads with 0.0.
+        var packed = NibblePacking.Pack(codes.narrow(0, 0, n + (n & 1)));
         // Double quantization: centre the block constants on their mean, then 8-bit them in blocks of 256.
         var offset = absmax.mean().reshape(1);
-        var (absmaxQ, absmaxScale) = Blockwise.Quantize(absmax.sub(offset), AbsmaxBlockSize, CodeTables.Dynamic8);
+        var (absmaxCodes, absmaxScale) = Blockwise.Quantize(absmax.sub(offset), AbsmaxBlockSize, CodeTables.Dynamic8);
+        var absmaxQ = absmaxCodes.narrow(0, 0, absmax.shape[0]).clone();
         return new FourBitWeight(scheme, w.shape[0], w.shape[1], packed, absmaxQ, absmaxScale, offset);
     }
 
