@@ -21,6 +21,7 @@ internal sealed class HfBpeModel
 
     public string[] IdToToken { get; }
     public bool ByteFallback => _byteFallback;
+    public bool IgnoresMerges => _ignoreMerges;
     public int? TokenToId(string token) => _vocab.TryGetValue(token, out var id) ? id : null;
 
     public HfBpeModel(JsonElement model, string file)

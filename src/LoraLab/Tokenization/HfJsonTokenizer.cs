@@ -14,6 +14,7 @@ public sealed class HfJsonTokenizer : TokenizerBase
     readonly HfPreTokenizer? _preTokenizer;
     readonly byte[][] _tokenBytes;
     readonly bool _stripsLeadingSpace;
+    readonly char? _chunkMarker;
 
     public string SourcePath { get; }
     /// Whether tokens are spelled in GPT-2's byte-level alphabet.
@@ -34,6 +35,9 @@ public sealed class HfJsonTokenizer : TokenizerBase
         var spaceMarker = decoder.Select(SpaceMarker).FirstOrDefault(c => c != null);
         bool byteFallbackDecode = decoder.Any(x => TokenizerJson.Str(x, "type") == "ByteFallback") || _model.ByteFallback;
         _stripsLeadingSpace = decoder.Any(StripsOneLeadingSpace);
+        // ignore_merges looks words up whole, so cutting them could change the result.
+        if (!IsByteLevel && !_model.IgnoresMerges && spaceMarker is char marker && SpaceMarkerChunks.IsSafe(_model.IdToToken.OfType<string>(), marker))
+            _chunkMarker = marker;
         _tokenBytes = [.. _model.IdToToken.Select(t => TokenBytesOf(t ?? "", spaceMarker, byteFallbackDecode))];
 
         var added = new List<AddedToken>();
@@ -64,10 +68,18 @@ public sealed class HfJsonTokenizer : TokenizerBase
     {
         var normalized = _normalizer?.Invoke(text) ?? text;
         if (normalized.Length == 0) return;
-        if (_preTokenizer is null) { _model.Encode(normalized, output); return; }
+        if (_preTokenizer is null) { EncodeWord(normalized, output); return; }
         var words = new List<string>();
         _preTokenizer.Split(normalized, atTextStart, words);
-        foreach (var w in words) _model.Encode(w, output);
+        foreach (var w in words) EncodeWord(w, output);
+    }
+
+    // Without a splitting pre-tokenizer BPE sees long stretches; cut them only where that provably changes nothing.
+    void EncodeWord(string word, List<int> output)
+    {
+        if (_chunkMarker is not char marker) { _model.Encode(word, output); return; }
+        foreach (var (start, length) in SpaceMarkerChunks.Split(word, marker))
+            _model.Encode(length == word.Length ? word : word.Substring(start, length), output);
     }
 
     byte[] TokenBytesOf(string token, char? spaceMarker, bool byteFallback)

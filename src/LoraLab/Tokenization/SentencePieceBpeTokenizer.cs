@@ -20,6 +20,10 @@ public sealed class SentencePieceBpeTokenizer : TokenizerBase
     readonly byte[][] _tokenBytes;
     readonly string[] _userDefined;
     readonly bool _hasUnused;
+    readonly bool _chunkable;
+    // Chunks (roughly words) repeat a lot in real text; the cache spares re-merging them. Cleared when full.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _chunkCache = new(StringComparer.Ordinal);
+    const int CacheCapacity = 50_000, CachedChunkMaxLength = 64;
 
     public string SourcePath { get; }
 
@@ -51,6 +55,7 @@ public sealed class SentencePieceBpeTokenizer : TokenizerBase
             };
             if (type == PieceType.Byte && TryParseBytePiece(piece, out var value)) _byteIds[value] = id;
         }
+        _chunkable = SpaceMarkerChunks.IsSafe(_mergeable.Keys, '\u2581');
         _userDefined = [.. _model.Pieces.Where((p, i) => _model.Types[i] == PieceType.UserDefined).OrderByDescending(p => p.Length)];
 
         Configure(added, settings, path,
@@ -75,7 +80,24 @@ public sealed class SentencePieceBpeTokenizer : TokenizerBase
     {
         var normalized = _library.Normalizer?.Normalize(text) ?? text;
         if (normalized.Length == 0) return;
+        if (!_chunkable) { EncodeNormalized(normalized, output); return; }
+        foreach (var (start, length) in SpaceMarkerChunks.Split(normalized, '\u2581'))
+        {
+            var chunk = start == 0 && length == normalized.Length ? normalized : normalized.Substring(start, length);
+            if (length > CachedChunkMaxLength) { EncodeNormalized(chunk, output); continue; }
+            if (!_chunkCache.TryGetValue(chunk, out var ids))
+            {
+                var fresh = new List<int>();
+                EncodeNormalized(chunk, fresh);
+                if (_chunkCache.Count >= CacheCapacity) _chunkCache.Clear();
+                _chunkCache[chunk] = ids = [.. fresh];
+            }
+            output.AddRange(ids);
+        }
+    }
 
+    void EncodeNormalized(string normalized, List<int> output)
+    {
         // Initial symbols: one per character (a surrogate pair is one), user-defined pieces whole and frozen.
         var symbols = new List<MergeSymbol>(normalized.Length);
         for (int i = 0; i < normalized.Length;)
