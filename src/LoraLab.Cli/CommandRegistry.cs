@@ -14,5 +14,6 @@ public static class CommandRegistry
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
+        config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
     }
 }
