@@ -14,6 +14,10 @@ public static class CommandRegistry
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
+        config.AddCommand<ParamsCommand>("params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
+            .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
+        config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
+            .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
         config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
     }
 }

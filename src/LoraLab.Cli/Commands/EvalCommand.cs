@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class EvalSettings : ModelSettings
+public sealed class EvalSettings : AdapterSettings
 {
     [CommandOption("--data <FILE>")]
     [Description("JSONL file: one {\"input_ids\": [...]} or {\"text\": \"...\"} per line.")]

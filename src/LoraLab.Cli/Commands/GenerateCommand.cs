@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class GenerateSettings : ModelSettings
+public sealed class GenerateSettings : AdapterSettings
 {
     [CommandOption("--prompt <TEXT>")]
     [Description("The prompt text (tokenized with the model's tokenizer; BOS as its config says).")]

@@ -1,9 +1,11 @@
+using LoraLab.Adapters;
 using LoraLab.Models;
 using LoraLab.Runtime;
 
 namespace LoraLab.Cli.Commands;
 
-/// Loads the model a command names, with its device, dtype and threads resolved from the shared flags.
+/// Loads the model a command names, with its device, dtype and threads resolved from the shared flags,
+/// and the LoRA adapter when the command has `--adapter`.
 public static class ModelSession
 {
     public static LoadedModel Open(ModelSettings s, LoadOptions? extra = null)
@@ -13,6 +15,12 @@ public static class ModelSession
         TorchRuntime.SetThreads(s.Threads);
         var dtype = Devices.ParseDtype(s.Dtype, device);
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
-        return ModelLoader.Load(dir, options);
+        var loaded = ModelLoader.Load(dir, options);
+        if (s is AdapterSettings { Adapter: { } adapter })
+        {
+            try { PeftFormat.Load(adapter, loaded.Model); }
+            catch { loaded.Dispose(); throw; }
+        }
+        return loaded;
     }
 }
