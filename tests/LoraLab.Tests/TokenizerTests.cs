@@ -4,8 +4,22 @@ using Xunit;
 
 namespace LoraLab.Tests;
 
-public class TokenizerTests
+public sealed class TokenizerTests : IDisposable
 {
+    readonly List<string> _tempDirs = [];
+
+    public void Dispose()
+    {
+        foreach (var d in _tempDirs) if (Directory.Exists(d)) Directory.Delete(d, true);
+    }
+
+    string NewTempDir()
+    {
+        var dir = Directory.CreateTempSubdirectory("loralab-tok-").FullName;
+        _tempDirs.Add(dir);
+        return dir;
+    }
+
     public static TheoryData<int> GoldenCaseIndexes()
     {
         var data = new TheoryData<int>();
@@ -133,9 +147,9 @@ public class TokenizerTests
         ["llama2"] = TokenizerJsonFixtures.Llama2Style,
     };
 
-    static string WriteTemp(string fileName, string content)
+    string WriteTemp(string fileName, string content)
     {
-        var dir = Directory.CreateTempSubdirectory("loralab-tok-").FullName;
+        var dir = NewTempDir();
         var path = Path.Combine(dir, fileName);
         File.WriteAllText(path, content);
         return path;
@@ -145,14 +159,9 @@ public class TokenizerTests
     [MemberData(nameof(HfReferenceCases))]
     public void Tokenizer_json_matches_hugging_face(string fixture, string text, int[] expectedIds, string expectedDecoded)
     {
-        var path = WriteTemp("tokenizer.json", HfFixtures[fixture]());
-        try
-        {
-            var tok = HfJsonTokenizer.Load(path);
-            Assert.Equal(expectedIds, tok.Encode(text, addBos: tok.AddBosByDefault));
-            Assert.Equal(expectedDecoded, tok.Decode(expectedIds));
-        }
-        finally { Directory.Delete(Path.GetDirectoryName(path)!, true); }
+        var tok = HfJsonTokenizer.Load(WriteTemp("tokenizer.json", HfFixtures[fixture]()));
+        Assert.Equal(expectedIds, tok.Encode(text, addBos: tok.AddBosByDefault));
+        Assert.Equal(expectedDecoded, tok.Decode(expectedIds));
     }
 
     [Fact]
@@ -183,52 +192,44 @@ public class TokenizerTests
     public void Loader_prefers_tokenizer_json_and_applies_tokenizer_config()
     {
         var dir = Path.GetDirectoryName(WriteTemp("tokenizer.json", TokenizerJsonFixtures.Gpt2Style()))!;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "tokenizer.model"), "not a model: tokenizer.json must win");
-            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
-                { "add_bos_token": true, "add_eos_token": true, "bos_token": null,
-                  "eos_token": {"content": "<|im_end|>", "special": true}, "pad_token": "<|endoftext|>",
-                  "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}" }
-                """);
-            File.WriteAllText(Path.Combine(dir, "config.json"), """{ "bos_token_id": [284, 1], "eos_token_id": 283 }""");
-            var tok = TokenizerLoader.Load(dir);
-            Assert.IsType<HfJsonTokenizer>(tok);
-            Assert.Equal(TokenizerJsonFixtures.Gpt2ImStart, tok.BosId);   // no bos_token string: config.json, first id
-            Assert.Equal(TokenizerJsonFixtures.Gpt2ImEnd, tok.EosId);     // tokenizer_config's token wins over config.json
-            Assert.Equal(TokenizerJsonFixtures.Gpt2EndOfText, tok.PadId);
-            Assert.True(tok.AddBosByDefault);
-            Assert.True(tok.AddEosByDefault);
-            Assert.Equal("{% for m in messages %}{{ m.content }}{% endfor %}", tok.ChatTemplate);
-            Assert.Equal([TokenizerJsonFixtures.Gpt2ImStart, 262, TokenizerJsonFixtures.Gpt2ImEnd], tok.Encode("Hello", true, true));
-        }
-        finally { Directory.Delete(dir, true); }
+        File.WriteAllText(Path.Combine(dir, "tokenizer.model"), "not a model: tokenizer.json must win");
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
+            { "add_bos_token": true, "add_eos_token": true, "bos_token": null,
+              "eos_token": {"content": "<|im_end|>", "special": true}, "pad_token": "<|endoftext|>",
+              "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}" }
+            """);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{ "bos_token_id": [284, 1], "eos_token_id": 283 }""");
+        var tok = TokenizerLoader.Load(dir);
+        Assert.IsType<HfJsonTokenizer>(tok);
+        Assert.Equal(TokenizerJsonFixtures.Gpt2ImStart, tok.BosId);   // no bos_token string: config.json, first id
+        Assert.Equal(TokenizerJsonFixtures.Gpt2ImEnd, tok.EosId);     // tokenizer_config's token wins over config.json
+        Assert.Equal(TokenizerJsonFixtures.Gpt2EndOfText, tok.PadId);
+        Assert.True(tok.AddBosByDefault);
+        Assert.True(tok.AddEosByDefault);
+        Assert.Equal("{% for m in messages %}{{ m.content }}{% endfor %}", tok.ChatTemplate);
+        Assert.Equal([TokenizerJsonFixtures.Gpt2ImStart, 262, TokenizerJsonFixtures.Gpt2ImEnd], tok.Encode("Hello", true, true));
     }
 
     [SharedFact]
     public void Loader_opens_a_sentencepiece_folder_with_its_config()
     {
-        var dir = Directory.CreateTempSubdirectory("loralab-tok-").FullName;
-        try
-        {
-            File.Copy(Llama2Model, Path.Combine(dir, "tokenizer.model"));
-            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
-                { "add_bos_token": false, "eos_token": "</s>",
-                  "added_tokens_decoder": { "32000": {"content": "<|im_end|>", "special": true, "lstrip": false, "rstrip": false} },
-                  "chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}] }
-                """);
-            File.WriteAllText(Path.Combine(dir, "config.json"), """{ "eos_token_id": [2, 32000], "pad_token_id": 0 }""");
-            var tok = TokenizerLoader.Load(dir);
-            Assert.IsType<SentencePieceBpeTokenizer>(tok);
-            Assert.False(tok.AddBosByDefault);
-            Assert.Equal(2, tok.EosId);
-            Assert.Equal(0, tok.PadId);
-            Assert.Equal("D", tok.ChatTemplate);
-            Assert.Equal(32001, tok.VocabSize);
-            Assert.Equal([15043, 32000, 15043], tok.Encode("Hello<|im_end|>Hello"));
-            Assert.Equal("Hello<|im_end|> Hello", tok.Decode([15043, 32000, 15043], skipSpecialTokens: false));
-        }
-        finally { Directory.Delete(dir, true); }
+        var dir = NewTempDir();
+        File.Copy(Llama2Model, Path.Combine(dir, "tokenizer.model"));
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
+            { "add_bos_token": false, "eos_token": "</s>",
+              "added_tokens_decoder": { "32000": {"content": "<|im_end|>", "special": true, "lstrip": false, "rstrip": false} },
+              "chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}] }
+            """);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{ "eos_token_id": [2, 32000], "pad_token_id": 0 }""");
+        var tok = TokenizerLoader.Load(dir);
+        Assert.IsType<SentencePieceBpeTokenizer>(tok);
+        Assert.False(tok.AddBosByDefault);
+        Assert.Equal(2, tok.EosId);
+        Assert.Equal(0, tok.PadId);
+        Assert.Equal("D", tok.ChatTemplate);
+        Assert.Equal(32001, tok.VocabSize);
+        Assert.Equal([15043, 32000, 15043], tok.Encode("Hello<|im_end|>Hello"));
+        Assert.Equal("Hello<|im_end|> Hello", tok.Decode([15043, 32000, 15043], skipSpecialTokens: false));
     }
 
     [Fact]
@@ -238,15 +239,11 @@ public class TokenizerTests
         var e1 = Assert.Throws<UserException>(() => TokenizerLoader.Load(missing));
         Assert.Contains(missing, e1.Message);
 
-        var empty = Directory.CreateTempSubdirectory("loralab-tok-").FullName;
-        try
-        {
-            var e2 = Assert.Throws<UserException>(() => TokenizerLoader.Load(empty));
-            Assert.Contains(empty, e2.Message);
-            Assert.Contains("tokenizer.json", e2.Message);
-            Assert.Contains("tokenizer.model", e2.Message);
-        }
-        finally { Directory.Delete(empty, true); }
+        var empty = NewTempDir();
+        var e2 = Assert.Throws<UserException>(() => TokenizerLoader.Load(empty));
+        Assert.Contains(empty, e2.Message);
+        Assert.Contains("tokenizer.json", e2.Message);
+        Assert.Contains("tokenizer.model", e2.Message);
     }
 
     [Fact]

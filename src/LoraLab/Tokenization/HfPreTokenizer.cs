@@ -4,7 +4,9 @@ using System.Text.RegularExpressions;
 namespace LoraLab.Tokenization;
 
 /// The `pre_tokenizer` of a Hugging Face tokenizer.json: cuts normalized text into words that BPE handles
-/// one at a time. Covers ByteLevel, Split, Metaspace and Sequence of them.
+/// one at a time. Covers ByteLevel, Split, Metaspace and Sequence of them. Split patterns run on .NET's regex
+/// engine, which matches tokenizers' (Oniguruma) on these patterns except for letters and digits outside the
+/// Basic Multilingual Plane: .NET sees their surrogate halves, so `\p{L}` / `\p{N}` do not match them.
 internal abstract class HfPreTokenizer
 {
     /// GPT-2's word pattern, used by ByteLevel when `use_regex` is on.
