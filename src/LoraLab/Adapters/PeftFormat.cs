@@ -68,6 +68,33 @@ public static class PeftFormat
         return cfg;
     }
 
+    /// Copies the adapter weights in `dir` into the adapters the model already carries (resuming a run):
+    /// every saved tensor must match an attached adapter's shape, and every attached adapter must be saved.
+    public static void LoadInto(string dir, CausalLM model)
+    {
+        string weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath)) throw new UserException($"{dir}: {WeightsFile} not found");
+        using var file = SafeTensorsFile.Open(weightsPath);
+        var keys = MapKeys(file, weightsPath);
+        var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
+        var seen = new HashSet<string>();
+        using var _ = no_grad();
+        foreach (var (key, (path, part)) in keys)
+        {
+            if (!adapters.TryGetValue(path, out var a))
+                throw new UserException($"{weightsPath}: tensor '{key}' has no matching adapter in this run (different --targets?)");
+            var target = part == "lora_A" ? a.lora_A.weight! : a.lora_B.weight!;
+            var info = file.Info(key);
+            if (!info.Shape.SequenceEqual(target.shape))
+                throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
+            using var t = file.Read(key, LoraAdapter.Dtype);
+            target.copy_(t);
+            seen.Add(path + "." + part);
+        }
+        var missing = adapters.Keys.SelectMany(p => new[] { p + ".lora_A", p + ".lora_B" }).FirstOrDefault(k => !seen.Contains(k));
+        if (missing is not null) throw new UserException($"{weightsPath}: no saved weights for '{missing}'");
+    }
+
     /// The LoRA config in `dir`/adapter_config.json.
     public static LoraConfig ReadConfig(string dir)
     {

@@ -81,6 +81,8 @@ public sealed class TrainingRun : IDisposable
             var train = builder.Build(trainRecords);
             var val = valRecords is { Count: > 0 } ? builder.Build(valRecords) : null;
             CheckTrainable(train.Stats, c.Data!);
+            if (train.Examples.All(e => e.TargetTokens <= 1))
+                throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
 
             LoraConfig? lora = null;
             LoraSummary? summary = null;
@@ -138,7 +140,7 @@ public sealed class AdapterStore : IWeightStore
     readonly CausalLM _model; readonly LoraConfig _cfg; readonly string _base;
     public AdapterStore(CausalLM model, LoraConfig cfg, string baseModel) { _model = model; _cfg = cfg; _base = baseModel; }
     public void Save(string dir) => PeftFormat.Save(dir, _model, _cfg, _base);
-    public void Load(string dir) => PeftFormat.Load(dir, _model);
+    public void Load(string dir) => PeftFormat.LoadInto(dir, _model);
 }
 
 /// Saves/loads all weights as a Hugging Face model folder (full fine-tuning).
