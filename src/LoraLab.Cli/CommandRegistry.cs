@@ -8,6 +8,8 @@ public static class CommandRegistry
 {
     public static void Register(IConfigurator config)
     {
+        config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a model (LoRA, QLoRA or full) on an instruction dataset.")
+            .WithExample("train", "--model", "models/base", "--data", "alpaca.json", "--out", "runs/a", "--targets", "all", "--r", "16", "--alpha", "32");
         config.AddCommand<EvalCommand>("eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
@@ -16,5 +18,6 @@ public static class CommandRegistry
             .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
+        config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
     }
 }

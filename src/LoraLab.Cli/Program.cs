@@ -1,6 +1,5 @@
 using LoraLab;
 using LoraLab.Cli;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 var app = new CommandApp();
@@ -13,7 +12,7 @@ app.Configure(config =>
 
 try
 {
-    return app.Run(args);
+    return app.Run(CliArgs.Normalize(args));
 }
 catch (UserException e)
 {
@@ -29,4 +28,10 @@ catch (CommandRuntimeException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
+}
+catch (Exception e) when (Environment.GetEnvironmentVariable("LORALAB_DEBUG") != "1")
+{
+    // A bug, not the user's input: say so in one line; LORALAB_DEBUG=1 shows the stack trace.
+    Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message} (set LORALAB_DEBUG=1 for the stack trace)");
+    return 1;
 }

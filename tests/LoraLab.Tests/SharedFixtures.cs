@@ -26,6 +26,22 @@ public static class SharedFixtures
     public const string SkipReason = "../shared (reference fixtures) is not beside the project root; this test needs it and is skipped.";
 }
 
+/// Reference checkpoints committed with the tests (made by tools/make_reference_models.py).
+public static class RepoFixtures
+{
+    public static readonly string Root = Find();
+
+    static string Find()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "LoraLab.slnx")))
+                return Path.Combine(dir.FullName, "tests", "LoraLab.Tests", "Fixtures");
+        throw new InvalidOperationException("repository root (LoraLab.slnx) not found above the test binaries");
+    }
+
+    public static string Path_(string name) => Path.Combine(Root, name);
+}
+
 /// A fact that needs `../shared`: skipped with a clear reason when the folder is absent, run when present.
 public sealed class SharedFactAttribute : FactAttribute
 {

@@ -10,9 +10,10 @@ namespace LoraLab.Tests.Models;
 /// The forward pass against PyTorch reference numbers for ../shared/fixtures/tiny-llama.
 public class TinyLlamaGoldenTests
 {
-    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load()
+    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load() => Load(SharedFixtures.Path_("fixtures", "tiny-llama"));
+
+    internal static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load(string dir)
     {
-        var dir = SharedFixtures.Path_("fixtures", "tiny-llama");
         var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "golden.json"))).RootElement;
         var rows = golden.GetProperty("input_ids").EnumerateArray()
             .Select(r => r.EnumerateArray().Select(e => e.GetInt64()).ToArray()).ToArray();
@@ -22,6 +23,24 @@ public class TinyLlamaGoldenTests
 
     static void AssertRel(double expected, double actual, double rel) =>
         Assert.True(Math.Abs(expected - actual) <= rel * Math.Max(1, Math.Abs(expected)), $"expected {expected}, got {actual}");
+
+    /// Other conventions: multi-query attention with tied embeddings, plain multi-head attention, other theta/eps.
+    [Theory]
+    [InlineData("mqa-tied")]
+    [InlineData("mha-3layer")]
+    public void OtherReferenceCheckpointsMatch(string name)
+    {
+        var (m, golden, ids) = Load(RepoFixtures.Path_(name));
+        using (m) using (ids) using (no_grad())
+        {
+            using var inputs = ids.narrow(1, 0, ids.shape[1] - 1);
+            using var logits = m.Model.Forward(inputs);
+            using var loss = Losses.NextTokenMean(m.Model.Forward(ids), ids);
+            Assert.Equal(golden.GetProperty("loss").GetDouble(), loss.item<float>(), 1e-4);
+            AssertRel(golden.GetProperty("logits_sum").GetDouble(), logits.to(ScalarType.Float64).sum().item<double>(), 1e-4);
+            AssertRel(golden.GetProperty("logits_abs_sum").GetDouble(), logits.to(ScalarType.Float64).abs().sum().item<double>(), 1e-4);
+        }
+    }
 
     [SharedFact]
     public void LossMatchesReference()

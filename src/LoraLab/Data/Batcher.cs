@@ -1,0 +1,57 @@
+using LoraLab.Runtime;
+using LoraLab.Tokenization;
+using TorchSharp;
+
+namespace LoraLab.Data;
+
+/// Collates examples (or packed rows) into a <see cref="Batch"/>, right-padded to the longest row.
+/// Padding is masked by labels (Ignore), not by the pad id, so a pad id equal to EOS is harmless.
+public sealed class Batcher
+{
+    public int PadId { get; }
+
+    public Batcher(int padId) => PadId = padId;
+
+    /// Pads with the tokenizer's pad token, or EOS when it has none (common for Llama models).
+    public static Batcher For(ITokenizer tokenizer) =>
+        new(tokenizer.PadId ?? tokenizer.EosId ?? throw new UserException("the tokenizer has neither a pad nor an EOS token to pad batches with"));
+
+    public Batch Collate(IReadOnlyList<TokenizedExample> examples) =>
+        Collate(examples.Select(e => (e.InputIds, e.Labels, (int[]?)null, (int[]?)null)).ToList(), packed: false);
+
+    public Batch Collate(IReadOnlyList<PackedRow> rows) =>
+        Collate(rows.Select(r => (r.InputIds, r.Labels, (int[]?)r.PositionIds, (int[]?)r.DocumentIds)).ToList(), packed: true);
+
+    Batch Collate(List<(int[] Ids, int[] Labels, int[]? Positions, int[]? Documents)> rows, bool packed)
+    {
+        if (rows.Count == 0) throw new ArgumentException("cannot collate an empty batch", nameof(rows));
+        int b = rows.Count, t = rows.Max(r => r.Ids.Length);
+        var ids = new long[b * t];
+        var labels = new long[b * t];
+        var positions = new long[b * t];
+        var documents = packed ? new long[b * t] : null;
+        int targets = 0, tokens = 0;
+        for (int r = 0; r < b; r++)
+        {
+            var row = rows[r];
+            if (row.Labels.Length != row.Ids.Length)
+                throw new ArgumentException($"row {r}: {row.Ids.Length} ids but {row.Labels.Length} labels");
+            tokens += row.Ids.Length;
+            for (int i = 0; i < t; i++)
+            {
+                int k = r * t + i;
+                bool real = i < row.Ids.Length;
+                ids[k] = real ? row.Ids[i] : PadId;
+                labels[k] = real ? row.Labels[i] : Labels.Ignore;
+                positions[k] = !real ? 0 : row.Positions?[i] ?? i;
+                if (documents is not null) documents[k] = real ? row.Documents![i] : -1;
+                if (i > 0 && labels[k] != Labels.Ignore) targets++;
+            }
+        }
+        TorchRuntime.EnsureLoaded();
+        var shape = new long[] { b, t };
+        return new Batch(
+            torch.tensor(ids, shape), torch.tensor(labels, shape), torch.tensor(positions, shape),
+            documents is null ? null : torch.tensor(documents, shape), targets, tokens);
+    }
+}

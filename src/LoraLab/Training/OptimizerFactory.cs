@@ -1,0 +1,53 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraLab.Training;
+
+/// libtorch's optimizers by the names users know. AdamW decouples weight decay; Adam adds it to the gradient.
+public static class OptimizerFactory
+{
+    public static readonly string[] Names = { "adamw", "adam", "sgd" };
+
+    public static optim.Optimizer Create(string name, IList<Parameter> parameters, double lr, double weightDecay,
+        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double momentum = 0.9, bool nesterov = false)
+    {
+        if (parameters.Count == 0) throw new UserException("nothing to train: no parameter requires a gradient");
+        return name switch
+        {
+            "adamw" => optim.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
+            "adam" => optim.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
+            "sgd" => optim.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
+            _ => throw new UserException($"unknown optimizer '{name}' (available: {string.Join(", ", Names)})"),
+        };
+    }
+
+    public static void SetLearningRate(optim.Optimizer opt, double lr)
+    {
+        foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+    }
+
+    public static void Save(optim.Optimizer opt, string path)
+    {
+        using var w = new BinaryWriter(File.Create(path));
+        switch (opt)
+        {
+            case AdamW a: a.save_state_dict(w); break;
+            case Adam a: a.save_state_dict(w); break;
+            case SGD s: s.save_state_dict(w); break;
+            default: throw new InvalidOperationException("unsupported optimizer");
+        }
+    }
+
+    public static void Load(optim.Optimizer opt, string path)
+    {
+        using var r = new BinaryReader(File.OpenRead(path));
+        switch (opt)
+        {
+            case AdamW a: a.load_state_dict(r); break;
+            case Adam a: a.load_state_dict(r); break;
+            case SGD s: s.load_state_dict(r); break;
+            default: throw new InvalidOperationException("unsupported optimizer");
+        }
+    }
+}

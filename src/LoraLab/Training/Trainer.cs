@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using LoraLab.Data;
+using LoraLab.Models;
+using LoraLab.Runtime;
+using TorchSharp;
+using Parameter = TorchSharp.Modules.Parameter;
+using DataLoader = LoraLab.Data.DataLoader;
+using static TorchSharp.torch;
+
+namespace LoraLab.Training;
+
+public sealed record StepReport(int Step, int TotalSteps, int Epoch, double Loss, double Lr, double GradNorm,
+    long Tokens, double TokensPerSecond, double Seconds, long RssBytes);
+
+public sealed record EvalReport(int Step, int Epoch, double ValLoss, double ValPerplexity, bool EpochEnd, double? TrainLoss);
+
+public sealed record TrainResult(int Steps, long Tokens, double Seconds, double? FinalTrainLoss, double? FinalValLoss,
+    bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations);
+
+/// How a run saves and restores its trainable weights (an adapter in PEFT format, or a full model).
+public interface IWeightStore
+{
+    void Save(string dir);
+    void Load(string dir);
+}
+
+/// The training loop: micro-batches accumulated to the global batch (the loss normalised by all target tokens
+/// of the window, so k micro-batches of b equal one batch of k·b), clipping, schedule, evaluation, checkpoints.
+public sealed class Trainer
+{
+    readonly CausalLM _model;
+    readonly IReadOnlyList<(string Name, Parameter Param)> _trainable;
+    readonly TrainOptions _o;
+    readonly DataLoader _train;
+    readonly DataLoader? _val;
+    readonly string _outDir;
+    readonly IWeightStore _weights;
+
+    public event Action<StepReport>? Step;
+    public event Action<EvalReport>? Evaluated;
+    public event Action<string>? Message;
+
+    public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, TrainOptions options,
+        DataLoader train, DataLoader? val, string outDir, IWeightStore weights)
+    {
+        options.Validate();
+        _model = model; _trainable = trainable; _o = options; _train = train; _val = val; _outDir = outDir; _weights = weights;
+    }
+
+    public int StepsPerEpoch => (_train.BatchesPerEpoch + _o.AccumulationSteps - 1) / _o.AccumulationSteps;
+    public int TotalSteps => _o.MaxSteps ?? _o.Epochs * StepsPerEpoch;
+
+    public TrainResult Run(string? resumeDir, CancellationToken cancel)
+    {
+        var parameters = _trainable.Select(t => t.Param).ToList();
+        using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
+        var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
+        var state = new TrainerState();
+        if (resumeDir is not null)
+        {
+            state = TrainerState.Load(resumeDir);
+            _weights.Load(resumeDir);
+            OptimizerFactory.Load(opt, Path.Combine(resumeDir, "optimizer.bin"));
+            if (state.RngState.Length > 0)
+                using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) random.set_rng_state(rng);
+            Message?.Invoke($"resumed from {resumeDir} at step {state.Step} (epoch {state.Epoch + 1}, micro-batch {state.BatchInEpoch})");
+        }
+
+        var metricsPath = Path.Combine(_outDir, "metrics.jsonl");
+        using var metrics = new MetricsLog(metricsPath, append: resumeDir is not null);
+        var evals = new List<EvalReport>();
+        int step = state.Step, epoch = state.Epoch, batchInEpoch = state.BatchInEpoch;
+        long tokens = state.TokensSeen;
+        double? lastTrain = state.LastTrainLoss, lastVal = state.LastValLoss;
+        double epochLossSum = 0; long epochTargets = 0;
+        string? lastCheckpoint = null;
+        var clock = Stopwatch.StartNew();
+        long tokensAtStart = tokens;
+        _model.train();
+
+        IEnumerator<Batch>? batches = null;
+        try
+        {
+            while (step < TotalSteps)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals);
+                }
+                batches ??= _train.Epoch(epoch, batchInEpoch).GetEnumerator();
+
+                // One optimizer step = up to k micro-batches, never crossing an epoch boundary.
+                var window = new List<Batch>();
+                while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current);
+                bool epochDone = batchInEpoch + window.Count >= _train.BatchesPerEpoch;
+                try
+                {
+                    var (loss, gradNorm, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
+                    step++;
+                    batchInEpoch += window.Count;
+                    tokens += windowTokens;
+                    if (double.IsNaN(loss) || double.IsInfinity(loss))
+                        throw new TrainingDivergedException(step, loss, lastCheckpoint);
+                    lastTrain = loss;
+                    epochLossSum += loss * windowTargets; epochTargets += windowTargets;
+                    double secs = clock.Elapsed.TotalSeconds;
+                    var report = new StepReport(step, TotalSteps, epoch + 1, loss, schedule.At(step), gradNorm, tokens,
+                        (tokens - tokensAtStart) / Math.Max(secs, 1e-9), secs, ProcessMemory.Rss());
+                    if (step % Math.Max(1, _o.LogEvery) == 0 || step == TotalSteps)
+                        metrics.Write(new { type = "train", step, epoch = epoch + 1, loss, lr = report.Lr, grad_norm = gradNorm, tokens, tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 });
+                    Step?.Invoke(report);
+                }
+                finally { foreach (var b in window) b.Dispose(); }
+
+                if (_val is not null && _o.EvalEvery > 0 && step % _o.EvalEvery == 0 && !epochDone)
+                    evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
+                if (epochDone)
+                {
+                    double? epochTrain = epochTargets > 0 ? epochLossSum / epochTargets : null;
+                    if (_val is not null) evals.Add(Evaluate(step, epoch, true, epochTrain, metrics, ref lastVal));
+                    else metrics.Write(new { type = "epoch", step, epoch = epoch + 1, train_loss = epochTrain });
+                    epoch++; batchInEpoch = 0; epochLossSum = 0; epochTargets = 0;
+                    batches.Dispose(); batches = null;
+                }
+                if (_o.SaveEvery > 0 && step % _o.SaveEvery == 0 && step < TotalSteps)
+                    lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+            }
+            if (_val is not null && (evals.Count == 0 || evals[^1].Step != step))
+                evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
+            lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals);
+        }
+        finally { batches?.Dispose(); }
+    }
+
+    (double Loss, double GradNorm, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
+    {
+        using var scope = NewDisposeScope();
+        long targets = window.Sum(b => (long)b.TargetTokens);
+        long tokens = window.Sum(b => (long)b.Tokens);
+        var lossSum = zeros(1, dtype: ScalarType.Float32, device: _model.Device);
+        foreach (var b in window)
+        {
+            if (b.TargetTokens == 0) continue;
+            using var inner = NewDisposeScope();
+            var logits = _model.Forward(b.InputIds, b.PositionIds, b.DocumentIds);
+            var sum = Losses.NextTokenSum(logits, b.Labels);
+            sum.div(targets).backward();
+            lossSum.add_(sum.detach());
+        }
+        if (step == 0) CheckGradientsFlow();
+        double norm = _o.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(_trainable.Select(t => t.Param), _o.MaxGradNorm) : double.NaN;
+        OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
+        opt.step();
+        opt.zero_grad();
+        double loss = targets > 0 ? lossSum.item<float>() / targets : 0;
+        return (loss, norm, tokens, targets);
+    }
+
+    /// After the first backward every trainable tensor must have a non-zero gradient; otherwise something
+    /// (a detached input, a frozen path, a mask that hides every target) makes training a silent no-op.
+    void CheckGradientsFlow()
+    {
+        var dead = new List<string>();
+        foreach (var (name, p) in _trainable)
+        {
+            var g = p.grad;
+            if (g is null) { dead.Add(name); continue; }
+            using var any = g.abs().sum();
+            // A fresh LoRA A has a gradient only through a non-zero B, so judge A and B of one module together.
+            if (any.item<float>() == 0 && !(name.Contains("lora_A") && _trainable.Any(t => t.Name == name.Replace("lora_A", "lora_B") && t.Param.grad is not null)))
+                dead.Add(name);
+        }
+        if (dead.Count > 0)
+            throw new UserException($"after the first step these trainable tensors have no gradient: {string.Join(", ", dead.Take(8))}{(dead.Count > 8 ? $" and {dead.Count - 8} more" : "")}");
+    }
+
+    EvalReport Evaluate(int step, int epoch, bool epochEnd, double? trainLoss, MetricsLog metrics, ref double? lastVal)
+    {
+        double loss = ValidationLoss();
+        lastVal = loss;
+        var r = new EvalReport(step, epoch + 1, loss, Math.Exp(loss), epochEnd, trainLoss);
+        metrics.Write(new { type = epochEnd ? "epoch" : "eval", step, epoch = epoch + 1, val_loss = loss, val_perplexity = r.ValPerplexity, train_loss = trainLoss });
+        Evaluated?.Invoke(r);
+        return r;
+    }
+
+    /// Mean next-token loss over every target token of the validation set.
+    public double ValidationLoss()
+    {
+        if (_val is null) throw new InvalidOperationException("no validation data");
+        _model.eval();
+        try
+        {
+            using var _ = no_grad();
+            double sum = 0; long targets = 0;
+            foreach (var b in _val.Epoch(0))
+            {
+                using (b)
+                using (var scope = NewDisposeScope())
+                {
+                    var logits = _model.Forward(b.InputIds, b.PositionIds, b.DocumentIds);
+                    sum += Losses.NextTokenSum(logits, b.Labels).item<float>();
+                    targets += b.TargetTokens;
+                }
+            }
+            return targets > 0 ? sum / targets : double.NaN;
+        }
+        finally { _model.train(); }
+    }
+
+    string SaveCheckpoint(optim.Optimizer opt, int step, int epoch, int batchInEpoch, long tokens, double? train, double? val)
+    {
+        var dir = Path.Combine(_outDir, "checkpoints", $"step-{step:D6}");
+        using var rng = random.get_rng_state();
+        var state = new TrainerState
+        {
+            Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = train, LastValLoss = val,
+            RngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
+        };
+        AtomicDirectory.Write(dir, tmp =>
+        {
+            _weights.Save(tmp);
+            OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
+            state.Save(tmp);
+        });
+        Message?.Invoke($"checkpoint saved: {dir}");
+        return dir;
+    }
+}
+
+/// The loss became NaN or infinite: the run stops, and the last good checkpoint (if any) is kept.
+public sealed class TrainingDivergedException : UserException
+{
+    public TrainingDivergedException(int step, double loss, string? lastGood)
+        : base($"training diverged at step {step} (loss {loss}); lower --lr, raise --warmup-steps or clip harder (--max-grad-norm)" +
+               (lastGood is null ? "; no checkpoint was saved before it" : $"; the last good checkpoint is {lastGood}")) { }
+}
