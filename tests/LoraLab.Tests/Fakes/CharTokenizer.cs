@@ -32,6 +32,10 @@ public sealed class CharTokenizer : ITokenizer
     public int? PadId { get; }
     public IReadOnlyDictionary<string, int> SpecialTokens => _specials;
     public bool AddBosByDefault { get; }
+    public bool AddEosByDefault => false;
+    public string? ChatTemplate => null;
+
+    public byte[] TokenBytes(int id) => id >= ByteOffset ? new[] { (byte)(id - ByteOffset) } : Encoding.UTF8.GetBytes(TokenText(id));
 
     public IReadOnlyList<int> Encode(string text, bool addBos = false, bool addEos = false)
     {
