@@ -17,6 +17,8 @@ public sealed record LoraConfig
     public IReadOnlyList<string> TargetModules { get; init; } = LoraTargets.Presets["qv"];
     /// PEFT's string form of target_modules: a regex that must match the whole module path.
     public string? TargetRegex { get; init; }
+    /// Also adapt lm_head (`--lora-head`), whatever the other targets say.
+    public bool LoraHead { get; init; }
     /// Rank-stabilised LoRA (Kalajdzievski 2023, arXiv:2312.03732): scale by alpha / sqrt(r).
     public bool UseRslora { get; init; }
     /// Per-module rank: the first key that matches the module path wins (PEFT: the key is a regex matched
@@ -57,9 +59,13 @@ public sealed record LoraConfig
         bool named = TargetRegex is not null
             ? Regex.IsMatch(path, $"^(?:{TargetRegex})$")
             : TargetModules.Any(t => path == t || path.EndsWith("." + t, StringComparison.Ordinal));
+        named |= LoraHead && path == "lm_head";
         if (!named) return false;
         return LayersToTransform is null || (layer >= 0 && LayersToTransform.Contains(layer));
     }
+
+    /// Whether lm_head is asked for explicitly (by <see cref="LoraHead"/> or by name; a regex merely may match it).
+    public bool NamesHead => LoraHead || (TargetRegex is null && TargetModules.Any(t => t.Split('.')[^1] == "lm_head"));
 
     public int RankFor(string path, int layer) => Find(RankPattern, path, layer, out var r) ? r : R;
 

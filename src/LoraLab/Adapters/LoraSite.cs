@@ -13,7 +13,7 @@ public sealed record LoraSite(string Path, int Layer, string Module, long InFeat
     public static IReadOnlyList<LoraSite> Plan(ModelConfig model, LoraConfig lora)
     {
         lora.Validate();
-        if (model.TieWordEmbeddings && lora.TargetRegex is null && lora.TargetModules.Any(t => t.Split('.')[^1] == "lm_head"))
+        if (model.TieWordEmbeddings && lora.NamesHead)
             throw new UserException("lm_head is tied to the input embeddings in this model (tie_word_embeddings); it cannot carry its own LoRA adapter");
         var sites = new List<LoraSite>();
         foreach (var (path, layer, module) in Paths(model))

@@ -18,12 +18,3 @@ public sealed record MergeOptions
     public int ProbeLength { get; init; } = 32;
     public long ProbeSeed { get; init; } = 1234;
 }
-
-/// Logit agreement on one probe sequence: |merged − (base + adapter)|.
-public sealed record ProbeDiff(int Probe, int Tokens, double MaxAbs, double MeanAbs);
-
-/// What a merge wrote and how closely the written model reproduces base + adapter.
-public sealed record MergeReport(string OutDir, string Dtype, int ModulesMerged, IReadOnlyList<string> Files, IReadOnlyList<ProbeDiff> Probes)
-{
-    public double MaxAbs => Probes.Max(p => p.MaxAbs);
-}

@@ -1,3 +1,4 @@
+using LoraLab.Adapters.Quantization;
 using LoraLab.Models;
 
 namespace LoraLab.Adapters;
@@ -13,7 +14,8 @@ public static class ParamCounter
         return new LoraSummary(sites, ModelShapes.TotalParameters(model), sites.Sum(s => s.Parameters));
     }
 
-    /// Frozen weights in bf16 versus with every decoder-block linear weight stored as `scheme` (nf4, fp4, int8).
+    /// Frozen weights in bf16 versus with every decoder-block linear weight stored as `scheme` (nf4, fp4, int8),
+    /// sized by the quantizers' own formula (<see cref="QuantizedSize.Bytes(long, long, string)"/>).
     public static FrozenWeightBytes FrozenBytes(ModelConfig model, string scheme)
     {
         long bf16 = 0, quantized = 0, kept = 0;

@@ -10,8 +10,8 @@ public static class PeftConfigJson
     public static JsonObject ToJson(LoraConfig c)
     {
         JsonNode? targets = c.TargetRegex is not null
-            ? JsonValue.Create(c.TargetRegex)
-            : new JsonArray(c.TargetModules.Distinct().Order(StringComparer.Ordinal).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
+            ? JsonValue.Create(c.LoraHead ? $"(?:{c.TargetRegex})|lm_head" : c.TargetRegex)
+            : new JsonArray(c.TargetModules.Concat(c.LoraHead ? new[] { "lm_head" } : Array.Empty<string>()).Distinct().Order(StringComparer.Ordinal).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
         var ranks = new JsonObject();
         foreach (var (k, v) in c.RankPattern) ranks[LoraConfig.PeftKey(k)] = v;
         var alphas = new JsonObject();
@@ -67,6 +67,7 @@ public static class PeftConfigJson
                 _ => Array.Empty<string>(),
             },
             TargetRegex = o["target_modules"] is JsonValue tv && tv.TryGetValue<string>(out var rx) ? rx : null,
+            LoraHead = o["target_modules"] is JsonArray ta && ta.Any(e => e is JsonValue v && v.TryGetValue<string>(out var t) && t.Split('.')[^1] == "lm_head"),
             UseRslora = Bool(o, "use_rslora", source) ?? false,
             RankPattern = Pattern(o, "rank_pattern", source, (n, k) => Int(n, $"rank_pattern['{k}']", source)!.Value),
             AlphaPattern = Pattern(o, "alpha_pattern", source, (n, k) => Dbl(n, $"alpha_pattern['{k}']", source)!.Value),

@@ -52,6 +52,20 @@ public class LoraInjectorTests
     }
 
     [Fact]
+    public void LoraHeadAddsLmHeadAndIsRefusedWhenTied()
+    {
+        using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
+        using var m = LoraTestModels.RandomTiny();
+        LoraInjector.Apply(m, new LoraConfig { TargetModules = LoraTargets.Parse("qv"), LoraHead = true }, seed: 1);
+        Assert.Equal("lm_head", Wrapped(m)[^1]);
+        Assert.Equal(5, Wrapped(m).Length);
+
+        using var tied = new CausalLM(m.Config with { TieWordEmbeddings = true }, ScalarType.Float32, CPU);
+        var e = Assert.Throws<UserException>(() => LoraInjector.Apply(tied, new LoraConfig { LoraHead = true }, seed: 1));
+        Assert.Contains("tie_word_embeddings", e.Message);
+    }
+
+    [Fact]
     public void UnknownTargetListsAvailableModules()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions

@@ -67,6 +67,14 @@ static class LoraTestModels
     public static Dictionary<string, Tensor> CloneBase(CausalLM model) =>
         model.BaseTensors().ToDictionary(t => t.Name, t => t.Tensor.detach().clone());
 
+    /// A fresh empty folder under the system temp folder.
+    public static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), $"loralab-test-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
     /// Bit-exact equality of two tensors (same dtype, shape and values).
     public static bool Same(Tensor a, Tensor b)
     {

@@ -43,11 +43,11 @@ public class MergeTests
     public void MergeCommandWritesAStandaloneModel()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var root = PeftFixtureTests.TempDir();
+        var root = LoraTestModels.TempDir();
         var outDir = Path.Combine(root, "merged");
         try
         {
-            var (rc, stdout, stderr) = Cli.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc, stdout, stderr) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
             Assert.True(rc == 0, stderr);
             Assert.Contains("max |diff|", stdout);
             Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(outDir).Select(Path.GetFileName).Order());
@@ -62,7 +62,7 @@ public class MergeTests
             Assert.Equal("float32", (string?)cfg["torch_dtype"]);
 
             // non-empty target: refused without --overwrite
-            var (rc2, _, err2) = Cli.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc2, _, err2) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
             Assert.Equal(2, rc2);
             Assert.Contains("--overwrite", err2);
         }
@@ -73,7 +73,7 @@ public class MergeTests
     public void MergeToBf16ReportsRoundingAndCopiesTokenizerFiles()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var root = PeftFixtureTests.TempDir();
+        var root = LoraTestModels.TempDir();
         var baseDir = Path.Combine(root, "base");
         var outDir = Path.Combine(root, "out");
         try
@@ -104,15 +104,33 @@ public class MergeTests
     }
 
     [Fact]
-    public void MergeIntoQuantizedBaseIsRefused()
+    public void QuantizedBaseRunsTheAdapterButRefusesMerge()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        using var m = LoraTestModels.RandomTiny();
-        LoraInjector.Apply(m, new LoraConfig(), seed: 1);
-        var a = LoraInjector.Adapters(m)[0];
-        Assert.NotNull(a.Base.Weight); // dense: merge works
-        a.Merge();
-        Assert.Throws<InvalidOperationException>(() => a.Merge());
-        a.Unmerge();
+        using var dense = LoraTestModels.RandomTiny();
+        using var packed = new CausalLM(dense.Config, ScalarType.Float32, CPU);
+        foreach (var (_, _, _, proj) in packed.Projections()) proj.Quantizer = w => { var q = new HeldWeight(w); return (q, q); };
+        foreach (var (name, t) in dense.BaseTensors()) packed.LoadTensor(name, t);
+        packed.eval();
+        var cfg = new LoraConfig { TargetModules = LoraTargets.Parse("all") };
+        LoraInjector.Apply(dense, cfg, seed: 1);
+        LoraInjector.Apply(packed, cfg, seed: 1);
+        LoraTestModels.RandomizeB(dense);
+        LoraTestModels.RandomizeB(packed);
+        using var ids = LoraTestModels.RandomIds();
+        Assert.True(LoraTestModels.Logits(packed, ids).allclose(LoraTestModels.Logits(dense, ids), rtol: 1e-5, atol: 1e-5));
+        var e = Assert.Throws<UserException>(() => LoraInjector.MergeAll(packed));
+        Assert.Contains("quantized", e.Message);
+        Assert.Contains("model.layers.0.self_attn.q_proj", e.Message);
+    }
+
+    /// A stand-in packed weight: stores the dense tensor as a buffer and computes x W^T from it.
+    sealed class HeldWeight : nn.Module, IBaseWeight
+    {
+        readonly Tensor _w;
+        public HeldWeight(Tensor w) : base("held") { _w = w.detach().clone(); register_buffer("w", _w); }
+        public Tensor Linear(Tensor x) => nn.functional.linear(x, _w);
+        public Tensor Dequantize(ScalarType dtype) => _w.to(dtype);
+        public long StorageBytes => _w.NumberOfElements * 4;
     }
 }

@@ -1,4 +1,5 @@
 using LoraLab.Adapters;
+using LoraLab.Adapters.Quantization;
 using LoraLab.Models;
 using Xunit;
 

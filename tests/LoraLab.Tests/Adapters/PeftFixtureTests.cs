@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Adapters;
 using LoraLab.Models;
@@ -64,13 +63,13 @@ public class PeftFixtureTests
         File.WriteAllLines(data, Enumerable.Range(0, (int)ids.shape[0]).Select(i => JsonSerializer.Serialize(new { input_ids = flat.Skip(i * (int)t).Take((int)t) })));
         try
         {
-            var (rc, stdout, stderr) = Cli.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--data", data, "--json");
+            var (rc, stdout, stderr) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--data", data, "--json");
             Assert.True(rc == 0, stderr);
             using var doc = JsonDocument.Parse(stdout);
             Assert.Equal(golden, doc.RootElement.GetProperty("loss").GetDouble(), 1e-4);
             Assert.Equal(64, doc.RootElement.GetProperty("tokens").GetInt64());
 
-            var (rc2, _, err2) = Cli.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", "/nonexistent/adapter", "--data", data);
+            var (rc2, _, err2) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", "/nonexistent/adapter", "--data", data);
             Assert.Equal(2, rc2);
             Assert.Contains("/nonexistent/adapter", err2);
         }
@@ -78,10 +77,26 @@ public class PeftFixtureTests
     }
 
     [SharedFact]
+    public void CliGenerateWithAdapterMatchesLibrary()
+    {
+        using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
+        var prompt = new[] { 1, 5, 9, 300 };
+        var (rc, stdout, stderr) = CliRunner.Run("generate", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir,
+            "--prompt-ids", string.Join(",", prompt), "--max-new-tokens", "12");
+        Assert.True(rc == 0, stderr);
+        using var m = LoraTestModels.LoadTiny();
+        var plain = Evaluation.TextGenerator.Generate(m.Model, prompt, new Evaluation.SamplingOptions { MaxNewTokens = 12 }).Tokens;
+        PeftFormat.Load(LoraTestModels.SharedAdapterDir, m.Model);
+        var adapted = Evaluation.TextGenerator.Generate(m.Model, prompt, new Evaluation.SamplingOptions { MaxNewTokens = 12 }).Tokens;
+        Assert.Equal(string.Join(" ", adapted), stdout.Trim());
+        Assert.NotEqual(plain, adapted); // greedy decoding sees the adapter
+    }
+
+    [SharedFact]
     public void OlderKeysWithDefaultAdapterNameAreAccepted()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = TempDir();
+        var dir = LoraTestModels.TempDir();
         try
         {
             File.Copy(Path.Combine(LoraTestModels.SharedAdapterDir, PeftFormat.ConfigFile), Path.Combine(dir, PeftFormat.ConfigFile));
@@ -98,7 +113,7 @@ public class PeftFixtureTests
     public void MismatchesNameTheOffendingTensor()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = TempDir();
+        var dir = LoraTestModels.TempDir();
         try
         {
             File.Copy(Path.Combine(LoraTestModels.SharedAdapterDir, PeftFormat.ConfigFile), Path.Combine(dir, PeftFormat.ConfigFile));
@@ -131,29 +146,5 @@ public class PeftFixtureTests
         using var f = SafeTensorsFile.Open(Path.Combine(from, PeftFormat.WeightsFile));
         var tensors = f.Names.Select(n => edit(n, f.Read(n))).Where(x => x.Item1 is not null).Select(x => (x.Item1!, x.Item2)).ToList();
         SafeTensorsWriter.Save(Path.Combine(to, PeftFormat.WeightsFile), tensors);
-    }
-
-    internal static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), $"loralab-test-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(d);
-        return d;
-    }
-}
-
-/// Runs the built CLI (`dotnet LoraLab.Cli.dll ...`) as a user would.
-static class Cli
-{
-    public static (int Rc, string Stdout, string Stderr) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LoraLab.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
     }
 }
