@@ -27,7 +27,7 @@ public sealed class TrainSettings : CommandSettings
     public string? Device { get; set; }
     [CommandOption("--precision <P>")][Description("fp32 (CPU default), bf16 (CUDA default) or fp16-mixed.")]
     public string? Precision { get; set; }
-    [CommandOption("--template <NAME>")][Description("Prompt template: alpaca, chatml, llama2-chat, llama3, plain.")]
+    [CommandOption("--template <NAME>")][Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).")]
     public string? Template { get; set; }
     [CommandOption("--max-seq-length <N>")][Description("Longest example in tokens (default 512).")]
     public int? MaxSeqLength { get; set; }

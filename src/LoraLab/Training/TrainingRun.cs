@@ -47,7 +47,7 @@ public sealed class TrainingRun : IDisposable
         if (!Methods.Contains(c.Method)) throw new UserException($"unknown method '{c.Method}' (available: {string.Join(", ", Methods)})");
         var opts = c.ToTrainOptions();
         opts.Validate();
-        var template = PromptTemplate.Get(c.Template!);
+        if (c.Template != "auto") PromptTemplate.Get(c.Template!); // an unknown name fails before any loading
         var longPolicy = c.LongExamples switch
         {
             "truncate" => LongExamplePolicy.Truncate,
@@ -71,6 +71,9 @@ public sealed class TrainingRun : IDisposable
         try
         {
             var tok = loaded.RequireTokenizer();
+            // `auto`: the model's own chat template when it is one of the known simple forms, else Alpaca.
+            var template = c.Template == "auto" ? PromptTemplate.FromChatTemplate(tok.ChatTemplate) ?? PromptTemplate.Get("alpaca") : PromptTemplate.Get(c.Template!);
+            c.Template = template.Name; // run.yaml records the template actually used
             var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
             {
                 MaxSeqLength = c.MaxSeqLength!.Value, TrainOnInputs = c.TrainOnInputs!.Value, LongExamples = longPolicy,
