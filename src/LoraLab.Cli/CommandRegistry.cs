@@ -18,6 +18,12 @@ public static class CommandRegistry
             .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
+        config.AddBranch("data", d =>
+        {
+            d.SetDescription("Inspect training data as the model will see it.");
+            d.AddCommand<DataPreviewCommand>("preview").WithDescription("Show examples tokenized and masked as training sees them, with warnings (doubled BOS, missing stop token, truncation).")
+                .WithExample("data", "preview", "--model", "models/tiny", "--data", "alpaca.json", "-n", "3");
+        });
         config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
     }
 }

@@ -173,7 +173,7 @@ public sealed class ExampleBuilder
     }
 
     /// Keeps the start; the end token (EOS or end-of-turn) stays last so truncated examples still teach stopping.
-    TokenizedExample Truncate(TokenizedExample e)
+    public TokenizedExample Truncate(TokenizedExample e)
     {
         int max = _options.MaxSeqLength;
         bool keepLast = StopTokenIds.Contains(e.InputIds[^1]);
