@@ -18,6 +18,12 @@ public static class CommandRegistry
             .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
+        config.AddBranch("adapter", a =>
+        {
+            a.SetDescription("Check LoRA adapters.");
+            a.AddCommand<AdapterValidateCommand>("validate").WithDescription("Check an adapter against a base: matched modules, shapes, base fingerprint, effect on the output.")
+                .WithExample("adapter", "validate", "--model", "models/tiny", "--adapter", "runs/a/adapter");
+        });
         config.AddBranch("data", d =>
         {
             d.SetDescription("Inspect training data as the model will see it.");

@@ -11,19 +11,19 @@ public sealed record AdapterLoadReport(string Dir, LoraConfig Config, int Module
 /// (the load proceeds), and an adapter that leaves the output unchanged is an error.
 public static class AdapterLoading
 {
+    /// The recorded base fingerprint against the base in `modelDir`; null when the adapter records none.
+    public static FingerprintComparison? CompareBase(AdapterProvenance? provenance, string modelDir) =>
+        provenance?.BaseFingerprint is { } recorded ? recorded.CompareTo(BaseFingerprint.Compute(modelDir)) : null;
+
     public static AdapterLoadReport Load(string adapterDir, LoadedModel loaded)
     {
         var cfg = PeftFormat.Load(adapterDir, loaded.Model);
         int modules = LoraInjector.Adapters(loaded.Model).Count;
         var provenance = AdapterProvenance.Read(adapterDir);
         var warnings = new List<string>();
-        FingerprintComparison? comparison = null;
-        if (provenance?.BaseFingerprint is { } recorded)
-        {
-            comparison = recorded.CompareTo(BaseFingerprint.Compute(loaded.Dir));
-            if (!comparison.Matches)
-                warnings.Add($"{adapterDir}: the adapter was trained on a different base than {loaded.Dir} ({comparison.Describe()}); its output may be wrong");
-        }
+        var comparison = CompareBase(provenance, loaded.Dir);
+        if (comparison is { Matches: false })
+            warnings.Add($"{adapterDir}: the adapter was trained on a different base than {loaded.Dir} ({comparison.Describe()}); its output may be wrong");
         double change = AdapterEffect.MaxLogitChange(loaded.Model);
         if (change == 0)
             throw new UserException($"{adapterDir}: the adapter does not change the model's output (logits identical to the base's on a probe); " +
