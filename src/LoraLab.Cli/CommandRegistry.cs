@@ -14,6 +14,8 @@ public static class CommandRegistry
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
+        config.AddCommand<ChatCommand>("chat").WithDescription("Chat on stdin with a model and adapter, prompts rendered with the adapter's training template (/exit quits).")
+            .WithExample("chat", "--model", "models/tiny", "--adapter", "runs/a/adapter");
         config.AddCommand<ParamsCommand>("params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
             .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")

@@ -66,5 +66,25 @@ public class TrainedAdapterTests
         var r = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("alpaca", r.GetProperty("template").GetString());
         Assert.True(r.GetProperty("tokens").GetInt64() is > 0 and < 10);   // only the response (and EOS) is scored
+
+        // chat: stdin lines with the recorded template, until /exit; a chat template keeps the history
+        (code, stdout, err) = Chat("Name a colour.\nAnd another?\n/exit\nnever read\n", "chat", "--model", model, "--adapter", adapter, "--max-new-tokens", "3", "--threads", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("template alpaca", err);
+        Assert.Equal(3, err.Split("> ").Length - 1);   // two turns, then /exit; the line after it is never read
+        (code, _, err) = Chat("Hi\nMore\n", "chat", "--model", model, "--template", "llama2-chat", "--system", "Be brief.", "--max-new-tokens", "2", "--threads", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("template llama2-chat", err);
+        (code, _, err) = Chat("", "chat", "--model", model);
+        Assert.Equal(2, code);
+        Assert.Contains("chat needs a template", err);
+    }
+
+    static (int, string, string) Chat(string input, params string[] args)
+    {
+        var old = Console.In;
+        Console.SetIn(new StringReader(input));
+        try { return CliHarness.Run(args); }
+        finally { Console.SetIn(old); }
     }
 }
