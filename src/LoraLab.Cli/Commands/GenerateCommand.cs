@@ -71,7 +71,8 @@ public sealed class GenerateCommand : Command<GenerateSettings>
         {
             var ids = ParseIds(s.PromptIds, loaded.Config.VocabSize);
             var eosId = loaded.Tokenizer?.EosId ?? loaded.Config.EosTokenId;
-            opts = opts with { StopIds = eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
+            // the adapter's recorded stop ids include its template's end-of-turn token
+            opts = opts with { StopIds = adapter?.Provenance is { StopIds.Count: > 0 } p ? p.StopIds.ToArray() : eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
             var r = TextGenerator.Generate(loaded.Model, ids, opts, id => Console.Write(id + " "));
             Console.WriteLine();
             return 0;

@@ -49,6 +49,8 @@ public sealed class MergeCommand : Command<MergeSettings>
         if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (the base model folder)");
         if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder)");
         if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write)");
+        if (AdapterLoading.CompareBase(AdapterProvenance.Read(s.Adapter), s.Model) is { Matches: false } c)
+            Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Model} ({c.Describe()}); the merged model may be wrong");
         var device = Devices.Resolve(s.Device);
         var report = AdapterMerger.MergeToFolder(new MergeOptions
         {
