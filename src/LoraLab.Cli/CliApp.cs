@@ -8,6 +8,12 @@ public static class CliApp
 {
     public static int Run(string[] args)
     {
+        // Bound to the current Console.Out on every run (Spectre captures it once otherwise), so in-process runs
+        // that redirect the console (tests, embedding) see their own output.
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(Console.Out),
+        });
         var app = new CommandApp();
         app.Configure(config =>
         {

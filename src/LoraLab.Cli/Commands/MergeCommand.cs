@@ -24,6 +24,14 @@ public sealed class MergeSettings : CommandSettings
     [Description("Dtype of the written weights: fp32, bf16 or fp16 (default: the base config's torch_dtype).")]
     public string? Dtype { get; set; }
 
+    [CommandOption("--base-quantization <Q>")]
+    [Description("How the base was stored in training: nf4, fp4, int8 or none (default: the adapter's loralab_adapter.json, else none). A quantized base is dequantized and the adapter merged into that.")]
+    public string? BaseQuantization { get; set; }
+
+    [CommandOption("--requantize <Q>")]
+    [Description("Also measure the merged model re-quantized (nf4, fp4, int8) against base + adapter; the written weights stay 16/32-bit.")]
+    public string? Requantize { get; set; }
+
     [CommandOption("--overwrite")]
     [Description("Replace a non-empty --out folder.")]
     public bool Overwrite { get; set; }
@@ -41,16 +49,32 @@ public sealed class MergeCommand : Command<MergeSettings>
         if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (the base model folder)");
         if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder)");
         if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write)");
+        if (AdapterLoading.CompareBase(AdapterProvenance.Read(s.Adapter), s.Model) is { Matches: false } c)
+            Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Model} ({c.Describe()}); the merged model may be wrong");
         var device = Devices.Resolve(s.Device);
         var report = AdapterMerger.MergeToFolder(new MergeOptions
         {
             BaseDir = s.Model, AdapterDir = s.Adapter, OutDir = s.Out, Overwrite = s.Overwrite, Device = device,
             OutDtype = s.Dtype is null ? null : Devices.ParseDtype(s.Dtype, device),
+            BaseQuantization = s.BaseQuantization, Requantize = s.Requantize,
         });
         AnsiConsole.MarkupLine($"merged {report.ModulesMerged} modules into [bold]{Markup.Escape(report.OutDir)}[/] ({report.Dtype}): {string.Join(", ", report.Files)}");
-        var table = new Table().Title("merged vs base + adapter, logits").AddColumns("probe", "tokens", "max |diff|", "mean |diff|");
-        foreach (var p in report.Probes) table.AddRow($"{p.Probe}", $"{p.Tokens}", $"{p.MaxAbs:E3}", $"{p.MeanAbs:E3}");
-        AnsiConsole.Write(table);
+        if (report.BaseQuantization is { } q)
+            AnsiConsole.MarkupLine($"the base was {q} in training: its weights were dequantized and the adapter merged into them");
+        string reference = report.BaseQuantization is { } bq ? $"base ({bq}) + adapter" : "base + adapter";
+        Probes($"merged vs {reference}, logits", report.Probes);
+        if (report.RequantizedProbes is { } rq)
+        {
+            Probes($"merged re-quantized to {report.Requantized} vs {reference}, logits (drift)", rq);
+            AnsiConsole.MarkupLine($"(the files hold {report.Dtype} weights; the drift is what loading them as {report.Requantized} again costs)");
+        }
         return 0;
+    }
+
+    static void Probes(string title, IReadOnlyList<ProbeDiff> probes)
+    {
+        var table = new Table().Title(Markup.Escape(title)).AddColumns("probe", "tokens", "max |diff|", "mean |diff|");
+        foreach (var p in probes) table.AddRow($"{p.Probe}", $"{p.Tokens}", $"{p.MaxAbs:E3}", $"{p.MeanAbs:E3}");
+        AnsiConsole.Write(table);
     }
 }

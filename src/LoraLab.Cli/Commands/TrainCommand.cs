@@ -1,3 +1,4 @@
+using LoraLab.Evaluation;
 using LoraLab.Runtime;
 using LoraLab.Training;
 using Spectre.Console;
@@ -29,8 +30,9 @@ public sealed class TrainCommand : Command<TrainSettings>
 
         var final = Path.Combine(run.OutDir, run.Lora is null ? "model" : "adapter");
         if (result.LastCheckpoint is not null && !result.Interrupted)
-            AtomicDirectory.Write(final, tmp => (run.Lora is null ? (IWeightStore)new FullModelStore(run.Loaded) : new AdapterStore(run.Loaded.Model, run.Lora, config.Model!)).Save(tmp));
-        PrintSummary(run, result, final);
+            AtomicDirectory.Write(final, run.Store.Save);
+        var stops = result.Interrupted ? null : MeasureStopRate(run);
+        PrintSummary(run, result, final, stops);
         return result.Interrupted ? 130 : 0;
     }
 
@@ -46,7 +48,19 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
     }
 
-    static void PrintSummary(TrainingRun run, TrainResult r, string final)
+    /// How often held-out prompts' greedy generations stop, base vs tuned; logged to metrics.jsonl.
+    static StopRateComparison? MeasureStopRate(TrainingRun run)
+    {
+        int n = run.Config.StopRatePrompts ?? StopRate.DefaultPrompts;
+        if (n <= 0 || run.ValRecords.Count == 0) return null;
+        var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
+        if (stops.Tuned.Prompts == 0) return null;
+        using var log = new MetricsLog(Path.Combine(run.OutDir, "metrics.jsonl"), append: true);
+        log.Write(stops.ToMetricsRecord());
+        return stops;
+    }
+
+    static void PrintSummary(TrainingRun run, TrainResult r, string final, StopRateComparison? stops)
     {
         var t = new Table().Title(r.Interrupted ? "[yellow]interrupted[/]" : "[green]done[/]").AddColumns("", "");
         t.AddRow("steps", $"{r.Steps}");
@@ -59,7 +73,11 @@ public sealed class TrainCommand : Command<TrainSettings>
         t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));
         if (!r.Interrupted) t.AddRow(run.Lora is null ? "model" : "adapter", Markup.Escape(final));
         t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, "metrics.jsonl")));
+        if (stops is not null)
+            t.AddRow($"stops within {stops.Tuned.MaxNewTokens} tokens", (stops.Base is { } b ? $"base {b} → " : "") + $"tuned {stops.Tuned}");
         AnsiConsole.Write(t);
+        if (stops is not null && stops.Tuned.Rate < 0.5 && (stops.Base is null || stops.Tuned.Rate <= stops.Base.Rate))
+            AnsiConsole.MarkupLine("[yellow]the tuned model rarely stops by itself: check that examples end with a labelled EOS/end-of-turn token (loralab data preview).[/]");
         var epochs = r.Evaluations.Where(e => e.EpochEnd).ToList();
         if (epochs.Count > 1)
         {

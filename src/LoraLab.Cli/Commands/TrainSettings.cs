@@ -91,6 +91,8 @@ public sealed class TrainSettings : CommandSettings
     public string? Quantize { get; set; }
     [CommandOption("--threads <N>")]
     public int? Threads { get; set; }
+    [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (default 16, 0 = skip) and report how many stop, base vs tuned.")]
+    public int? StopRatePrompts { get; set; }
 
     public LoraLab.Training.RunConfig ToRunConfig()
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraLab.Adapters.Quantization;
 using LoraLab.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,15 +29,20 @@ public static class AdapterMerger
         try
         {
             Directory.CreateDirectory(tmp);
-            Tensor reference, ids;
+            Tensor reference = null!, ids = null!;
             ScalarType dtype;
             int modules;
-            using (var based = ModelLoader.Load(o.BaseDir, load))
+            var scheme = BaseScheme(o);
+            var requantize = o.Requantize is null ? (QuantScheme?)null : QuantSchemes.Parse(o.Requantize);
+            using (var based = scheme is null ? ModelLoader.Load(o.BaseDir, load) : DequantizedBase(o, load, scheme.Value, out reference, out ids))
             {
                 PeftFormat.Load(o.AdapterDir, based.Model);
                 dtype = o.OutDtype ?? DtypeOf(based.Config.TorchDtype);
-                ids = ProbeIds(o, based.Config.VocabSize);
-                reference = Logits(based.Model, ids);
+                if (scheme is null)
+                {
+                    ids = ProbeIds(o, based.Config.VocabSize);
+                    reference = Logits(based.Model, ids);
+                }
                 LoraInjector.MergeAll(based.Model);
                 modules = LoraInjector.Adapters(based.Model).Count;
                 WriteFolder(tmp, based, dtype);
@@ -44,15 +50,51 @@ public static class AdapterMerger
             using (ids) using (reference)
             {
                 var probes = Compare(tmp, load, ids, reference);
+                var requantized = requantize is null ? null
+                    : Compare(tmp, load with { QuantizerFor = Quantizers.For(requantize.Value) }, ids, reference);
                 if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
                 Directory.Move(tmp, outDir);
                 var files = Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-                return new MergeReport(outDir, TorchDtypeName(dtype), modules, files!, probes);
+                return new MergeReport(outDir, TorchDtypeName(dtype), modules, files!, probes, scheme?.Name(), requantize?.Name(), requantized);
             }
         }
         finally
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+    }
+
+    /// The base's quantization during training: the option, else the adapter's record; null = dense.
+    static QuantScheme? BaseScheme(MergeOptions o)
+    {
+        var name = o.BaseQuantization ?? AdapterProvenance.Read(o.AdapterDir)?.BaseQuantization;
+        return name is null || name.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : QuantSchemes.Parse(name);
+    }
+
+    /// The base as the adapter was trained on it: quantized as in training, then dequantized into a dense model
+    /// (so the merge adds the adapter to the weights it actually learnt against). Also returns the reference,
+    /// base(quantized) + adapter, on the probe ids.
+    static LoadedModel DequantizedBase(MergeOptions o, LoadOptions load, QuantScheme scheme, out Tensor reference, out Tensor ids)
+    {
+        var dense = ModelLoader.Load(o.BaseDir, load);
+        try
+        {
+            using var quantized = ModelLoader.Load(o.BaseDir, load with { QuantizerFor = Quantizers.For(scheme) });
+            PeftFormat.Load(o.AdapterDir, quantized.Model);
+            ids = ProbeIds(o, quantized.Config.VocabSize);
+            reference = Logits(quantized.Model, ids);
+            foreach (var (path, _, _, proj) in quantized.Model.Projections())
+                if (proj.Quantized is { } q)
+                {
+                    using var w = q.Dequantize(ScalarType.Float32);
+                    dense.Model.LoadTensor(path + ".weight", w);
+                }
+            return dense;
+        }
+        catch
+        {
+            dense.Dispose();
+            throw;
         }
     }
 

@@ -37,6 +37,12 @@ public sealed class ExampleBuilder
     }
 
     public ExampleBuilderOptions Options => _options;
+    public PromptTemplate Template => _template;
+    public ITokenizer Tokenizer => _tokenizer;
+    /// Whether examples and prompts start with BOS (the option, else the tokenizer's default).
+    public bool AddsBos => _addBos;
+    /// The template's end-of-turn token id when the tokenizer has it as one token.
+    public int? EndOfTurnId => _endOfTurnId;
 
     /// Ids that end a response: EOS and, when it is a single token, the template's end-of-turn marker.
     public IReadOnlyList<int> StopTokenIds =>
@@ -167,7 +173,7 @@ public sealed class ExampleBuilder
     }
 
     /// Keeps the start; the end token (EOS or end-of-turn) stays last so truncated examples still teach stopping.
-    TokenizedExample Truncate(TokenizedExample e)
+    public TokenizedExample Truncate(TokenizedExample e)
     {
         int max = _options.MaxSeqLength;
         bool keepLast = StopTokenIds.Contains(e.InputIds[^1]);

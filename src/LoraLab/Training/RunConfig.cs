@@ -49,6 +49,8 @@ public sealed class RunConfig
     public bool? UseRslora { get; set; }
     public string? Quantize { get; set; }
     public int? Threads { get; set; }
+    /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
+    public int? StopRatePrompts { get; set; }
 
     public static RunConfig Defaults() => new()
     {
@@ -56,7 +58,7 @@ public sealed class RunConfig
         TrainOnInputs = false, Packing = false, ValFraction = 0.05, Lr = 3e-4, BatchSize = 16, MicroBatchSize = 4, Epochs = 1,
         Seed = 42, Optimizer = "adamw", WeightDecay = 0.0, Momentum = 0.9, Nesterov = false, Schedule = "cosine", MinLr = 0,
         MaxGradNorm = 1.0, EvalEvery = 0, SaveEvery = 0, LogEvery = 1, R = 8, Alpha = 16, LoraDropout = 0.05, Targets = "all",
-        LoraHead = false, UseRslora = false,
+        LoraHead = false, UseRslora = false, StopRatePrompts = 16,
     };
 
     static readonly PropertyInfo[] Props = typeof(RunConfig).GetProperties();

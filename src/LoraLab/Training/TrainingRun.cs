@@ -28,12 +28,20 @@ public sealed class TrainingRun : IDisposable
     public long FrozenWeightBytes { get; }
     public Trainer Trainer { get; }
     public string OutDir { get; }
+    /// Saves the run's trainable weights (the adapter with its loralab_adapter.json, or the full model).
+    public IWeightStore Store { get; }
+    /// Renders and tokenizes examples and prompts exactly as training did.
+    public ExampleBuilder Builder { get; }
+    /// The held-out records (validation data), e.g. for measuring how often generations stop.
+    public IReadOnlyList<Record> ValRecords { get; }
 
     public static readonly string[] Methods = { "lora", "qlora", "full" };
 
     TrainingRun(RunConfig c, LoadedModel loaded, ITokenizer tok, PromptTemplate template, DataStats train, DataStats? val,
-        LoraConfig? lora, LoraSummary? summary, long trainable, long total, long frozenBytes, Trainer trainer, string outDir)
+        LoraConfig? lora, LoraSummary? summary, long trainable, long total, long frozenBytes, Trainer trainer, string outDir,
+        IWeightStore store, ExampleBuilder builder, IReadOnlyList<Record> valRecords)
     {
+        Store = store; Builder = builder; ValRecords = valRecords;
         Config = c; Loaded = loaded; Tokenizer = tok; Template = template; TrainStats = train; ValStats = val; Lora = lora;
         LoraSummary = summary; TrainableParameters = trainable; TotalParameters = total; FrozenWeightBytes = frozenBytes;
         Trainer = trainer; OutDir = outDir;
@@ -112,9 +120,11 @@ public sealed class TrainingRun : IDisposable
 
             var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
             var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
-            IWeightStore store = lora is null ? new FullModelStore(loaded) : new AdapterStore(loaded.Model, lora, c.Model!);
+            IWeightStore store = lora is null ? new FullModelStore(loaded)
+                : new AdapterStore(loaded.Model, lora, c.Model!, AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
             var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
-            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!);
+            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
+                store, builder, valRecords ?? (IReadOnlyList<Record>)Array.Empty<Record>());
         }
         catch
         {
@@ -137,12 +147,22 @@ public sealed class TrainingRun : IDisposable
     public void Dispose() => Loaded.Dispose();
 }
 
-/// Saves/loads a LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors).
+/// Saves/loads a LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors), with the
+/// run's template, BOS/EOS policy and base fingerprint beside it (loralab_adapter.json) when given.
 public sealed class AdapterStore : IWeightStore
 {
-    readonly CausalLM _model; readonly LoraConfig _cfg; readonly string _base;
-    public AdapterStore(CausalLM model, LoraConfig cfg, string baseModel) { _model = model; _cfg = cfg; _base = baseModel; }
-    public void Save(string dir) => PeftFormat.Save(dir, _model, _cfg, _base);
+    readonly CausalLM _model; readonly LoraConfig _cfg; readonly string _base; readonly AdapterProvenance? _provenance;
+    public AdapterStore(CausalLM model, LoraConfig cfg, string baseModel, AdapterProvenance? provenance = null)
+    {
+        _model = model; _cfg = cfg; _base = baseModel; _provenance = provenance;
+    }
+
+    public void Save(string dir)
+    {
+        PeftFormat.Save(dir, _model, _cfg, _base);
+        if (_provenance is not null) AdapterProvenance.Write(dir, _provenance);
+    }
+
     public void Load(string dir) => PeftFormat.LoadInto(dir, _model);
 }
 
