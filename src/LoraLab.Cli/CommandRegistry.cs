@@ -14,5 +14,7 @@ public static class CommandRegistry
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
+        config.AddCommand<BenchCommand>("bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
+            .WithExample("bench", "--config", "small", "--method", "lora", "--targets", "all", "--batch", "4", "--seq", "256", "--json");
     }
 }

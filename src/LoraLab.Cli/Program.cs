@@ -13,7 +13,7 @@ app.Configure(config =>
 
 try
 {
-    return app.Run(args);
+    return app.Run(CliAliases.Expand(args));
 }
 catch (UserException e)
 {

@@ -75,7 +75,7 @@ public sealed class TrainSettings : CommandSettings
     public int? SaveEvery { get; set; }
     [CommandOption("--log-every <N>")]
     public int? LogEvery { get; set; }
-    [CommandOption("--r <R>")][Description("LoRA rank (default 8).")]
+    [CommandOption("-r|--rank <R>")][Description("LoRA rank (default 8); --r also works.")]
     public int? R { get; set; }
     [CommandOption("--alpha <A>")][Description("LoRA alpha; the update is scaled by alpha/r (rule of thumb: alpha = 2r).")]
     public double? Alpha { get; set; }

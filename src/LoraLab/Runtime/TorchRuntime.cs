@@ -59,7 +59,7 @@ public static class TorchRuntime
     public static void SetThreads(int? threads = null)
     {
         EnsureLoaded();
-        int n = threads ?? Math.Max(1, Environment.ProcessorCount);
+        int n = threads ?? CpuTopology.PhysicalCores();
         torch.set_num_threads(n);
     }
 }
