@@ -15,20 +15,21 @@ public static class ChunkedHeadLoss
 
     /// Σ over rows of −log softmax(hidden W^T)[target], skipping targets equal to `ignoreIndex`; float32 scalar.
     /// hidden (N, H), weight (V, H), targets (N) int64.
-    public static Tensor Sum(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex)
+    /// `chunkElements` bounds rows × vocab per chunk.
+    public static Tensor Sum(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements = ChunkElements)
     {
         bool grads = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
-        if (!grads) return Forward(hidden, weight, targets, ignoreIndex, null, null);
+        if (!grads) return Forward(hidden, weight, targets, ignoreIndex, chunkElements, null, null);
         using var scope = NewDisposeScope();
-        return Function.apply(hidden, weight, targets, ignoreIndex).MoveToOuterDisposeScope();
+        return Function.apply(hidden, weight, targets, ignoreIndex, chunkElements).MoveToOuterDisposeScope();
     }
 
     /// The loss sum; fills gradX (N, H) and accumulates gradW (V, H) with d(sum)/d(·) when they are given.
-    static Tensor Forward(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, Tensor? gradX, Tensor? gradW)
+    static Tensor Forward(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements, Tensor? gradX, Tensor? gradW)
     {
         using var noGrad = no_grad();
         long n = hidden.shape[0], v = weight.shape[0];
-        long rows = Math.Max(1, ChunkElements / v);
+        long rows = Math.Max(1, chunkElements / v);
         var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
         for (long r0 = 0; r0 < n; r0 += rows)
         {
@@ -40,15 +41,17 @@ public static class ChunkedHeadLoss
             if (logits.dtype != ScalarType.Float32) logits = logits.to(ScalarType.Float32);
             var valid = t.ne(ignoreIndex);
             var index = t.masked_fill(valid.logical_not(), 0).unsqueeze(1);
-            var lse = logits.logsumexp(1, keepdim: true);
-            var picked = logits.gather(1, index);
             var validF = valid.to(ScalarType.Float32).unsqueeze(1);
-            total.add_(lse.sub(picked).mul_(validF).sum());
+            // One exp pass serves the loss and the gradient: shift by the row max, exponentiate in place, sum.
+            var shifted = logits.sub_(logits.amax(new long[] { 1 }, keepdim: true));
+            var picked = shifted.gather(1, index);
+            var e = shifted.exp_();
+            var sumExp = e.sum(1, keepdim: true);
+            total.add_(sumExp.log().sub_(picked).mul_(validF).sum());
             if (gradX is null && gradW is null) continue;
             // d loss_row / d logits = softmax − onehot(target), zero for ignored rows; built in place in the logits.
-            var g = logits.sub_(lse).exp_();
+            var g = e.mul_(validF.div(sumExp));
             g.scatter_add_(1, index, validF.neg());
-            g.mul_(validF);
             if (g.dtype != weight.dtype) g = g.to(weight.dtype);
             gradX?.narrow(0, r0, m).copy_(g.mm(weight));
             gradW?.addmm_(g.t(), h);
@@ -66,7 +69,7 @@ public static class ChunkedHeadLoss
             var weight = (Tensor)vars[1];
             var gradX = hidden.requires_grad ? empty_like(hidden) : null;
             var gradW = weight.requires_grad ? zeros_like(weight) : null;
-            var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], gradX, gradW);
+            var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], (long)vars[4], gradX, gradW);
             // Saved variables hold their own reference: the caller's dispose scope frees these handles after apply.
             ctx.save_for_backward(new List<Tensor> { gradX!, gradW! });
             return loss;
@@ -76,7 +79,7 @@ public static class ChunkedHeadLoss
         {
             var saved = ctx.get_saved_variables();
             // Each saved gradient is used once: scale it in place rather than allocating a copy.
-            return new List<Tensor> { saved[0]?.mul_(gradOutput)!, saved[1]?.mul_(gradOutput)!, null!, null! };
+            return new List<Tensor> { saved[0]?.mul_(gradOutput)!, saved[1]?.mul_(gradOutput)!, null!, null!, null! };
         }
     }
 }
