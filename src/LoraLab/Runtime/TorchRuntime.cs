@@ -26,6 +26,7 @@ public static class TorchRuntime
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !TorchSharpElfPatch.SystemLibStdCxxHas(TorchSharpElfPatch.Needed))
                 foreach (var f in Directory.EnumerateFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories))
                     PatchInPlace(f);
+            OpenMpSettings.Apply();
             torch.InitializeDeviceType(DeviceType.CPU);
             _loaded = true;
         }
