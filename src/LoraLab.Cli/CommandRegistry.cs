@@ -16,5 +16,7 @@ public static class CommandRegistry
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
         config.AddCommand<BenchCommand>("bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
             .WithExample("bench", "--config", "small", "--method", "lora", "--targets", "all", "--batch", "4", "--seq", "256", "--json");
+        config.AddCommand<EstimateCommand>("estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
+            .WithExample("estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--batch", "1", "--seq", "512", "--compare-targets", "qv;all");
     }
 }
