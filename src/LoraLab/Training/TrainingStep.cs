@@ -42,7 +42,9 @@ public sealed class TrainingStep
         beforeUpdate?.Invoke();
         double norm = _maxGradNorm > 0 ? nn.utils.clip_grad_norm_(_params, _maxGradNorm) : double.NaN;
         opt.step();
-        opt.zero_grad();
+        // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
+        // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
+        foreach (var p in _params) p.grad = null;
         double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
         return (loss, norm);
     }
