@@ -65,12 +65,16 @@ public static class MemoryEstimator
             ? c.NumHiddenLayers * (double)c.HiddenSize + 2 * perLayer.Max()
             : perLayer.Sum();
         double activations = layersElems * tokens * bytes;
+        // Recomputation allocates the same temporaries, so the allocator's slack follows the full activation volume.
+        double churn = perLayer.Sum() * tokens * bytes;
         // The head: final norm input (+ output when it trains) and the hidden-state gradient per predicted row.
         double rows = o.Batch * (o.Seq - 1.0);
-        activations += rows * c.HiddenSize * bytes * (full ? 3 : 2);
+        double head = rows * c.HiddenSize * bytes * (full ? 3 : 2);
         bool chunked = !adapted.Contains("lm_head"); // an adapted head takes the plain (B·T, vocab) logits path
-        activations += chunked ? 2.0 * ChunkedHeadLoss.ChunkElements * 4 : 3.0 * rows * c.VocabSize * 4;
-        if (full) activations += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
+        head += chunked ? 2.0 * ChunkedHeadLoss.ChunkElements * 4 : 3.0 * rows * c.VocabSize * 4;
+        if (full) head += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
+        activations += head;
+        churn += head;
 
         bool cpu = o.Device == "cpu";
         return new MemoryEstimate
@@ -78,7 +82,7 @@ public static class MemoryEstimator
             Weights = weights, QuantConstants = constants, Adapter = adapter, Gradients = gradients, OptimizerState = optimizer,
             Activations = (long)activations,
             Runtime = cpu ? CpuRuntimeBytes : 0,
-            AllocatorSlack = cpu ? (long)(AllocatorSlack * activations) : 0,
+            AllocatorSlack = cpu ? (long)(AllocatorSlack * churn) : 0,
         };
     }
 
