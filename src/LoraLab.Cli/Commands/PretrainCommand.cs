@@ -27,8 +27,8 @@ public sealed class PretrainSettings : CommandSettings
 
     [CommandOption("--corpus-chars <N>")]
     [Description("Size of the generated demo corpus in characters.")]
-    [DefaultValue(600_000)]
-    public int CorpusChars { get; set; } = 600_000;
+    [DefaultValue(1_200_000)]
+    public int CorpusChars { get; set; } = 1_200_000;
 
     [CommandOption("--demo-data <DIR>")]
     [Description("Also generate the demo's instruction datasets (train.json, heldout.json) here; their text joins the tokenizer's training text.")]
@@ -39,8 +39,8 @@ public sealed class PretrainSettings : CommandSettings
     public string? Tokenizer { get; set; }
 
     [CommandOption("--vocab-size <N>")]
-    [DefaultValue(1024)]
-    public int VocabSize { get; set; } = 1024;
+    [DefaultValue(1280)]
+    public int VocabSize { get; set; } = 1280;
 
     [CommandOption("--hidden <N>")]
     [DefaultValue(0)]
@@ -68,28 +68,28 @@ public sealed class PretrainSettings : CommandSettings
     public int SeqLen { get; set; } = 128;
 
     [CommandOption("--steps <N>")]
-    [DefaultValue(1500)]
-    public int Steps { get; set; } = 1500;
+    [DefaultValue(1000)]
+    public int Steps { get; set; } = 1000;
 
     [CommandOption("--batch-size <N>")]
-    [DefaultValue(32)]
-    public int BatchSize { get; set; } = 32;
+    [DefaultValue(16)]
+    public int BatchSize { get; set; } = 16;
 
     [CommandOption("--micro-batch-size <N>")]
-    [DefaultValue(32)]
-    public int MicroBatchSize { get; set; } = 32;
+    [DefaultValue(16)]
+    public int MicroBatchSize { get; set; } = 16;
 
     [CommandOption("--lr <LR>")]
-    [DefaultValue(2e-3)]
-    public double Lr { get; set; } = 2e-3;
+    [DefaultValue(3e-3)]
+    public double Lr { get; set; } = 3e-3;
 
     [CommandOption("--warmup-steps <N>")]
-    [DefaultValue(100)]
-    public int WarmupSteps { get; set; } = 100;
+    [DefaultValue(50)]
+    public int WarmupSteps { get; set; } = 50;
 
     [CommandOption("--eval-every <N>")]
-    [DefaultValue(250)]
-    public int EvalEvery { get; set; } = 250;
+    [DefaultValue(100)]
+    public int EvalEvery { get; set; } = 100;
 
     [CommandOption("--save-dtype <DTYPE>")]
     [Description("Dtype of the saved weights: fp16 (half the size), bf16 or fp32.")]

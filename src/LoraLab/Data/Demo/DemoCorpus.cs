@@ -4,7 +4,7 @@ using static LoraLab.Data.Demo.DemoVocabulary;
 namespace LoraLab.Data.Demo;
 
 /// The plain-text pretraining corpus of the demo, generated from a seed: short documents (one paragraph each,
-/// separated by blank lines) of simple sentences. Besides plain language it carries the skills the demo's
+/// separated by blank lines) of simple sentences, and documents of short lines. Besides plain language it carries the skills the demo's
 /// instruction tasks later ask for, but never in instruction form: repeated phrases (copying), lists with
 /// their count, first and last item, lists said backwards, counting, and fixed fruit colours.
 public static class DemoCorpus
@@ -29,6 +29,7 @@ public static class DemoCorpus
 
     static string Document(Random rng)
     {
+        if (rng.Next(3) != 0) return LinesDocument(rng);
         int sentences = rng.Next(3, 8);
         var sb = new StringBuilder();
         // A document keeps one cast, so later sentences refer back to earlier words (induction).
@@ -145,6 +146,32 @@ public static class DemoCorpus
     }
 
     static readonly string[] Plurals = ["cats", "dogs", "birds", "ducks", "frogs", "bees", "ants", "cows", "pigs", "owls"];
+
+    /// A document of short lines, several of which start with a bare word: words at a line start are spelled
+    /// without a leading space, and byte-level BPE gives those spellings tokens of their own, which the model
+    /// must also know (an instruction's input and answer start a line).
+    static string LinesDocument(Random rng)
+    {
+        var lines = new List<string>();
+        int blocks = rng.Next(2, 5);
+        for (int b = 0; b < blocks; b++)
+        {
+            var items = Items(rng, 1, 5);
+            var words = string.Join(" ", items);
+            var name = Pick(rng, Names);
+            switch (rng.Next(7))
+            {
+                case 0: lines.AddRange([$"{name} says:", words, $"{Pick(rng, Names)} says it back:", words]); break;
+                case 1: lines.AddRange([$"{name} hears:", items[0], "and says it two times:", $"{items[0]} {items[0]}"]); break;
+                case 2: lines.AddRange([$"{name} writes a list:", words, "the last one is:", items[^1]]); break;
+                case 3: lines.AddRange([$"{name} writes a list:", words, "the first one is:", items[0]]); break;
+                case 4: lines.AddRange([$"{name} writes a list:", words, "the number of words is:", DemoVocabulary.Numbers[items.Length]]); break;
+                case 5: lines.AddRange([$"{name} writes a list:", words, "and backwards:", string.Join(" ", items.Reverse())]); break;
+                default: lines.AddRange([$"{name} sees a {Pick(rng, Colors)} {Pick(rng, Nouns)}.", $"{Pick(rng, Nouns)} and {Pick(rng, Nouns)} are {Pick(rng, Adjectives)}."]); break;
+            }
+        }
+        return string.Join("\n", lines);
+    }
 
     static string Number(Random rng, int min, int max) => DemoVocabulary.Numbers[rng.Next(min, max + 1)];
 
