@@ -2,6 +2,7 @@ using LoraLab.Runtime;
 using TorchSharp;
 using Xunit;
 
+
 namespace LoraLab.Tests;
 
 public class RuntimeTests
@@ -20,5 +21,38 @@ public class RuntimeTests
     {
         var status = TorchRuntime.CompatStatus();
         Assert.DoesNotContain("NOT applied", status);
+    }
+}
+
+public class ElfPatchTests
+{
+    static string? PristineLibrary()
+    {
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                   ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var p = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        return File.Exists(p) ? p : null;
+    }
+
+    [Fact]
+    public void MarksOnlyTheOneRequirementWeakAndIsIdempotent()
+    {
+        var path = PristineLibrary();
+        Assert.True(path != null, "TorchSharp's package is restored before the tests build, so its native library must be in the NuGet cache");
+        var original = File.ReadAllBytes(path!);
+        Assert.Equal(1, TorchSharpElfPatch.CountStrong(original, TorchSharpElfPatch.Needed)); // the cache copy stays pristine
+        var copy = (byte[])original.Clone();
+        Assert.Equal(1, TorchSharpElfPatch.MarkWeak(copy, TorchSharpElfPatch.Needed));
+        Assert.Equal(0, TorchSharpElfPatch.CountStrong(copy, TorchSharpElfPatch.Needed));
+        Assert.Equal(0, TorchSharpElfPatch.MarkWeak(copy, TorchSharpElfPatch.Needed));
+        Assert.Equal(1, original.Zip(copy).Count(p => p.First != p.Second)); // one flags byte changed, nothing else
+    }
+
+    [Fact]
+    public void LeavesNonElfFilesAlone()
+    {
+        var junk = new byte[128];
+        Assert.Equal(-1, TorchSharpElfPatch.MarkWeak(junk, TorchSharpElfPatch.Needed));
+        Assert.All(junk, b => Assert.Equal(0, b));
     }
 }

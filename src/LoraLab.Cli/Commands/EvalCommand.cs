@@ -1,41 +1,78 @@
 using System.ComponentModel;
 using System.Text.Json;
+using LoraLab.Data;
 using LoraLab.Evaluation;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class EvalSettings : ModelSettings
+public sealed class EvalSettings : AdapterSettings
 {
     [CommandOption("--data <FILE>")]
-    [Description("JSONL file: one {\"input_ids\": [...]} or {\"text\": \"...\"} per line.")]
+    [Description("JSONL file: one {\"input_ids\": [...]} or {\"text\": \"...\"} per line; or instruction/chat data (Alpaca, messages) scored on the responses when a template applies.")]
     public string? Data { get; set; }
 
+    [CommandOption("--template <NAME>")]
+    [Description("Render instruction/chat data with this template and score the response tokens (default: the adapter's recorded template).")]
+    public string? Template { get; set; }
+
+    [CommandOption("--raw")]
+    [Description("Ignore the adapter's recorded template: score text / input_ids records in full.")]
+    public bool Raw { get; set; }
+
     [CommandOption("--json")]
-    [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences) on stdout.")]
+    [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template) on stdout.")]
     public bool Json { get; set; }
 }
 
-/// `loralab eval`: mean next-token loss and perplexity of a model on a file.
+/// `loralab eval`: mean next-token loss and perplexity of a model on a file. Instruction data is rendered with the
+/// template the adapter was trained with, so the number is the one training reported as validation loss.
 public sealed class EvalCommand : Command<EvalSettings>
 {
     public override int Execute(CommandContext context, EvalSettings s, CancellationToken cancellation)
     {
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
-        using var loaded = ModelSession.Open(s);
-        var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer);
-        EvalData.CheckVocab(seqs, loaded.Config.VocabSize, s.Data);
-        var r = Perplexity.Evaluate(loaded.Model, seqs);
+        using var loaded = ModelSession.Open(s, out var adapter);
+        var templated = Templated(s, loaded, adapter);
+        EvalResult r;
+        if (templated is not null) r = Perplexity.Evaluate(loaded.Model, templated.Value.Examples);
+        else
+        {
+            var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer);
+            EvalData.CheckVocab(seqs, loaded.Config.VocabSize, s.Data);
+            r = Perplexity.Evaluate(loaded.Model, seqs);
+        }
+        string? template = templated?.Template;
         if (s.Json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new { loss = r.Loss, perplexity = r.Perplexity, tokens = r.Tokens, sequences = r.Sequences }));
+            Console.WriteLine(JsonSerializer.Serialize(new { loss = r.Loss, perplexity = r.Perplexity, tokens = r.Tokens, sequences = r.Sequences, template }));
             return 0;
         }
-        var table = new Table().AddColumns("loss", "perplexity", "tokens", "sequences");
-        table.AddRow($"{r.Loss:F6}", $"{r.Perplexity:F4}", $"{r.Tokens}", $"{r.Sequences}");
+        var table = new Table().AddColumns("loss", "perplexity", "tokens", "sequences", "scored");
+        table.AddRow($"{r.Loss:F6}", $"{r.Perplexity:F4}", $"{r.Tokens}", $"{r.Sequences}",
+            template is null ? "all tokens" : Markup.Escape($"responses, template '{template}'"));
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// Instruction/chat records built with the chosen template, or null when no template applies. A recorded template
+    /// is skipped for text / input_ids files; an explicit --template on them is an error.
+    static (IReadOnlyList<TokenizedExample> Examples, string Template)? Templated(EvalSettings s, LoraLab.Models.LoadedModel loaded, LoraLab.Adapters.AdapterLoadReport? adapter)
+    {
+        if (s.Raw && s.Template is not null) throw new UserException("give --template NAME or --raw, not both");
+        if (s.Raw || (s.Template is null && adapter?.Provenance is null)) return null;
+        IReadOnlyList<Record> records;
+        try { records = DatasetReader.Load(s.Data!); }
+        catch (UserException) when (s.Template is null) { return null; }   // an eval-only format: scored in full below
+        if (!records.All(r => r is AlpacaRecord or ChatRecord))
+        {
+            if (s.Template is not null) throw new UserException($"{s.Data}: --template applies to instruction or chat records (this file has text or input_ids records)");
+            return null;
+        }
+        var builder = PromptChoice.Resolve(loaded.RequireTokenizer(), s.Template, raw: false, adapter)!;
+        var built = builder.Build(records);
+        return (built.Examples, builder.Template.Name);
     }
 }

@@ -4,11 +4,23 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class GenerateSettings : ModelSettings
+public sealed class GenerateSettings : AdapterSettings
 {
     [CommandOption("--prompt <TEXT>")]
-    [Description("The prompt text (tokenized with the model's tokenizer; BOS as its config says).")]
+    [Description("The prompt. With a template (--template, or the one an --adapter was trained with) it is the user's instruction, rendered as in training; otherwise raw text (BOS as the tokenizer config says).")]
     public string? Prompt { get; set; }
+
+    [CommandOption("--input <TEXT>")]
+    [Description("Context for the instruction (Alpaca's 'input'); needs a template.")]
+    public string? Input { get; set; }
+
+    [CommandOption("--template <NAME>")]
+    [Description("Render --prompt with this template: alpaca, chatml, llama2-chat, llama3, plain (default: the adapter's recorded template).")]
+    public string? Template { get; set; }
+
+    [CommandOption("--raw")]
+    [Description("Send --prompt untemplated, even when the adapter records a template.")]
+    public bool Raw { get; set; }
 
     [CommandOption("--prompt-ids <IDS>")]
     [Description("The prompt as comma-separated token ids (for models without a tokenizer); output is printed as ids.")]
@@ -53,21 +65,33 @@ public sealed class GenerateCommand : Command<GenerateSettings>
     public override int Execute(CommandContext context, GenerateSettings s, CancellationToken cancellation)
     {
         if ((s.Prompt is null) == (s.PromptIds is null)) throw new UserException("give exactly one of --prompt TEXT or --prompt-ids IDS");
-        using var loaded = ModelSession.Open(s);
+        using var loaded = ModelSession.Open(s, out var adapter);
         var opts = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
         if (s.PromptIds is not null)
         {
             var ids = ParseIds(s.PromptIds, loaded.Config.VocabSize);
             var eosId = loaded.Tokenizer?.EosId ?? loaded.Config.EosTokenId;
-            opts = opts with { StopIds = eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
+            // the adapter's recorded stop ids include its template's end-of-turn token
+            opts = opts with { StopIds = adapter?.Provenance is { StopIds.Count: > 0 } p ? p.StopIds.ToArray() : eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
             var r = TextGenerator.Generate(loaded.Model, ids, opts, id => Console.Write(id + " "));
             Console.WriteLine();
             return 0;
         }
         var tok = loaded.RequireTokenizer();
-        var prompt = tok.Encode(s.Prompt!, addBos: tok.AddBosByDefault);
-        var eos = tok.EosId ?? loaded.Config.EosTokenId;
-        opts = opts with { StopIds = eos is int e ? new[] { e } : Array.Empty<int>() };
+        var builder = PromptChoice.Resolve(tok, s.Template, s.Raw, adapter);
+        if (builder is null && s.Input is not null) throw new UserException("--input needs a template (--template NAME, or an adapter that records one)");
+        IReadOnlyList<int> prompt;
+        if (builder is not null)
+        {
+            prompt = builder.EncodePrompt(s.Prompt!, s.Input);
+            opts = opts with { StopIds = builder.StopTokenIds.ToArray() };
+        }
+        else
+        {
+            prompt = tok.Encode(s.Prompt!, addBos: tok.AddBosByDefault);
+            var eos = tok.EosId ?? loaded.Config.EosTokenId;
+            opts = opts with { StopIds = eos is int e ? new[] { e } : Array.Empty<int>() };
+        }
         var stream = new TokenStream(tok);
         TextGenerator.Generate(loaded.Model, prompt, opts, id => Console.Write(stream.Push(id)));
         Console.WriteLine(stream.Flush());

@@ -1,18 +1,31 @@
+using LoraLab.Adapters;
 using LoraLab.Models;
 using LoraLab.Runtime;
 
 namespace LoraLab.Cli.Commands;
 
-/// Loads the model a command names, with its device, dtype and threads resolved from the shared flags.
+/// Loads the model a command names, with its device, dtype and threads resolved from the shared flags,
+/// and the LoRA adapter when the command has `--adapter` (with its guardrails: a base other than the recorded
+/// one is a one-line warning on stderr; an adapter that changes nothing is an error).
 public static class ModelSession
 {
-    public static LoadedModel Open(ModelSettings s, LoadOptions? extra = null)
+    public static LoadedModel Open(ModelSettings s, LoadOptions? extra = null) => Open(s, out _, extra);
+
+    public static LoadedModel Open(ModelSettings s, out AdapterLoadReport? adapter, LoadOptions? extra = null)
     {
+        adapter = null;
         var dir = s.RequireModel();
         var device = Devices.Resolve(s.Device);
         TorchRuntime.SetThreads(s.Threads);
         var dtype = Devices.ParseDtype(s.Dtype, device);
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
-        return ModelLoader.Load(dir, options);
+        var loaded = ModelLoader.Load(dir, options);
+        if (s is AdapterSettings { Adapter: { } adapterDir })
+        {
+            try { adapter = AdapterLoading.Load(adapterDir, loaded); }
+            catch { loaded.Dispose(); throw; }
+            foreach (var w in adapter.Warnings) Console.Error.WriteLine($"warning: {w}");
+        }
+        return loaded;
     }
 }

@@ -37,6 +37,12 @@ public sealed class ExampleBuilder
     }
 
     public ExampleBuilderOptions Options => _options;
+    public PromptTemplate Template => _template;
+    public ITokenizer Tokenizer => _tokenizer;
+    /// Whether examples and prompts start with BOS (the option, else the tokenizer's default).
+    public bool AddsBos => _addBos;
+    /// The template's end-of-turn token id when the tokenizer has it as one token.
+    public int? EndOfTurnId => _endOfTurnId;
 
     /// Ids that end a response: EOS and, when it is a single token, the template's end-of-turn marker.
     public IReadOnlyList<int> StopTokenIds =>
@@ -76,15 +82,26 @@ public sealed class ExampleBuilder
     public TokenizedExample Encode(Record record)
     {
         if (record is TokenizedRecord t) return PassThrough(t);
+        // Tokenize the growing text, not each segment alone: SentencePiece adds a dummy-prefix space at the start of
+        // every Encode call, so per-segment ids would differ from the ids of the whole prompt that Python (and our
+        // generate) sees. Each segment owns the tokens past the common prefix with the previous encoding; a token
+        // merged across a boundary goes to the later segment. The final ids equal Encode(whole text).
         var ids = new List<int>();
         var labels = new List<int>();
+        var text = new System.Text.StringBuilder();
         foreach (var segment in _template.Render(record))
         {
             bool target = segment.Trainable || _options.TrainOnInputs;
-            foreach (var id in EncodeText(segment.Text))
+            text.Append(segment.Text);
+            var current = EncodeText(text.ToString());
+            int common = 0;
+            while (common < ids.Count && common < current.Count && ids[common] == current[common]) common++;
+            ids.RemoveRange(common, ids.Count - common);
+            labels.RemoveRange(common, labels.Count - common);
+            for (int i = common; i < current.Count; i++)
             {
-                ids.Add(id);
-                labels.Add(target ? id : Data.Labels.Ignore);
+                ids.Add(current[i]);
+                labels.Add(target ? current[i] : Data.Labels.Ignore);
             }
         }
         if (_addBos && (ids.Count == 0 || ids[0] != _tokenizer.BosId))
@@ -111,7 +128,7 @@ public sealed class ExampleBuilder
 
     int[] EncodePromptSegments(IReadOnlyList<Segment> segments)
     {
-        var ids = segments.SelectMany(s => EncodeText(s.Text)).ToList();
+        var ids = EncodeText(string.Concat(segments.Select(s => s.Text)));
         if (_addBos && (ids.Count == 0 || ids[0] != _tokenizer.BosId)) ids.Insert(0, _tokenizer.BosId!.Value);
         return ids.ToArray();
     }
@@ -156,7 +173,7 @@ public sealed class ExampleBuilder
     }
 
     /// Keeps the start; the end token (EOS or end-of-turn) stays last so truncated examples still teach stopping.
-    TokenizedExample Truncate(TokenizedExample e)
+    public TokenizedExample Truncate(TokenizedExample e)
     {
         int max = _options.MaxSeqLength;
         bool keepLast = StopTokenIds.Contains(e.InputIds[^1]);

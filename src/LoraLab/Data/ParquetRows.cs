@@ -17,8 +17,8 @@ static class ParquetRows
             using var stream = File.OpenRead(path);
             rows = ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult().Data;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or InvalidOperationException or ArgumentException
-                                      || e.GetType().Namespace?.StartsWith("Parquet", StringComparison.Ordinal) == true)
+        // Parquet.Net reports a bad file with several exception types (IO, format, its own); all mean the same here.
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new UserException($"{path}: cannot read as Parquet: {e.Message}", e);
         }

@@ -59,7 +59,7 @@ public static class RecordParser
 
     static TokenizedRecord ParseTokenized(JsonObject obj, string origin)
     {
-        var ids = IntArray(obj, origin, "input_ids")!;
+        var ids = IntArray(obj, origin, "input_ids");
         if (ids.Length == 0) throw new UserException($"{origin}: field 'input_ids' is empty");
         var labels = obj["labels"] is null ? null : IntArray(obj, origin, "labels");
         if (labels is not null && labels.Length != ids.Length)
@@ -67,22 +67,25 @@ public static class RecordParser
         return new TokenizedRecord(origin, ids, labels);
     }
 
-    static int[]? IntArray(JsonObject obj, string origin, string field)
+    static int[] IntArray(JsonObject obj, string origin, string field)
     {
         if (obj[field] is not JsonArray arr)
             throw new UserException($"{origin}: field '{field}' must be a list of integers, found {Kind(obj[field])}");
         var result = new int[arr.Count];
         for (int i = 0; i < arr.Count; i++)
         {
-            if (arr[i] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long n) && n is >= int.MinValue and <= int.MaxValue)
-                result[i] = (int)n;
-            else if (arr[i] is JsonValue d && d.TryGetValue(out double x) && x == Math.Floor(x) && Math.Abs(x) <= int.MaxValue)
-                result[i] = (int)x;
+            if (arr[i] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && AsInt(v) is int n)
+                result[i] = n;
             else
                 throw new UserException($"{origin}: field '{field}[{i}]' must be an integer, found {Kind(arr[i])} {arr[i]?.ToJsonString()}");
         }
         return result;
     }
+
+    // Integral doubles are accepted too: some writers store ids as floats (1.0).
+    static int? AsInt(JsonValue v) =>
+        v.TryGetValue(out long n) ? (n is >= int.MinValue and <= int.MaxValue ? (int)n : null)
+        : v.TryGetValue(out double x) && x == Math.Floor(x) && x is >= int.MinValue and <= int.MaxValue ? (int)x : null;
 
     static string RequiredString(JsonObject obj, string origin, string field, string hint, string? parent = null)
     {

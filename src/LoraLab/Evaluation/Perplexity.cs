@@ -30,4 +30,26 @@ public static class Perplexity
         double loss = sum / tokens;
         return new EvalResult(loss, Math.Exp(loss), tokens, count);
     }
+
+    /// Mean next-token cross-entropy over the labelled positions of built examples (the response tokens when the
+    /// prompt is masked): the loss training reports as validation loss.
+    public static EvalResult Evaluate(CausalLM model, IEnumerable<Data.TokenizedExample> examples)
+    {
+        using var _ = no_grad();
+        double sum = 0;
+        long tokens = 0;
+        int count = 0;
+        foreach (var e in examples)
+        {
+            count++;
+            using var scope = NewDisposeScope();
+            var ids = tensor(e.InputIds.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
+            var labels = tensor(e.Labels.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
+            sum += Losses.NextTokenSum(model.Forward(ids), labels).item<float>();
+            tokens += e.TargetTokens;
+        }
+        if (tokens == 0) throw new UserException("no example has a labelled token: nothing to evaluate");
+        double loss = sum / tokens;
+        return new EvalResult(loss, Math.Exp(loss), tokens, count);
+    }
 }

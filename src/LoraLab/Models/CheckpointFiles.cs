@@ -164,6 +164,8 @@ public sealed class CheckpointFiles : IDisposable
 
     public Tensor Read(string name, ScalarType? dtype = null, Device? device = null) => Owner(name).Read(name, dtype, device);
 
+    public Tensor ReadRange(string name, long start, long count) => Owner(name).ReadRange(name, start, count);
+
     public bool Contains(string name) => _owner.ContainsKey(name);
 
     SafeTensorsFile Owner(string name) =>

@@ -43,7 +43,9 @@ public sealed class RotaryEmbedding : IDisposable
         var t = arange(length, dtype: ScalarType.Float32, device: _device);
         var freqs = outer(t, _invFreq);
         var emb = cat(new[] { freqs, freqs }, -1);
-        return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+        // owned by this object, not by whatever dispose scope the caller runs in (a table grown during a
+        // generation step would otherwise be freed at the end of that step)
+        return (emb.cos().DetachFromDisposeScope(), emb.sin().DetachFromDisposeScope());
     }
 
     /// cos and sin for the given positions (B, T) as (B, 1, T, D) in `dtype`. `needed` bounds the positions
@@ -52,8 +54,9 @@ public sealed class RotaryEmbedding : IDisposable
     {
         if (needed > _cos.shape[0])
         {
+            long length = Math.Max(needed, 2 * _cos.shape[0]);
             _cos.Dispose(); _sin.Dispose();
-            (_cos, _sin) = Table(Math.Max(needed, 2 * _cos.shape[0]));
+            (_cos, _sin) = Table(length);
         }
         using var flat = positionIds.reshape(-1);
         long b = positionIds.shape[0], t = positionIds.shape[1];

@@ -81,5 +81,23 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
+    /// Reads `count` elements starting at element `start` of a tensor's flattened data, in its stored dtype:
+    /// a cheap sample of a large tensor (e.g. for fingerprinting a base model) without reading all of it.
+    public Tensor ReadRange(string name, long start, long count)
+    {
+        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
+        TorchRuntime.EnsureLoaded();
+        var info = Info(name);
+        var entry = SafeTensorDtypes.Find(info.Dtype)!;
+        var stored = entry.Torch
+            ?? throw new UserException($"{Path}: tensor '{name}' has dtype {info.Dtype}, which LoraLab cannot load (no TorchSharp equivalent)");
+        long n = info.Shape.Aggregate(1L, (a, b) => a * b);
+        if (start < 0 || count < 0 || start + count > n)
+            throw new ArgumentOutOfRangeException(nameof(count), $"{name}: elements [{start}, {start + count}) are outside its {n} elements");
+        var raw = torch.empty(new[] { count }, stored, torch.CPU);
+        try { TensorBytes.ReadInto(Path, _file, _dataStart + info.Begin + start * entry.Size, raw); return raw; }
+        catch { raw.Dispose(); throw; }
+    }
+
     public void Dispose() => _file.Dispose();
 }

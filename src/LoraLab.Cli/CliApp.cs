@@ -1,0 +1,39 @@
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli;
+
+/// The `loralab` entry point as a method, so tests can run commands in-process. User errors become one line
+/// on stderr and exit code 2; bugs one line and exit code 1 (LORALAB_DEBUG=1 shows the stack trace).
+public static class CliApp
+{
+    public static int Run(string[] args)
+    {
+        // Bound to the current Console.Out on every run (Spectre captures it once otherwise), so in-process runs
+        // that redirect the console (tests, embedding) see their own output.
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(Console.Out),
+        });
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("loralab");
+            config.PropagateExceptions();
+            CommandRegistry.Register(config);
+        });
+        try
+        {
+            return app.Run(CliArgs.Normalize(args));
+        }
+        catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("LORALAB_DEBUG") != "1")
+        {
+            Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message} (set LORALAB_DEBUG=1 for the stack trace)");
+            return 1;
+        }
+    }
+}

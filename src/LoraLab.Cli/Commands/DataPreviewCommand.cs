@@ -1,0 +1,110 @@
+using System.ComponentModel;
+using LoraLab.Adapters;
+using LoraLab.Data;
+using LoraLab.Tokenization;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class DataPreviewSettings : CommandSettings
+{
+    [CommandOption("--model <DIR>")]
+    [Description("Model folder whose tokenizer (tokenizer.json or tokenizer.model) training would use.")]
+    public string? Model { get; set; }
+
+    [CommandOption("--data <FILE>")]
+    [Description("Training data, as for `loralab train --data`.")]
+    public string? Data { get; set; }
+
+    [CommandOption("-n|--count <N>")]
+    [Description("How many examples to show (from the start of the file).")]
+    [DefaultValue(3)]
+    public int Count { get; set; } = 3;
+
+    [CommandOption("--template <NAME>")]
+    [Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain; default with --adapter: its recorded one.")]
+    public string? Template { get; set; }
+
+    [CommandOption("--adapter <DIR>")]
+    [Description("Preview with the template and BOS policy this adapter was trained with (its loralab_adapter.json).")]
+    public string? Adapter { get; set; }
+
+    [CommandOption("--max-seq-length <N>")]
+    [Description("Longest example in tokens, as for train (default 512).")]
+    [DefaultValue(512)]
+    public int MaxSeqLength { get; set; } = 512;
+
+    [CommandOption("--long-examples <POLICY>")]
+    [Description("truncate (default) or drop, as for train.")]
+    [DefaultValue("truncate")]
+    public string LongExamples { get; set; } = "truncate";
+
+    [CommandOption("--train-on-inputs")]
+    [Description("Also train on prompt tokens, as for train.")]
+    public bool TrainOnInputs { get; set; }
+}
+
+/// `loralab data preview`: the first examples exactly as training tokenizes and masks them, coloured by role, with
+/// warnings for a doubled BOS, a missing stop token, and examples the length limit truncates or drops.
+public sealed class DataPreviewCommand : Command<DataPreviewSettings>
+{
+    public override int Execute(CommandContext context, DataPreviewSettings s, CancellationToken cancellation)
+    {
+        if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (a model folder with a tokenizer)");
+        if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a dataset file)");
+        if (s.Count < 1) throw new UserException("-n must be at least 1");
+        var policy = s.LongExamples switch
+        {
+            "truncate" => LongExamplePolicy.Truncate,
+            "drop" => LongExamplePolicy.Drop,
+            _ => throw new UserException($"unknown --long-examples '{s.LongExamples}' (truncate or drop)"),
+        };
+        var records = DatasetReader.Load(s.Data);
+        var tok = TokenizerLoader.Load(s.Model);
+        var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
+            ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
+        var template = PromptTemplate.Get(s.Template ?? recorded?.Template ?? "alpaca");
+        var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
+        {
+            MaxSeqLength = s.MaxSeqLength, LongExamples = policy, TrainOnInputs = s.TrainOnInputs, AddBos = recorded?.AddBos,
+        });
+
+        bool colour = AnsiConsole.Profile.Capabilities is { Ansi: true, ColorSystem: not ColorSystem.NoColors };
+        AnsiConsole.MarkupLine($"template [bold]{template.Name}[/] · BOS {(builder.AddsBos ? "added" : "not added")} · stop ids {string.Join(", ", builder.StopTokenIds)} · max {s.MaxSeqLength} tokens");
+        AnsiConsole.MarkupLine(ExampleMarkup.Legend(colour));
+        int shown = 0;
+        foreach (var record in records.Take(s.Count))
+        {
+            shown++;
+            AnsiConsole.Write(new Rule(Markup.Escape($"example {shown} · {record.Origin}")).LeftJustified());
+            ExamplePreview p;
+            try { p = DataPreview.Inspect(builder, record); }
+            catch (UserException e)
+            {
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                continue;
+            }
+            AnsiConsole.MarkupLine(ExampleMarkup.Render(p, tok, colour));
+            AnsiConsole.MarkupLine($"tokens {p.Tokens} · trained {p.Targets} ({(p.Tokens == 0 ? 0 : (double)p.Targets / p.Tokens):P0}) · masked {p.Tokens - p.Targets}" +
+                                   (p.Truncated ? $" · truncated from {p.FullLength}" : ""));
+            foreach (var w in p.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
+        }
+        Summary(builder, records);
+        return 0;
+    }
+
+    /// The whole file's counts, as training would report them.
+    static void Summary(ExampleBuilder builder, IReadOnlyList<Record> records)
+    {
+        AnsiConsole.Write(new Rule());
+        try
+        {
+            var stats = builder.Build(records).Stats;
+            AnsiConsole.MarkupLine($"all {records.Count} records: {Markup.Escape(stats.ToString())}");
+            if (stats.Dropped > 0 || stats.Truncated > 0)
+                AnsiConsole.MarkupLine($"[yellow]warning:[/] {stats.Truncated} examples would be truncated and {stats.Dropped} dropped at max {builder.Options.MaxSeqLength} tokens");
+        }
+        catch (UserException e) { AnsiConsole.MarkupLine($"[red]error:[/] all {records.Count} records: {Markup.Escape(e.Message)}"); }
+    }
+}

@@ -1,0 +1,103 @@
+using LoraLab.Evaluation;
+using LoraLab.Runtime;
+using LoraLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+/// `loralab train`: fine-tune a base model (LoRA, QLoRA or full) on an instruction dataset.
+public sealed class TrainCommand : Command<TrainSettings>
+{
+    public override int Execute(CommandContext context, TrainSettings s, CancellationToken cancellation)
+    {
+        var config = RunConfig.Defaults();
+        if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
+        config = config.Overlay(s.ToRunConfig());
+        OutputFolder.Prepare(config.Out ?? throw new UserException("--out is required"), s.Overwrite || s.Resume is not null);
+        if (s.Resume is not null && !Directory.Exists(s.Resume)) throw new UserException($"{s.Resume}: checkpoint folder not found");
+
+        using var run = TrainingRun.Prepare(config);
+        File.WriteAllText(Path.Combine(run.OutDir, "run.yaml"), config.ToYaml());
+        PrintPlan(run);
+
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        TrainResult result;
+        try { result = TrainProgress.Run(run.Trainer, s.Resume, interrupt.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        var final = Path.Combine(run.OutDir, run.Lora is null ? "model" : "adapter");
+        if (result.LastCheckpoint is not null && !result.Interrupted)
+            AtomicDirectory.Write(final, run.Store.Save);
+        var stops = result.Interrupted ? null : MeasureStopRate(run);
+        PrintSummary(run, result, final, stops);
+        return result.Interrupted ? 130 : 0;
+    }
+
+    static void PrintPlan(TrainingRun run)
+    {
+        var c = run.Config;
+        AnsiConsole.MarkupLine($"[bold]loralab train[/] {Markup.Escape(c.Method!)} on {Markup.Escape(c.Model!)}  ·  data {Markup.Escape(c.Data!)}");
+        AnsiConsole.MarkupLine($"  train: {Markup.Escape(run.TrainStats.ToString())}");
+        if (run.ValStats is not null) AnsiConsole.MarkupLine($"  val:   {Markup.Escape(run.ValStats.ToString())}");
+        AnsiConsole.MarkupLine($"  trainable params: {run.TrainableParameters:N0} of {run.TotalParameters:N0} ({100.0 * run.TrainableParameters / run.TotalParameters:F3}%)" +
+                               (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
+        AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == "qlora" ? $" ({c.Quantize ?? "nf4"})" : "")}");
+        AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
+    }
+
+    /// How often held-out prompts' greedy generations stop, base vs tuned; logged to metrics.jsonl.
+    static StopRateComparison? MeasureStopRate(TrainingRun run)
+    {
+        int n = run.Config.StopRatePrompts ?? StopRate.DefaultPrompts;
+        if (n <= 0 || run.ValRecords.Count == 0) return null;
+        var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
+        if (stops.Tuned.Prompts == 0) return null;
+        using var log = new MetricsLog(Path.Combine(run.OutDir, "metrics.jsonl"), append: true);
+        log.Write(stops.ToMetricsRecord());
+        return stops;
+    }
+
+    static void PrintSummary(TrainingRun run, TrainResult r, string final, StopRateComparison? stops)
+    {
+        var t = new Table().Title(r.Interrupted ? "[yellow]interrupted[/]" : "[green]done[/]").AddColumns("", "");
+        t.AddRow("steps", $"{r.Steps}");
+        t.AddRow("tokens", $"{r.Tokens:N0}");
+        t.AddRow("time", $"{r.Seconds:F1} s");
+        t.AddRow("final train loss", r.FinalTrainLoss is double tl ? $"{tl:F4}" : "-");
+        t.AddRow("final val loss", r.FinalValLoss is double vl ? $"{vl:F4} (ppl {Math.Exp(vl):F2})" : "-");
+        t.AddRow("trainable params", $"{run.TrainableParameters:N0}");
+        t.AddRow("peak memory", $"{ProcessMemory.Peak() / 1e6:F0} MB");
+        t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));
+        if (!r.Interrupted) t.AddRow(run.Lora is null ? "model" : "adapter", Markup.Escape(final));
+        t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, "metrics.jsonl")));
+        if (stops is not null)
+            t.AddRow($"stops within {stops.Tuned.MaxNewTokens} tokens", (stops.Base is { } b ? $"base {b} → " : "") + $"tuned {stops.Tuned}");
+        AnsiConsole.Write(t);
+        if (stops is not null && stops.Tuned.Rate < 0.5 && (stops.Base is null || stops.Tuned.Rate <= stops.Base.Rate))
+            AnsiConsole.MarkupLine("[yellow]the tuned model rarely stops by itself: check that examples end with a labelled EOS/end-of-turn token (loralab data preview).[/]");
+        var epochs = r.Evaluations.Where(e => e.EpochEnd).ToList();
+        if (epochs.Count > 1)
+        {
+            var et = new Table().Title("train vs validation loss per epoch").AddColumns("epoch", "train loss", "val loss");
+            foreach (var e in epochs) et.AddRow($"{e.Epoch}", e.TrainLoss is double x ? $"{x:F4}" : "-", $"{e.ValLoss:F4}");
+            AnsiConsole.Write(et);
+            if (epochs[^1].ValLoss > epochs.Min(e => e.ValLoss) + 1e-4)
+                AnsiConsole.MarkupLine("[yellow]validation loss rose after its minimum: later epochs overfit; consider fewer --epochs.[/]");
+        }
+    }
+}
+
+/// The output folder rule: never write into a user's non-empty folder without --overwrite.
+public static class OutputFolder
+{
+    public static void Prepare(string dir, bool overwrite)
+    {
+        if (File.Exists(dir)) throw new UserException($"{dir}: exists and is a file, not a folder");
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !overwrite)
+            throw new UserException($"{dir}: output folder exists and is not empty (use --overwrite to write into it)");
+        Directory.CreateDirectory(dir);
+    }
+}

@@ -1,0 +1,121 @@
+using LoraLab.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LoraLab.Adapters;
+
+/// LoRA (Hu et al. 2021, arXiv:2106.09685) on one projection:
+///
+///     y = W x (+ b) + s · B A dropout(x),   s = alpha / r  (alpha / sqrt(r) with rsLoRA)
+///
+/// A (r, in) and B (out, r) are bias-free linear weights registered on the projection as `lora_A` and `lora_B`,
+/// so parameter names are PEFT's (`...q_proj.lora_A.weight`). They live in float32 whatever the base dtype:
+/// the input is cast up and the delta cast back, so small updates are not lost to bf16 rounding.
+public sealed class LoraAdapter : IProjectionAdapter
+{
+    public Projection Base { get; }
+    /// The base module's path, e.g. `model.layers.0.self_attn.q_proj`.
+    public string Path { get; }
+    public Linear lora_A { get; }
+    public Linear lora_B { get; }
+    public Dropout? lora_dropout { get; }
+    public int R { get; }
+    public double Alpha { get; }
+    public double Scaling { get; }
+    /// True while s·B·A is folded into the base weight (the projection then skips the adapter path).
+    public bool Merged { get; private set; }
+
+    public static readonly ScalarType Dtype = ScalarType.Float32;
+
+    LoraAdapter(Projection baseLayer, string path, int r, double alpha, double scaling, double dropout, Device device)
+    {
+        Base = baseLayer;
+        Path = path;
+        R = r;
+        Alpha = alpha;
+        Scaling = scaling;
+        lora_A = nn.Linear(baseLayer.InFeatures, r, hasBias: false, device: device, dtype: Dtype);
+        lora_B = nn.Linear(r, baseLayer.OutFeatures, hasBias: false, device: device, dtype: Dtype);
+        lora_dropout = dropout > 0 ? nn.Dropout(dropout) : null;
+        // a module starts in training mode: follow the base layer's mode (an eval-mode model must not drop)
+        if (!baseLayer.training) lora_dropout?.eval();
+    }
+
+    /// Creates the adapter and registers A, B (and dropout) on the projection. Weights are initialised separately.
+    public static LoraAdapter Attach(Projection baseLayer, LoraSite site, double dropout, Device device)
+    {
+        var adapter = new LoraAdapter(baseLayer, site.Path, site.R, site.Alpha, site.Scaling, dropout, device);
+        var modules = new List<(string, nn.Module)> { ("lora_A", adapter.lora_A), ("lora_B", adapter.lora_B) };
+        if (adapter.lora_dropout is not null) modules.Add(("lora_dropout", adapter.lora_dropout));
+        baseLayer.AttachAdapter(adapter, modules);
+        return adapter;
+    }
+
+    /// B = 0 and A drawn from `generator` (a CPU generator, so the same seed gives the same adapter on any device).
+    public void Initialize(LoraInit init, torch.Generator generator)
+    {
+        using var _ = no_grad();
+        using var a = init switch
+        {
+            // kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound = sqrt(3)·gain/sqrt(fan_in) = 1/sqrt(in)
+            LoraInit.Kaiming => empty(R, Base.InFeatures, dtype: Dtype).uniform_(-1 / Math.Sqrt(Base.InFeatures), 1 / Math.Sqrt(Base.InFeatures), generator),
+            LoraInit.Gaussian => empty(R, Base.InFeatures, dtype: Dtype).normal_(0, 1.0 / R, generator),
+            _ => throw new ArgumentOutOfRangeException(nameof(init)),
+        };
+        lora_A.weight!.copy_(a);
+        lora_B.weight!.zero_();
+    }
+
+    /// s · B(A(dropout(x))) in x's dtype.
+    public Tensor Delta(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x.dtype == Dtype ? x : x.to(Dtype);
+        if (lora_dropout is not null) h = lora_dropout.forward(h);
+        var d = lora_B.forward(lora_A.forward(h)).mul_(Scaling);
+        if (d.dtype != x.dtype) d = d.to(x.dtype);
+        return d.MoveToOuterDisposeScope();
+    }
+
+    /// The dense update s·B·A (out, in) in float32; the caller owns it.
+    public Tensor DeltaWeight()
+    {
+        using var _ = no_grad();
+        using var ba = lora_B.weight!.matmul(lora_A.weight!);
+        return ba.mul(Scaling);
+    }
+
+    /// W ← W + s·B·A in place; the projection then runs the base path only. Refuses a non-finite result.
+    public void Merge()
+    {
+        if (Merged) throw new InvalidOperationException($"{Path}: adapter already merged");
+        var w = DenseWeight("merge");
+        using var _ = no_grad();
+        using var delta = DeltaWeight();
+        using var merged = w.to(Dtype).add_(delta);
+        using var finite = merged.isfinite().all();
+        if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+        w.copy_(merged);
+        Merged = true;
+        Base.AdapterEnabled = false;
+    }
+
+    /// W ← W − s·B·A: the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
+    public void Unmerge()
+    {
+        if (!Merged) throw new InvalidOperationException($"{Path}: adapter is not merged");
+        var w = DenseWeight("unmerge");
+        using var _ = no_grad();
+        using var delta = DeltaWeight();
+        using var restored = w.to(Dtype).sub_(delta);
+        w.copy_(restored);
+        Merged = false;
+        Base.AdapterEnabled = true;
+    }
+
+    public IEnumerable<Parameter> Parameters() => new[] { lora_A.weight!, lora_B.weight! };
+
+    Parameter DenseWeight(string verb) => Base.Weight ?? throw new UserException(
+        $"{Path}: cannot {verb} a LoRA adapter into a quantized base weight; load the base model in bf16 or fp32 to merge");
+}

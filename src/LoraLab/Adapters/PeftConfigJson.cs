@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LoraLab.Adapters;
+
+/// <see cref="LoraConfig"/> ↔ PEFT's adapter_config.json. Writes only fields that PEFT releases since 0.9 all
+/// accept (newer-only fields make older PEFT refuse the file); reads what any PEFT version writes.
+public static class PeftConfigJson
+{
+    public static JsonObject ToJson(LoraConfig c)
+    {
+        JsonNode? targets = c.TargetRegex is not null
+            ? JsonValue.Create(c.LoraHead ? $"(?:{c.TargetRegex})|lm_head" : c.TargetRegex)
+            : new JsonArray(c.TargetModules.Concat(c.LoraHead ? new[] { "lm_head" } : Array.Empty<string>()).Distinct().Order(StringComparer.Ordinal).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
+        var ranks = new JsonObject();
+        foreach (var (k, v) in c.RankPattern) ranks[LoraConfig.PeftKey(k)] = v;
+        var alphas = new JsonObject();
+        foreach (var (k, v) in c.AlphaPattern) alphas[LoraConfig.PeftKey(k)] = Number(v);
+        return new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = "CAUSAL_LM",
+            ["base_model_name_or_path"] = c.BaseModelNameOrPath,
+            ["r"] = c.R,
+            ["lora_alpha"] = Number(c.Alpha),
+            ["lora_dropout"] = c.Dropout,
+            ["target_modules"] = targets,
+            ["use_rslora"] = c.UseRslora,
+            ["rank_pattern"] = ranks,
+            ["alpha_pattern"] = alphas,
+            ["fan_in_fan_out"] = false,
+            ["bias"] = "none",
+            ["init_lora_weights"] = c.Init == LoraInit.Gaussian ? JsonValue.Create("gaussian") : JsonValue.Create(true),
+            ["inference_mode"] = true,
+            ["layers_to_transform"] = c.LayersToTransform is { } l ? new JsonArray(l.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()) : null,
+            ["layers_pattern"] = null,
+            ["modules_to_save"] = null,
+            ["use_dora"] = false,
+        };
+    }
+
+    /// Reads a PEFT LoRA config. `target_modules: null` (PEFT's per-architecture default) yields an empty
+    /// TargetModules list, which the loader fills from the adapter's tensors.
+    public static LoraConfig FromJson(JsonObject o, string source)
+    {
+        var type = Str(o, "peft_type", source);
+        if (type is not null && !string.Equals(type, "LORA", StringComparison.OrdinalIgnoreCase))
+            throw new UserException($"{source}: peft_type is '{type}'; only LORA adapters are supported");
+        if (Bool(o, "use_dora", source) == true) throw new UserException($"{source}: use_dora is true; DoRA adapters are not supported");
+        if (Bool(o, "fan_in_fan_out", source) == true)
+            throw new UserException($"{source}: fan_in_fan_out is true (GPT-2 style Conv1D weights); Llama-family adapters never set it");
+        var bias = Str(o, "bias", source) ?? "none";
+        if (bias != "none") throw new UserException($"{source}: bias is '{bias}'; only bias \"none\" is supported");
+        if (o["modules_to_save"] is JsonArray { Count: > 0 })
+            throw new UserException($"{source}: modules_to_save is set; adapters that carry full module copies are not supported");
+
+        var init = o["init_lora_weights"] is JsonValue iv && iv.TryGetValue<string>(out var s) && s == "gaussian" ? LoraInit.Gaussian : LoraInit.Kaiming;
+        var cfg = new LoraConfig
+        {
+            R = Int(o["r"], "r", source) ?? 8,
+            Alpha = Dbl(o["lora_alpha"], "lora_alpha", source) ?? 8,
+            Dropout = Dbl(o["lora_dropout"], "lora_dropout", source) ?? 0,
+            TargetModules = o["target_modules"] switch
+            {
+                JsonArray a => a.Select(e => e is JsonValue v && v.TryGetValue<string>(out var t) ? t
+                    : throw new UserException($"{source}: target_modules must hold strings")).ToArray(),
+                _ => Array.Empty<string>(),
+            },
+            TargetRegex = o["target_modules"] is JsonValue tv && tv.TryGetValue<string>(out var rx) ? rx : null,
+            LoraHead = o["target_modules"] is JsonArray ta && ta.Any(e => e is JsonValue v && v.TryGetValue<string>(out var t) && t.Split('.')[^1] == "lm_head"),
+            UseRslora = Bool(o, "use_rslora", source) ?? false,
+            RankPattern = Pattern(o, "rank_pattern", source, (n, k) => Int(n, $"rank_pattern['{k}']", source)!.Value),
+            AlphaPattern = Pattern(o, "alpha_pattern", source, (n, k) => Dbl(n, $"alpha_pattern['{k}']", source)!.Value),
+            LayersToTransform = o["layers_to_transform"] switch
+            {
+                null => null,
+                JsonArray a => a.Select(e => Int(e, "layers_to_transform", source) ?? 0).ToArray(),
+                var n => new[] { Int(n, "layers_to_transform", source)!.Value },
+            },
+            Init = init,
+            BaseModelNameOrPath = Str(o, "base_model_name_or_path", source),
+        };
+        return cfg;
+    }
+
+    /// Integral alphas are written as integers, as PEFT does (`lora_alpha: int`).
+    static JsonNode Number(double v) =>
+        v == Math.Floor(v) && Math.Abs(v) < int.MaxValue ? JsonValue.Create((int)v) : JsonValue.Create(v);
+
+    static Dictionary<string, T> Pattern<T>(JsonObject o, string field, string source, Func<JsonNode?, string, T> read)
+    {
+        var result = new Dictionary<string, T>();
+        switch (o[field])
+        {
+            case null: return result;
+            case JsonObject obj:
+                foreach (var (k, v) in obj) result[k] = read(v, k);
+                return result;
+            default: throw new UserException($"{source}: {field} must be an object (module pattern → value)");
+        }
+    }
+
+    static string? Str(JsonObject o, string k, string source) => o[k] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => throw new UserException($"{source}: field '{k}' must be a string"),
+    };
+
+    static bool? Bool(JsonObject o, string k, string source) => o[k] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<bool>(out var b) => b,
+        _ => throw new UserException($"{source}: field '{k}' must be true or false"),
+    };
+
+    static int? Int(JsonNode? n, string field, string source) => n switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && d == Math.Floor(d) => (int)d,
+        _ => throw new UserException($"{source}: field '{field}' must be an integer"),
+    };
+
+    static double? Dbl(JsonNode? n, string field, string source) => n switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) => d,
+        _ => throw new UserException($"{source}: field '{field}' must be a number"),
+    };
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LoraLab.Models;
+using static TorchSharp.torch;
+
+namespace LoraLab.Adapters;
+
+/// Hugging Face PEFT's on-disk LoRA adapter, both ways: `adapter_config.json` and `adapter_model.safetensors`
+/// with keys `base_model.model.<module path>.lora_A.weight` / `.lora_B.weight`.
+public static class PeftFormat
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+    const string KeyPrefix = "base_model.model.";
+
+    /// Writes the model's adapters and their config to `dir` (created if needed). Each file is written to a
+    /// temporary name and renamed, so a crash never leaves a half-written adapter under the real names.
+    public static void Save(string dir, CausalLM model, LoraConfig loraConfig, string? baseModelPath = null)
+    {
+        var adapters = LoraInjector.Adapters(model);
+        if (adapters.Count == 0) throw new InvalidOperationException("the model has no LoRA adapters to save");
+        Directory.CreateDirectory(dir);
+        var tensors = adapters.SelectMany(a => new (string, Tensor)[]
+        {
+            (KeyPrefix + a.Path + ".lora_A.weight", a.lora_A.weight!),
+            (KeyPrefix + a.Path + ".lora_B.weight", a.lora_B.weight!),
+        });
+        SafeTensorsWriter.Save(Path.Combine(dir, WeightsFile), tensors);
+        var cfg = loraConfig with { BaseModelNameOrPath = baseModelPath ?? loraConfig.BaseModelNameOrPath };
+        var json = PeftConfigJson.ToJson(cfg).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        WriteAtomic(Path.Combine(dir, ConfigFile), json);
+    }
+
+    /// Reads the adapter in `dir`, checks it against the model (every tensor's module, rank and shape) before
+    /// touching the model, then attaches it. Accepts PEFT's saved keys and older state-dict keys with `.default.`.
+    public static LoraConfig Load(string dir, CausalLM model)
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        var cfg = ReadConfig(dir);
+        string weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath))
+            throw new UserException(File.Exists(Path.Combine(dir, "adapter_model.bin"))
+                ? $"{dir}: only adapter_model.bin (pickle) found; it is refused because loading pickle can run arbitrary code. Re-save the adapter with safetensors (PEFT's default)."
+                : $"{dir}: {WeightsFile} not found");
+        if (LoraInjector.Adapters(model).Count > 0) throw new UserException($"{dir}: the model already carries a LoRA adapter; load one adapter per model");
+
+        using var file = SafeTensorsFile.Open(weightsPath);
+        var keys = MapKeys(file, weightsPath);
+        var byPath = model.Projections().ToDictionary(p => p.Path, p => p.Projection);
+        foreach (var (key, (path, _)) in keys)
+            if (!byPath.ContainsKey(path))
+                throw new UserException($"{weightsPath}: tensor '{key}' is for module '{path}', which the base model does not have ({model.Config.NumHiddenLayers} layers{(model.lm_head is null ? ", tied lm_head" : "")})");
+        if (cfg.TargetRegex is null && cfg.TargetModules.Count == 0)
+            cfg = cfg with { TargetModules = keys.Values.Select(k => k.Path.Split('.')[^1]).Distinct().Order(StringComparer.Ordinal).ToArray() };
+
+        var sites = LoraSite.Plan(model.Config, cfg).ToDictionary(s => s.Path);
+        CheckTensors(file, keys, sites, weightsPath);
+
+        LoraInjector.Apply(model, cfg, seed: 0);
+        using var _ = no_grad();
+        var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
+        foreach (var (key, (path, part)) in keys)
+        {
+            using var t = file.Read(key, LoraAdapter.Dtype);
+            var target = part == "lora_A" ? adapters[path].lora_A.weight! : adapters[path].lora_B.weight!;
+            target.copy_(t);
+        }
+        return cfg;
+    }
+
+    /// Copies the adapter weights in `dir` into the adapters the model already carries (resuming a run):
+    /// every saved tensor must match an attached adapter's shape, and every attached adapter must be saved.
+    public static void LoadInto(string dir, CausalLM model)
+    {
+        string weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath)) throw new UserException($"{dir}: {WeightsFile} not found");
+        using var file = SafeTensorsFile.Open(weightsPath);
+        var keys = MapKeys(file, weightsPath);
+        var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
+        var seen = new HashSet<string>();
+        using var _ = no_grad();
+        foreach (var (key, (path, part)) in keys)
+        {
+            if (!adapters.TryGetValue(path, out var a))
+                throw new UserException($"{weightsPath}: tensor '{key}' has no matching adapter in this run (different --targets?)");
+            var target = part == "lora_A" ? a.lora_A.weight! : a.lora_B.weight!;
+            var info = file.Info(key);
+            if (!info.Shape.SequenceEqual(target.shape))
+                throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
+            using var t = file.Read(key, LoraAdapter.Dtype);
+            target.copy_(t);
+            seen.Add(path + "." + part);
+        }
+        var missing = adapters.Keys.SelectMany(p => new[] { p + ".lora_A", p + ".lora_B" }).FirstOrDefault(k => !seen.Contains(k));
+        if (missing is not null) throw new UserException($"{weightsPath}: no saved weights for '{missing}'");
+    }
+
+    /// The LoRA config in `dir`/adapter_config.json.
+    public static LoraConfig ReadConfig(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new UserException($"{dir}: adapter folder not found");
+        string path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) throw new UserException($"{dir}: {ConfigFile} not found (not a PEFT adapter folder)");
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
+        if (root is not JsonObject obj) throw new UserException($"{path}: expected a JSON object");
+        var cfg = PeftConfigJson.FromJson(obj, path);
+        cfg.Validate(path);
+        return cfg;
+    }
+
+    /// File key → (module path, "lora_A" | "lora_B"), refusing tensors that are not plain LoRA weights.
+    static Dictionary<string, (string Path, string Part)> MapKeys(SafeTensorsFile file, string source)
+    {
+        var result = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in file.Names)
+        {
+            var k = key.StartsWith(KeyPrefix, StringComparison.Ordinal) ? key[KeyPrefix.Length..] : key;
+            k = k.Replace(".lora_A.default.weight", ".lora_A.weight").Replace(".lora_B.default.weight", ".lora_B.weight");
+            string part = k.EndsWith(".lora_A.weight", StringComparison.Ordinal) ? "lora_A"
+                : k.EndsWith(".lora_B.weight", StringComparison.Ordinal) ? "lora_B"
+                : throw new UserException($"{source}: tensor '{key}' is not a LoRA A/B weight (DoRA magnitudes, embedding adapters and biases are not supported)");
+            var path = k[..^(".lora_A.weight".Length)];
+            if (!seen.Add(path + "/" + part)) throw new UserException($"{source}: tensor '{key}' duplicates another key for module '{path}'");
+            result[key] = (path, part);
+        }
+        if (result.Count == 0) throw new UserException($"{source}: no tensors");
+        return result;
+    }
+
+    static void CheckTensors(SafeTensorsFile file, Dictionary<string, (string Path, string Part)> keys, Dictionary<string, LoraSite> sites, string source)
+    {
+        foreach (var (key, (path, part)) in keys)
+        {
+            if (!sites.TryGetValue(path, out var site))
+                throw new UserException($"{source}: tensor '{key}' is for module '{path}', which adapter_config.json's targets do not select");
+            long[] expected = part == "lora_A" ? new[] { (long)site.R, site.InFeatures } : new[] { site.OutFeatures, (long)site.R };
+            var shape = file.Info(key).Shape;
+            if (!shape.SequenceEqual(expected))
+                throw new UserException($"{source}: tensor '{key}' has shape [{string.Join(", ", shape)}]; module '{path}' " +
+                    $"({site.InFeatures} → {site.OutFeatures}) with r={site.R} needs [{string.Join(", ", expected)}]");
+        }
+        var present = keys.Values.ToHashSet();
+        foreach (var site in sites.Values)
+            foreach (var part in new[] { "lora_A", "lora_B" })
+                if (!present.Contains((site.Path, part)))
+                    throw new UserException($"{source}: missing tensor '{KeyPrefix}{site.Path}.{part}.weight' (adapter_config.json's targets select module '{site.Path}')");
+    }
+
+    static void WriteAtomic(string path, string text)
+    {
+        string tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Reflection;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace LoraLab.Training;
+
+/// Everything one `loralab train` run is made of. Every property is also a CLI flag (`micro_batch_size` in YAML
+/// is `--micro-batch-size`); a null means "not given here". Layers are overlaid defaults ← YAML ← CLI, and the
+/// resolved result is written beside the outputs as run.yaml.
+public sealed class RunConfig
+{
+    public string? Model { get; set; }
+    public string? Data { get; set; }
+    public string? ValData { get; set; }
+    public string? Out { get; set; }
+    public string? Method { get; set; }
+    public string? Device { get; set; }
+    public string? Precision { get; set; }
+    public string? Template { get; set; }
+    public int? MaxSeqLength { get; set; }
+    public string? LongExamples { get; set; }
+    public bool? TrainOnInputs { get; set; }
+    public bool? Packing { get; set; }
+    public double? ValFraction { get; set; }
+    public double? Lr { get; set; }
+    public int? BatchSize { get; set; }
+    public int? MicroBatchSize { get; set; }
+    public int? MaxSteps { get; set; }
+    public int? Epochs { get; set; }
+    public int? Seed { get; set; }
+    public string? Optimizer { get; set; }
+    public double? WeightDecay { get; set; }
+    public double? Momentum { get; set; }
+    public bool? Nesterov { get; set; }
+    public string? Schedule { get; set; }
+    public int? WarmupSteps { get; set; }
+    public double? WarmupRatio { get; set; }
+    public double? MinLr { get; set; }
+    public double? MaxGradNorm { get; set; }
+    public int? EvalEvery { get; set; }
+    public int? SaveEvery { get; set; }
+    public int? LogEvery { get; set; }
+    public int? R { get; set; }
+    public double? Alpha { get; set; }
+    public double? LoraDropout { get; set; }
+    public string? Targets { get; set; }
+    public bool? LoraHead { get; set; }
+    public bool? UseRslora { get; set; }
+    public string? Quantize { get; set; }
+    public int? Threads { get; set; }
+    /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
+    public int? StopRatePrompts { get; set; }
+
+    public static RunConfig Defaults() => new()
+    {
+        Method = "lora", Device = "auto", Precision = "auto", Template = "alpaca", MaxSeqLength = 512, LongExamples = "truncate",
+        TrainOnInputs = false, Packing = false, ValFraction = 0.05, Lr = 3e-4, BatchSize = 16, MicroBatchSize = 4, Epochs = 1,
+        Seed = 42, Optimizer = "adamw", WeightDecay = 0.0, Momentum = 0.9, Nesterov = false, Schedule = "cosine", MinLr = 0,
+        MaxGradNorm = 1.0, EvalEvery = 0, SaveEvery = 0, LogEvery = 1, R = 8, Alpha = 16, LoraDropout = 0.05, Targets = "all",
+        LoraHead = false, UseRslora = false, StopRatePrompts = 16,
+    };
+
+    static readonly PropertyInfo[] Props = typeof(RunConfig).GetProperties();
+
+    /// A copy of this config with every non-null value of `top` written over it.
+    public RunConfig Overlay(RunConfig top)
+    {
+        var r = (RunConfig)MemberwiseClone();
+        foreach (var p in Props)
+            if (p.GetValue(top) is { } v) p.SetValue(r, v);
+        return r;
+    }
+
+    public static RunConfig LoadYaml(string path)
+    {
+        if (!File.Exists(path)) throw new UserException($"{path}: run config not found");
+        var d = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+        try { return d.Deserialize<RunConfig>(File.ReadAllText(path)) ?? new RunConfig(); }
+        catch (YamlException e)
+        {
+            var why = e.InnerException?.Message ?? e.Message;
+            throw new UserException($"{path}:{e.Start.Line}: {why.Split('\n')[0]}");
+        }
+    }
+
+    public string ToYaml() =>
+        new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull).Build().Serialize(this);
+
+    public TrainOptions ToTrainOptions() => new()
+    {
+        Lr = Lr!.Value, BatchSize = BatchSize!.Value, MicroBatchSize = MicroBatchSize!.Value, MaxSteps = MaxSteps, Epochs = Epochs!.Value,
+        Seed = Seed!.Value, Optimizer = Optimizer!, WeightDecay = WeightDecay!.Value, Momentum = Momentum!.Value, Nesterov = Nesterov!.Value,
+        Schedule = Schedule!, WarmupSteps = WarmupSteps, WarmupRatio = WarmupRatio, MinLr = MinLr!.Value, MaxGradNorm = MaxGradNorm!.Value,
+        EvalEvery = EvalEvery!.Value, SaveEvery = SaveEvery!.Value, LogEvery = LogEvery!.Value,
+    };
+}

@@ -1,0 +1,186 @@
+using LoraLab.Adapters;
+using LoraLab.Adapters.Quantization;
+using LoraLab.Data;
+using LoraLab.Models;
+using LoraLab.Runtime;
+using LoraLab.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using Parameter = TorchSharp.Modules.Parameter;
+using DataLoader = LoraLab.Data.DataLoader;
+
+namespace LoraLab.Training;
+
+/// One `loralab train` run put together from a resolved RunConfig: model (dense or quantized base), data
+/// (template, masking, split, packing), trainable parameters (LoRA adapters or all weights), and the Trainer.
+public sealed class TrainingRun : IDisposable
+{
+    public RunConfig Config { get; }
+    public LoadedModel Loaded { get; }
+    public ITokenizer Tokenizer { get; }
+    public PromptTemplate Template { get; }
+    public DataStats TrainStats { get; }
+    public DataStats? ValStats { get; }
+    public LoraConfig? Lora { get; }
+    public LoraSummary? LoraSummary { get; }
+    public long TrainableParameters { get; }
+    public long TotalParameters { get; }
+    public long FrozenWeightBytes { get; }
+    public Trainer Trainer { get; }
+    public string OutDir { get; }
+    /// Saves the run's trainable weights (the adapter with its loralab_adapter.json, or the full model).
+    public IWeightStore Store { get; }
+    /// Renders and tokenizes examples and prompts exactly as training did.
+    public ExampleBuilder Builder { get; }
+    /// The held-out records (validation data), e.g. for measuring how often generations stop.
+    public IReadOnlyList<Record> ValRecords { get; }
+
+    public static readonly string[] Methods = { "lora", "qlora", "full" };
+
+    TrainingRun(RunConfig c, LoadedModel loaded, ITokenizer tok, PromptTemplate template, DataStats train, DataStats? val,
+        LoraConfig? lora, LoraSummary? summary, long trainable, long total, long frozenBytes, Trainer trainer, string outDir,
+        IWeightStore store, ExampleBuilder builder, IReadOnlyList<Record> valRecords)
+    {
+        Store = store; Builder = builder; ValRecords = valRecords;
+        Config = c; Loaded = loaded; Tokenizer = tok; Template = template; TrainStats = train; ValStats = val; Lora = lora;
+        LoraSummary = summary; TrainableParameters = trainable; TotalParameters = total; FrozenWeightBytes = frozenBytes;
+        Trainer = trainer; OutDir = outDir;
+    }
+
+    public static TrainingRun Prepare(RunConfig c)
+    {
+        if (string.IsNullOrWhiteSpace(c.Model)) throw new UserException("--model is required (a Hugging Face model folder)");
+        if (string.IsNullOrWhiteSpace(c.Data)) throw new UserException("--data is required (Alpaca/chat/text JSON, JSONL or Parquet)");
+        if (string.IsNullOrWhiteSpace(c.Out)) throw new UserException("--out is required (a folder for the adapter, checkpoints and metrics)");
+        if (!Methods.Contains(c.Method)) throw new UserException($"unknown method '{c.Method}' (available: {string.Join(", ", Methods)})");
+        var opts = c.ToTrainOptions();
+        opts.Validate();
+        if (c.Template != "auto") PromptTemplate.Get(c.Template!); // an unknown name fails before any loading
+        var longPolicy = c.LongExamples switch
+        {
+            "truncate" => LongExamplePolicy.Truncate,
+            "drop" => LongExamplePolicy.Drop,
+            _ => throw new UserException($"unknown --long-examples '{c.LongExamples}' (truncate or drop)"),
+        };
+        if (c.ValFraction is < 0 or >= 1) throw new UserException("--val-fraction must be in [0, 1)");
+        if (c.MaxSeqLength < 8) throw new UserException("--max-seq-length must be at least 8");
+        // Read the data before the model: a bad file should fail in a second, not after loading weights.
+        var records = DatasetReader.Load(c.Data!);
+        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData);
+
+        var device = Devices.Resolve(c.Device);
+        TorchRuntime.SetThreads(c.Threads);
+        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp32", _ => "auto" }, device);
+        manual_seed(c.Seed!.Value);
+        var load = new LoadOptions { Device = device, Dtype = dtype };
+        if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
+        else if (c.Quantize is not null) throw new UserException("--quantize applies to --method qlora only");
+        var loaded = ModelLoader.Load(c.Model!, load);
+        try
+        {
+            var tok = loaded.RequireTokenizer();
+            // `auto`: the model's own chat template when it is one of the known simple forms, else Alpaca.
+            var template = c.Template == "auto" ? PromptTemplate.FromChatTemplate(tok.ChatTemplate) ?? PromptTemplate.Get("alpaca") : PromptTemplate.Get(c.Template!);
+            c.Template = template.Name; // run.yaml records the template actually used
+            var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
+            {
+                MaxSeqLength = c.MaxSeqLength!.Value, TrainOnInputs = c.TrainOnInputs!.Value, LongExamples = longPolicy,
+            });
+            IReadOnlyList<Record> trainRecords = records;
+            if (valRecords is null && c.ValFraction > 0 && records.Count >= 2)
+                (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction!.Value, c.Seed!.Value);
+            var train = builder.Build(trainRecords);
+            var val = valRecords is { Count: > 0 } ? builder.Build(valRecords) : null;
+            CheckTrainable(train.Stats, c.Data!);
+            if (train.Examples.All(e => e.TargetTokens <= 1))
+                throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
+
+            LoraConfig? lora = null;
+            LoraSummary? summary = null;
+            List<(string, Parameter)> trainable;
+            if (c.Method == "full")
+            {
+                foreach (var (_, p) in loaded.Model.named_parameters()) p.requires_grad = true;
+                trainable = loaded.Model.named_parameters().Select(t => (t.name, t.parameter)).ToList();
+            }
+            else
+            {
+                lora = new LoraConfig
+                {
+                    R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
+                    TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
+                };
+                lora.Validate("--targets/--r/--alpha");
+                summary = LoraInjector.Apply(loaded.Model, lora, c.Seed!.Value);
+                trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();
+            }
+            long trainableCount = trainable.Sum(t => t.Item2.numel());
+            long total = ModelShapes.TotalParameters(loaded.Config);
+            long frozenBytes = loaded.Model.Projections().Sum(p => p.Projection.Quantized?.StorageBytes ?? (p.Projection.Weight is null ? 0 : p.Projection.Weight.numel() * p.Projection.Weight.element_size()));
+
+            var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
+            var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
+            IWeightStore store = lora is null ? new FullModelStore(loaded)
+                : new AdapterStore(loaded.Model, lora, c.Model!, AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
+            var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
+            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
+                store, builder, valRecords ?? (IReadOnlyList<Record>)Array.Empty<Record>());
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// Training on no (or almost no) target tokens is a silent no-op: the usual causes are empty outputs or a
+    /// template whose response part never appears. Stop before spending any compute.
+    static void CheckTrainable(DataStats s, string source)
+    {
+        if (s.Examples == 0) throw new UserException($"{source}: no example is left to train on ({s.Dropped} dropped as longer than --max-seq-length)");
+        if (s.TargetTokens == 0)
+            throw new UserException($"{source}: no token is a training target (all outputs empty, or every response masked); nothing would be learned");
+        if (s.TargetShare < 0.01)
+            throw new UserException($"{source}: only {s.TargetShare:P2} of tokens are training targets (below 1%); check the template and the outputs, or use --train-on-inputs");
+    }
+
+    public void Dispose() => Loaded.Dispose();
+}
+
+/// Saves/loads a LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors), with the
+/// run's template, BOS/EOS policy and base fingerprint beside it (loralab_adapter.json) when given.
+public sealed class AdapterStore : IWeightStore
+{
+    readonly CausalLM _model; readonly LoraConfig _cfg; readonly string _base; readonly AdapterProvenance? _provenance;
+    public AdapterStore(CausalLM model, LoraConfig cfg, string baseModel, AdapterProvenance? provenance = null)
+    {
+        _model = model; _cfg = cfg; _base = baseModel; _provenance = provenance;
+    }
+
+    public void Save(string dir)
+    {
+        PeftFormat.Save(dir, _model, _cfg, _base);
+        if (_provenance is not null) AdapterProvenance.Write(dir, _provenance);
+    }
+
+    public void Load(string dir) => PeftFormat.LoadInto(dir, _model);
+}
+
+/// Saves/loads all weights as a Hugging Face model folder (full fine-tuning).
+public sealed class FullModelStore : IWeightStore
+{
+    readonly LoadedModel _m;
+    public FullModelStore(LoadedModel m) => _m = m;
+
+    public void Save(string dir) => ModelWriter.Save(dir, _m.Model, _m.Dir);
+
+    public void Load(string dir)
+    {
+        using var files = CheckpointFiles.Open(dir);
+        foreach (var name in files.Names)
+        {
+            using var t = files.Read(name, _m.Model.Dtype);
+            _m.Model.LoadTensor(name, t);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Text.Json;
+using Xunit;
+
+namespace LoraLab.Tests.Cli;
+
+/// `loralab train` end to end on real Alpaca data that nobody here wrote (../shared seed tasks).
+[Collection("cli")]
+public class TrainCommandTests
+{
+    static string Alpaca => SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
+
+    static string[] Args(string model, string outDir, params string[] extra) => new[]
+    {
+        "train", "--model", model, "--data", Alpaca, "--out", outDir, "--batch-size", "4", "--micro-batch-size", "2",
+        "--max-seq-length", "96", "--lr", "1e-3", "--threads", "2",
+    }.Concat(extra).ToArray();
+
+    static List<double> Losses(string outDir) => File.ReadLines(Path.Combine(outDir, "metrics.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement).Where(r => r.GetProperty("type").GetString() == "train")
+        .Select(r => r.GetProperty("loss").GetDouble()).ToList();
+
+    [SharedFact]
+    public void TrainsOnRealAlpacaDataAndWritesAdapterMetricsAndConfig()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var outDir = Path.Combine(CliHarness.TempDir(), "run");
+        var (code, stdout, err) = CliHarness.Run(Args(model, outDir, "--max-steps", "3", "--r", "4", "--alpha", "8"));
+        Assert.True(code == 0, err + stdout);
+        Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_model.safetensors")));
+        Assert.Equal(3, Losses(outDir).Count);
+        var yaml = File.ReadAllText(Path.Combine(outDir, "run.yaml"));
+        Assert.Contains("r: 4", yaml);
+        Assert.Contains("alpha: 8", yaml);
+    }
+
+    [SharedFact]
+    public void SameSeedGivesTheSameCurveAndResumeReachesTheSameLoss()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var root = CliHarness.TempDir();
+        string a = Path.Combine(root, "a"), b = Path.Combine(root, "b"), c = Path.Combine(root, "c");
+        var common = new[] { "--max-steps", "6", "--save-every", "3", "--seed", "5", "--lora-dropout", "0.1" };
+        Assert.Equal(0, CliHarness.Run(Args(model, a, common)).Code);
+        Assert.Equal(0, CliHarness.Run(Args(model, b, common)).Code);
+        Assert.Equal(Losses(a), Losses(b));
+
+        // resume the second half from a's mid-run checkpoint in a fresh folder
+        var checkpoint = Path.Combine(a, "checkpoints", "step-000003");
+        var (code, _, err) = CliHarness.Run(Args(model, c, common.Append("--resume").Append(checkpoint).ToArray()));
+        Assert.True(code == 0, err);
+        var resumed = Losses(c);
+        Assert.Equal(3, resumed.Count);
+        Assert.Equal(Losses(a)[^1], resumed[^1], 1e-5);
+    }
+
+    [SharedTheory]
+    [InlineData("--optimizer", "lion", "unknown optimizer 'lion'")]
+    [InlineData("--template", "vicuna", "vicuna")]
+    [InlineData("--schedule", "step", "unknown schedule 'step'")]
+    [InlineData("--method", "dora", "unknown method 'dora'")]
+    public void UnknownChoicesAreOneLineErrors(string flag, string value, string expected)
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var (code, _, err) = CliHarness.Run(Args(model, Path.Combine(CliHarness.TempDir(), "o"), flag, value, "--max-steps", "1"));
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [SharedFact]
+    public void BadDataAndPathsAreOneLineErrorsWithExitCode2()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var dir = CliHarness.TempDir();
+        var malformed = Path.Combine(dir, "bad.jsonl");
+        File.WriteAllText(malformed, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": oops}\n");
+        var missingField = Path.Combine(dir, "missing.json");
+        File.WriteAllText(missingField, "[{\"instruction\": \"a\", \"output\": \"b\"}, {\"instruction\": \"c\"}]");
+        var empty = Path.Combine(dir, "empty.jsonl");
+        File.WriteAllText(empty, "");
+        var emptyOutputs = Path.Combine(dir, "emptyout.json");
+        File.WriteAllText(emptyOutputs, "[{\"instruction\": \"a\", \"output\": \"\"}, {\"instruction\": \"c\", \"output\": \"\"}]");
+
+        void Expect(string data, string expected, string? outDir = null, params string[] extra)
+        {
+            var args = new[] { "train", "--model", model, "--data", data, "--out", outDir ?? Path.Combine(CliHarness.TempDir(), "o"), "--max-steps", "1" }.Concat(extra).ToArray();
+            var (code, _, err) = CliHarness.Run(args);
+            Assert.True(code == 2, $"exit {code} for {data}: {err}");
+            Assert.Contains(expected, err);
+            Assert.Single(err.Trim().Split('\n'));
+        }
+        Expect(malformed, "bad.jsonl:2");
+        Expect(missingField, "'output'");
+        Expect(empty, "empty.jsonl");
+        Expect(emptyOutputs, "target");
+        Expect(Path.Combine(dir, "nope.json"), "nope.json");
+        Expect(Alpaca, "longer than", null, "--max-seq-length", "8", "--long-examples", "drop");
+
+        var full = CliHarness.TempDir();
+        File.WriteAllText(Path.Combine(full, "keep.txt"), "user file");
+        Expect(Alpaca, "--overwrite", full);
+        Assert.Equal("user file", File.ReadAllText(Path.Combine(full, "keep.txt")));
+
+        var (code2, _, err2) = CliHarness.Run("train", "--model", Path.Combine(dir, "no-model"), "--data", Alpaca, "--out", Path.Combine(dir, "o2"));
+        Assert.Equal(2, code2);
+        Assert.Contains("no-model", err2);
+    }
+}
