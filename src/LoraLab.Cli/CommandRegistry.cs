@@ -37,5 +37,9 @@ public static class CommandRegistry
         config.AddCommand<EstimateCommand>("estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
             .WithExample("estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--batch", "1", "--seq", "512", "--compare-targets", "qv;all");
         config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
+        config.AddCommand<DemoCommand>("demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
+            .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--steps", "300");
+        config.AddCommand<PretrainCommand>("pretrain").WithDescription("Train a small Llama model from scratch on a text corpus (default: the built-in demo corpus).")
+            .WithExample("pretrain", "--out", "assets/demo-base", "--demo-data", "assets/demo-data");
     }
 }

@@ -1,0 +1,101 @@
+using System.ComponentModel;
+using LoraLab.Demo;
+using LoraLab.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class DemoSettings : CommandSettings
+{
+    [CommandOption("--out <DIR>")]
+    [Description("Where the run writes metrics, the trained weights and demo_report.json.")]
+    [DefaultValue("runs/demo")]
+    public string Out { get; set; } = "runs/demo";
+
+    [CommandOption("--overwrite")]
+    [Description("Replace --out when it already holds files.")]
+    public bool Overwrite { get; set; }
+
+    [CommandOption("--steps <N>")]
+    [Description("Fine-tuning steps (16 examples each).")]
+    [DefaultValue(150)]
+    public int Steps { get; set; } = 150;
+
+    [CommandOption("--seed <SEED>")]
+    [DefaultValue(42)]
+    public int Seed { get; set; } = 42;
+
+    [CommandOption("--lr <LR>")]
+    [Description("Learning rate (default: the fine-tuning method's).")]
+    public double? Lr { get; set; }
+
+    [CommandOption("--assets <DIR>")]
+    [Description("Folder holding demo-base/ and demo-data/ (default: the one shipped beside loralab).")]
+    public string? Assets { get; set; }
+
+    [CommandOption("--threads <N>")]
+    [Description("CPU threads for libtorch (default: all cores).")]
+    public int? Threads { get; set; }
+
+    public override ValidationResult Validate() =>
+        Steps < 1 ? ValidationResult.Error("--steps must be at least 1") : base.Validate();
+}
+
+/// `loralab demo`: fine-tunes the bundled demo model on instruction tasks offline and shows before/after.
+public sealed class DemoCommand : Command<DemoSettings>
+{
+    /// The fine-tuning method the demo uses.
+    public static IAdapterTrainer DefaultTrainer() => new FullFineTuneTrainer();
+
+    public override int Execute(CommandContext context, DemoSettings s, CancellationToken cancellation)
+    {
+        TorchRuntime.EnsureLoaded();
+        TorchRuntime.SetThreads(s.Threads);
+        var runner = new DemoRunner(new DemoOptions
+        {
+            OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.Steps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
+        }, DefaultTrainer());
+        runner.Message += m => AnsiConsole.MarkupLineInterpolated($"[grey]•[/] {m}");
+        runner.Step += r =>
+        {
+            if (r.Step % 10 == 0 || r.Step == r.TotalSteps)
+                AnsiConsole.MarkupLineInterpolated($"  step {r.Step,4}/{r.TotalSteps}  loss {r.Loss:F4}  {r.TokensPerSecond:F0} tok/s  {r.Seconds:F0}s");
+        };
+        runner.Progress += (phase, done, total) =>
+        {
+            if (done == total || done % 50 == 0) AnsiConsole.MarkupLineInterpolated($"  [grey]{phase}: answered {done}/{total} held-out prompts[/]");
+        };
+        var report = runner.Run(cancellation);
+        Render(report);
+        return 0;
+    }
+
+    static void Render(DemoReport r)
+    {
+        var table = new Table().Title("held-out tasks (never seen in training)").AddColumns("", "base", "fine-tuned");
+        table.AddRow("exact-match accuracy", Pct(r.Before.Accuracy), Pct(r.After.Accuracy));
+        foreach (var task in r.Before.TaskAccuracy.Keys)
+            table.AddRow($"  {task}", Pct(r.Before.TaskAccuracy[task]), Pct(r.After.TaskAccuracy.GetValueOrDefault(task)));
+        table.AddRow("validation loss (answer tokens)", $"{r.Before.ValLoss:F3}", $"{r.After.ValLoss:F3}");
+        table.AddRow("answers ending with EOS", Pct(r.Before.StopShare), Pct(r.After.StopShare));
+        AnsiConsole.Write(table);
+
+        var samples = new Table().Title("generations").AddColumns("instruction", "input", "expected", "base", "fine-tuned");
+        foreach (var (b, a) in r.Shown)
+            samples.AddRow(Markup.Escape(b.Instruction), Markup.Escape(b.Input), Markup.Escape(b.Expected), Answer(b), Answer(a));
+        AnsiConsole.Write(samples);
+
+        AnsiConsole.MarkupLineInterpolated($"method: {r.Training.Method}, {r.Training.Training.Steps} steps in {r.Training.Training.Seconds:F0}s, {r.Training.TrainableParameters:N0} of {r.Training.TotalParameters:N0} parameters trained");
+        AnsiConsole.MarkupLineInterpolated($"trained weights: {r.Training.SavedDir}");
+        if (r.Training.MergedDir is not null) AnsiConsole.MarkupLineInterpolated($"merged model: {r.Training.MergedDir}");
+        AnsiConsole.MarkupLineInterpolated($"metrics: {Path.Combine(r.OutDir, "metrics.jsonl")}");
+        AnsiConsole.MarkupLineInterpolated($"report: {r.ReportPath}");
+        AnsiConsole.MarkupLineInterpolated($"total time: {r.Seconds:F0}s");
+    }
+
+    static string Pct(double x) => $"{x:P1}";
+
+    static string Answer(GenerationSample s) =>
+        (s.Correct ? "[green]" : "[red]") + Markup.Escape(s.Generated.Length == 0 ? "(empty)" : s.Generated) + (s.Stopped ? "" : " …") + "[/]";
+}

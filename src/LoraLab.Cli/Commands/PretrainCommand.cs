@@ -1,0 +1,188 @@
+using System.ComponentModel;
+using LoraLab.Data.Demo;
+using LoraLab.Demo;
+using LoraLab.Runtime;
+using LoraLab.Tokenization;
+using LoraLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using static TorchSharp.torch;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class PretrainSettings : CommandSettings
+{
+    [CommandOption("--out <DIR>")]
+    [Description("Where to write the Hugging Face model folder (config.json, model.safetensors, tokenizer files).")]
+    public string? Out { get; set; }
+
+    [CommandOption("--run-dir <DIR>")]
+    [Description("Where training writes metrics.jsonl and checkpoints.")]
+    [DefaultValue("runs/pretrain")]
+    public string RunDir { get; set; } = "runs/pretrain";
+
+    [CommandOption("--corpus <FILE>")]
+    [Description("Plain-text corpus, documents separated by blank lines. Default: the built-in demo corpus, generated from --seed.")]
+    public string? Corpus { get; set; }
+
+    [CommandOption("--corpus-chars <N>")]
+    [Description("Size of the generated demo corpus in characters.")]
+    [DefaultValue(1_200_000)]
+    public int CorpusChars { get; set; } = 1_200_000;
+
+    [CommandOption("--demo-data <DIR>")]
+    [Description("Also generate the demo's instruction datasets (train.json, heldout.json) here; their text joins the tokenizer's training text.")]
+    public string? DemoData { get; set; }
+
+    [CommandOption("--tokenizer <DIR>")]
+    [Description("Use this folder's tokenizer. Default: learn a byte-level BPE of --vocab-size on the corpus.")]
+    public string? Tokenizer { get; set; }
+
+    [CommandOption("--vocab-size <N>")]
+    [DefaultValue(1280)]
+    public int VocabSize { get; set; } = 1280;
+
+    [CommandOption("--hidden <N>")]
+    [DefaultValue(0)]
+    [Description("Model width (0 = the demo model's).")]
+    public int Hidden { get; set; }
+
+    [CommandOption("--layers <N>")]
+    [DefaultValue(0)]
+    public int Layers { get; set; }
+
+    [CommandOption("--intermediate <N>")]
+    [DefaultValue(0)]
+    public int Intermediate { get; set; }
+
+    [CommandOption("--heads <N>")]
+    [DefaultValue(0)]
+    public int Heads { get; set; }
+
+    [CommandOption("--kv-heads <N>")]
+    [DefaultValue(0)]
+    public int KvHeads { get; set; }
+
+    [CommandOption("--seq-len <N>")]
+    [DefaultValue(128)]
+    public int SeqLen { get; set; } = 128;
+
+    [CommandOption("--steps <N>")]
+    [DefaultValue(1000)]
+    public int Steps { get; set; } = 1000;
+
+    [CommandOption("--batch-size <N>")]
+    [DefaultValue(16)]
+    public int BatchSize { get; set; } = 16;
+
+    [CommandOption("--micro-batch-size <N>")]
+    [DefaultValue(16)]
+    public int MicroBatchSize { get; set; } = 16;
+
+    [CommandOption("--lr <LR>")]
+    [DefaultValue(3e-3)]
+    public double Lr { get; set; } = 3e-3;
+
+    [CommandOption("--warmup-steps <N>")]
+    [DefaultValue(50)]
+    public int WarmupSteps { get; set; } = 50;
+
+    [CommandOption("--eval-every <N>")]
+    [DefaultValue(100)]
+    public int EvalEvery { get; set; } = 100;
+
+    [CommandOption("--save-dtype <DTYPE>")]
+    [Description("Dtype of the saved weights: fp16 (half the size), bf16 or fp32.")]
+    [DefaultValue("fp16")]
+    public string SaveDtype { get; set; } = "fp16";
+
+    [CommandOption("--seed <SEED>")]
+    [DefaultValue(1)]
+    public int Seed { get; set; } = 1;
+
+    [CommandOption("--threads <N>")]
+    [Description("CPU threads for libtorch (default: all cores).")]
+    public int? Threads { get; set; }
+}
+
+/// `loralab pretrain`: trains a small Llama model from scratch on a text corpus and writes it as a model folder.
+public sealed class PretrainCommand : Command<PretrainSettings>
+{
+    public override int Execute(CommandContext context, PretrainSettings s, CancellationToken cancellation)
+    {
+        if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the model folder to write)");
+        var saveDtype = s.SaveDtype.ToLowerInvariant() switch
+        {
+            "fp16" or "float16" => ScalarType.Float16,
+            "bf16" or "bfloat16" => ScalarType.BFloat16,
+            "fp32" or "float32" => ScalarType.Float32,
+            _ => throw new UserException($"--save-dtype: unknown dtype '{s.SaveDtype}' (fp16, bf16, fp32)"),
+        };
+        TorchRuntime.EnsureLoaded();
+        TorchRuntime.SetThreads(s.Threads);
+
+        IReadOnlyList<string> docs = s.Corpus is null ? DemoCorpus.Documents(s.Seed, s.CorpusChars) : ReadCorpus(s.Corpus);
+        IReadOnlyList<DemoExample> examples = [];
+        if (s.DemoData is not null)
+        {
+            var (train, heldOut) = DemoTasks.Generate(s.Seed);
+            DemoTasks.WriteAlpacaJson(Path.Combine(s.DemoData, DemoAssets.TrainFile), train);
+            DemoTasks.WriteAlpacaJson(Path.Combine(s.DemoData, DemoAssets.HeldOutFile), heldOut);
+            examples = [.. train, .. heldOut];
+            AnsiConsole.MarkupLineInterpolated($"demo data: {train.Count} training and {heldOut.Count} held-out examples in {s.DemoData}");
+        }
+
+        string tokenizerDir = s.Tokenizer ?? s.Out;
+        if (s.Tokenizer is null)
+        {
+            var vocab = DemoAssets.TrainTokenizer(s.Out, docs, examples, s.VocabSize);
+            AnsiConsole.MarkupLineInterpolated($"tokenizer: byte-level BPE, {vocab.Merges.Count} merges, {vocab.Count} tokens");
+        }
+        var tokenizer = TokenizerLoader.Load(tokenizerDir);
+        var baseCfg = DemoAssets.ModelConfig(tokenizer.VocabSize,
+            tokenizer.BosId ?? throw new UserException($"{tokenizerDir}: the tokenizer has no BOS token"),
+            tokenizer.EosId ?? throw new UserException($"{tokenizerDir}: the tokenizer has no EOS token"));
+        int hidden = s.Hidden > 0 ? s.Hidden : baseCfg.HiddenSize;
+        int heads = s.Heads > 0 ? s.Heads : baseCfg.NumAttentionHeads;
+        var cfg = baseCfg with
+        {
+            HiddenSize = hidden,
+            NumHiddenLayers = s.Layers > 0 ? s.Layers : baseCfg.NumHiddenLayers,
+            IntermediateSize = s.Intermediate > 0 ? s.Intermediate : baseCfg.IntermediateSize,
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = s.KvHeads > 0 ? s.KvHeads : baseCfg.NumKeyValueHeads,
+            HeadDim = hidden / heads,
+        };
+        if (hidden % heads != 0 || cfg.NumAttentionHeads % cfg.NumKeyValueHeads != 0)
+            throw new UserException($"--hidden {hidden} must be a multiple of --heads {heads}, and --heads of --kv-heads {cfg.NumKeyValueHeads}");
+
+        var options = new PretrainOptions
+        {
+            Model = cfg,
+            SeqLength = s.SeqLen,
+            SaveDtype = saveDtype,
+            Train = new TrainOptions
+            {
+                Lr = s.Lr, BatchSize = s.BatchSize, MicroBatchSize = s.MicroBatchSize, MaxSteps = s.Steps, Seed = s.Seed,
+                WarmupSteps = s.WarmupSteps, Schedule = "cosine", MinLr = s.Lr / 10, WeightDecay = 0.1, EvalEvery = s.EvalEvery, LogEvery = 10,
+            },
+        };
+        AnsiConsole.MarkupLineInterpolated($"model: {Models.ModelShapes.TotalParameters(cfg):N0} parameters (hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.NumAttentionHeads} heads / {cfg.NumKeyValueHeads} kv, vocab {cfg.VocabSize})");
+        var result = Pretrainer.Run(options, docs, tokenizer, tokenizerDir, s.Out, s.RunDir,
+            onStep: r => { if (r.Step % 50 == 0 || r.Step == r.TotalSteps) AnsiConsole.MarkupLineInterpolated($"step {r.Step}/{r.TotalSteps}  loss {r.Loss:F4}  lr {r.Lr:E2}  {r.TokensPerSecond:F0} tok/s  {r.Seconds:F0}s"); },
+            onEval: e => AnsiConsole.MarkupLineInterpolated($"[green]step {e.Step}: validation loss {e.ValLoss:F4} (perplexity {e.ValPerplexity:F2})[/]"),
+            cancel: cancellation);
+        AnsiConsole.MarkupLineInterpolated($"corpus: {result.CorpusTokens:N0} tokens in {result.TrainRows} training and {result.ValidationRows} validation rows of {s.SeqLen}");
+        AnsiConsole.MarkupLineInterpolated($"done in {result.Train.Seconds:F0}s: train loss {result.Train.FinalTrainLoss:F4}, validation loss {result.Train.FinalValLoss:F4}; model written to {s.Out}");
+        return 0;
+    }
+
+    static IReadOnlyList<string> ReadCorpus(string path)
+    {
+        if (!File.Exists(path)) throw new UserException($"{path}: corpus file not found");
+        var docs = File.ReadAllText(path).ReplaceLineEndings("\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => d.Trim()).Where(d => d.Length > 0).ToList();
+        if (docs.Count == 0) throw new UserException($"{path}: the corpus is empty");
+        return docs;
+    }
+}

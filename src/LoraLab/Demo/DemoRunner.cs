@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LoraLab.Data;
+using LoraLab.Data.Demo;
+using LoraLab.Models;
+using LoraLab.Tokenization;
+using LoraLab.Training;
+
+namespace LoraLab.Demo;
+
+public sealed record DemoOptions
+{
+    /// Where the run writes its metrics, trained weights and report.
+    public string OutDir { get; init; } = "runs/demo";
+    public bool Overwrite { get; init; }
+    /// The `assets` folder with demo-base and demo-data; null = <see cref="DemoAssets.Locate"/>.
+    public string? AssetsDir { get; init; }
+    public int Steps { get; init; } = 150;
+    public int Seed { get; init; } = 42;
+    /// Null = the fine-tuning method's default.
+    public double? Lr { get; init; }
+    public int BatchSize { get; init; } = 16;
+    public int MicroBatchSize { get; init; } = 16;
+    public int MaxNewTokens { get; init; } = 16;
+    /// Held-out generations shown before and after.
+    public int ShownSamples { get; init; } = 3;
+    /// Use only the first N held-out examples of each task (null = all), for quick checks.
+    public int? HeldOutPerTask { get; init; }
+}
+
+/// Everything the demo measured, and where it wrote its files.
+public sealed record DemoReport(string BaseDir, string OutDir, string ReportPath, int TrainExamples, int HeldOutExamples,
+    HeldOutScore Before, HeldOutScore After, AdapterTrainingOutcome Training,
+    IReadOnlyList<(GenerationSample Before, GenerationSample After)> Shown, double Seconds);
+
+/// The built-in demo: measures the committed demo base on held-out instruction tasks, fine-tunes it on the
+/// training tasks through an <see cref="IAdapterTrainer"/>, measures again, and saves the result.
+public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
+{
+    public event Action<string>? Message;
+    public event Action<StepReport>? Step;
+    /// (phase, done, total) while generating held-out answers.
+    public event Action<string, int, int>? Progress;
+
+    public DemoReport Run(CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        PrepareOutDir();
+        var assets = options.AssetsDir ?? DemoAssets.Locate();
+        var baseDir = Path.Combine(assets, DemoAssets.BaseFolder);
+        var dataDir = Path.Combine(assets, DemoAssets.DataFolder);
+        using var loaded = ModelLoader.Load(baseDir);
+        var tokenizer = loaded.RequireTokenizer();
+        Message?.Invoke($"base model: {baseDir} ({ModelShapes.TotalParameters(loaded.Config):N0} parameters)");
+
+        var trainRecords = DatasetReader.Load(Path.Combine(dataDir, DemoAssets.TrainFile));
+        var heldRecords = DatasetReader.Load(Path.Combine(dataDir, DemoAssets.HeldOutFile));
+        if (options.HeldOutPerTask is int k)
+            heldRecords = heldRecords.GroupBy(r => (r as AlpacaRecord)?.Instruction).SelectMany(g => g.Take(k)).ToList();
+        var heldOut = DemoTasks.FromRecords(heldRecords);
+        var builder = new ExampleBuilder(tokenizer, new AlpacaTemplate(), new ExampleBuilderOptions { MaxSeqLength = 256 });
+        var train = builder.Build(trainRecords);
+        var held = builder.Build(heldRecords);
+        Message?.Invoke($"data: {train.Examples.Count} training and {held.Examples.Count} held-out examples ({dataDir})");
+
+        var before = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("base", i, n));
+        Message?.Invoke($"base: held-out accuracy {before.Accuracy:P1}, validation loss {before.ValLoss:F3}");
+
+        var trainOptions = new TrainOptions
+        {
+            Lr = options.Lr ?? trainer.DefaultLr, BatchSize = options.BatchSize, MicroBatchSize = options.MicroBatchSize,
+            MaxSteps = options.Steps, Seed = options.Seed, Schedule = "cosine", WarmupSteps = Math.Min(20, options.Steps / 10),
+            LogEvery = 10,
+        };
+        var outcome = TrainAdapter(new AdapterTrainingRequest(loaded.Model, tokenizer, baseDir, train, held, trainOptions, options.OutDir), cancel);
+
+        var after = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("tuned", i, n));
+        Message?.Invoke($"tuned: held-out accuracy {after.Accuracy:P1}, validation loss {after.ValLoss:F3}");
+
+        var shown = ShownIndices(heldOut, options.ShownSamples).Select(i => (before.Samples[i], after.Samples[i])).ToList();
+        var reportPath = Path.Combine(options.OutDir, "demo_report.json");
+        var report = new DemoReport(baseDir, options.OutDir, reportPath, train.Examples.Count, held.Examples.Count,
+            before, after, outcome, shown, clock.Elapsed.TotalSeconds);
+        WriteReport(report);
+        return report;
+    }
+
+    // ---- The fine-tuning step ------------------------------------------------------------------------------
+    // The one method that depends on how the base is tuned. The demo's default trainer is chosen by the caller
+    // (DemoCommand): full fine-tuning today; LoRA plugs in here as another IAdapterTrainer, which saves the
+    // adapter in PEFT form and the merged model, and leaves the model computing with the adapter.
+    AdapterTrainingOutcome TrainAdapter(AdapterTrainingRequest request, CancellationToken cancel)
+    {
+        Message?.Invoke($"fine-tuning ({trainer.Method}): {request.Options.MaxSteps} steps of {request.Options.BatchSize} examples, lr {request.Options.Lr:G3}");
+        var outcome = trainer.Train(request, Step, cancel);
+        Message?.Invoke($"trained {outcome.TrainableParameters:N0} of {outcome.TotalParameters:N0} parameters in {outcome.Training.Seconds:F0}s; saved to {outcome.SavedDir}");
+        return outcome;
+    }
+    // ---------------------------------------------------------------------------------------------------------
+
+    void PrepareOutDir()
+    {
+        if (Directory.Exists(options.OutDir) && Directory.EnumerateFileSystemEntries(options.OutDir).Any())
+        {
+            if (!options.Overwrite) throw new UserException($"{options.OutDir} already exists and is not empty; pass --overwrite or choose another --out");
+            Directory.Delete(options.OutDir, recursive: true);
+        }
+        Directory.CreateDirectory(options.OutDir);
+    }
+
+    /// One example of each of the first tasks, so the shown generations cover different tasks.
+    static IEnumerable<int> ShownIndices(IReadOnlyList<DemoExample> examples, int count) =>
+        examples.Select((e, i) => (e.Task, i)).GroupBy(p => p.Task).Select(g => g.First().i).Take(count);
+
+    static void WriteReport(DemoReport r)
+    {
+        object Score(HeldOutScore s) => new
+        {
+            accuracy = s.Accuracy, val_loss = s.ValLoss, stop_share = s.StopShare, examples = s.Count, task_accuracy = s.TaskAccuracy,
+            samples = s.Samples.Select(x => new { task = x.Task, input = x.Input, expected = x.Expected, generated = x.Generated, correct = x.Correct, stopped = x.Stopped }),
+        };
+        var json = new
+        {
+            base_model = r.BaseDir, method = r.Training.Method, steps = r.Training.Training.Steps, train_seconds = r.Training.Training.Seconds,
+            trainable_parameters = r.Training.TrainableParameters, total_parameters = r.Training.TotalParameters,
+            saved = r.Training.SavedDir, merged = r.Training.MergedDir, train_examples = r.TrainExamples, heldout_examples = r.HeldOutExamples,
+            before = Score(r.Before), after = Score(r.After), seconds = r.Seconds,
+        };
+        File.WriteAllText(r.ReportPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}

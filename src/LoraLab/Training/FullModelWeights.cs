@@ -1,0 +1,21 @@
+using LoraLab.Models;
+
+namespace LoraLab.Training;
+
+/// Saves and restores every weight of a model (full training): `model.safetensors` + `config.json` in
+/// Hugging Face form, in the model's own dtype so a resumed run continues from exactly the same numbers.
+public sealed class FullModelWeights(CausalLM model) : IWeightStore
+{
+    public void Save(string dir) => ModelFolderWriter.Write(dir, model, model.Dtype);
+
+    public void Load(string dir)
+    {
+        using var files = CheckpointFiles.Open(dir);
+        foreach (var (name, _) in ModelShapes.Expected(model.Config))
+        {
+            if (!files.Contains(name)) throw new UserException($"{dir}: checkpoint lacks tensor '{name}'");
+            using var t = files.Read(name, model.Dtype);
+            model.LoadTensor(name, t);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using LoraLab.Demo;
+using LoraLab.Training;
+using Xunit;
+
+namespace LoraLab.Tests.Demo;
+
+public class DemoRunnerTests
+{
+    /// Trains nothing: the demo must then report the same numbers before and after.
+    sealed class NoOpTrainer : IAdapterTrainer
+    {
+        public int Calls;
+        public string Method => "none";
+        public double DefaultLr => 1e-3;
+        public AdapterTrainingOutcome Train(AdapterTrainingRequest r, Action<StepReport>? onStep, CancellationToken cancel)
+        {
+            Calls++;
+            Assert.True(r.Train.Examples.Count > 0);
+            Assert.Equal(7, r.Options.MaxSteps);
+            return new AdapterTrainingOutcome(Method, new TrainResult(0, 0, 0, null, null, false, null, []), 0, 1, r.OutDir, null);
+        }
+    }
+
+    [Fact]
+    public void RunsTheHookBetweenTwoMeasurementsAndWritesAReport()
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), $"demo-{Guid.NewGuid():N}");
+        try
+        {
+            var trainer = new NoOpTrainer();
+            var report = new DemoRunner(new DemoOptions { OutDir = outDir, Steps = 7, HeldOutPerTask = 2, MaxNewTokens = 6 }, trainer).Run();
+            Assert.Equal(1, trainer.Calls);
+            Assert.Equal(report.Before.Accuracy, report.After.Accuracy);
+            Assert.Equal(report.Before.ValLoss, report.After.ValLoss, 5);
+            Assert.Equal(report.Before.Samples.Select(s => s.Generated), report.After.Samples.Select(s => s.Generated));
+            Assert.Equal(3, report.Shown.Count);
+            Assert.Equal(3, report.Shown.Select(s => s.Before.Task).Distinct().Count());
+            Assert.True(report.Before.ValLoss > 0);
+            using var json = JsonDocument.Parse(File.ReadAllText(report.ReportPath));
+            Assert.Equal(report.Before.Count, json.RootElement.GetProperty("before").GetProperty("examples").GetInt32());
+
+            // A second run into the same folder needs --overwrite.
+            Assert.Throws<UserException>(() => new DemoRunner(new DemoOptions { OutDir = outDir, Steps = 7, HeldOutPerTask = 1 }, trainer).Run());
+        }
+        finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
+    }
+}
