@@ -140,7 +140,7 @@ public sealed class Trainer
         long targets = window.Sum(b => (long)b.TargetTokens);
         long tokens = window.Sum(b => (long)b.Tokens);
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
-        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm);
+        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null);
         var (loss, norm) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
         return (loss, norm, tokens, targets);
     }

@@ -70,7 +70,12 @@ public sealed class TrainingRun : IDisposable
 
         var device = Devices.Resolve(c.Device);
         TorchRuntime.SetThreads(c.Threads);
-        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp32", _ => "auto" }, device);
+        // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
+        if (c.Precision is not ("auto" or "fp32" or "bf16" or "fp16-mixed"))
+            throw new UserException($"unknown --precision '{c.Precision}' (fp32, bf16 or fp16-mixed)");
+        if (c.Precision == "fp16-mixed" && c.Method == "full")
+            throw new UserException("--precision fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
+        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp16", _ => "auto" }, device);
         manual_seed(c.Seed!.Value);
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };

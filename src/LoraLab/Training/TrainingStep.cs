@@ -16,9 +16,11 @@ public sealed class TrainingStep
     readonly IReadOnlyList<Parameter> _params;
     readonly double _maxGradNorm;
 
-    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm)
+    readonly LossScaler? _scaler;
+
+    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null)
     {
-        _model = model; _params = trainable; _maxGradNorm = maxGradNorm;
+        _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
     }
 
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
@@ -34,14 +36,20 @@ public sealed class TrainingStep
             if (b.TargetTokens == 0) continue;
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
-            sum.div(targets).backward();
+            using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+            scaled.backward();
             var detached = sum.detach();
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
             else lossSum.add_(detached);
         }
+        if (_scaler is not null)
+            using (no_grad())
+                foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
         beforeUpdate?.Invoke();
-        double norm = _maxGradNorm > 0 ? nn.utils.clip_grad_norm_(_params, _maxGradNorm) : double.NaN;
-        opt.step();
+        double norm = _maxGradNorm > 0 ? nn.utils.clip_grad_norm_(_params, _maxGradNorm)
+            : _scaler is not null ? nn.utils.clip_grad_norm_(_params, double.MaxValue) : double.NaN;
+        // With loss scaling an overflowed step is skipped (and the scale lowered) instead of poisoning the weights.
+        if (_scaler is null || _scaler.Update(double.IsFinite(norm))) opt.step();
         // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
