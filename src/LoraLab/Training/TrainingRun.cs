@@ -125,7 +125,7 @@ public sealed class TrainingRun : IDisposable
 
             var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
             var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
-            IWeightStore store = lora is null ? new FullModelStore(loaded)
+            IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
                 : new AdapterStore(loaded.Model, lora, c.Model!, AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
             var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
@@ -169,23 +169,4 @@ public sealed class AdapterStore : IWeightStore
     }
 
     public void Load(string dir) => PeftFormat.LoadInto(dir, _model);
-}
-
-/// Saves/loads all weights as a Hugging Face model folder (full fine-tuning).
-public sealed class FullModelStore : IWeightStore
-{
-    readonly LoadedModel _m;
-    public FullModelStore(LoadedModel m) => _m = m;
-
-    public void Save(string dir) => ModelWriter.Save(dir, _m.Model, _m.Dir);
-
-    public void Load(string dir)
-    {
-        using var files = CheckpointFiles.Open(dir);
-        foreach (var name in files.Names)
-        {
-            using var t = files.Read(name, _m.Model.Dtype);
-            _m.Model.LoadTensor(name, t);
-        }
-    }
 }
