@@ -12,8 +12,7 @@ namespace LoraLab.Adapters;
 public static class AdapterMerger
 {
     /// Files copied unchanged from the base folder when present.
-    public static readonly string[] TokenizerFiles =
-        { "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" };
+    public static readonly string[] TokenizerFiles = [.. ModelFolderWriter.TokenizerFiles, "generation_config.json"];
 
     public static MergeReport MergeToFolder(MergeOptions o)
     {
