@@ -159,19 +159,29 @@ public static class DemoCorpus
             var items = Items(rng, 1, 5);
             var words = string.Join(" ", items);
             var name = Pick(rng, Names);
+            // Filler lines between a list and the question about it, so the answer must be fetched from
+            // further back, as from an instruction's input.
+            var gap = Enumerable.Range(0, rng.Next(3)).Select(_ => Filler(rng)).ToArray();
             switch (rng.Next(7))
             {
-                case 0: lines.AddRange([$"{name} says:", words, $"{Pick(rng, Names)} says it back:", words]); break;
-                case 1: lines.AddRange([$"{name} hears:", items[0], "and says it two times:", $"{items[0]} {items[0]}"]); break;
-                case 2: lines.AddRange([$"{name} writes a list:", words, "the last one is:", items[^1]]); break;
-                case 3: lines.AddRange([$"{name} writes a list:", words, "the first one is:", items[0]]); break;
-                case 4: lines.AddRange([$"{name} writes a list:", words, "the number of words is:", DemoVocabulary.Numbers[items.Length]]); break;
-                case 5: lines.AddRange([$"{name} writes a list:", words, "and backwards:", string.Join(" ", items.Reverse())]); break;
-                default: lines.AddRange([$"{name} sees a {Pick(rng, Colors)} {Pick(rng, Nouns)}.", $"{Pick(rng, Nouns)} and {Pick(rng, Nouns)} are {Pick(rng, Adjectives)}."]); break;
+                case 0: lines.AddRange([$"{name} says:", words, .. gap, $"{Pick(rng, Names)} says it back:", words]); break;
+                case 1: lines.AddRange([$"{name} hears:", items[0], .. gap, "and says it two times:", $"{items[0]} {items[0]}"]); break;
+                case 2: lines.AddRange([$"{name} writes a list:", words, .. gap, "the last one is:", items[^1]]); break;
+                case 3: lines.AddRange([$"{name} writes a list:", words, .. gap, "the first one is:", items[0]]); break;
+                case 4: lines.AddRange([$"{name} writes a list:", words, .. gap, "the number of words is:", DemoVocabulary.Numbers[items.Length]]); break;
+                case 5: lines.AddRange([$"{name} writes a list:", words, .. gap, "and backwards:", string.Join(" ", items.Reverse())]); break;
+                default: lines.AddRange([Filler(rng), Filler(rng)]); break;
             }
         }
         return string.Join("\n", lines);
     }
+
+    static string Filler(Random rng) => rng.Next(3) switch
+    {
+        0 => $"{Pick(rng, Names)} sees a {Pick(rng, Colors)} {Pick(rng, Nouns)}.",
+        1 => $"the {Pick(rng, Adjectives)} {Pick(rng, Nouns)} {Pick(rng, IntransitiveVerbs)}.",
+        _ => $"{Pick(rng, Nouns)} and {Pick(rng, Nouns)} are {Pick(rng, Adjectives)}.",
+    };
 
     static string Number(Random rng, int min, int max) => DemoVocabulary.Numbers[rng.Next(min, max + 1)];
 
