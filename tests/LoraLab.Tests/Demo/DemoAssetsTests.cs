@@ -35,6 +35,10 @@ public class DemoAssetsTests
         var train = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(dir, DemoAssets.TrainFile)));
         var held = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(dir, DemoAssets.HeldOutFile)));
         Assert.DoesNotContain(train, e => e.Task == "other");
+        // They are exactly what `pretrain --demo-data` generates with its default seed (1).
+        var (genTrain, genHeld) = DemoTasks.Generate(1);
+        Assert.Equal(genTrain, train);
+        Assert.Equal(genHeld, held);
         foreach (var e in train.Concat(held)) Assert.Equal(e.Output, DemoTasks.ByInstruction(e.Instruction)!.Answer(e.Input));
         var trainKeys = train.Select(e => (e.Task, e.Input)).ToHashSet();
         Assert.DoesNotContain(held, e => trainKeys.Contains((e.Task, e.Input)));
