@@ -32,6 +32,10 @@ public static class CommandRegistry
             d.AddCommand<DataPreviewCommand>("preview").WithDescription("Show examples tokenized and masked as training sees them, with warnings (doubled BOS, missing stop token, truncation).")
                 .WithExample("data", "preview", "--model", "models/tiny", "--data", "alpaca.json", "-n", "3");
         });
+        config.AddCommand<BenchCommand>("bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
+            .WithExample("bench", "--config", "small", "--method", "lora", "--targets", "all", "--batch", "4", "--seq", "256", "--json");
+        config.AddCommand<EstimateCommand>("estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
+            .WithExample("estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--batch", "1", "--seq", "512", "--compare-targets", "qv;all");
         config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
         config.AddCommand<DemoCommand>("demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
             .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--steps", "300");

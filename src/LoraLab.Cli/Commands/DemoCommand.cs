@@ -30,6 +30,16 @@ public sealed class DemoSettings : CommandSettings
     [Description("Learning rate (default: the fine-tuning method's).")]
     public double? Lr { get; set; }
 
+    [CommandOption("--method <METHOD>")]
+    [Description("lora (default: LoRA on all linear layers, alpha = 2r) or full (every weight; the baseline).")]
+    [DefaultValue("lora")]
+    public string Method { get; set; } = "lora";
+
+    [CommandOption("-r|--rank <R>")]
+    [Description("LoRA rank (default 16).")]
+    [DefaultValue(16)]
+    public int Rank { get; set; } = 16;
+
     [CommandOption("--assets <DIR>")]
     [Description("Folder holding demo-base/ and demo-data/ (default: the one shipped beside loralab).")]
     public string? Assets { get; set; }
@@ -46,7 +56,12 @@ public sealed class DemoSettings : CommandSettings
 public sealed class DemoCommand : Command<DemoSettings>
 {
     /// The fine-tuning method the demo uses.
-    public static IAdapterTrainer DefaultTrainer() => new FullFineTuneTrainer();
+    public static IAdapterTrainer TrainerFor(string method, int rank) => method switch
+    {
+        "lora" => new LoraDemoTrainer(rank, 2.0 * rank),
+        "full" => new FullFineTuneTrainer(),
+        _ => throw new UserException($"--method: unknown '{method}' (lora or full)"),
+    };
 
     public override int Execute(CommandContext context, DemoSettings s, CancellationToken cancellation)
     {
@@ -55,7 +70,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         var runner = new DemoRunner(new DemoOptions
         {
             OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.Steps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
-        }, DefaultTrainer());
+        }, TrainerFor(s.Method, s.Rank));
         runner.Message += m => AnsiConsole.MarkupLineInterpolated($"[grey]•[/] {m}");
         runner.Step += r =>
         {

@@ -25,7 +25,7 @@ public sealed class TrainSettings : CommandSettings
     public string? Method { get; set; }
     [CommandOption("--device <DEVICE>")][Description("auto, cpu or cuda.")]
     public string? Device { get; set; }
-    [CommandOption("--precision <P>")][Description("fp32 (CPU default), bf16 (CUDA default) or fp16-mixed.")]
+    [CommandOption("--precision <P>")][Description("fp32 (CPU default), bf16 (CUDA default) or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).")]
     public string? Precision { get; set; }
     [CommandOption("--template <NAME>")][Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).")]
     public string? Template { get; set; }

@@ -102,8 +102,8 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
     {
         if (Directory.Exists(options.OutDir) && Directory.EnumerateFileSystemEntries(options.OutDir).Any())
         {
+            // --overwrite replaces the demo's own outputs; other files in the folder are left alone.
             if (!options.Overwrite) throw new UserException($"{options.OutDir} already exists and is not empty; pass --overwrite or choose another --out");
-            Directory.Delete(options.OutDir, recursive: true);
         }
         Directory.CreateDirectory(options.OutDir);
     }

@@ -42,14 +42,16 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         }
         else
         {
-            // Grouped-query attention: view the query heads as (KV, group) and broadcast each key/value head
-            // over its group with expand (a view, no copy). Query head j uses key/value head j / group, as in HF.
+            // Grouped-query attention without copying key/value heads: the g query heads that share one key/value
+            // head become g·T query rows of that head, (B, KV, g·T, D), so SDPA gets 4-D inputs with equal head
+            // counts and libtorch's fused CPU kernel. (With 5-D broadcast views it takes the unfused math path,
+            // measured 3-4x slower forward+backward.) Row j·T + i is position i, so the mask repeats g times.
             long g = hq / hkv;
-            var q5 = q.view(b, hkv, g, t, d);
-            var k5 = k.unsqueeze(2).expand(b, hkv, g, s, d);
-            var v5 = v.unsqueeze(2).expand(b, hkv, g, s, d);
-            var mask = ctx.Mask?.unsqueeze(1);
-            o = nn.functional.scaled_dot_product_attention(q5, k5, v5, mask, 0.0, ctx.IsCausal).view(b, hq, t, d);
+            var qf = q.reshape(b, hkv, g * t, d);
+            o = ctx.GroupedMask is null
+                ? nn.functional.scaled_dot_product_attention(qf, k, v, null, 0.0, false)
+                : nn.functional.scaled_dot_product_attention(qf, k, v, ctx.GroupedMask, 0.0, false);
+            o = o.view(b, hq, t, d);
         }
         var merged = o.transpose(1, 2).reshape(b, t, hq * d);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
@@ -64,5 +66,8 @@ public sealed class ForwardContext
     /// Boolean mask (B, 1, T, S), true = may attend; null with IsCausal for the plain causal case.
     public Tensor? Mask { get; init; }
     public bool IsCausal { get; init; }
+    /// For grouped-query attention: the mask as an additive float mask over g·T query rows (1 or B, 1, g·T, S), built
+    /// once per forward pass; null when every query sees every key.
+    public Tensor? GroupedMask { get; init; }
     public KvCache? Cache { get; init; }
 }

@@ -50,6 +50,10 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor inputIds) => Forward(inputIds);
 
+    /// Activation checkpointing: in training, each decoder layer keeps only its input and is run again during
+    /// backward (about one extra forward pass of the layers for a fraction of the activation memory).
+    public bool GradientCheckpointing { get; set; }
+
     /// Logits (B, T, vocab) for token ids (B, T). `positionIds` (B, T) default to past..past+T-1;
     /// `documentIds` (B, T) restrict attention to tokens of the same document (packing).
     public Tensor Forward(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
@@ -62,6 +66,11 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     public Tensor Head(Tensor hidden) =>
         lm_head is null ? nn.functional.linear(hidden, model.embed_tokens.weight) : lm_head.forward(hidden);
 
+    /// The output layer's weight (vocab, hidden) when the head is a plain linear map (dense, or tied to the
+    /// embeddings) with no adapter; null otherwise. Lets the loss run the head in chunks.
+    public Tensor? DenseHeadWeight => lm_head is null ? model.embed_tokens.weight
+        : lm_head.Quantized is null && (lm_head.Adapter is null || !lm_head.AdapterEnabled) ? lm_head.Weight : null;
+
     /// Final-norm hidden states (B, T, hidden).
     public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
     {
@@ -69,17 +78,37 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         long b = inputIds.shape[0], t = inputIds.shape[1], past = cache?.Length ?? 0;
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, t);
         var (cos, sin) = _rope.For(positionIds, past + t, Dtype);
-        var ctx = new ForwardContext { Cos = cos, Sin = sin, Mask = BuildMask(t, past, documentIds, inputIds.device), IsCausal = documentIds is null && past == 0 && t > 1, Cache = cache };
+        var mask = BuildMask(t, past, documentIds, inputIds.device);
+        bool causal = documentIds is null && past == 0 && t > 1;
+        var ctx = new ForwardContext
+        {
+            Cos = cos, Sin = sin, Mask = mask, IsCausal = causal, Cache = cache,
+            GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
+                : GroupedMask(mask, causal, Config.NumAttentionHeads / Config.NumKeyValueHeads, t, inputIds.device),
+        };
 
         var x = model.embed_tokens.forward(inputIds);
         foreach (var layer in model.layers)
         {
-            var next = layer.Forward(x, ctx);
+            var next = GradientCheckpointing && training && is_grad_enabled()
+                ? CheckpointedLayer.Forward(layer, x, ctx)
+                : layer.Forward(x, ctx);
             x.Dispose();
             x = next;
         }
         cache?.Advance(t);
         return model.norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// The attention mask over g·T query rows (row j·T + i is position i), as 0 / −inf in the compute dtype so SDPA
+    /// adds it without converting a boolean mask in every layer.
+    Tensor? GroupedMask(Tensor? mask, bool causal, long g, long t, Device device)
+    {
+        if (mask is null && !causal) return null;
+        using var scope = NewDisposeScope();
+        var allowed = mask ?? ones(t, t, dtype: ScalarType.Bool, device: device).tril().unsqueeze(0).unsqueeze(0);
+        var rows = allowed.repeat(1, 1, g, 1);
+        return zeros(rows.shape, dtype: Dtype, device: device).masked_fill_(rows.logical_not(), double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     static Tensor? BuildMask(long t, long past, Tensor? documentIds, Device device)

@@ -26,6 +26,7 @@ public static class TorchRuntime
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !TorchSharpElfPatch.SystemLibStdCxxHas(TorchSharpElfPatch.Needed))
                 foreach (var f in Directory.EnumerateFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories))
                     PatchInPlace(f);
+            OpenMpSettings.Apply();
             torch.InitializeDeviceType(DeviceType.CPU);
             _loaded = true;
         }
@@ -59,7 +60,7 @@ public static class TorchRuntime
     public static void SetThreads(int? threads = null)
     {
         EnsureLoaded();
-        int n = threads ?? Math.Max(1, Environment.ProcessorCount);
+        int n = threads ?? CpuTopology.PhysicalCores();
         torch.set_num_threads(n);
     }
 }

@@ -3,10 +3,11 @@ using LoraLab.Models;
 namespace LoraLab.Training;
 
 /// Saves and restores every weight of a model (full training): `model.safetensors` + `config.json` in
-/// Hugging Face form, in the model's own dtype so a resumed run continues from exactly the same numbers.
-public sealed class FullModelWeights(CausalLM model) : IWeightStore
+/// Hugging Face form, in the model's own dtype so a resumed run continues from exactly the same numbers; the
+/// tokenizer files of `tokenizerDir` are copied so the folder is a complete model.
+public sealed class FullModelWeights(CausalLM model, string? tokenizerDir = null) : IWeightStore
 {
-    public void Save(string dir) => ModelFolderWriter.Write(dir, model, model.Dtype);
+    public void Save(string dir) => ModelFolderWriter.Write(dir, model, model.Dtype, tokenizerDir);
 
     public void Load(string dir)
     {

@@ -1,3 +1,4 @@
+using LoraLab.Models;
 using static TorchSharp.torch;
 
 namespace LoraLab.Training;
@@ -15,6 +16,21 @@ public static class Losses
         var pred = logits.narrow(1, 0, t - 1).reshape(-1, v).to(ScalarType.Float32);
         var target = labels.narrow(1, 1, t - 1).reshape(-1);
         return nn.functional.cross_entropy(pred, target, ignore_index: Ignore, reduction: nn.Reduction.Sum).MoveToOuterDisposeScope();
+    }
+
+    /// The same sum straight from token ids, without materialising the (B, T, vocab) logits when the output layer
+    /// is a plain dense (or tied) weight: the head and the loss run chunk by chunk (<see cref="ChunkedHeadLoss"/>).
+    /// A head with an adapter or a quantized weight takes the plain path.
+    public static Tensor NextTokenSum(CausalLM model, Tensor inputIds, Tensor labels, Tensor? positionIds = null, Tensor? documentIds = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.Hidden(inputIds, positionIds, documentIds);
+        var weight = model.DenseHeadWeight;
+        if (weight is null) return NextTokenSum(model.Head(hidden), labels).MoveToOuterDisposeScope();
+        long t = hidden.shape[1];
+        var rows = hidden.narrow(1, 0, t - 1).reshape(-1, hidden.shape[2]);
+        var target = labels.narrow(1, 1, t - 1).reshape(-1);
+        return ChunkedHeadLoss.Sum(rows, weight, target, Ignore).MoveToOuterDisposeScope();
     }
 
     /// Number of predicted (non-ignored) positions: labels[:, 1:] != -100.

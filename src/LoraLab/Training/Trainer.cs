@@ -35,6 +35,7 @@ public sealed class Trainer
     readonly DataLoader? _val;
     readonly string _outDir;
     readonly IWeightStore _weights;
+    TrainingStep? _step;
 
     public event Action<StepReport>? Step;
     public event Action<EvalReport>? Evaluated;
@@ -136,25 +137,11 @@ public sealed class Trainer
 
     (double Loss, double GradNorm, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
     {
-        using var scope = NewDisposeScope();
         long targets = window.Sum(b => (long)b.TargetTokens);
         long tokens = window.Sum(b => (long)b.Tokens);
-        var lossSum = zeros(1, dtype: ScalarType.Float32, device: _model.Device);
-        foreach (var b in window)
-        {
-            if (b.TargetTokens == 0) continue;
-            using var inner = NewDisposeScope();
-            var logits = _model.Forward(b.InputIds, b.PositionIds, b.DocumentIds);
-            var sum = Losses.NextTokenSum(logits, b.Labels);
-            sum.div(targets).backward();
-            lossSum.add_(sum.detach());
-        }
-        if (step == 0) CheckGradientsFlow();
-        double norm = _o.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(_trainable.Select(t => t.Param), _o.MaxGradNorm) : double.NaN;
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
-        opt.step();
-        opt.zero_grad();
-        double loss = targets > 0 ? lossSum.item<float>() / targets : 0;
+        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null);
+        var (loss, norm) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
         return (loss, norm, tokens, targets);
     }
 
@@ -200,8 +187,7 @@ public sealed class Trainer
                 using (b)
                 using (var scope = NewDisposeScope())
                 {
-                    var logits = _model.Forward(b.InputIds, b.PositionIds, b.DocumentIds);
-                    sum += Losses.NextTokenSum(logits, b.Labels).item<float>();
+                    sum += Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
                     targets += b.TargetTokens;
                 }
             }

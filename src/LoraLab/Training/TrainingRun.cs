@@ -70,7 +70,12 @@ public sealed class TrainingRun : IDisposable
 
         var device = Devices.Resolve(c.Device);
         TorchRuntime.SetThreads(c.Threads);
-        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp32", _ => "auto" }, device);
+        // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
+        if (c.Precision is not ("auto" or "fp32" or "bf16" or "fp16-mixed"))
+            throw new UserException($"unknown --precision '{c.Precision}' (fp32, bf16 or fp16-mixed)");
+        if (c.Precision == "fp16-mixed" && c.Method == "full")
+            throw new UserException("--precision fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
+        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp16", _ => "auto" }, device);
         manual_seed(c.Seed!.Value);
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
@@ -120,7 +125,7 @@ public sealed class TrainingRun : IDisposable
 
             var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
             var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
-            IWeightStore store = lora is null ? new FullModelStore(loaded)
+            IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
                 : new AdapterStore(loaded.Model, lora, c.Model!, AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
             var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
@@ -164,23 +169,4 @@ public sealed class AdapterStore : IWeightStore
     }
 
     public void Load(string dir) => PeftFormat.LoadInto(dir, _model);
-}
-
-/// Saves/loads all weights as a Hugging Face model folder (full fine-tuning).
-public sealed class FullModelStore : IWeightStore
-{
-    readonly LoadedModel _m;
-    public FullModelStore(LoadedModel m) => _m = m;
-
-    public void Save(string dir) => ModelWriter.Save(dir, _m.Model, _m.Dir);
-
-    public void Load(string dir)
-    {
-        using var files = CheckpointFiles.Open(dir);
-        foreach (var name in files.Names)
-        {
-            using var t = files.Read(name, _m.Model.Dtype);
-            _m.Model.LoadTensor(name, t);
-        }
-    }
 }

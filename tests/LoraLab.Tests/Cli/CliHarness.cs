@@ -44,7 +44,7 @@ public static class CliHarness
         };
         using var m = new CausalLM(cfg, ScalarType.Float32, CPU);
         m.InitializeRandom(7);
-        ModelWriter.Save(dir, m, null);
+        ModelFolderWriter.Write(dir, m, ScalarType.Float32);
         File.Copy(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
         return dir;
     }

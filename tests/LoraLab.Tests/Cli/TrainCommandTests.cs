@@ -107,3 +107,25 @@ public class TrainCommandTests
         Assert.Contains("no-model", err2);
     }
 }
+
+/// `--precision fp16-mixed`: fp16 base, fp32 adapters, scaled loss; it trains, and refuses full fine-tuning.
+[Collection("cli")]
+public class MixedPrecisionTrainTests
+{
+    [SharedFact]
+    public void Fp16MixedTrainsLoraAndRefusesFullFineTuning()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var alpaca = SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
+        var outDir = Path.Combine(CliHarness.TempDir(), "fp16");
+        var common = new[] { "train", "--model", model, "--data", alpaca, "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64", "--max-steps", "2", "--precision", "fp16-mixed", "--stop-rate-prompts", "0" };
+        var (code, _, err) = CliHarness.Run(common.Concat(new[] { "--out", outDir }).ToArray());
+        Assert.True(code == 0, err);
+        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Where(l => l.Contains("\"train\"")).ToList();
+        Assert.Equal(2, losses.Count);
+        Assert.DoesNotContain("NaN", string.Join("", losses));
+        var (code2, _, err2) = CliHarness.Run(common.Concat(new[] { "--out", Path.Combine(CliHarness.TempDir(), "f"), "--method", "full" }).ToArray());
+        Assert.Equal(2, code2);
+        Assert.Contains("fp16-mixed", err2);
+    }
+}

@@ -22,7 +22,7 @@ public class DemoAssetsTests
         Assert.Equal("llama", loaded.Config.ModelType);
         // Pretrained: fresh corpus text (another seed) scores near the final validation loss (1.9), far below
         // uniform guessing (ln 1115 ≈ 7.0).
-        var rows = Training.Pretrainer.ChunkCorpus(DemoCorpus.Documents(12345, 20_000), tok, 128).Take(24)
+        var rows = LoraLab.Training.Pretrainer.ChunkCorpus(DemoCorpus.Documents(12345, 20_000), tok, 128).Take(24)
             .Select(r => (IReadOnlyList<int>)r.InputIds).ToList();
         var eval = Evaluation.Perplexity.Evaluate(loaded.Model, rows);
         Assert.True(eval.Loss < 2.3, $"corpus loss {eval.Loss:F3}");

@@ -45,4 +45,25 @@ public class DemoRunnerTests
         }
         finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
     }
+
+    /// The demo's default method end to end for a few steps: a PEFT adapter with its provenance, a merged model folder,
+    /// and the model measured after training computes with the adapter.
+    [Fact]
+    public void LoraTrainerSavesAPeftAdapterAndAMergedModel()
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), $"demo-lora-{Guid.NewGuid():N}");
+        try
+        {
+            var report = new DemoRunner(new DemoOptions { OutDir = outDir, Steps = 4, HeldOutPerTask = 1, MaxNewTokens = 4, BatchSize = 4, MicroBatchSize = 4 },
+                new LoraDemoTrainer(rank: 4, alpha: 8)).Run();
+            Assert.Equal(4, report.Training.Training.Steps);
+            Assert.True(File.Exists(Path.Combine(report.Training.SavedDir, "adapter_config.json")));
+            Assert.True(File.Exists(Path.Combine(report.Training.SavedDir, "adapter_model.safetensors")));
+            Assert.True(File.Exists(Path.Combine(report.Training.SavedDir, "loralab_adapter.json")));
+            Assert.True(File.Exists(Path.Combine(report.Training.MergedDir!, "model.safetensors")));
+            Assert.True(report.Training.TrainableParameters < report.Training.TotalParameters / 2);
+            Assert.NotEqual(report.Before.ValLoss, report.After.ValLoss);
+        }
+        finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
+    }
 }

@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using System.Text.Json;
+using LoraLab.Benchmarks;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class BenchSettings : CommandSettings
+{
+    [CommandOption("--config <NAME>")]
+    [Description("Architecture: a known name (small, medium, llama-2-7b, ...) or a config.json path.")]
+    [DefaultValue("small")]
+    public string Config { get; set; } = "small";
+
+    [CommandOption("--method <METHOD>")]
+    [Description("lora, qlora or full.")]
+    [DefaultValue("lora")]
+    public string Method { get; set; } = "lora";
+
+    [CommandOption("--targets <LIST>")]
+    [Description("LoRA targets: all, qv, attn, mlp or module names.")]
+    [DefaultValue("all")]
+    public string Targets { get; set; } = "all";
+
+    [CommandOption("-r|--rank <R>")]
+    [DefaultValue(8)]
+    public int R { get; set; } = 8;
+
+    [CommandOption("--alpha <ALPHA>")]
+    [Description("LoRA alpha (default 2r).")]
+    public double? Alpha { get; set; }
+
+    [CommandOption("--quantize <SCHEME>")]
+    [Description("QLoRA storage: nf4, fp4 or int8.")]
+    [DefaultValue("nf4")]
+    public string Quantize { get; set; } = "nf4";
+
+    [CommandOption("--batch <B>")]
+    [DefaultValue(4)]
+    public int Batch { get; set; } = 4;
+
+    [CommandOption("--seq <T>")]
+    [DefaultValue(256)]
+    public int Seq { get; set; } = 256;
+
+    [CommandOption("--steps <N>")]
+    [Description("Timed steps (after --warmup untimed ones).")]
+    [DefaultValue(5)]
+    public int Steps { get; set; } = 5;
+
+    [CommandOption("--warmup <N>")]
+    [DefaultValue(2)]
+    public int Warmup { get; set; } = 2;
+
+    [CommandOption("--threads <N>")]
+    [Description("CPU threads (default: physical cores).")]
+    public int? Threads { get; set; }
+
+    [CommandOption("--grad-checkpointing")]
+    [Description("Recompute each layer in backward instead of keeping its activations.")]
+    public bool GradCheckpointing { get; set; }
+
+    [CommandOption("--device <DEVICE>")]
+    [DefaultValue("cpu")]
+    public string Device { get; set; } = "cpu";
+
+    [CommandOption("--precision <P>")]
+    [Description("fp32 or bf16.")]
+    [DefaultValue("fp32")]
+    public string Precision { get; set; } = "fp32";
+
+    [CommandOption("--memory-at <STEPS>")]
+    [Description("Comma-separated step numbers at which to record peak memory too (e.g. 50,500 for a leak check).")]
+    public string? MemoryAt { get; set; }
+
+    [CommandOption("--json")]
+    [Description("Print one JSON object on stdout (progress goes to stderr).")]
+    public bool Json { get; set; }
+}
+
+/// `loralab bench`: training-step speed and memory on random tokens, for comparing methods, settings and tools.
+public sealed class BenchCommand : Command<BenchSettings>
+{
+    public override int Execute(CommandContext context, BenchSettings s, CancellationToken cancellation)
+    {
+        var o = new BenchOptions
+        {
+            Config = s.Config, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
+            Batch = s.Batch, Seq = s.Seq, Steps = s.Steps, Warmup = s.Warmup, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
+            Device = s.Device, Precision = s.Precision.ToLowerInvariant(), MemoryAt = ParseSteps(s.MemoryAt),
+        };
+        var r = StepBenchmark.Run(o, m => Console.Error.WriteLine(m));
+        if (s.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads,
+                device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing,
+                @params = r.Parameters, trainable = r.Trainable,
+                tokens_per_s = Math.Round(r.TokensPerSecond, 1), step_s = Math.Round(r.MedianStepSeconds, 4), min_step_s = Math.Round(r.MinStepSeconds, 4),
+                step_gflop = Math.Round(r.StepFlops / 1e9, 2), achieved_gflops = Math.Round(r.AchievedGFlops, 1), peak_gflops = Math.Round(r.PeakGFlops, 1),
+                mfu = Math.Round(r.Mfu, 3), peak_rss_mb = Math.Round(r.PeakRssBytes / 1048576.0), setup_rss_mb = Math.Round(r.SetupRssBytes / 1048576.0),
+                frozen_weight_mb = Math.Round(r.FrozenWeightBytes / 1048576.0, 1), frozen_vs_bf16 = Math.Round((double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes, 4),
+                loss = Math.Round(r.FinalLoss, 4), step_times = r.StepSeconds.Select(t => Math.Round(t, 4)),
+                memory_at = r.MemoryTrace.Select(m => new { step = m.Step, peak_rss_mb = Math.Round(m.PeakRssBytes / 1048576.0) }),
+            }));
+            return 0;
+        }
+        var t = new Table().AddColumns("metric", "value");
+        t.AddRow("config / mode", $"{r.Config} / {r.Mode}{(r.GradCheckpointing ? " + grad checkpointing" : "")}");
+        t.AddRow("batch x seq", $"{r.Batch} x {r.Seq} ({r.Threads} threads, {r.Device}, {r.Precision})");
+        t.AddRow("parameters (trainable)", $"{r.Parameters:N0} ({r.Trainable:N0})");
+        t.AddRow("median step", $"{r.MedianStepSeconds:F3} s (min {r.MinStepSeconds:F3} s, {r.Steps} steps)");
+        t.AddRow("tokens/s", $"{r.TokensPerSecond:F1}");
+        t.AddRow("step FLOPs", $"{r.StepFlops / 1e9:F1} GFLOP");
+        t.AddRow("achieved", $"{r.AchievedGFlops:F1} GFLOP/s of {r.PeakGFlops:F1} fp32 matmul peak: MFU {r.Mfu:P1}");
+        t.AddRow("peak resident memory", $"{r.PeakRssBytes / 1048576.0:F0} MB (after set-up {r.SetupRssBytes / 1048576.0:F0} MB)");
+        t.AddRow("frozen projection weights", $"{r.FrozenWeightBytes / 1048576.0:F1} MB ({(double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes:F3} x bf16)");
+        foreach (var (step, peak) in r.MemoryTrace) t.AddRow($"peak memory at step {step}", $"{peak / 1048576.0:F0} MB");
+        AnsiConsole.Write(t);
+        return 0;
+    }
+
+    static IReadOnlyList<int> ParseSteps(string? spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec)) return Array.Empty<int>();
+        return spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(x => int.TryParse(x, out int n) && n > 0 ? n : throw new UserException($"--memory-at: '{x}' is not a positive step number"))
+            .ToArray();
+    }
+}

@@ -1,0 +1,111 @@
+using System.ComponentModel;
+using System.Text.Json;
+using LoraLab.Estimation;
+using LoraLab.Models;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class EstimateSettings : CommandSettings
+{
+    [CommandOption("--config <NAME>")]
+    [Description("Architecture: a known name (small, medium, llama-2-7b, mistral-7b, ...) or a config.json path.")]
+    public string? Config { get; set; }
+
+    [CommandOption("--method <METHOD>")]
+    [DefaultValue("lora")]
+    public string Method { get; set; } = "lora";
+
+    [CommandOption("--targets <LIST>")]
+    [DefaultValue("all")]
+    public string Targets { get; set; } = "all";
+
+    [CommandOption("-r|--rank <R>")]
+    [Description("LoRA rank (--r also works).")]
+    [DefaultValue(8)]
+    public int R { get; set; } = 8;
+
+    [CommandOption("--batch <B>")]
+    [Description("Micro-batch size.")]
+    [DefaultValue(1)]
+    public int Batch { get; set; } = 1;
+
+    [CommandOption("--seq <T>")]
+    [DefaultValue(512)]
+    public int Seq { get; set; } = 512;
+
+    [CommandOption("--precision <P>")]
+    [Description("fp32, bf16 or fp16.")]
+    [DefaultValue("fp32")]
+    public string Precision { get; set; } = "fp32";
+
+    [CommandOption("--quantize <SCHEME>")]
+    [DefaultValue("nf4")]
+    public string Quantize { get; set; } = "nf4";
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu (process resident memory) or cuda (tensor memory, as torch.cuda.max_memory_allocated).")]
+    [DefaultValue("cpu")]
+    public string Device { get; set; } = "cpu";
+
+    [CommandOption("--grad-checkpointing")]
+    public bool GradCheckpointing { get; set; }
+
+    [CommandOption("--compare-targets <LISTS>")]
+    [Description("Semicolon-separated target lists to estimate side by side, e.g. \"qv;all\".")]
+    public string? CompareTargets { get; set; }
+
+    [CommandOption("--json")]
+    public bool Json { get; set; }
+}
+
+/// `loralab estimate`: predicted peak memory of a training step, by part, without loading anything.
+public sealed class EstimateCommand : Command<EstimateSettings>
+{
+    /// Llama-2-7B, bf16, micro-batch 1, LoRA r=8 (Lit-GPT, A100; S. Raschka, "Practical Tips for Finetuning LLMs
+    /// Using LoRA", 2023): peak GPU memory with adapters on q,v only and on all layers.
+    static readonly Dictionary<string, double> Llama2Reference = new() { ["qv"] = 14.18, ["all"] = 16.62 };
+
+    public override int Execute(CommandContext context, EstimateSettings s, CancellationToken cancellation)
+    {
+        if (string.IsNullOrWhiteSpace(s.Config)) throw new UserException("--config is required (a known name or a config.json path)");
+        var cfg = KnownConfigs.Resolve(s.Config);
+        var targetsList = (s.CompareTargets ?? s.Targets).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var rows = targetsList.Select(t =>
+        {
+            var o = new MemoryEstimateOptions
+            {
+                Method = s.Method.ToLowerInvariant(), Targets = t, R = s.R, Batch = s.Batch, Seq = s.Seq, Precision = s.Precision.ToLowerInvariant(),
+                Quantize = s.Quantize.ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
+            };
+            return (Targets: t, Estimate: MemoryEstimator.Estimate(cfg, o));
+        }).ToList();
+        bool reference = s.Config.Equals("llama-2-7b", StringComparison.OrdinalIgnoreCase) && s.Precision == "bf16" && s.Batch == 1 && s.Method == "lora";
+
+        if (s.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
+            {
+                config = s.Config, method = s.Method, targets = r.Targets, r = s.R, batch = s.Batch, seq = s.Seq, precision = s.Precision, device = s.Device,
+                grad_checkpointing = s.GradCheckpointing,
+                parts_mb = r.Estimate.Parts().ToDictionary(p => p.Part, p => Math.Round(p.Bytes / 1048576.0, 1)),
+                total_mb = Math.Round(r.Estimate.Total / 1048576.0, 1), total_gb = Math.Round(r.Estimate.Total / 1e9, 2),
+                reference_gb = reference && Llama2Reference.TryGetValue(r.Targets, out var g) ? g : (double?)null,
+            })));
+            return 0;
+        }
+        var table = new Table().AddColumn("part");
+        foreach (var r in rows) table.AddColumn(new TableColumn($"targets {r.Targets}").RightAligned());
+        foreach (var (part, _) in rows[0].Estimate.Parts())
+            table.AddRow(new[] { part }.Concat(rows.Select(r => Mb(r.Estimate.Parts().First(p => p.Part == part).Bytes))).ToArray());
+        table.AddRow(new[] { "[bold]total[/]" }.Concat(rows.Select(r => $"[bold]{Mb(r.Estimate.Total)}[/] ({r.Estimate.Total / 1e9:F2} GB)")).ToArray());
+        if (reference)
+            table.AddRow(new[] { "original experiment (GPU peak)" }.Concat(rows.Select(r => Llama2Reference.TryGetValue(r.Targets, out var g) ? $"{g:F2} GB" : "-")).ToArray());
+        AnsiConsole.MarkupLine($"{Markup.Escape(s.Config)}: {s.Method}, r={s.R}, micro-batch {s.Batch} x {s.Seq} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    static string Mb(long b) => $"{b / 1048576.0:N0} MB";
+}

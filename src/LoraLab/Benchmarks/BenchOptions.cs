@@ -1,0 +1,44 @@
+namespace LoraLab.Benchmarks;
+
+/// What `loralab bench` times: an architecture, a fine-tuning method and a batch shape, on random tokens.
+public sealed record BenchOptions
+{
+    /// A known config name (`small`, `medium`, ...) or a config.json path.
+    public string Config { get; init; } = "small";
+    public string Method { get; init; } = "lora";
+    /// LoRA targets (`all`, `qv`, module names); ignored for full fine-tuning.
+    public string Targets { get; init; } = "all";
+    public int R { get; init; } = 8;
+    /// LoRA alpha; null = 2r (the peer's choice).
+    public double? Alpha { get; init; }
+    /// QLoRA storage scheme (nf4, fp4, int8).
+    public string Quantize { get; init; } = "nf4";
+    public int Batch { get; init; } = 4;
+    public int Seq { get; init; } = 256;
+    /// Timed steps after warm-up.
+    public int Steps { get; init; } = 5;
+    public int Warmup { get; init; } = 2;
+    /// libtorch threads; null = physical cores.
+    public int? Threads { get; init; }
+    public bool GradCheckpointing { get; init; }
+    public string Device { get; init; } = "cpu";
+    /// Compute dtype: fp32 or bf16.
+    public string Precision { get; init; } = "fp32";
+    public long Seed { get; init; }
+    /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
+    public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
+
+    public static readonly string[] Methods = { "lora", "qlora", "full" };
+
+    public void Validate()
+    {
+        if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
+        if (Batch < 1) throw new UserException("--batch must be at least 1");
+        if (Seq < 2) throw new UserException("--seq must be at least 2 (one prediction needs two tokens)");
+        if (Steps < 1) throw new UserException("--steps must be at least 1");
+        if (Warmup < 0) throw new UserException("--warmup must be >= 0");
+        if (R < 1) throw new UserException("--r must be at least 1");
+        if (Threads is < 1) throw new UserException("--threads must be at least 1");
+        if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
+    }
+}

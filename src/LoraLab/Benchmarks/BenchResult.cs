@@ -1,0 +1,38 @@
+namespace LoraLab.Benchmarks;
+
+/// What one `loralab bench` run measured. Times are per optimizer step; memory is the process's resident set.
+public sealed record BenchResult
+{
+    public required string Config { get; init; }
+    public required string Mode { get; init; }
+    public required int Batch { get; init; }
+    public required int Seq { get; init; }
+    public required int Steps { get; init; }
+    public required int Threads { get; init; }
+    public required string Device { get; init; }
+    public required string Precision { get; init; }
+    public required bool GradCheckpointing { get; init; }
+    public required long Parameters { get; init; }
+    public required long Trainable { get; init; }
+    /// Bytes of the frozen projection weights as stored (packed when quantized).
+    public required long FrozenWeightBytes { get; init; }
+    /// The same weights at 2 bytes each (bf16), for the QLoRA storage ratio.
+    public required long FrozenWeightBf16Bytes { get; init; }
+    public required double MedianStepSeconds { get; init; }
+    public required double MinStepSeconds { get; init; }
+    public required double TokensPerSecond { get; init; }
+    /// FLOPs of one step (see StepFlops) and the rate they were done at.
+    public required double StepFlops { get; init; }
+    public required double AchievedGFlops { get; init; }
+    /// float32 matrix-product rate measured in this process before the run.
+    public required double PeakGFlops { get; init; }
+    public double Mfu => AchievedGFlops / PeakGFlops;
+    /// VmHWM at the end (includes model set-up, as the peer's ru_maxrss does).
+    public required long PeakRssBytes { get; init; }
+    /// VmRSS once the model and optimizer were built, before the first step.
+    public required long SetupRssBytes { get; init; }
+    public required double FinalLoss { get; init; }
+    public required IReadOnlyList<double> StepSeconds { get; init; }
+    /// (optimizer step, VmHWM bytes) at the steps asked for with MemoryAt.
+    public required IReadOnlyList<(int Step, long PeakRssBytes)> MemoryTrace { get; init; }
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using LoraLab.Adapters;
+using LoraLab.Adapters.Quantization;
+using LoraLab.Data;
+using LoraLab.Models;
+using LoraLab.Runtime;
+using LoraLab.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace LoraLab.Benchmarks;
+
+/// `loralab bench`: a randomly initialised model of a given architecture trained on random tokens (no data loading)
+/// with the Trainer's own step (<see cref="TrainingStep"/>): forward, loss, backward, clipping, AdamW.
+public static class StepBenchmark
+{
+    public static BenchResult Run(BenchOptions o, Action<string>? progress = null)
+    {
+        o.Validate();
+        var cfg = KnownConfigs.Resolve(o.Config);
+        var device = Devices.Resolve(o.Device);
+        TorchRuntime.SetThreads(o.Threads);
+        int threads = get_num_threads();
+        progress?.Invoke($"measuring the float32 matrix-product peak ({threads} threads)");
+        double peak = MatmulPeak.GFlops(device);
+        var dtype = o.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        manual_seed(o.Seed);
+
+        progress?.Invoke($"building {o.Config} ({o.Method})");
+        using var model = new CausalLM(cfg, dtype, device);
+        if (o.Method == "qlora")
+        {
+            var quantizerFor = Quantizers.For(o.Quantize);
+            foreach (var (path, _, _, proj) in model.Projections()) proj.Quantizer = quantizerFor(path, proj);
+        }
+        model.InitializeRandom(o.Seed);
+        IReadOnlyList<LoraSite>? sites = null;
+        if (o.Method == "full")
+        {
+            foreach (var p in model.parameters()) p.requires_grad = true;
+        }
+        else
+        {
+            var lora = new LoraConfig { R = o.R, Alpha = o.Alpha ?? 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets) };
+            lora.Validate("--targets/--r");
+            sites = LoraInjector.Apply(model, lora, o.Seed).Sites;
+        }
+        model.GradientCheckpointing = o.GradCheckpointing;
+        model.train();
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        long trainableCount = trainable.Sum(p => p.numel());
+        long total = ModelShapes.TotalParameters(cfg) + (sites?.Sum(s => s.Parameters) ?? 0);
+        var layerProjections = model.Projections().Where(p => p.Layer >= 0).Select(p => p.Projection).ToList();
+        long frozenBytes = layerProjections.Sum(p => p.Quantized?.StorageBytes ?? p.Weight!.numel() * p.Weight!.element_size());
+        long frozenBf16 = layerProjections.Sum(p => p.InFeatures * p.OutFeatures * 2);
+
+        using var opt = OptimizerFactory.Create("adamw", trainable, 3e-4, 0.01);
+        var step = new TrainingStep(model, trainable, maxGradNorm: 1.0);
+        long setupRss = ProcessMemory.Rss();
+        var gen = new torch.Generator((ulong)(o.Seed + 1), device);
+        var times = new List<double>();
+        var trace = new List<(int, long)>();
+        double loss = double.NaN;
+        progress?.Invoke($"{o.Warmup} warm-up + {o.Steps} timed steps of {o.Batch}x{o.Seq} tokens");
+        for (int i = 0; i < o.Warmup + o.Steps; i++)
+        {
+            using var batch = RandomBatch(cfg.VocabSize, o.Batch, o.Seq, device, gen);
+            var sw = Stopwatch.StartNew();
+            (loss, _) = step.Run(opt, new[] { batch });
+            double secs = sw.Elapsed.TotalSeconds;
+            if (i >= o.Warmup) times.Add(secs);
+            int n = i + 1;
+            if (o.MemoryAt.Contains(n)) trace.Add((n, ProcessMemory.Peak()));
+            progress?.Invoke($"step {n}: {secs:F3} s, loss {loss:F4}{(i < o.Warmup ? " (warm-up)" : "")}");
+        }
+
+        var sorted = times.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq).Total;
+        string mode = o.Method == "full" ? "full" : $"{o.Method}-{o.Targets}-r{o.R}";
+        return new BenchResult
+        {
+            Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads,
+            Device = device.ToString(), Precision = o.Precision, GradCheckpointing = o.GradCheckpointing,
+            Parameters = total, Trainable = trainableCount, FrozenWeightBytes = frozenBytes, FrozenWeightBf16Bytes = frozenBf16,
+            MedianStepSeconds = median, MinStepSeconds = sorted[0], TokensPerSecond = o.Batch * o.Seq / median,
+            StepFlops = flops, AchievedGFlops = flops / median / 1e9, PeakGFlops = peak,
+            PeakRssBytes = ProcessMemory.Peak(), SetupRssBytes = setupRss, FinalLoss = loss,
+            StepSeconds = times, MemoryTrace = trace,
+        };
+    }
+
+    /// Uniform random token ids as a batch whose labels are the inputs (next-token prediction on every position).
+    static Batch RandomBatch(long vocab, int b, int t, Device device, torch.Generator gen)
+    {
+        var ids = randint(0, vocab, new long[] { b, t }, dtype: ScalarType.Int64, device: device, generator: gen);
+        var positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+        return new Batch(ids, ids.alias(), positions, null, targetTokens: b * (t - 1), tokens: b * t);
+    }
+}

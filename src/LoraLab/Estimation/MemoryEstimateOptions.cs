@@ -1,0 +1,37 @@
+namespace LoraLab.Estimation;
+
+/// The run whose memory `loralab estimate` predicts: method, adapter, batch shape, precision and device.
+public sealed record MemoryEstimateOptions
+{
+    public string Method { get; init; } = "lora";
+    public string Targets { get; init; } = "all";
+    public int R { get; init; } = 8;
+    public int Batch { get; init; } = 1;
+    public int Seq { get; init; } = 512;
+    /// Compute dtype of weights and activations: fp32, bf16 or fp16.
+    public string Precision { get; init; } = "fp32";
+    /// QLoRA storage scheme.
+    public string Quantize { get; init; } = "nf4";
+    /// "cpu" (resident memory of the process) or "cuda" (tensor memory, as torch.cuda.max_memory_allocated).
+    public string Device { get; init; } = "cpu";
+    public bool GradCheckpointing { get; init; }
+
+    public static readonly string[] Methods = { "lora", "qlora", "full" };
+
+    public int DtypeBytes => Precision switch
+    {
+        "fp32" => 4,
+        "bf16" or "fp16" => 2,
+        _ => throw new UserException($"--precision: '{Precision}' is not fp32, bf16 or fp16"),
+    };
+
+    public void Validate()
+    {
+        if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
+        if (Batch < 1) throw new UserException("--batch must be at least 1");
+        if (Seq < 2) throw new UserException("--seq must be at least 2");
+        if (R < 1) throw new UserException("--r must be at least 1");
+        if (Device is not ("cpu" or "cuda")) throw new UserException($"--device: '{Device}' is not cpu or cuda");
+        _ = DtypeBytes;
+    }
+}

@@ -1,0 +1,85 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraLab.Training;
+
+/// Output projection + cross-entropy summed over rows, computed in chunks of rows so the (rows, vocab) logits never
+/// exist whole: on a 32k vocabulary they (and their softmax and gradient) are most of a small model's activation
+/// memory. The gradients with respect to the hidden states (and the head weight, when it is trained) are computed
+/// chunk by chunk during the forward pass, while each chunk's logits are at hand, and kept until backward, which only
+/// scales them by the incoming gradient. Same arithmetic as linear → log-softmax → NLL, with no recomputation.
+public static class ChunkedHeadLoss
+{
+    /// Logit elements per chunk (rows × vocab): 4 Mi floats = 16 MB, large enough for efficient matrix products.
+    public const long ChunkElements = 1L << 22;
+
+    /// Σ over rows of −log softmax(hidden W^T)[target], skipping targets equal to `ignoreIndex`; float32 scalar.
+    /// hidden (N, H), weight (V, H), targets (N) int64.
+    /// `chunkElements` bounds rows × vocab per chunk.
+    public static Tensor Sum(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements = ChunkElements)
+    {
+        bool grads = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
+        if (!grads) return Forward(hidden, weight, targets, ignoreIndex, chunkElements, null, null);
+        using var scope = NewDisposeScope();
+        return Function.apply(hidden, weight, targets, ignoreIndex, chunkElements).MoveToOuterDisposeScope();
+    }
+
+    /// The loss sum; fills gradX (N, H) and accumulates gradW (V, H) with d(sum)/d(·) when they are given.
+    static Tensor Forward(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements, Tensor? gradX, Tensor? gradW)
+    {
+        using var noGrad = no_grad();
+        long n = hidden.shape[0], v = weight.shape[0];
+        long rows = Math.Max(1, chunkElements / v);
+        var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
+        for (long r0 = 0; r0 < n; r0 += rows)
+        {
+            using var scope = NewDisposeScope();
+            long m = Math.Min(rows, n - r0);
+            var h = hidden.narrow(0, r0, m);
+            var t = targets.narrow(0, r0, m);
+            var logits = nn.functional.linear(h, weight);
+            if (logits.dtype != ScalarType.Float32) logits = logits.to(ScalarType.Float32);
+            var valid = t.ne(ignoreIndex);
+            var index = t.masked_fill(valid.logical_not(), 0).unsqueeze(1);
+            var validF = valid.to(ScalarType.Float32).unsqueeze(1);
+            // One exp pass serves the loss and the gradient: shift by the row max, exponentiate in place, sum.
+            var shifted = logits.sub_(logits.amax(new long[] { 1 }, keepdim: true));
+            var picked = shifted.gather(1, index);
+            var e = shifted.exp_();
+            var sumExp = e.sum(1, keepdim: true);
+            total.add_(sumExp.log().sub_(picked).mul_(validF).sum());
+            if (gradX is null && gradW is null) continue;
+            // d loss_row / d logits = softmax − onehot(target), zero for ignored rows; built in place in the logits.
+            var g = e.mul_(validF.div(sumExp));
+            g.scatter_add_(1, index, validF.neg());
+            if (g.dtype != weight.dtype) g = g.to(weight.dtype);
+            gradX?.narrow(0, r0, m).copy_(g.mm(weight));
+            gradW?.addmm_(g.t(), h);
+        }
+        return total.squeeze(0);
+    }
+
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => "ChunkedHeadLoss";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var hidden = (Tensor)vars[0];
+            var weight = (Tensor)vars[1];
+            var gradX = hidden.requires_grad ? empty_like(hidden) : null;
+            var gradW = weight.requires_grad ? zeros_like(weight) : null;
+            var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], (long)vars[4], gradX, gradW);
+            // Saved variables hold their own reference: the caller's dispose scope frees these handles after apply.
+            ctx.save_for_backward(new List<Tensor> { gradX!, gradW! });
+            return loss;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var saved = ctx.get_saved_variables();
+            // Each saved gradient is used once: scale it in place rather than allocating a copy.
+            return new List<Tensor> { saved[0]?.mul_(gradOutput)!, saved[1]?.mul_(gradOutput)!, null!, null!, null! };
+        }
+    }
+}

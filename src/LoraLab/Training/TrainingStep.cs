@@ -1,0 +1,59 @@
+using LoraLab.Data;
+using LoraLab.Models;
+using TorchSharp;
+using Parameter = TorchSharp.Modules.Parameter;
+using static TorchSharp.torch;
+
+namespace LoraLab.Training;
+
+/// One optimizer step over a window of micro-batches: forward, next-token loss sum, backward (normalised by the
+/// window's target tokens), clipping, optimizer update. Shared by the Trainer and `loralab bench`, so the
+/// benchmark times exactly the code that trains. Everything made here is freed before it returns; the only
+/// device-to-host read is the loss scalar.
+public sealed class TrainingStep
+{
+    readonly CausalLM _model;
+    readonly IReadOnlyList<Parameter> _params;
+    readonly double _maxGradNorm;
+
+    readonly LossScaler? _scaler;
+
+    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null)
+    {
+        _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
+    }
+
+    /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
+    /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss and the
+    /// pre-clip gradient norm (NaN without clipping).
+    public (double Loss, double GradNorm) Run(optim.Optimizer opt, IReadOnlyList<Batch> window, Action? beforeUpdate = null)
+    {
+        using var scope = NewDisposeScope();
+        long targets = window.Sum(b => (long)b.TargetTokens);
+        Tensor? lossSum = null;
+        foreach (var b in window)
+        {
+            if (b.TargetTokens == 0) continue;
+            using var inner = NewDisposeScope();
+            var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
+            using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+            scaled.backward();
+            var detached = sum.detach();
+            if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
+            else lossSum.add_(detached);
+        }
+        if (_scaler is not null)
+            using (no_grad())
+                foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
+        beforeUpdate?.Invoke();
+        double norm = _maxGradNorm > 0 ? nn.utils.clip_grad_norm_(_params, _maxGradNorm)
+            : _scaler is not null ? nn.utils.clip_grad_norm_(_params, double.MaxValue) : double.NaN;
+        // With loss scaling an overflowed step is skipped (and the scale lowered) instead of poisoning the weights.
+        if (_scaler is null || _scaler.Update(double.IsFinite(norm))) opt.step();
+        // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
+        // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
+        foreach (var p in _params) p.grad = null;
+        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
+        return (loss, norm);
+    }
+}

@@ -1,0 +1,63 @@
+using LoraLab.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using Xunit;
+
+namespace LoraLab.Tests.Training;
+
+public class ChunkedHeadLossTests
+{
+    /// Loss and both gradients equal linear → cross-entropy(sum) on the same inputs, across several chunks, with
+    /// ignored targets in the middle of a chunk.
+    [Theory]
+    [InlineData(1000)]    // 3 rows per chunk
+    [InlineData(1 << 20)] // one chunk
+    public void MatchesPlainCrossEntropy(long chunkElements)
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var gen = new torch.Generator(3);
+        var hidden = randn(new long[] { 23, 16 }, generator: gen).requires_grad_(true);
+        var weight = randn(new long[] { 300, 16 }, generator: gen).requires_grad_(true);
+        var targets = randint(0, 300, new long[] { 23 }, generator: gen);
+        targets[4] = tensor(Losses.Ignore); targets[11] = tensor(Losses.Ignore);
+
+        var loss = ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore, chunkElements);
+        loss.mul(0.5).backward();
+        var gh = hidden.grad!.clone(); var gw = weight.grad!.clone();
+        hidden.grad!.zero_(); weight.grad!.zero_();
+
+        var reference = nn.functional.cross_entropy(nn.functional.linear(hidden, weight), targets, ignore_index: Losses.Ignore, reduction: nn.Reduction.Sum);
+        reference.mul(0.5).backward();
+
+        Assert.Equal(reference.item<float>(), loss.item<float>(), 3);
+        Assert.True(gh.allclose(hidden.grad!, rtol: 1e-4, atol: 1e-5), "hidden gradient differs");
+        Assert.True(gw.allclose(weight.grad!, rtol: 1e-4, atol: 1e-5), "weight gradient differs");
+    }
+
+    [Fact]
+    public void FrozenWeightGetsNoGradient()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var hidden = randn(5, 8).requires_grad_(true);
+        var weight = randn(40, 8);
+        var targets = randint(0, 40, new long[] { 5 });
+        ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore, 64).backward();
+        Assert.NotNull(hidden.grad);
+        Assert.Null(weight.grad);
+    }
+
+    [Fact]
+    public void WithoutGradientsReturnsTheSameLoss()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var hidden = randn(9, 8); var weight = randn(50, 8);
+        var targets = randint(0, 50, new long[] { 9 });
+        float chunked;
+        using (no_grad()) chunked = ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore, 100).item<float>();
+        var plain = nn.functional.cross_entropy(nn.functional.linear(hidden, weight), targets, reduction: nn.Reduction.Sum).item<float>();
+        Assert.Equal(plain, chunked, 3);
+    }
+}
