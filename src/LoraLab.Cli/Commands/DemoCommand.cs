@@ -19,8 +19,8 @@ public sealed class DemoSettings : CommandSettings
 
     [CommandOption("--steps <N>")]
     [Description("Fine-tuning steps (16 examples each).")]
-    [DefaultValue(150)]
-    public int Steps { get; set; } = 150;
+    [DefaultValue(200)]
+    public int Steps { get; set; } = 200;
 
     [CommandOption("--seed <SEED>")]
     [DefaultValue(42)]

@@ -68,8 +68,8 @@ public sealed class PretrainSettings : CommandSettings
     public int SeqLen { get; set; } = 128;
 
     [CommandOption("--steps <N>")]
-    [DefaultValue(1000)]
-    public int Steps { get; set; } = 1000;
+    [DefaultValue(2000)]
+    public int Steps { get; set; } = 2000;
 
     [CommandOption("--batch-size <N>")]
     [DefaultValue(16)]
@@ -84,12 +84,12 @@ public sealed class PretrainSettings : CommandSettings
     public double Lr { get; set; } = 3e-3;
 
     [CommandOption("--warmup-steps <N>")]
-    [DefaultValue(50)]
-    public int WarmupSteps { get; set; } = 50;
+    [DefaultValue(100)]
+    public int WarmupSteps { get; set; } = 100;
 
     [CommandOption("--eval-every <N>")]
-    [DefaultValue(100)]
-    public int EvalEvery { get; set; } = 100;
+    [DefaultValue(500)]
+    public int EvalEvery { get; set; } = 500;
 
     [CommandOption("--save-dtype <DTYPE>")]
     [Description("Dtype of the saved weights: fp16 (half the size), bf16 or fp32.")]

@@ -15,7 +15,7 @@ public sealed record DemoOptions
     public bool Overwrite { get; init; }
     /// The `assets` folder with demo-base and demo-data; null = <see cref="DemoAssets.Locate"/>.
     public string? AssetsDir { get; init; }
-    public int Steps { get; init; } = 150;
+    public int Steps { get; init; } = 200;
     public int Seed { get; init; } = 42;
     /// Null = the fine-tuning method's default.
     public double? Lr { get; init; }

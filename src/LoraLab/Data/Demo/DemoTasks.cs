@@ -16,13 +16,14 @@ public sealed record DemoTask(string Name, string Instruction, Func<Random, IRea
 /// that scores on them has learnt the rule, not the examples.
 public static class DemoTasks
 {
+    /// Chosen by trial: a LoRA on the demo base learns these in a couple of minutes and gets them right on unseen
+    /// words. "Give the last word" and "reverse the words" were tried too and stay near 0%: the small base copies
+    /// the word after a marker, but never learnt to pick a list's end.
     public static readonly IReadOnlyList<DemoTask> All =
     [
         new("repeat", "Repeat the word twice.", (rng, pool) => DemoCorpus.Pick(rng, pool), w => $"{w} {w}"),
-        new("last", "Give the last word of the list.", (rng, pool) => Words(rng, pool, 2, 5), s => s.Split(' ')[^1]),
         new("first", "Give the first word of the list.", (rng, pool) => Words(rng, pool, 2, 5), s => s.Split(' ')[0]),
         new("count", "Count the words.", (rng, pool) => Words(rng, pool, 1, 5), s => DemoVocabulary.Numbers[s.Split(' ').Length]),
-        new("reverse", "Reverse the order of the words.", (rng, pool) => Words(rng, pool, 2, 3), s => string.Join(" ", s.Split(' ').Reverse())),
     ];
 
     public static DemoTask? ByInstruction(string instruction) => All.FirstOrDefault(t => t.Instruction == instruction);
@@ -34,7 +35,7 @@ public static class DemoTasks
     /// split once: training inputs use only the training nouns; every held-out input contains at least one
     /// held-out noun, and no held-out input string occurs among the training inputs of its task.
     public static (IReadOnlyList<DemoExample> Train, IReadOnlyList<DemoExample> HeldOut) Generate(
-        int seed, int trainPerTask = 400, int heldOutPerTask = 40, IReadOnlyList<DemoTask>? tasks = null)
+        int seed, int trainPerTask = 400, int heldOutPerTask = 50, IReadOnlyList<DemoTask>? tasks = null)
     {
         tasks ??= All;
         var rng = new Random(seed);
