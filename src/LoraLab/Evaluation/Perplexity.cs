@@ -10,25 +10,12 @@ public sealed record EvalResult(double Loss, double Perplexity, long Tokens, int
 /// the mean is over all predicted tokens of all sequences.
 public static class Perplexity
 {
-    public static EvalResult Evaluate(CausalLM model, IEnumerable<IReadOnlyList<int>> sequences, int maxBatchTokens = 8192)
+    public static EvalResult Evaluate(CausalLM model, IEnumerable<IReadOnlyList<int>> sequences)
     {
-        using var _ = no_grad();
-        double sum = 0;
-        long tokens = 0;
-        int count = 0;
-        foreach (var seq in sequences)
-        {
-            count++;
-            if (seq.Count < 2) continue;
-            using var scope = NewDisposeScope();
-            var ids = tensor(seq.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
-            var logits = model.Forward(ids);
-            sum += Losses.NextTokenSum(logits, ids).item<float>();
-            tokens += seq.Count - 1;
-        }
-        if (tokens == 0) throw new UserException("no sequence has two or more tokens: nothing to evaluate");
-        double loss = sum / tokens;
-        return new EvalResult(loss, Math.Exp(loss), tokens, count);
+        // A plain sequence is an example whose every token is a target.
+        var examples = sequences.Select(seq => { var ids = seq.ToArray(); return new Data.TokenizedExample(ids, ids); }).ToList();
+        if (examples.All(e => e.Length < 2)) throw new UserException("no sequence has two or more tokens: nothing to evaluate");
+        return Evaluate(model, (IEnumerable<Data.TokenizedExample>)examples);
     }
 
     /// Mean next-token cross-entropy over the labelled positions of built examples (the response tokens when the
@@ -42,6 +29,7 @@ public static class Perplexity
         foreach (var e in examples)
         {
             count++;
+            if (e.Length < 2) continue;
             using var scope = NewDisposeScope();
             var ids = tensor(e.InputIds.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
             var labels = tensor(e.Labels.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);

@@ -53,16 +53,23 @@ public sealed class SafeTensorsFile : IDisposable
     public SafeTensorInfo Info(string name) =>
         _tensors.TryGetValue(name, out var info) ? info : throw new UserException($"{Path}: no tensor named '{name}'");
 
-    /// Reads one tensor. With <paramref name="dtype"/> the values are converted by libtorch (the same
-    /// conversions PyTorch does, e.g. BF16/F16 → F32 exactly); with <paramref name="device"/> they are moved there.
-    public Tensor Read(string name, ScalarType? dtype = null, Device? device = null)
+    /// The checks both reads start with: the file is open, libtorch is loaded, the tensor exists and its dtype
+    /// has a TorchSharp equivalent.
+    (SafeTensorInfo Info, ScalarType Stored) Prepare(string name)
     {
         ObjectDisposedException.ThrowIf(_file.IsClosed, this);
         TorchRuntime.EnsureLoaded();
         var info = Info(name);
-        var entry = SafeTensorDtypes.Find(info.Dtype)!;
-        var stored = entry.Torch
+        var stored = SafeTensorDtypes.Find(info.Dtype)!.Torch
             ?? throw new UserException($"{Path}: tensor '{name}' has dtype {info.Dtype}, which LoraLab cannot load (no TorchSharp equivalent)");
+        return (info, stored);
+    }
+
+    /// Reads one tensor. With <paramref name="dtype"/> the values are converted by libtorch (the same
+    /// conversions PyTorch does, e.g. BF16/F16 → F32 exactly); with <paramref name="device"/> they are moved there.
+    public Tensor Read(string name, ScalarType? dtype = null, Device? device = null)
+    {
+        var (info, stored) = Prepare(name);
 
         var raw = torch.empty(info.Shape, stored, torch.CPU);
         try
@@ -85,17 +92,12 @@ public sealed class SafeTensorsFile : IDisposable
     /// a cheap sample of a large tensor (e.g. for fingerprinting a base model) without reading all of it.
     public Tensor ReadRange(string name, long start, long count)
     {
-        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
-        TorchRuntime.EnsureLoaded();
-        var info = Info(name);
-        var entry = SafeTensorDtypes.Find(info.Dtype)!;
-        var stored = entry.Torch
-            ?? throw new UserException($"{Path}: tensor '{name}' has dtype {info.Dtype}, which LoraLab cannot load (no TorchSharp equivalent)");
+        var (info, stored) = Prepare(name);
         long n = info.Shape.Aggregate(1L, (a, b) => a * b);
         if (start < 0 || count < 0 || start + count > n)
             throw new ArgumentOutOfRangeException(nameof(count), $"{name}: elements [{start}, {start + count}) are outside its {n} elements");
         var raw = torch.empty(new[] { count }, stored, torch.CPU);
-        try { TensorBytes.ReadInto(Path, _file, _dataStart + info.Begin + start * entry.Size, raw); return raw; }
+        try { TensorBytes.ReadInto(Path, _file, _dataStart + info.Begin + start * SafeTensorDtypes.Find(info.Dtype)!.Size, raw); return raw; }
         catch { raw.Dispose(); throw; }
     }
 
