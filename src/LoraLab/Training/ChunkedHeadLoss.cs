@@ -71,15 +71,25 @@ public static class ChunkedHeadLoss
             var gradW = weight.requires_grad ? zeros_like(weight) : null;
             var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], (long)vars[4], gradX, gradW);
             // Saved variables hold their own reference: the caller's dispose scope frees these handles after apply.
-            ctx.save_for_backward(new List<Tensor> { gradX!, gradW! });
+            ctx.save_for_backward(new List<Tensor> { gradX!, gradW!, gradW is null ? null! : weight });
             return loss;
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             var saved = ctx.get_saved_variables();
-            // Each saved gradient is used once: scale it in place rather than allocating a copy.
-            return new List<Tensor> { saved[0]?.mul_(gradOutput)!, saved[1]?.mul_(gradOutput)!, null!, null!, null! };
+            // Each saved gradient is used once: scale it in place rather than allocating a copy. The weight's
+            // gradient goes straight into .grad: returned, autograd would copy it (the saved reference makes it
+            // shared), one more weight-sized tensor at the moment activations peak.
+            if (saved[1] is { } gradW) AccumulateInto(saved[2], gradW.mul_(gradOutput));
+            return new List<Tensor> { saved[0]?.mul_(gradOutput)!, null!, null!, null!, null! };
+        }
+
+        static void AccumulateInto(Tensor weight, Tensor grad)
+        {
+            using var _ = no_grad();
+            if (weight.grad is { } existing) existing.add_(grad);
+            else weight.grad = grad;
         }
     }
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
-/// libtorch's optimizers by the names users know. AdamW decouples weight decay; Adam adds it to the gradient.
+/// The optimizers by the names users know (TorchSharp's, with per-parameter temporaries: see Optimizers/). AdamW decouples weight decay; Adam adds it to the gradient.
 public static class OptimizerFactory
 {
     public static readonly string[] Names = { "adamw", "adam", "sgd" };
@@ -15,9 +15,9 @@ public static class OptimizerFactory
         if (parameters.Count == 0) throw new UserException("nothing to train: no parameter requires a gradient");
         return name switch
         {
-            "adamw" => optim.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
-            "adam" => optim.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
-            "sgd" => optim.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
+            "adamw" => new Optimizers.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
+            "adam" => new Optimizers.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
+            "sgd" => new Optimizers.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
             _ => throw new UserException($"unknown optimizer '{name}' (available: {string.Join(", ", Names)})"),
         };
     }

@@ -1,5 +1,6 @@
 using LoraLab.Data;
 using LoraLab.Models;
+using LoraLab.Runtime;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
@@ -37,6 +38,9 @@ public sealed class TrainingStep
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
             using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+            // The forward pass leaves freed temporaries' pages mapped between the saved activations; handing them back
+            // before backward (which allocates the gradients) keeps the step's peak near its live tensors.
+            NativeHeap.Trim();
             scaled.backward();
             var detached = sum.detach();
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();

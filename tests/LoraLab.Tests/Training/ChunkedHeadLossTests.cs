@@ -35,6 +35,30 @@ public class ChunkedHeadLossTests
         Assert.True(gw.allclose(weight.grad!, rtol: 1e-4, atol: 1e-5), "weight gradient differs");
     }
 
+    /// The head weight's gradient is written into .grad directly (no autograd copy): two accumulated backward passes,
+    /// with the same weight also used as a tied embedding, still sum every contribution exactly once.
+    [Fact]
+    public void WeightGradientAccumulatesAcrossPassesAndTiedUses()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var gen = new torch.Generator(5);
+        var weight = randn(new long[] { 60, 8 }, generator: gen).requires_grad_(true);
+        var ids = randint(0, 60, new long[] { 2, 7 }, generator: gen);
+        var targets = randint(0, 60, new long[] { 2, 7 }, generator: gen);
+        Tensor Chunked(int i) => ChunkedHeadLoss.Sum(weight.index_select(0, ids[i]).tanh(), weight, targets[i], Losses.Ignore, 100);
+        Tensor Plain(int i) => nn.functional.cross_entropy(nn.functional.linear(weight.index_select(0, ids[i]).tanh(), weight),
+            targets[i], reduction: nn.Reduction.Sum);
+
+        Chunked(0).mul(0.25).backward();
+        Chunked(1).mul(0.25).backward();
+        var chunked = weight.grad!.clone();
+        weight.grad = null;
+        Plain(0).mul(0.25).backward();
+        Plain(1).mul(0.25).backward();
+        Assert.True(chunked.allclose(weight.grad!, rtol: 1e-4, atol: 1e-5), "accumulated tied weight gradient differs");
+    }
+
     [Fact]
     public void FrozenWeightGetsNoGradient()
     {

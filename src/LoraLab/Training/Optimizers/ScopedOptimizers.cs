@@ -1,0 +1,148 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using Ts = TorchSharp.Modules;
+
+namespace LoraLab.Training.Optimizers;
+
+// TorchSharp's managed optimizers run a whole step inside one dispose scope, so every temporary of every parameter
+// lives until the last parameter is updated: AdamW's denominator costs two weight-sized tensors per parameter, which
+// in full fine-tuning is twice the model on top of weights, gradients and moments (measured: the step's peak).
+// These subclasses perform the same operations in the same order (bit-identical updates) but free each parameter's
+// temporaries before the next, and build the denominator in place. State, options and save/load are TorchSharp's;
+// the class names match TorchSharp's so optimizer files saved by either load in the other.
+
+/// AdamW (decoupled weight decay) with per-parameter temporaries.
+public sealed class AdamW : Ts.AdamW
+{
+    public AdamW(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
+        : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        var loss = StepRunner.Closure(closure);
+        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        {
+            var o = (Options)group.Options;
+            var s = (State)st;
+            s.step += 1;
+            double lr = o.LearningRate!.Value;
+            p.mul_(1 - lr * o.weight_decay!.Value);
+            AdamMath.Update(p, grad, s.exp_avg, s.exp_avg_sq, ref s.max_exp_avg_sq, s.step, lr,
+                o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.amsgrad!.Value);
+        }, g => ((Options)g.Options).maximize!.Value);
+        return loss!;
+    }
+}
+
+/// Adam (weight decay added to the gradient, L2) with per-parameter temporaries.
+public sealed class Adam : Ts.Adam
+{
+    public Adam(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
+        : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        var loss = StepRunner.Closure(closure);
+        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        {
+            var o = (Options)group.Options;
+            var s = (State)st;
+            s.step += 1;
+            double wd = o.weight_decay!.Value;
+            if (wd != 0) grad = grad.add(p, alpha: wd);
+            AdamMath.Update(p, grad, s.exp_avg, s.exp_avg_sq, ref s.max_exp_avg_sq, s.step, o.LearningRate!.Value,
+                o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.amsgrad!.Value);
+        }, g => ((Options)g.Options).maximize!.Value);
+        return loss!;
+    }
+}
+
+/// SGD with optional momentum, dampening, Nesterov and L2 weight decay, with per-parameter temporaries.
+public sealed class SGD : Ts.SGD
+{
+    public SGD(IEnumerable<Ts.Parameter> parameters, double lr, double momentum, double dampening, double weightDecay, bool nesterov)
+        : base(parameters, lr, momentum, dampening, weightDecay, nesterov) { }
+
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        var loss = StepRunner.Closure(closure);
+        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        {
+            var o = (Options)group.Options;
+            var s = (State)st;
+            double wd = o.weight_decay!.Value, momentum = o.momentum!.Value;
+            if (wd != 0) grad = grad.add(p, alpha: wd);
+            if (momentum != 0)
+            {
+                if (s.momentum_buffer is null) s.momentum_buffer = grad.clone().detach().DetachFromDisposeScope();
+                else s.momentum_buffer.mul_(momentum).add_(grad, alpha: 1 - o.dampening!.Value);
+                grad = o.nesterov!.Value ? grad.add(s.momentum_buffer, alpha: momentum) : s.momentum_buffer;
+            }
+            p.add_(grad, alpha: -o.LearningRate!.Value);
+        }, g => ((Options)g.Options).maximize!.Value);
+        return loss!;
+    }
+}
+
+static class AdamMath
+{
+    /// Elements updated at a time: the denominator of a 32k-vocabulary embedding would otherwise be one more
+    /// weight-sized temporary at the step's peak. The update is elementwise, so slicing it changes no result.
+    const long SliceElements = 1L << 20;
+
+    /// PyTorch's single-tensor Adam/AdamW moment update and parameter step (after weight decay is applied).
+    public static void Update(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, ref Tensor? maxExpAvgSq, long step,
+        double lr, double beta1, double beta2, double eps, bool amsgrad)
+    {
+        double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
+        long rows = p.dim() == 0 ? 1 : p.shape[0];
+        long perRow = Math.Max(1, p.numel() / Math.Max(1, rows));
+        long slice = p.dim() == 0 || !p.is_contiguous() ? rows : Math.Max(1, SliceElements / perRow);
+        for (long r0 = 0; r0 < rows; r0 += slice)
+        {
+            using var scope = NewDisposeScope();
+            long n = Math.Min(slice, rows - r0);
+            Tensor Part(Tensor t) => p.dim() == 0 || n == rows ? t : t.narrow(0, r0, n);
+            var (pp, g, m, v) = (Part(p), Part(grad), Part(expAvg), Part(expAvgSq));
+            m.mul_(beta1).add_(g, alpha: 1 - beta1);
+            v.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
+            Tensor second = v;
+            if (amsgrad)
+            {
+                var mx = Part(maxExpAvgSq!);
+                mx.copy_(maximum(mx, v));
+                second = mx;
+            }
+            var denom = second.sqrt();
+            denom.div_(Math.Sqrt(bc2)).add_(eps);
+            pp.addcdiv_(m, denom, value: -(lr / bc1));
+        }
+    }
+}
+
+static class StepRunner
+{
+    public static Tensor? Closure(Func<Tensor>? closure)
+    {
+        if (closure is null) return null;
+        using (enable_grad()) return closure();
+    }
+
+    /// Visits every parameter with a gradient under no-grad, each in its own dispose scope.
+    public static void ForEach(IEnumerable<Ts.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, Ts.OptimizerState> state,
+        Action<Ts.ParamGroup, Ts.Parameter, Tensor, Ts.OptimizerState> update, Func<Ts.ParamGroup, bool> maximize)
+    {
+        using var _ = no_grad();
+        foreach (var group in groups)
+        {
+            bool max = maximize(group);
+            foreach (var p in group.Parameters)
+            {
+                using var scope = NewDisposeScope();
+                var grad = p.grad;
+                if (grad is null) continue;
+                update(group, p, max ? grad.neg() : grad, state[p.Handle]);
+            }
+        }
+    }
+}
