@@ -78,6 +78,20 @@ public sealed class LoraAdapter : IProjectionAdapter
         return d.MoveToOuterDisposeScope();
     }
 
+    /// y + s · B(A(dropout(x))). In float32 the scale and the sum ride on one addmm (`y + s·(a Bᵀ)`), instead of
+    /// scaling and adding (rows, out) tensors in two more passes forward and again backward; the scale then applies
+    /// to the (rows, r) and (r, out) gradients only.
+    public Tensor AddTo(Tensor y, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        if (x.dtype != Dtype || y.dtype != Dtype) return y.add(Delta(x)).MoveToOuterDisposeScope();
+        var h = lora_dropout is null ? x : lora_dropout.forward(x);
+        var a = lora_A.forward(h);
+        var shape = y.shape;
+        var sum = addmm(y.reshape(-1, shape[^1]), a.reshape(-1, R), lora_B.weight!.t(), beta: 1, alpha: (float)Scaling);
+        return sum.view(shape).MoveToOuterDisposeScope();
+    }
+
     /// The dense update s·B·A (out, in) in float32; the caller owns it.
     public Tensor DeltaWeight()
     {

@@ -19,7 +19,9 @@ public sealed record MemoryEstimate
     /// CPU only: freed temporaries the C allocator keeps mapped (see MemoryEstimator.AllocatorSlack).
     public required long AllocatorSlack { get; init; }
 
-    public long Total => Weights + QuantConstants + Adapter + Gradients + OptimizerState + Activations + Runtime + AllocatorSlack;
+    /// Backward frees each layer's activations as it creates that layer's gradients, so the two peak at different
+    /// moments: the step's peak holds the larger of them (the head's gradient buffer is counted with activations).
+    public long Total => Weights + QuantConstants + Adapter + OptimizerState + Math.Max(Activations, Gradients) + Runtime + AllocatorSlack;
 
     public IEnumerable<(string Part, long Bytes)> Parts() => new[]
     {

@@ -15,7 +15,7 @@ namespace LoraLab.Estimation;
 /// - LoRA: A's output (r values) per adapted projection;
 /// - attention (fused kernel): q, k, v and the output (2·q + 2·kv) when a gradient flows through it;
 /// - SwiGLU: gate and up outputs and silu(gate) (3·I);
-/// - the head (chunked loss): the final norm's input and the hidden-state gradient per row, two logit chunks, and for
+/// - the head (chunked loss): the final norm's input and the hidden-state gradient per row, one logit chunk (softmax and gradient are built in place), and for
 ///   full fine-tuning the head weight's gradient buffer.
 /// With activation checkpointing each layer keeps only its input, and one layer is live again during its backward.
 /// On the CPU, the process's resident memory adds the runtime and what glibc keeps of freed temporaries.
@@ -26,11 +26,14 @@ public static class MemoryEstimator
     public const long CpuRuntimeBytes = 258L << 20;
 
     /// glibc serves tensors of up to 32 MB from its heap once such a block has been freed, and keeps freed blocks
-    /// mapped for reuse; blocks freed in forward/backward in a different size order than they are requested leave
-    /// holes. Measured on `small` LoRA (fp32, 4x256, 1 thread): peak RSS 1260 MB against a live peak of 890 MB when
-    /// every allocation is unmapped on free. The factor is fitted to the peaks measured in BENCHMARKS.md (small and
-    /// medium, LoRA, QLoRA and full): the slack grows with the activation bytes.
-    public const double AllocatorSlack = 1.25;
+    /// mapped for reuse; blocks freed in forward in a different size order than they are requested leave holes (the
+    /// step hands them back before backward, see TrainingStep). The factor, slack per activation byte, is fitted to
+    /// the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.24–0.56) and checked on `medium` (BENCHMARKS.md).
+    public const double AllocatorSlack = 0.45;
+
+    /// QLoRA dequantizes every projection per call into temporaries of several sizes, which fragments the heap
+    /// further: slack per byte of the layers' dense float32 projection weights, fitted on `small` QLoRA.
+    public const double DequantizationSlack = 1.4;
 
     public static MemoryEstimate Estimate(ModelConfig c, MemoryEstimateOptions o)
     {
@@ -71,10 +74,20 @@ public static class MemoryEstimator
         double rows = o.Batch * (o.Seq - 1.0);
         double head = rows * c.HiddenSize * bytes * (full ? 3 : 2);
         bool chunked = !adapted.Contains("lm_head"); // an adapted head takes the plain (B·T, vocab) logits path
-        head += chunked ? 2.0 * ChunkedHeadLoss.ChunkElements * 4 : 3.0 * rows * c.VocabSize * 4;
+        head += chunked ? Math.Min(ChunkedHeadLoss.ChunkElements, rows * c.VocabSize) * 4.0 : 3.0 * rows * c.VocabSize * 4;
         if (full) head += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
         activations += head;
         churn += head;
+        long denseProjectionBytes = ModelShapes.Expected(c).Where(e => e.Name.StartsWith("model.layers.") && e.Name.EndsWith("_proj.weight"))
+            .Sum(e => e.Shape[0] * e.Shape[1]) * 4;
+        if (qlora)
+        {
+            // Each packed projection is dequantized per call (forward and again in backward): the dense float32
+            // weight plus its float32 code levels, for the largest projection, are live at once.
+            long largest = ModelShapes.Expected(c).Where(e => e.Name.StartsWith("model.layers.") && e.Name.EndsWith("_proj.weight"))
+                .Max(e => e.Shape[0] * e.Shape[1]);
+            activations += 2.0 * largest * 4;
+        }
 
         bool cpu = o.Device == "cpu";
         return new MemoryEstimate
@@ -82,7 +95,7 @@ public static class MemoryEstimator
             Weights = weights, QuantConstants = constants, Adapter = adapter, Gradients = gradients, OptimizerState = optimizer,
             Activations = (long)activations,
             Runtime = cpu ? CpuRuntimeBytes : 0,
-            AllocatorSlack = cpu ? (long)(AllocatorSlack * churn) : 0,
+            AllocatorSlack = cpu ? (long)(AllocatorSlack * churn + (qlora ? DequantizationSlack * denseProjectionBytes : 0)) : 0,
         };
     }
 

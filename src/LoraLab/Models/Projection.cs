@@ -18,6 +18,8 @@ public interface IBaseWeight
 public interface IProjectionAdapter
 {
     Tensor Delta(Tensor x);
+    /// `baseOutput + Delta(x)` as a new tensor; an adapter may fuse the sum into its own last product.
+    Tensor AddTo(Tensor baseOutput, Tensor x);
 }
 
 /// A linear layer `y = x W^T (+ b)` named like HF's nn.Linear (`weight`, `bias`), whose base weight can be
@@ -60,7 +62,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
             return;
         }
         if (Quantized != null) throw new InvalidOperationException($"{name}: the base weight is quantized");
-        if (Weight is null) { Weight = new Parameter(w.detach().clone(), requires_grad: false); register_parameter("weight", Weight); }
+        if (Weight is null) { using var detached = w.detach(); Weight = OwnedParameter.From(detached.clone()); register_parameter("weight", Weight); }
         else Weight.copy_(w);
     }
 
@@ -70,7 +72,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         if (b.shape.Length != 1 || b.shape[0] != OutFeatures)
             throw new UserException($"{name}.bias: expected shape [{OutFeatures}], got [{string.Join(", ", b.shape)}]");
         using var _ = no_grad();
-        if (Bias is null) { Bias = new Parameter(b.detach().clone(), requires_grad: false); register_parameter("bias", Bias); }
+        if (Bias is null) { using var detached = b.detach(); Bias = OwnedParameter.From(detached.clone()); register_parameter("bias", Bias); }
         else Bias.copy_(b);
     }
 
@@ -97,7 +99,6 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     {
         if (Adapter is null || !AdapterEnabled) return BaseForward(x);
         using var y = BaseForward(x);
-        using var d = Adapter.Delta(x);
-        return y.add(d);
+        return Adapter.AddTo(y, x);
     }
 }

@@ -12,7 +12,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public RmsNorm(string name, long dim, double eps, ScalarType dtype) : base(name)
     {
         _eps = eps;
-        weight = new Parameter(ones(dim, dtype: dtype), requires_grad: false);
+        weight = OwnedParameter.From(ones(dim, dtype: dtype));
         RegisterComponents();
     }
 

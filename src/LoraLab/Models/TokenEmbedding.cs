@@ -10,7 +10,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 
     public TokenEmbedding(string name, long vocab, long hidden, ScalarType dtype) : base(name)
     {
-        weight = new Parameter(empty(vocab, hidden, dtype: dtype), requires_grad: false);
+        weight = OwnedParameter.From(empty(vocab, hidden, dtype: dtype));
         RegisterComponents();
     }
 

@@ -48,7 +48,9 @@ public class MemoryEstimatorTests
     public void MoreTargetsAndLongerSequencesNeedMoreActivations()
     {
         Assert.True(Est("small", targets: "all").Activations > Est("small", targets: "qv").Activations);
-        Assert.True(Est("small", seq: 512).Activations > 1.9 * Est("small", seq: 256).Activations);
+        // Everything but the head's one logit chunk (a fixed 64 MB at these sizes) scales with the tokens.
+        long chunk = LoraLab.Training.ChunkedHeadLoss.ChunkElements * 4;
+        Assert.True(Est("small", seq: 512).Activations - chunk > 1.95 * (Est("small", seq: 256).Activations - chunk));
         Assert.True(Est("small", ckpt: true).Activations < 0.5 * Est("small").Activations);
     }
 
@@ -58,7 +60,7 @@ public class MemoryEstimatorTests
         var e = Est("small", device: "cuda");
         Assert.Equal(0, e.Runtime);
         Assert.Equal(0, e.AllocatorSlack);
-        Assert.Equal(e.Weights + e.QuantConstants + e.Adapter + e.Gradients + e.OptimizerState + e.Activations, e.Total);
+        Assert.Equal(e.Weights + e.QuantConstants + e.Adapter + e.OptimizerState + Math.Max(e.Activations, e.Gradients), e.Total);
     }
 
     [Fact]
