@@ -7,52 +7,49 @@ namespace LoraLab.Training.Optimizers;
 // TorchSharp's managed optimizers run a whole step inside one dispose scope, so every temporary of every parameter
 // lives until the last parameter is updated: AdamW's denominator costs two weight-sized tensors per parameter, which
 // in full fine-tuning is twice the model on top of weights, gradients and moments (measured: the step's peak).
-// These subclasses perform the same operations in the same order (bit-identical updates) but free each parameter's
-// temporaries before the next, and build the denominator in place. State, options and save/load are TorchSharp's;
-// the class names match TorchSharp's so optimizer files saved by either load in the other.
+// Adam and AdamW here run libtorch's fused kernels (FusedAdamKernel: no temporaries, one pass); where those are
+// missing, and for SGD, the same operations as TorchSharp's run in the same order (bit-identical updates) with each
+// parameter's temporaries freed before the next. State, options and save/load are TorchSharp's; the class names
+// match TorchSharp's so optimizer files saved by either load in the other.
 
-/// AdamW (decoupled weight decay) with per-parameter temporaries.
+/// AdamW (decoupled weight decay).
 public sealed class AdamW : Ts.AdamW
 {
     public AdamW(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
 
+    /// False: the per-parameter update, bit-identical to TorchSharp's (tests compare the two paths).
+    public bool Fused { get; init; } = true;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         var loss = StepRunner.Closure(closure);
-        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        AdamStep.Run(_parameter_groups, _state, decoupled: true, Fused, g =>
         {
-            var o = (Options)group.Options;
-            var s = (State)st;
-            s.step += 1;
-            double lr = o.LearningRate!.Value;
-            p.mul_(1 - lr * o.weight_decay!.Value);
-            AdamMath.Update(p, grad, s.exp_avg, s.exp_avg_sq, ref s.max_exp_avg_sq, s.step, lr,
-                o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.amsgrad!.Value);
-        }, g => ((Options)g.Options).maximize!.Value);
+            var o = (Options)g.Options;
+            return new AdamHyper(o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value, o.amsgrad!.Value, o.maximize!.Value);
+        }, st => { var s = (State)st; return new AdamSlots(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, () => ++s.step); });
         return loss!;
     }
 }
 
-/// Adam (weight decay added to the gradient, L2) with per-parameter temporaries.
+/// Adam (weight decay added to the gradient, L2).
 public sealed class Adam : Ts.Adam
 {
     public Adam(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
 
+    /// False: the per-parameter update, bit-identical to TorchSharp's (tests compare the two paths).
+    public bool Fused { get; init; } = true;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         var loss = StepRunner.Closure(closure);
-        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        AdamStep.Run(_parameter_groups, _state, decoupled: false, Fused, g =>
         {
-            var o = (Options)group.Options;
-            var s = (State)st;
-            s.step += 1;
-            double wd = o.weight_decay!.Value;
-            if (wd != 0) grad = grad.add(p, alpha: wd);
-            AdamMath.Update(p, grad, s.exp_avg, s.exp_avg_sq, ref s.max_exp_avg_sq, s.step, o.LearningRate!.Value,
-                o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.amsgrad!.Value);
-        }, g => ((Options)g.Options).maximize!.Value);
+            var o = (Options)g.Options;
+            return new AdamHyper(o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value, o.amsgrad!.Value, o.maximize!.Value);
+        }, st => { var s = (State)st; return new AdamSlots(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, () => ++s.step); });
         return loss!;
     }
 }
@@ -84,6 +81,25 @@ public sealed class SGD : Ts.SGD
     }
 }
 
+static class AdamStep
+{
+    /// The fused kernel when available, else PyTorch's single-tensor update parameter by parameter.
+    public static void Run(IEnumerable<Ts.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, Ts.OptimizerState> state,
+        bool decoupled, bool fused, Func<Ts.ParamGroup, AdamHyper> hyper, Func<Ts.OptimizerState, AdamSlots> slots)
+    {
+        if (fused && FusedAdamKernel.Available) { FusedAdamKernel.Step(groups, state, decoupled, hyper, slots); return; }
+        StepRunner.ForEach(groups, state, (group, p, grad, st) =>
+        {
+            var h = hyper(group);
+            var s = slots(st);
+            long step = s.Advance();
+            if (decoupled) p.mul_(1 - h.Lr * h.WeightDecay);
+            else if (h.WeightDecay != 0) grad = grad.add(p, alpha: h.WeightDecay);
+            AdamMath.Update(p, grad, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq, step, h.Lr, h.Beta1, h.Beta2, h.Eps, h.Amsgrad);
+        }, g => hyper(g).Maximize);
+    }
+}
+
 static class AdamMath
 {
     /// Elements updated at a time: the denominator of a 32k-vocabulary embedding would otherwise be one more
@@ -91,7 +107,7 @@ static class AdamMath
     const long SliceElements = 1L << 20;
 
     /// PyTorch's single-tensor Adam/AdamW moment update and parameter step (after weight decay is applied).
-    public static void Update(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, ref Tensor? maxExpAvgSq, long step,
+    public static void Update(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, long step,
         double lr, double beta1, double beta2, double eps, bool amsgrad)
     {
         double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
