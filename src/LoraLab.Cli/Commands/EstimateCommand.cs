@@ -104,6 +104,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
             table.AddRow(new[] { "original experiment (GPU peak)" }.Concat(rows.Select(r => Llama2Reference.TryGetValue(r.Targets, out var g) ? $"{g:F2} GB" : "-")).ToArray());
         AnsiConsole.MarkupLine($"{Markup.Escape(s.Config)}: {s.Method}, r={s.R}, micro-batch {s.Batch} x {s.Seq} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
         AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[grey]Backward frees activations as it creates gradients: the total counts the larger of the two, not both.[/]");
         return 0;
     }
 
