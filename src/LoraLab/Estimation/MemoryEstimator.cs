@@ -22,14 +22,14 @@ namespace LoraLab.Estimation;
 public static class MemoryEstimator
 {
     /// Resident memory of a LoraLab process after start-up and its first tensor operations, before any model:
-    /// .NET runtime, libtorch, MKL (measured: `loralab bench --config tiny` set-up RSS, 260 MB, less tiny's weights).
-    public const long CpuRuntimeBytes = 258L << 20;
+    /// .NET runtime, libtorch, MKL (measured: `loralab bench --config tiny` set-up RSS, 178 MB; tiny's weights are 0.7 MB).
+    public const long CpuRuntimeBytes = 178L << 20;
 
     /// glibc serves tensors of up to 32 MB from its heap once such a block has been freed, and keeps freed blocks
     /// mapped for reuse; blocks freed in forward in a different size order than they are requested leave holes (the
     /// step hands them back before backward, see TrainingStep). The factor, slack per activation byte, is fitted to
-    /// the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.24–0.56) and checked on `medium` (BENCHMARKS.md).
-    public const double AllocatorSlack = 0.45;
+    /// the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.41–0.83) and checked on `medium` (BENCHMARKS.md).
+    public const double AllocatorSlack = 0.65;
 
     /// QLoRA dequantizes every projection per call into temporaries of several sizes, which fragments the heap
     /// further: slack per byte of the layers' dense float32 projection weights, fitted on `small` QLoRA.

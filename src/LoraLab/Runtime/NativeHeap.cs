@@ -17,6 +17,25 @@ public static partial class NativeHeap
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { _unavailable = true; }
     }
 
+    /// Allocations from this size up are mapped on their own and unmapped when freed. glibc's default threshold
+    /// starts at 128 KB but rises to 32 MB after the first large free, after which the head's logit chunks and other
+    /// large temporaries come from the heap and fragment it: small full fine-tuning (1 × 128 tokens) drifted from
+    /// 1128 MB peak at step 50 to 1212 MB by step 150 with the default, 1129 → 1160 MB with 8 MB, at the same speed.
+    public const int MmapThreshold = 8 << 20;
+
+    /// Fixes glibc's mmap threshold (see MmapThreshold) unless the user set MALLOC_MMAP_THRESHOLD_ themselves.
+    public static void Configure()
+    {
+        if (_unavailable || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null) return;
+        try { mallopt(MmapThresholdParam, MmapThreshold); }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { _unavailable = true; }
+    }
+
+    const int MmapThresholdParam = -3; // M_MMAP_THRESHOLD in glibc's malloc.h
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int mallopt(int param, int value);
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int malloc_trim(nuint pad);
 }

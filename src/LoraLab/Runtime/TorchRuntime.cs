@@ -27,6 +27,7 @@ public static class TorchRuntime
                 foreach (var f in Directory.EnumerateFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories))
                     PatchInPlace(f);
             OpenMpSettings.Apply();
+            NativeHeap.Configure();
             torch.InitializeDeviceType(DeviceType.CPU);
             _loaded = true;
         }
