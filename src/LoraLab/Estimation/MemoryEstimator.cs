@@ -32,7 +32,8 @@ public static class MemoryEstimator
     public const double AllocatorSlack = 0.65;
 
     /// QLoRA dequantizes every projection per call into temporaries of several sizes, which fragments the heap
-    /// further: slack per byte of the layers' dense float32 projection weights, fitted on `small` QLoRA.
+    /// further: slack per byte of the layers' dense float32 projection weights below the mmap threshold, fitted on
+    /// `small` QLoRA (all of whose projections are below it).
     public const double DequantizationSlack = 1.4;
 
     public static MemoryEstimate Estimate(ModelConfig c, MemoryEstimateOptions o)
@@ -78,8 +79,10 @@ public static class MemoryEstimator
         if (full) head += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
         activations += head;
         churn += head;
+        // Dequantized weights of 8 MB and more are mapped on their own and unmapped when freed (NativeHeap), so only
+        // the smaller ones fragment the heap.
         long denseProjectionBytes = ModelShapes.Expected(c).Where(e => e.Name.StartsWith("model.layers.") && e.Name.EndsWith("_proj.weight"))
-            .Sum(e => e.Shape[0] * e.Shape[1]) * 4;
+            .Select(e => e.Shape[0] * e.Shape[1] * 4).Where(b => b < Runtime.NativeHeap.MmapThreshold).Sum();
         if (qlora)
         {
             // Each packed projection is dequantized per call (forward and again in backward): the dense float32
