@@ -15,8 +15,8 @@ namespace LoraLab.Estimation;
 /// - LoRA: A's output (r values) per adapted projection;
 /// - attention (fused kernel): q, k, v and the output (2·q + 2·kv) when a gradient flows through it;
 /// - SwiGLU: gate and up outputs and silu(gate) (3·I);
-/// - the head (chunked loss): the final norm's input and the hidden-state gradient per row, one logit chunk (softmax and gradient are built in place), and for
-///   full fine-tuning the head weight's gradient buffer.
+/// - the head (chunked loss): the final norm's input and the hidden-state gradient per row, one logit chunk (softmax
+///   and gradient are built in place), and for full fine-tuning the head weight's gradient buffer.
 /// With activation checkpointing each layer keeps only its input, and one layer is live again during its backward.
 /// On the CPU, the process's resident memory adds the runtime and what glibc keeps of freed temporaries.
 public static class MemoryEstimator
@@ -25,7 +25,7 @@ public static class MemoryEstimator
     /// .NET runtime, libtorch, MKL (measured: `loralab bench --config tiny` set-up RSS, 178 MB; tiny's weights are 0.7 MB).
     public const long CpuRuntimeBytes = 178L << 20;
 
-    /// glibc serves tensors of up to 32 MB from its heap once such a block has been freed, and keeps freed blocks
+    /// glibc serves tensors below its mmap threshold (8 MB here, see NativeHeap) from its heap and keeps freed blocks
     /// mapped for reuse; blocks freed in forward in a different size order than they are requested leave holes (the
     /// step hands them back before backward, see TrainingStep). The factor, slack per activation byte, is fitted to
     /// the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.41–0.83) and checked on `medium` (BENCHMARKS.md).
@@ -79,17 +79,17 @@ public static class MemoryEstimator
         if (full) head += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
         activations += head;
         churn += head;
-        // Dequantized weights of 8 MB and more are mapped on their own and unmapped when freed (NativeHeap), so only
-        // the smaller ones fragment the heap.
-        long denseProjectionBytes = ModelShapes.Expected(c).Where(e => e.Name.StartsWith("model.layers.") && e.Name.EndsWith("_proj.weight"))
-            .Select(e => e.Shape[0] * e.Shape[1] * 4).Where(b => b < Runtime.NativeHeap.MmapThreshold).Sum();
+        double dequantSlack = 0;
         if (qlora)
         {
             // Each packed projection is dequantized per call (forward and again in backward): the dense float32
-            // weight plus its float32 code levels, for the largest projection, are live at once.
-            long largest = ModelShapes.Expected(c).Where(e => e.Name.StartsWith("model.layers.") && e.Name.EndsWith("_proj.weight"))
-                .Max(e => e.Shape[0] * e.Shape[1]);
-            activations += 2.0 * largest * 4;
+            // weight plus its float32 code levels, for the largest projection, are live at once. Dequantized weights
+            // of 8 MB and more are mapped on their own and unmapped when freed (NativeHeap); the smaller ones
+            // fragment the heap.
+            var dense = ModelShapes.LayerProjections.Select(m => ModelShapes.ProjectionDims(c, m.Split('.')[1]))
+                .Select(d => d.In * d.Out * 4L).ToList();
+            activations += 2.0 * dense.Max();
+            dequantSlack = DequantizationSlack * c.NumHiddenLayers * dense.Where(b => b < Runtime.NativeHeap.MmapThreshold).Sum();
         }
 
         bool cpu = o.Device == "cpu";
@@ -98,7 +98,7 @@ public static class MemoryEstimator
             Weights = weights, QuantConstants = constants, Adapter = adapter, Gradients = gradients, OptimizerState = optimizer,
             Activations = (long)activations,
             Runtime = cpu ? CpuRuntimeBytes : 0,
-            AllocatorSlack = cpu ? (long)(AllocatorSlack * churn + (qlora ? DequantizationSlack * denseProjectionBytes : 0)) : 0,
+            AllocatorSlack = cpu ? (long)(AllocatorSlack * churn + dequantSlack) : 0,
         };
     }
 

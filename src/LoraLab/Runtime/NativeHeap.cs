@@ -23,10 +23,12 @@ public static partial class NativeHeap
     /// 1128 MB peak at step 50 to 1212 MB by step 150 with the default, 1129 → 1160 MB with 8 MB, at the same speed.
     public const int MmapThreshold = 8 << 20;
 
-    /// Fixes glibc's mmap threshold (see MmapThreshold) unless the user set MALLOC_MMAP_THRESHOLD_ themselves.
+    /// Fixes glibc's mmap threshold (see MmapThreshold) unless the user set one themselves (MALLOC_MMAP_THRESHOLD_ or
+    /// the glibc.malloc.mmap_threshold tunable).
     public static void Configure()
     {
-        if (_unavailable || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null) return;
+        if (_unavailable || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null
+            || Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("mmap_threshold") == true) return;
         try { mallopt(MmapThresholdParam, MmapThreshold); }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { _unavailable = true; }
     }

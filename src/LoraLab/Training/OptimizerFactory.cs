@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
-/// The optimizers by the names users know (TorchSharp's, with per-parameter temporaries: see Optimizers/). AdamW decouples weight decay; Adam adds it to the gradient.
+/// The optimizers by the names users know, on TorchSharp's state and options (see Optimizers/: fused Adam kernels,
+/// no step-long temporaries). AdamW decouples weight decay; Adam adds it to the gradient.
 public static class OptimizerFactory
 {
     public static readonly string[] Names = { "adamw", "adam", "sgd" };

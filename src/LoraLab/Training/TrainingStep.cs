@@ -22,9 +22,6 @@ public sealed class TrainingStep
     public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null)
     {
         _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
-        // Loading or initialising weights frees a weight-sized trail of copies that glibc would keep resident
-        // (measured: `bench --config medium` set-up RSS 1645 MB for 791 MB of weights); training starts without it.
-        NativeHeap.Trim();
     }
 
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
