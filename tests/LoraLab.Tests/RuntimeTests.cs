@@ -16,6 +16,25 @@ public class RuntimeTests
         Assert.Equal(64f, c[0, 0].item<float>());
     }
 
+    /// The heap is trimmed the first time and then only after the resident memory no live block holds grew by more
+    /// than 1/32 of the resident set: steady-state steps keep their freed blocks mapped.
+    [Theory]
+    [InlineData(1000L << 20, 300L << 20, 0L, true)]
+    [InlineData(1000L << 20, 300L << 20, 300L << 20, false)]
+    [InlineData(1400L << 20, 331L << 20, 300L << 20, false)]   // more live memory, the same slack
+    [InlineData(1000L << 20, 332L << 20, 300L << 20, true)]
+    [InlineData(1000L << 20, 200L << 20, 300L << 20, false)]
+    public void HeapIsTrimmedOnlyWhenFreedMemoryGrew(long rss, long slack, long baseSlack, bool expected) =>
+        Assert.Equal(expected, NativeHeap.ShouldTrim(rss, slack, baseSlack));
+
+    [Fact]
+    public void TrimIfGrownRuns()
+    {
+        TorchRuntime.EnsureLoaded();
+        NativeHeap.TrimIfGrown();
+        NativeHeap.TrimIfGrown();
+    }
+
     [Fact]
     public void CompatibilityStepLeavesNoStrongRequirement()
     {

@@ -9,7 +9,44 @@ public static partial class NativeHeap
 {
     static bool _unavailable = !OperatingSystem.IsLinux();
 
-    /// Returns free heap pages to the OS (glibc malloc_trim); a no-op where the C library has no such call.
+    /// Resident bytes not held by live heap blocks (freed blocks still mapped, plus the runtime) when the heap was
+    /// first trimmed; 0 before that.
+    static long _baseSlack;
+
+    /// Returns free heap pages to the OS (glibc malloc_trim) on the first call, and afterwards only when the resident
+    /// memory that no live block holds has grown by more than 1/32 of the resident set since then. Trimming on every
+    /// call (before each backward pass) kept the peak near the live tensors but cost every step ~88 000 page faults,
+    /// ~340 MB zero-filled again (10–15 % of a small LoRA step on the 2-core VM); in steady state the freed blocks
+    /// are reused in place and need not be handed back, while fragmentation that does build up is still cut back.
+    /// New live memory (optimizer state made at the first update) does not count as growth.
+    public static void TrimIfGrown()
+    {
+        if (_unavailable) return;
+        long rss = ProcessMemory.Rss();
+        long? live = LiveHeapBytes();
+        if (live is null) { Trim(); return; }
+        long slack = rss - live.Value;
+        if (!ShouldTrim(rss, slack, _baseSlack)) return;
+        if (_baseSlack == 0) _baseSlack = Math.Max(1, slack);
+        Trim();
+    }
+
+    /// Whether to trim, given the resident set, the part of it no live block holds, and that part at the first trim
+    /// (0: none yet).
+    public static bool ShouldTrim(long rss, long slack, long baseSlack) => baseSlack <= 0 || slack > baseSlack + rss / 32;
+
+    /// Bytes in live heap blocks, mapped or not (glibc mallinfo2: uordblks + hblkhd); null where unavailable.
+    static long? LiveHeapBytes()
+    {
+        try
+        {
+            var m = mallinfo2();
+            return (long)(m.uordblks + m.hblkhd);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return null; }
+    }
+
+    /// Returns free heap pages to the OS now; a no-op where the C library has no such call.
     public static void Trim()
     {
         if (_unavailable) return;
@@ -37,6 +74,15 @@ public static partial class NativeHeap
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallInfo2
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallInfo2 mallinfo2();
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int malloc_trim(nuint pad);

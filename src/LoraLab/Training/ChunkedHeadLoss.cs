@@ -36,13 +36,15 @@ public static class ChunkedHeadLoss
         long chunks = Math.Max(1, (n * v + chunkElements - 1) / chunkElements);
         long rows = Math.Max(1, (n + chunks - 1) / chunks);
         var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
+        // One logits buffer for all chunks: each fresh 64 MB block would be mapped and page-faulted anew (NativeHeap).
+        using var buffer = empty(rows, v, dtype: hidden.dtype, device: hidden.device);
         for (long r0 = 0; r0 < n; r0 += rows)
         {
             using var scope = NewDisposeScope();
             long m = Math.Min(rows, n - r0);
             var h = hidden.narrow(0, r0, m);
             var t = targets.narrow(0, r0, m);
-            var logits = nn.functional.linear(h, weight);
+            var logits = buffer.narrow(0, 0, m).addmm_(h, weight.t(), beta: 0);
             if (logits.dtype != ScalarType.Float32) logits = logits.to(ScalarType.Float32);
             var valid = t.ne(ignoreIndex);
             var index = t.masked_fill(valid.logical_not(), 0).unsqueeze(1);
@@ -58,7 +60,7 @@ public static class ChunkedHeadLoss
             var g = e.mul_(validF.div(sumExp));
             g.scatter_add_(1, index, validF.neg());
             if (g.dtype != weight.dtype) g = g.to(weight.dtype);
-            gradX?.narrow(0, r0, m).copy_(g.mm(weight));
+            gradX?.narrow(0, r0, m).addmm_(g, weight, beta: 0);
             gradW?.addmm_(g.t(), h);
         }
         return total.squeeze(0);

@@ -39,8 +39,9 @@ public sealed class TrainingStep
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
             using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
             // The forward pass leaves freed temporaries' pages mapped between the saved activations; handing them back
-            // before backward (which allocates the gradients) keeps the step's peak near its live tensors.
-            NativeHeap.Trim();
+            // before backward (which allocates the gradients) keeps the step's peak near its live tensors, when the
+            // heap has grown (a trim on every step costs more page faults than it saves memory: NativeHeap).
+            NativeHeap.TrimIfGrown();
             scaled.backward();
             var detached = sum.detach();
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
