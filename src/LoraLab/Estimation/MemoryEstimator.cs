@@ -27,8 +27,9 @@ public static class MemoryEstimator
 
     /// glibc serves tensors below its mmap threshold (8 MB here, see NativeHeap) from its heap and keeps freed blocks
     /// mapped for reuse; blocks freed in forward in a different size order than they are requested leave holes (the
-    /// step hands them back before backward once they have grown, see NativeHeap.TrimIfGrown). The factor, slack per activation byte, is fitted to
-    /// the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.41–0.83) and checked on `medium` (BENCHMARKS.md).
+    /// step hands them back before backward once they have grown, see NativeHeap.TrimIfGrown). The factor, slack per
+    /// activation byte, is fitted to the `small` peaks only (LoRA all / q,v, full, checkpointed: 0.41–0.83) and
+    /// checked on `medium` (BENCHMARKS.md).
     public const double AllocatorSlack = 0.65;
 
     /// QLoRA dequantizes every projection per call into temporaries of several sizes, which fragments the heap

@@ -36,7 +36,7 @@ public static partial class NativeHeap
     public static bool ShouldTrim(long rss, long slack, long baseSlack) => baseSlack <= 0 || slack > baseSlack + rss / 32;
 
     /// Bytes in live heap blocks, mapped or not (glibc mallinfo2: uordblks + hblkhd); null where unavailable.
-    static long? LiveHeapBytes()
+    public static long? LiveHeapBytes()
     {
         try
         {
