@@ -78,18 +78,22 @@ public sealed class LoraAdapter : IProjectionAdapter
         return d.MoveToOuterDisposeScope();
     }
 
-    /// y + s · B(A(dropout(x))). In float32 the scale and the sum ride on one addmm (`y + s·(a Bᵀ)`), instead of
-    /// scaling and adding (rows, out) tensors in two more passes forward and again backward; the scale then applies
-    /// to the (rows, r) and (r, out) gradients only.
+    /// y + s · B(A(dropout(x))) for 2-D rows, added into y in place (y is consumed). In float32 the scale and the sum
+    /// ride on one in-place addmm (`y += s·(a Bᵀ)`): no (rows, out) temporary forward, and none for the sum backward.
+    /// Bᵀ is passed as a contiguous (r, out) copy (a few KB): with it, backward computes B's gradient as aᵀ·dy and
+    /// a's as dy·B in the layouts MKL runs fast; with the transposed view of B it picked the (out, rows)·(rows, r)
+    /// and (rows, out)·(out, r) forms, several times slower for r = 8 (see BENCHMARKS.md).
     public Tensor AddTo(Tensor y, Tensor x)
     {
         using var scope = NewDisposeScope();
-        if (x.dtype != Dtype || y.dtype != Dtype) return y.add(Delta(x)).MoveToOuterDisposeScope();
+        if (x.dtype != Dtype || y.dtype != Dtype)
+        {
+            using (y) return y.add(Delta(x)).MoveToOuterDisposeScope();
+        }
         var h = lora_dropout is null ? x : lora_dropout.forward(x);
         var a = lora_A.forward(h);
-        var shape = y.shape;
-        var sum = addmm(y.reshape(-1, shape[^1]), a.reshape(-1, R), lora_B.weight!.t(), beta: 1, alpha: (float)Scaling);
-        return sum.view(shape).MoveToOuterDisposeScope();
+        var bt = lora_B.weight!.t().contiguous();
+        return y.addmm_(a, bt, beta: 1, alpha: (float)Scaling); // returns y itself, which lives outside this scope
     }
 
     /// The dense update s·B·A (out, in) in float32; the caller owns it.

@@ -18,7 +18,8 @@ public interface IBaseWeight
 public interface IProjectionAdapter
 {
     Tensor Delta(Tensor x);
-    /// `baseOutput + Delta(x)` as a new tensor; an adapter may fuse the sum into its own last product.
+    /// `baseOutput + Delta(x)` for 2-D `x` (rows, in) and `baseOutput` (rows, out). Consumes `baseOutput`: the adapter
+    /// may add into it in place and return it, or return a new tensor and dispose it; the caller owns the result.
     Tensor AddTo(Tensor baseOutput, Tensor x);
 }
 
@@ -98,7 +99,13 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (Adapter is null || !AdapterEnabled) return BaseForward(x);
-        using var y = BaseForward(x);
-        return Adapter.AddTo(y, x);
+        // On 2-D rows the base output is a fresh tensor, not a view, so the adapter can add into it in place
+        // (autograd allows that because the base product does not save its output; on a view it would not be cheap).
+        if (x.dim() == 2) return Adapter.AddTo(BaseForward(x), x);
+        using var rows = x.reshape(-1, InFeatures);
+        using var y = Adapter.AddTo(BaseForward(rows), rows);
+        var shape = x.shape.ToArray();
+        shape[^1] = OutFeatures;
+        return y.view(shape);
     }
 }

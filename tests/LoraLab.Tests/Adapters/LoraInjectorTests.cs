@@ -170,6 +170,40 @@ public class LoraInjectorTests
         Assert.True(y.allclose(yBase.add(manual), rtol: 1e-5, atol: 1e-6));
     }
 
+    /// The projection adds the adapter into the base output in place and hands backward a contiguous Bᵀ: output and
+    /// every gradient must equal plain autograd through x Wᵀ + s (x Aᵀ) Bᵀ, for 3-D (batch, time, in) and 2-D rows.
+    [Theory]
+    [InlineData(3)]
+    [InlineData(2)]
+    public void InPlaceAdapterSumHasPlainGradients(int dims)
+    {
+        using var tensors = NewDisposeScope();
+        using var m = LoraTestModels.RandomTiny();
+        m.train();
+        LoraInjector.Apply(m, new LoraConfig { R = 4, Alpha = 8, TargetModules = LoraTargets.Parse("all") }, seed: 1);
+        LoraTestModels.RandomizeB(m);
+        var ad = LoraInjector.Adapters(m).First(a => a.Path.EndsWith("mlp.gate_proj"));
+        var gen = new TorchSharp.torch.Generator(4);
+        var x0 = dims == 3 ? randn(2, 5, ad.Base.InFeatures, generator: gen) : randn(7, ad.Base.InFeatures, generator: gen);
+        var gy = randn(x0.shape[..^1].Append(ad.Base.OutFeatures).ToArray(), generator: gen);
+
+        var x = x0.clone().requires_grad_();
+        var y = ad.Base.forward(x);
+        y.backward(new List<Tensor> { gy });
+        var (gA, gB) = (ad.lora_A.weight!.grad!.clone(), ad.lora_B.weight!.grad!.clone());
+
+        var x2 = x0.clone().requires_grad_();
+        var a = ad.lora_A.weight!.detach().clone().requires_grad_();
+        var b = ad.lora_B.weight!.detach().clone().requires_grad_();
+        var plain = x2.matmul(ad.Base.Weight!.t()).add(x2.matmul(a.t()).matmul(b.t()).mul(ad.Scaling));
+        plain.backward(new List<Tensor> { gy });
+
+        Assert.Equal(plain.shape, y.shape);
+        foreach (var (got, want, what) in new[] { (y, plain, "y"), (x.grad!, x2.grad!, "grad x"), (gA, a.grad!, "grad A"), (gB, b.grad!, "grad B") })
+            Assert.True(got.allclose(want, rtol: 1e-5, atol: 1e-5), $"{what}: max diff {(got - want).abs().max().item<float>()}");
+        Assert.True(ad.lora_B.weight!.grad!.is_contiguous(), "B's gradient keeps B's layout");
+    }
+
     [Fact]
     public void FreshAdapterLeavesOutputUnchanged()
     {
