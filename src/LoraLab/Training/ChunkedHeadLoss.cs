@@ -36,8 +36,8 @@ public static class ChunkedHeadLoss
         long chunks = Math.Max(1, (n * v + chunkElements - 1) / chunkElements);
         long rows = Math.Max(1, (n + chunks - 1) / chunks);
         var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
-        // One logits buffer for all chunks: each fresh 64 MB block would be mapped and page-faulted anew (NativeHeap).
-        using var buffer = empty(rows, v, dtype: hidden.dtype, device: hidden.device);
+        // One logits buffer for all chunks, kept for the next call on this thread (see LogitsBuffer).
+        var buffer = LogitsBuffer(rows, v, hidden.dtype, hidden.device);
         for (long r0 = 0; r0 < n; r0 += rows)
         {
             using var scope = NewDisposeScope();
@@ -74,6 +74,36 @@ public static class ChunkedHeadLoss
             }
         }
         return total.squeeze(0);
+    }
+
+    /// This thread's logits buffer, kept between calls: mapping a fresh 64 MB block every step cost ~16 000 page
+    /// faults (small LoRA-all: 39 800 → 18 700 faults per step, −120 ms median over 20 interleaved step pairs), for
+    /// which the buffer now also lives through backward (small peaks +2–4 % LoRA, +5–7 % full fine-tuning).
+    [ThreadStatic] static Tensor? _buffer;
+
+    static Tensor LogitsBuffer(long rows, long vocab, ScalarType dtype, Device device)
+    {
+        var b = _buffer;
+        if (b is not null && b.shape[0] >= rows && b.shape[1] == vocab && b.dtype == dtype && b.device_type == device.type && b.device_index == device.index)
+            return b.narrow(0, 0, rows);
+        ReleaseBuffer();
+        _buffer = empty(rows, vocab, dtype: dtype, device: device).DetachFromDisposeScope();
+        return _buffer.alias();
+    }
+
+    /// Frees this thread's logits buffer (held between calls so that each training step does not map it afresh).
+    public static void ReleaseBuffer()
+    {
+        _buffer?.Dispose();
+        _buffer = null;
+    }
+
+    /// Releases this thread's logits buffer when disposed: `using var _ = ChunkedHeadLoss.BufferScope();` around a run.
+    public static IDisposable BufferScope() => new BufferRelease();
+
+    sealed class BufferRelease : IDisposable
+    {
+        public void Dispose() => ReleaseBuffer();
     }
 
     sealed class Function : autograd.SingleTensorFunction<Function>

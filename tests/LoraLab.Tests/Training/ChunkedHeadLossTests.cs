@@ -35,6 +35,27 @@ public class ChunkedHeadLossTests
         Assert.True(gw.allclose(weight.grad!, rtol: 1e-4, atol: 1e-5), "weight gradient differs");
     }
 
+    /// The logits buffer is kept between calls: calls with fewer rows, more rows (a new buffer), another vocabulary and
+    /// after a release all give the plain loss, and one call's logits never leak into the next.
+    [Fact]
+    public void ReusedLogitsBufferGivesThePlainLossAcrossShapes()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var gen = new torch.Generator(8);
+        foreach (var (rows, vocab, release) in new[] { (40L, 300L, false), (9L, 300L, false), (70L, 300L, false), (70L, 120L, false), (40L, 300L, true), (40L, 300L, false) })
+        {
+            if (release) ChunkedHeadLoss.ReleaseBuffer();
+            var hidden = randn(new long[] { rows, 16 }, generator: gen);
+            var weight = randn(new long[] { vocab, 16 }, generator: gen);
+            var targets = randint(0, vocab, new long[] { rows }, generator: gen);
+            var loss = ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore, 1 << 20);
+            var reference = nn.functional.cross_entropy(nn.functional.linear(hidden, weight), targets, reduction: nn.Reduction.Sum);
+            Assert.Equal(reference.item<float>(), loss.item<float>(), 2);
+        }
+        ChunkedHeadLoss.ReleaseBuffer();
+    }
+
     /// The head weight's gradient is written into .grad directly (no autograd copy): two accumulated backward passes,
     /// with the same weight also used as a tied embedding, still sum every contribution exactly once.
     [Fact]
