@@ -16,8 +16,8 @@ public class RuntimeTests
         Assert.Equal(64f, c[0, 0].item<float>());
     }
 
-    /// The heap is trimmed the first time and then only after the resident memory no live block holds grew by more
-    /// than 1/32 of the resident set: steady-state steps keep their freed blocks mapped.
+    /// Without a reference the heap is trimmed; with one, only after the resident memory no live block holds grew by
+    /// more than 1/32 of the resident set past it: steady-state steps keep their freed blocks mapped.
     [Theory]
     [InlineData(1000L << 20, 300L << 20, 0L, true)]
     [InlineData(1000L << 20, 300L << 20, 300L << 20, false)]

@@ -31,12 +31,11 @@ public static partial class NativeHeap
         long slack = rss - live.Value;
         if (_calls < 3) _calls++;
         if (_calls == 2) _baseSlack = Math.Max(1, slack);
-        else if (_calls == 3 && !ShouldTrim(rss, slack, _baseSlack)) return;
-        Trim();
+        if (_calls < 3 || ShouldTrim(rss, slack, _baseSlack)) Trim();
     }
 
-    /// Whether to trim, given the resident set, the part of it no live block holds, and that part at the first trim
-    /// (0: none yet).
+    /// Whether to trim, given the resident set, the part of it no live block holds, and that part at the reference
+    /// call (0: none yet).
     public static bool ShouldTrim(long rss, long slack, long baseSlack) => baseSlack <= 0 || slack > baseSlack + rss / 32;
 
     /// Bytes in live heap blocks, mapped or not (glibc mallinfo2: uordblks + hblkhd); null where unavailable.
