@@ -56,7 +56,7 @@ public static class StepBenchmark
         long frozenBf16 = layerProjections.Sum(p => p.InFeatures * p.OutFeatures * 2);
 
         using var opt = OptimizerFactory.Create("adamw", trainable, 3e-4, 0.01);
-        using var headBuffer = ChunkedHeadLoss.BufferScope();
+        using var keptBuffers = KeptBuffers.Scope();
         var step = new TrainingStep(model, trainable, maxGradNorm: 1.0);
         long setupRss = ProcessMemory.Rss();
         var gen = new torch.Generator((ulong)(o.Seed + 1), device);

@@ -1,3 +1,5 @@
+using LoraLab.Runtime;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,8 +18,38 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor ids)
     {
+        using var scope = NewDisposeScope();
         using var flat = ids.reshape(-1);
-        using var rows = weight.index_select(0, flat);
-        return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]);
+        var rows = weight.requires_grad && is_grad_enabled() ? Lookup.apply(weight, flat) : weight.index_select(0, flat);
+        return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]).MoveToOuterDisposeScope();
+    }
+
+    /// The lookup with a trained table: its (vocab, hidden) gradient is accumulated into .grad directly, in a buffer
+    /// kept between steps (KeptBuffers), instead of a fresh zero-filled table per step that autograd then hands over.
+    sealed record Table(Tensor Weight);
+
+    sealed class Lookup : autograd.SingleTensorFunction<Lookup>
+    {
+        public override string Name => "EmbeddingLookup";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var weight = (Tensor)vars[0];
+            var ids = (Tensor)vars[1];
+            ctx.save_data("table", new Table(weight)); // the parameter itself, to write its .grad
+            ctx.save_for_backward(new List<Tensor> { ids });
+            using var _ = no_grad();
+            return weight.index_select(0, ids);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var weight = ((Table)ctx.get_data("table")).Weight;
+            var ids = ctx.get_saved_variables()[0];
+            using var _ = no_grad();
+            if (weight.grad is { } existing) existing.index_add_(0, ids, gradOutput, 1);
+            else weight.grad = KeptBuffers.ZeroGradient(weight).index_add_(0, ids, gradOutput, 1);
+            return new List<Tensor> { null!, null! };
+        }
     }
 }

@@ -36,8 +36,9 @@ public static class ChunkedHeadLoss
         long chunks = Math.Max(1, (n * v + chunkElements - 1) / chunkElements);
         long rows = Math.Max(1, (n + chunks - 1) / chunks);
         var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
-        // One logits buffer for all chunks, kept for the next call on this thread (see LogitsBuffer).
-        var buffer = LogitsBuffer(rows, v, hidden.dtype, hidden.device);
+        // One logits buffer for all chunks, kept for the next call on this thread: mapping a fresh 64 MB block every
+        // step cost small LoRA-all 39 800 → 18 700 page faults per step, −120 ms median over 20 interleaved step pairs.
+        var buffer = Runtime.KeptBuffers.Logits(rows, v, hidden.dtype, hidden.device);
         for (long r0 = 0; r0 < n; r0 += rows)
         {
             using var scope = NewDisposeScope();
@@ -76,36 +77,6 @@ public static class ChunkedHeadLoss
         return total.squeeze(0);
     }
 
-    /// This thread's logits buffer, kept between calls: mapping a fresh 64 MB block every step cost ~16 000 page
-    /// faults (small LoRA-all: 39 800 → 18 700 faults per step, −120 ms median over 20 interleaved step pairs), for
-    /// which the buffer now also lives through backward (small peaks +2–4 % LoRA, +5–7 % full fine-tuning).
-    [ThreadStatic] static Tensor? _buffer;
-
-    static Tensor LogitsBuffer(long rows, long vocab, ScalarType dtype, Device device)
-    {
-        var b = _buffer;
-        if (b is not null && b.shape[0] >= rows && b.shape[1] == vocab && b.dtype == dtype && b.device_type == device.type && b.device_index == device.index)
-            return b.narrow(0, 0, rows);
-        ReleaseBuffer();
-        _buffer = empty(rows, vocab, dtype: dtype, device: device).DetachFromDisposeScope();
-        return _buffer.alias();
-    }
-
-    /// Frees this thread's logits buffer (held between calls so that each training step does not map it afresh).
-    public static void ReleaseBuffer()
-    {
-        _buffer?.Dispose();
-        _buffer = null;
-    }
-
-    /// Releases this thread's logits buffer when disposed: `using var _ = ChunkedHeadLoss.BufferScope();` around a run.
-    public static IDisposable BufferScope() => new BufferRelease();
-
-    sealed class BufferRelease : IDisposable
-    {
-        public void Dispose() => ReleaseBuffer();
-    }
-
     sealed class Function : autograd.SingleTensorFunction<Function>
     {
         public override string Name => "ChunkedHeadLoss";
@@ -115,7 +86,7 @@ public static class ChunkedHeadLoss
             var hidden = (Tensor)vars[0];
             var weight = (Tensor)vars[1];
             var gradX = hidden.requires_grad ? empty_like(hidden) : null;
-            var gradW = weight.requires_grad ? zeros_like(weight) : null;
+            var gradW = weight.requires_grad ? Runtime.KeptBuffers.ZeroGradient(weight) : null;
             var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], (long)vars[4], gradX, gradW);
             // Saved variables hold their own reference: the caller's dispose scope frees these handles after apply.
             ctx.save_for_backward(new List<Tensor> { gradX!, gradW!, gradW is null ? null! : weight });

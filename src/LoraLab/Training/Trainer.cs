@@ -54,7 +54,7 @@ public sealed class Trainer
     public TrainResult Run(string? resumeDir, CancellationToken cancel)
     {
         var parameters = _trainable.Select(t => t.Param).ToList();
-        using var headBuffer = ChunkedHeadLoss.BufferScope(); // the head's reused logits buffer goes when training ends
+        using var keptBuffers = KeptBuffers.Scope(); // the step's reused scratch buffers go when training ends
         using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var state = new TrainerState();

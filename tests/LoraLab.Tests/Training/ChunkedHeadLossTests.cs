@@ -45,7 +45,7 @@ public class ChunkedHeadLossTests
         var gen = new torch.Generator(8);
         foreach (var (rows, vocab, release) in new[] { (40L, 300L, false), (9L, 300L, false), (70L, 300L, false), (70L, 120L, false), (40L, 300L, true), (40L, 300L, false) })
         {
-            if (release) ChunkedHeadLoss.ReleaseBuffer();
+            if (release) Runtime.KeptBuffers.Release();
             var hidden = randn(new long[] { rows, 16 }, generator: gen);
             var weight = randn(new long[] { vocab, 16 }, generator: gen);
             var targets = randint(0, vocab, new long[] { rows }, generator: gen);
@@ -53,7 +53,7 @@ public class ChunkedHeadLossTests
             var reference = nn.functional.cross_entropy(nn.functional.linear(hidden, weight), targets, reduction: nn.Reduction.Sum);
             Assert.Equal(reference.item<float>(), loss.item<float>(), 2);
         }
-        ChunkedHeadLoss.ReleaseBuffer();
+        Runtime.KeptBuffers.Release();
     }
 
     /// The head weight's gradient is written into .grad directly (no autograd copy): two accumulated backward passes,
