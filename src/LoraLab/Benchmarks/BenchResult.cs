@@ -24,10 +24,10 @@ public sealed record BenchResult
     /// FLOPs of one step (see StepFlops) and the rate they were done at.
     public required double StepFlops { get; init; }
     public required double AchievedGFlops { get; init; }
-    /// float32 matrix-product rate measured in this process before the run.
+    /// float32 matrix-product rate measured in this process before and after the timed steps (the higher one).
     public required double PeakGFlops { get; init; }
     public double Mfu => AchievedGFlops / PeakGFlops;
-    /// VmHWM at the end (includes model set-up, as the peer's ru_maxrss does).
+    /// VmHWM after the timed steps (includes model set-up, as the peer's ru_maxrss does).
     public required long PeakRssBytes { get; init; }
     /// VmRSS once the model and optimizer were built, before the first step.
     public required long SetupRssBytes { get; init; }
