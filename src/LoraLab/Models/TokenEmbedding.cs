@@ -24,10 +24,11 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]).MoveToOuterDisposeScope();
     }
 
-    /// The lookup with a trained table: its (vocab, hidden) gradient is accumulated into .grad directly, in a buffer
-    /// kept between steps (KeptBuffers), instead of a fresh zero-filled table per step that autograd then hands over.
+    /// The parameter, carried to backward as data (TorchSharp takes only tensors saved for backward as tensors).
     sealed record Table(Tensor Weight);
 
+    /// The lookup with a trained table: its (vocab, hidden) gradient is accumulated into .grad directly, in a buffer
+    /// kept between steps (KeptBuffers), instead of a fresh zero-filled table per step that autograd then hands over.
     sealed class Lookup : autograd.SingleTensorFunction<Lookup>
     {
         public override string Name => "EmbeddingLookup";
