@@ -18,10 +18,9 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor ids)
     {
-        using var scope = NewDisposeScope();
         using var flat = ids.reshape(-1);
-        var rows = weight.requires_grad && is_grad_enabled() ? Lookup.apply(weight, flat) : weight.index_select(0, flat);
-        return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]).MoveToOuterDisposeScope();
+        using var rows = weight.requires_grad && is_grad_enabled() ? Lookup.apply(weight, flat) : weight.index_select(0, flat);
+        return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]);
     }
 
     /// The parameter, carried to backward as data (TorchSharp takes only tensors saved for backward as tensors).
