@@ -51,14 +51,23 @@ public sealed class TrainingStep
             using (no_grad())
                 foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
         beforeUpdate?.Invoke();
-        double norm = _maxGradNorm > 0 ? nn.utils.clip_grad_norm_(_params, _maxGradNorm)
-            : _scaler is not null ? nn.utils.clip_grad_norm_(_params, double.MaxValue) : double.NaN;
+        double norm = _maxGradNorm > 0 || _scaler is not null ? GradientClipping.TotalNorm(_params) : double.NaN;
         // With loss scaling an overflowed step is skipped (and the scale lowered) instead of poisoning the weights.
-        if (_scaler is null || _scaler.Update(double.IsFinite(norm))) opt.step();
+        if (_scaler is null || _scaler.Update(double.IsFinite(norm)))
+        {
+            // Clipping's multiplication happens inside the optimizer's update (one pass over the gradients fewer).
+            if (_maxGradNorm > 0) GradientClipping.ScaleForStep(opt, _params, GradientClipping.Coefficient(norm, _maxGradNorm));
+            opt.step();
+        }
         // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
         double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
+        // Each step leaves ~0.25 MB of managed garbage (tensor wrappers, handle arrays). Left to the GC's own gen-0
+        // budget (~25 MB here, sized from the L3 cache, and adaptive) it lands on fresh pages step after step: small
+        // LoRA at 1 × 128 peaked at 521 MB after 10 steps and 553 MB after 500, in jumps. Collected every step, it
+        // reuses the same few pages (504 → 509 MB over 200 steps), for 0.6–6 ms a step.
+        GC.Collect(0);
         return (loss, norm);
     }
 }

@@ -23,10 +23,20 @@ def adamw(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Te
     torch._fused_adamw_(params, grads, m, v, vmax, steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
                         eps=eps, amsgrad=amsgrad, maximize=maximize)
 
+def adamw_scaled(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], vmax: List[Tensor], steps: List[Tensor],
+          lr: float, beta1: float, beta2: float, weight_decay: float, eps: float, amsgrad: bool, maximize: bool, grad_scale: Tensor):
+    torch._fused_adamw_(params, grads, m, v, vmax, steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                        eps=eps, amsgrad=amsgrad, maximize=maximize, grad_scale=grad_scale)
+
 def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], vmax: List[Tensor], steps: List[Tensor],
          lr: float, beta1: float, beta2: float, weight_decay: float, eps: float, amsgrad: bool, maximize: bool):
     torch._fused_adam_(params, grads, m, v, vmax, steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
                        eps=eps, amsgrad=amsgrad, maximize=maximize)
+
+def adam_scaled(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], vmax: List[Tensor], steps: List[Tensor],
+         lr: float, beta1: float, beta2: float, weight_decay: float, eps: float, amsgrad: bool, maximize: bool, grad_scale: Tensor):
+    torch._fused_adam_(params, grads, m, v, vmax, steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                       eps=eps, amsgrad=amsgrad, maximize=maximize, grad_scale=grad_scale)
 ";
 
     static readonly Lazy<jit.CompilationUnit?> Unit = new(() =>
@@ -37,9 +47,11 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
 
     public static bool Available => Unit.Value is not null;
 
-    /// Updates every parameter that has a gradient, one kernel call per group, dtype and device.
+    /// Updates every parameter that has a gradient, one kernel call per group, dtype and device. Gradients are
+    /// multiplied by `gradFactor` inside the kernel (its grad_scale divides them by 1 / gradFactor), so clipping costs
+    /// no pass of its own over the gradients.
     internal static void Step(IEnumerable<Ts.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, Ts.OptimizerState> state,
-        bool decoupled, Func<Ts.ParamGroup, AdamHyper> hyper, Func<Ts.OptimizerState, AdamSlots> slots)
+        bool decoupled, Func<Ts.ParamGroup, AdamHyper> hyper, Func<Ts.OptimizerState, AdamSlots> slots, double gradFactor = 1)
     {
         using var _ = no_grad();
         foreach (var group in groups)
@@ -55,10 +67,20 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
                 // The kernel reads the step count from a tensor per parameter, already incremented (as PyTorch does).
                 var steps = list.Select(i => full(1, (float)i.S.Advance(), dtype: ScalarType.Float32, device: i.P.device)).ToArray();
                 var vmax = h.Amsgrad ? list.Select(i => i.S.MaxExpAvgSq!).ToArray() : Array.Empty<Tensor>();
-                Unit.Value!.invoke(decoupled ? "adamw" : "adam",
+                var args = new List<object>
+                {
                     list.Select(i => (Tensor)i.P).ToArray(), list.Select(i => i.G).ToArray(),
                     list.Select(i => i.S.ExpAvg).ToArray(), list.Select(i => i.S.ExpAvgSq).ToArray(), vmax, steps,
-                    h.Lr, h.Beta1, h.Beta2, h.WeightDecay, h.Eps, h.Amsgrad, h.Maximize);
+                    h.Lr, h.Beta1, h.Beta2, h.WeightDecay, h.Eps, h.Amsgrad, h.Maximize,
+                };
+                string name = decoupled ? "adamw" : "adam";
+                if (gradFactor != 1)
+                {
+                    // The kernel reads the scale as float32 from a tensor on the parameters' device.
+                    args.Add(full(1, (float)(1 / gradFactor), dtype: ScalarType.Float32, device: list[0].P.device));
+                    name += "_scaled";
+                }
+                Unit.Value!.invoke(name, args.ToArray());
             }
         }
     }

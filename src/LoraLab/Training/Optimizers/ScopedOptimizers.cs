@@ -12,8 +12,17 @@ namespace LoraLab.Training.Optimizers;
 // parameter's temporaries freed before the next. State, options and save/load are TorchSharp's; the class names
 // match TorchSharp's so optimizer files saved by either load in the other.
 
+/// An optimizer that multiplies the gradients by a factor within its next update: gradient clipping then needs no
+/// pass of its own over the gradients (on small full fine-tuning that pass reads and writes 56 M floats).
+public interface IGradientFactor
+{
+    /// Multiplies every gradient in the next `step()` only; reset to 1 by that step. The gradients themselves may or
+    /// may not be changed in place.
+    double GradientFactor { get; set; }
+}
+
 /// AdamW (decoupled weight decay).
-public sealed class AdamW : Ts.AdamW
+public sealed class AdamW : Ts.AdamW, IGradientFactor
 {
     public AdamW(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
@@ -21,10 +30,14 @@ public sealed class AdamW : Ts.AdamW
     /// False: the per-parameter update, bit-identical to TorchSharp's (tests compare the two paths).
     public bool Fused { get; init; } = true;
 
+    public double GradientFactor { get; set; } = 1;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         var loss = StepRunner.Closure(closure);
-        AdamStep.Run(_parameter_groups, _state, decoupled: true, Fused, g =>
+        double factor = GradientFactor;
+        GradientFactor = 1;
+        AdamStep.Run(_parameter_groups, _state, decoupled: true, Fused, factor, g =>
         {
             var o = (Options)g.Options;
             return new AdamHyper(o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value, o.amsgrad!.Value, o.maximize!.Value);
@@ -34,7 +47,7 @@ public sealed class AdamW : Ts.AdamW
 }
 
 /// Adam (weight decay added to the gradient, L2).
-public sealed class Adam : Ts.Adam
+public sealed class Adam : Ts.Adam, IGradientFactor
 {
     public Adam(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
@@ -42,10 +55,14 @@ public sealed class Adam : Ts.Adam
     /// False: the per-parameter update, bit-identical to TorchSharp's (tests compare the two paths).
     public bool Fused { get; init; } = true;
 
+    public double GradientFactor { get; set; } = 1;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         var loss = StepRunner.Closure(closure);
-        AdamStep.Run(_parameter_groups, _state, decoupled: false, Fused, g =>
+        double factor = GradientFactor;
+        GradientFactor = 1;
+        AdamStep.Run(_parameter_groups, _state, decoupled: false, Fused, factor, g =>
         {
             var o = (Options)g.Options;
             return new AdamHyper(o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value, o.amsgrad!.Value, o.maximize!.Value);
@@ -55,15 +72,19 @@ public sealed class Adam : Ts.Adam
 }
 
 /// SGD with optional momentum, dampening, Nesterov and L2 weight decay, with per-parameter temporaries.
-public sealed class SGD : Ts.SGD
+public sealed class SGD : Ts.SGD, IGradientFactor
 {
     public SGD(IEnumerable<Ts.Parameter> parameters, double lr, double momentum, double dampening, double weightDecay, bool nesterov)
         : base(parameters, lr, momentum, dampening, weightDecay, nesterov) { }
 
+    public double GradientFactor { get; set; } = 1;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         var loss = StepRunner.Closure(closure);
-        StepRunner.ForEach(_parameter_groups, _state, (group, p, grad, st) =>
+        double factor = GradientFactor;
+        GradientFactor = 1;
+        StepRunner.ForEach(_parameter_groups, _state, factor, (group, p, grad, st) =>
         {
             var o = (Options)group.Options;
             var s = (State)st;
@@ -85,10 +106,10 @@ static class AdamStep
 {
     /// The fused kernel when available, else PyTorch's single-tensor update parameter by parameter.
     public static void Run(IEnumerable<Ts.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, Ts.OptimizerState> state,
-        bool decoupled, bool fused, Func<Ts.ParamGroup, AdamHyper> hyper, Func<Ts.OptimizerState, AdamSlots> slots)
+        bool decoupled, bool fused, double gradFactor, Func<Ts.ParamGroup, AdamHyper> hyper, Func<Ts.OptimizerState, AdamSlots> slots)
     {
-        if (fused && FusedAdamKernel.Available) { FusedAdamKernel.Step(groups, state, decoupled, hyper, slots); return; }
-        StepRunner.ForEach(groups, state, (group, p, grad, st) =>
+        if (fused && FusedAdamKernel.Available) { FusedAdamKernel.Step(groups, state, decoupled, hyper, slots, gradFactor); return; }
+        StepRunner.ForEach(groups, state, gradFactor, (group, p, grad, st) =>
         {
             var h = hyper(group);
             var s = slots(st);
@@ -144,9 +165,10 @@ static class StepRunner
         using (enable_grad()) return closure();
     }
 
-    /// Visits every parameter with a gradient under no-grad, each in its own dispose scope.
+    /// Visits every parameter with a gradient (times `gradFactor`, negated when maximizing) under no-grad, each in its
+    /// own dispose scope.
     public static void ForEach(IEnumerable<Ts.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, Ts.OptimizerState> state,
-        Action<Ts.ParamGroup, Ts.Parameter, Tensor, Ts.OptimizerState> update, Func<Ts.ParamGroup, bool> maximize)
+        double gradFactor, Action<Ts.ParamGroup, Ts.Parameter, Tensor, Ts.OptimizerState> update, Func<Ts.ParamGroup, bool> maximize)
     {
         using var _ = no_grad();
         foreach (var group in groups)
@@ -157,6 +179,7 @@ static class StepRunner
                 using var scope = NewDisposeScope();
                 var grad = p.grad;
                 if (grad is null) continue;
+                if (gradFactor != 1) grad = grad.mul(gradFactor);
                 update(group, p, max ? grad.neg() : grad, state[p.Handle]);
             }
         }
