@@ -8,7 +8,8 @@ namespace LoraLab.Training;
 /// Gradient-norm clipping as `torch.nn.utils.clip_grad_norm_` defines it: the 2-norm over all gradients together,
 /// and a coefficient max_norm / (norm + 1e-6) capped at 1. libtorch's version multiplies every gradient by the
 /// coefficient, even when it is 1; here the multiplication is skipped at 1 and otherwise handed to the optimizer's
-/// own pass over the gradients (IGradientFactor), so clipping reads the gradients once instead of three times.
+/// own pass over the gradients (IGradientFactor), so clipping costs one read of the gradients instead of two reads
+/// and a write.
 public static class GradientClipping
 {
     /// The 2-norm of all gradients together (0 when none has one); one read of each gradient.
