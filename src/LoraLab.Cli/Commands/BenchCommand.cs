@@ -61,6 +61,11 @@ public sealed class BenchSettings : CommandSettings
     [Description("Recompute each layer in backward instead of keeping its activations.")]
     public bool GradCheckpointing { get; set; }
 
+    [CommandOption("--streams <N>")]
+    [Description("Split each micro-batch over N single-threaded slices run side by side (CPU, LoRA/QLoRA without dropout).")]
+    [DefaultValue(1)]
+    public int Streams { get; set; } = 1;
+
     [CommandOption("--device <DEVICE>")]
     [DefaultValue("cpu")]
     public string Device { get; set; } = "cpu";
@@ -88,14 +93,14 @@ public sealed class BenchCommand : Command<BenchSettings>
         {
             Config = s.Config, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
             Batch = s.Batch, Seq = s.Seq, Steps = s.Steps, Warmup = s.Warmup, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
-            Device = s.Device, Precision = s.Precision.ToLowerInvariant(), MemoryAt = ParseSteps(s.MemoryAt),
+            Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), MemoryAt = ParseSteps(s.MemoryAt),
         };
         var r = StepBenchmark.Run(o, m => Console.Error.WriteLine(m));
         if (s.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads,
+                impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams,
                 device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing,
                 @params = r.Parameters, trainable = r.Trainable,
                 tokens_per_s = Math.Round(r.TokensPerSecond, 1), step_s = Math.Round(r.MedianStepSeconds, 4), min_step_s = Math.Round(r.MinStepSeconds, 4),
@@ -109,7 +114,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         }
         var t = new Table().AddColumns("metric", "value");
         t.AddRow("config / mode", $"{r.Config} / {r.Mode}{(r.GradCheckpointing ? " + grad checkpointing" : "")}");
-        t.AddRow("batch x seq", $"{r.Batch} x {r.Seq} ({r.Threads} threads, {r.Device}, {r.Precision})");
+        t.AddRow("batch x seq", $"{r.Batch} x {r.Seq} ({r.Threads} threads{(r.Streams > 1 ? $" as {r.Streams} streams" : "")}, {r.Device}, {r.Precision})");
         t.AddRow("parameters (trainable)", $"{r.Parameters:N0} ({r.Trainable:N0})");
         t.AddRow("median step", $"{r.MedianStepSeconds:F3} s (min {r.MinStepSeconds:F3} s, {r.Steps} steps)");
         t.AddRow("tokens/s", $"{r.TokensPerSecond:F1}");

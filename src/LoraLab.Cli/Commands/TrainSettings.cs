@@ -91,6 +91,8 @@ public sealed class TrainSettings : CommandSettings
     public string? Quantize { get; set; }
     [CommandOption("--threads <N>")]
     public int? Threads { get; set; }
+    [CommandOption("--streams <N>")][Description("Split each micro-batch over N single-threaded slices run side by side on the CPU (default 1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.")]
+    public int? Streams { get; set; }
     [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (default 16, 0 = skip) and report how many stop, base vs tuned.")]
     public int? StopRatePrompts { get; set; }
 

@@ -21,6 +21,8 @@ public sealed record BenchOptions
     /// libtorch threads; null = physical cores.
     public int? Threads { get; init; }
     public bool GradCheckpointing { get; init; }
+    /// Single-threaded slices each micro-batch is split into (TrainingStep's streams); 1 = off.
+    public int Streams { get; init; } = 1;
     public string Device { get; init; } = "cpu";
     /// Compute dtype: fp32 or bf16.
     public string Precision { get; init; } = "fp32";
@@ -39,6 +41,7 @@ public sealed record BenchOptions
         if (Warmup < 0) throw new UserException("--warmup must be >= 0");
         if (R < 1) throw new UserException("--r must be at least 1");
         if (Threads is < 1) throw new UserException("--threads must be at least 1");
+        if (Streams < 1) throw new UserException("--streams must be at least 1");
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
     }
 }

@@ -9,6 +9,8 @@ public sealed record BenchResult
     public required int Seq { get; init; }
     public required int Steps { get; init; }
     public required int Threads { get; init; }
+    /// Single-threaded slices per micro-batch (1 = off).
+    public int Streams { get; init; } = 1;
     public required string Device { get; init; }
     public required string Precision { get; init; }
     public required bool GradCheckpointing { get; init; }

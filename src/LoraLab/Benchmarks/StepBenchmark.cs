@@ -57,7 +57,7 @@ public static class StepBenchmark
 
         using var opt = OptimizerFactory.Create("adamw", trainable, 3e-4, 0.01);
         using var keptBuffers = KeptBuffers.Scope();
-        var step = new TrainingStep(model, trainable, maxGradNorm: 1.0);
+        using var step = new TrainingStep(model, trainable, maxGradNorm: 1.0, streams: o.Streams);
         long setupRss = ProcessMemory.Rss();
         var gen = new torch.Generator((ulong)(o.Seed + 1), device);
         var times = new List<double>();
@@ -88,7 +88,7 @@ public static class StepBenchmark
         string mode = o.Method == "full" ? "full" : $"{o.Method}-{o.Targets}-r{o.R}";
         return new BenchResult
         {
-            Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads,
+            Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams,
             Device = device.ToString(), Precision = o.Precision, GradCheckpointing = o.GradCheckpointing,
             Parameters = total, Trainable = trainableCount, FrozenWeightBytes = frozenBytes, FrozenWeightBf16Bytes = frozenBf16,
             MedianStepSeconds = median, MinStepSeconds = sorted[0], TokensPerSecond = o.Batch * o.Seq / median,

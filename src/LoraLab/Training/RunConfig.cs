@@ -49,6 +49,8 @@ public sealed class RunConfig
     public bool? UseRslora { get; set; }
     public string? Quantize { get; set; }
     public int? Threads { get; set; }
+    /// Single-threaded slices each micro-batch is split into on the CPU (1 = off; LoRA/QLoRA without dropout).
+    public int? Streams { get; set; }
     /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
     public int? StopRatePrompts { get; set; }
 
@@ -57,7 +59,7 @@ public sealed class RunConfig
         Method = "lora", Device = "auto", Precision = "auto", Template = "alpaca", MaxSeqLength = 512, LongExamples = "truncate",
         TrainOnInputs = false, Packing = false, ValFraction = 0.05, Lr = 3e-4, BatchSize = 16, MicroBatchSize = 4, Epochs = 1,
         Seed = 42, Optimizer = "adamw", WeightDecay = 0.0, Momentum = 0.9, Nesterov = false, Schedule = "cosine", MinLr = 0,
-        MaxGradNorm = 1.0, EvalEvery = 0, SaveEvery = 0, LogEvery = 1, R = 8, Alpha = 16, LoraDropout = 0.05, Targets = "all",
+        MaxGradNorm = 1.0, Streams = 1, EvalEvery = 0, SaveEvery = 0, LogEvery = 1, R = 8, Alpha = 16, LoraDropout = 0.05, Targets = "all",
         LoraHead = false, UseRslora = false, StopRatePrompts = 16,
     };
 
@@ -93,6 +95,6 @@ public sealed class RunConfig
         Lr = Lr!.Value, BatchSize = BatchSize!.Value, MicroBatchSize = MicroBatchSize!.Value, MaxSteps = MaxSteps, Epochs = Epochs!.Value,
         Seed = Seed!.Value, Optimizer = Optimizer!, WeightDecay = WeightDecay!.Value, Momentum = Momentum!.Value, Nesterov = Nesterov!.Value,
         Schedule = Schedule!, WarmupSteps = WarmupSteps, WarmupRatio = WarmupRatio, MinLr = MinLr!.Value, MaxGradNorm = MaxGradNorm!.Value,
-        EvalEvery = EvalEvery!.Value, SaveEvery = SaveEvery!.Value, LogEvery = LogEvery!.Value,
+        EvalEvery = EvalEvery!.Value, SaveEvery = SaveEvery!.Value, LogEvery = LogEvery!.Value, Streams = Streams!.Value,
     };
 }

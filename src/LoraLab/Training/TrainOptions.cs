@@ -21,6 +21,8 @@ public sealed record TrainOptions
     public int EvalEvery { get; init; }
     public int SaveEvery { get; init; }
     public int LogEvery { get; init; } = 1;
+    /// Single-threaded slices per micro-batch (TrainingStep); 1 = off.
+    public int Streams { get; init; } = 1;
 
     public int AccumulationSteps => BatchSize / MicroBatchSize;
 
@@ -38,5 +40,6 @@ public sealed record TrainOptions
             throw new UserException($"unknown schedule '{Schedule}' (available: {string.Join(", ", LrSchedule.Kinds)})");
         if (WarmupRatio is < 0 or > 1) throw new UserException("--warmup-ratio must be in [0, 1]");
         if (MaxGradNorm < 0) throw new UserException("--max-grad-norm must be >= 0 (0 disables clipping)");
+        if (Streams < 1) throw new UserException("--streams must be at least 1");
     }
 }

@@ -133,7 +133,13 @@ public sealed class Trainer
             lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
             return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals);
         }
-        finally { batches?.Dispose(); }
+        finally
+        {
+            batches?.Dispose();
+            // The step's stream threads (and their kept buffers) end with the run.
+            _step?.Dispose();
+            _step = null;
+        }
     }
 
     (double Loss, double GradNorm, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
@@ -141,7 +147,7 @@ public sealed class Trainer
         long targets = window.Sum(b => (long)b.TargetTokens);
         long tokens = window.Sum(b => (long)b.Tokens);
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
-        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null);
+        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null, _o.Streams);
         var (loss, norm) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
         return (loss, norm, tokens, targets);
     }

@@ -11,18 +11,40 @@ namespace LoraLab.Training;
 /// window's target tokens), clipping, optimizer update. Shared by the Trainer and `loralab bench`, so the
 /// benchmark times exactly the code that trains. Everything made here is freed before it returns; the only
 /// device-to-host read is the loss scalar.
-public sealed class TrainingStep
+public sealed class TrainingStep : IDisposable
 {
     readonly CausalLM _model;
     readonly IReadOnlyList<Parameter> _params;
     readonly double _maxGradNorm;
 
     readonly LossScaler? _scaler;
+    readonly StepStreams? _streams;
 
-    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null)
+    /// `streams` > 1 splits each micro-batch's rows over that many single-threaded slices (StepStreams). It needs a
+    /// frozen embedding and output layer (their gradients are written outside autograd) and no dropout (one random
+    /// generator drawn from by several threads would not repeat), and is refused otherwise.
+    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null, int streams = 1)
     {
         _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
+        if (streams < 1) throw new UserException("--streams must be at least 1");
+        if (streams == 1) return;
+        if (StreamsRefusal(model, trainable) is { } why) throw new UserException($"--streams {streams}: {why}; use --streams 1");
+        _streams = new StepStreams(streams);
     }
+
+    /// Why this model and set of trainable tensors cannot be split over streams; null when they can.
+    public static string? StreamsRefusal(CausalLM model, IReadOnlyList<Parameter> trainable)
+    {
+        var tables = new List<Tensor> { model.model.embed_tokens.weight };
+        if (model.DenseHeadWeight is { } head) tables.Add(head);
+        if (trainable.Any(p => tables.Any(t => t.Handle == p.Handle)))
+            return "the embedding or output layer is trained (full fine-tuning)";
+        if (model.modules().Any(m => m is TorchSharp.Modules.Dropout d && d.training))
+            return "the model has dropout (set --lora-dropout 0)";
+        return null;
+    }
+
+    public void Dispose() => _streams?.Dispose();
 
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
     /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss and the
@@ -35,6 +57,13 @@ public sealed class TrainingStep
         foreach (var b in window)
         {
             if (b.TargetTokens == 0) continue;
+            if (_streams is not null && b.Rows > 1)
+            {
+                var part = RunSlices(b, targets);
+                if (lossSum is null) lossSum = part.MoveToOuterDisposeScope();
+                else lossSum.add_(part);
+                continue;
+            }
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
             using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
@@ -69,5 +98,67 @@ public sealed class TrainingStep
         // reuses the same few pages (504 → 509 MB over 200 steps), for 0.6–6 ms a step.
         GC.Collect(0);
         return (loss, norm);
+    }
+
+    /// One micro-batch split by rows over the streams: each slice runs forward and backward on its own thread and
+    /// returns its gradients (autograd.grad, not accumulated into `.grad`), which are then added into `.grad` in slice
+    /// order, so the result does not depend on which thread finishes first. Returns the micro-batch's loss sum.
+    Tensor RunSlices(Batch b, long targets)
+    {
+        int parts = (int)Math.Min(_streams!.Count, b.Rows);
+        var losses = new Tensor?[parts];
+        var grads = new IList<Tensor>?[parts];
+        // All slices finish their forward pass before any backward starts, with one heap trim between (as below).
+        using var barrier = new Barrier(parts, _ => NativeHeap.TrimIfGrown());
+        var work = Enumerable.Range(0, parts).Select(i => (Action)(() =>
+        {
+            bool waited = false;
+            try
+            {
+                using var scope = NewDisposeScope();
+                long r0 = b.Rows * i / parts, r1 = b.Rows * (i + 1) / parts;
+                Tensor Rows(Tensor t) => t.narrow(0, r0, r1 - r0);
+                var sum = Losses.NextTokenSum(_model, Rows(b.InputIds), Rows(b.Labels), Rows(b.PositionIds),
+                    b.DocumentIds is null ? null : Rows(b.DocumentIds));
+                var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+                barrier.SignalAndWait();
+                waited = true;
+                var g = autograd.grad(new[] { scaled }, _params.Cast<Tensor>().ToList(), retain_graph: false, create_graph: false, allow_unused: true);
+                grads[i] = g.Select(t => t?.DetachFromDisposeScope()!).ToList();
+                losses[i] = sum.detach().DetachFromDisposeScope();
+            }
+            catch
+            {
+                if (!waited) barrier.RemoveParticipant();
+                throw;
+            }
+        })).ToList();
+        try
+        {
+            _streams.Run(work);
+            using (no_grad())
+                for (int j = 0; j < _params.Count; j++)
+                    for (int i = 0; i < parts; i++)
+                    {
+                        var g = grads[i]![j];
+                        if (g is null || g.IsInvalid) continue;
+                        // .grad keeps its own reference: the wrapper is disposed below either way. autograd.grad
+                        // hands gradients over in whatever layout the last operation made (LoRA's B comes back
+                        // transposed); `.grad` must be laid out like its parameter, as backward() would make it,
+                        // because the fused optimizer walks both buffers in step.
+                        if (_params[j].grad is { } existing) existing.add_(g);
+                        else if (g.is_contiguous()) _params[j].grad = g;
+                        else { using var c = g.contiguous(); _params[j].grad = c; }
+                    }
+            var total = losses[0]!.clone();
+            for (int i = 1; i < parts; i++) total.add_(losses[i]!);
+            return total;
+        }
+        finally
+        {
+            foreach (var l in losses) l?.Dispose();
+            foreach (var list in grads)
+                if (list is not null) foreach (var g in list) g?.Dispose();
+        }
     }
 }
