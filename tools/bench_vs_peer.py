@@ -3,7 +3,7 @@
 Markdown row per pair with the speed and memory ratios. Each pair is only comparable with itself: run this on an
 otherwise idle machine and read the spread between repeats as the noise.
 
-    python3 tools/bench_vs_peer.py [--repeats 2] [--threads 2] [--loralab PATH] [--python /usr/bin/python3]
+    python3 tools/bench_vs_peer.py [--repeats 2] [--threads 2] [--streams 2] [--loralab PATH] [--python /usr/bin/python3]
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--loralab", default=os.path.join(ROOT, "src/LoraLab.Cli/bin/Release/net10.0/LoraLab.Cli"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--only", default=None, help="substring of the run labels to keep")
+    ap.add_argument("--streams", type=int, default=1, help="LoraLab's --streams for the LoRA runs (full fine-tuning refuses it)")
     a = ap.parse_args()
     if not os.path.exists(PEER):
         sys.exit(f"peer not found: {PEER}")
@@ -51,13 +52,14 @@ def main():
             continue
         steps = 2 if "medium" in label else 3
         common = f"--batch {a.batch} --seq {a.seq} --steps {steps} --threads {a.threads}"
+        extra = f" --streams {a.streams}" if a.streams > 1 and "full" not in label else ""
         for _ in range(a.repeats):
             load = load1()
-            o = last_json(subprocess.run([a.loralab, "bench"] + ours.split() + common.split() + ["--json"],
+            o = last_json(subprocess.run([a.loralab, "bench"] + (ours + extra).split() + common.split() + ["--json"],
                                          capture_output=True, text=True, check=True).stdout)
             p = last_json(subprocess.run([a.python, PEER, "bench"] + theirs.split() + common.split(),
                                          capture_output=True, text=True, check=True).stdout)
-            print(f"| {label} | {load:.1f} | {o['tokens_per_s']:.1f} | {p['tokens_per_s']:.1f} | "
+            print(f"| {label}{' (' + extra.strip() + ')' if extra else ''} | {load:.1f} | {o['tokens_per_s']:.1f} | {p['tokens_per_s']:.1f} | "
                   f"**{o['tokens_per_s'] / p['tokens_per_s']:.2f}×** | {o['peak_rss_mb']} MB | {p['peak_rss_mb']} MB | "
                   f"**{o['peak_rss_mb'] / p['peak_rss_mb']:.2f}** | {o['mfu'] * 100:.1f} % |", flush=True)
 
