@@ -52,18 +52,24 @@ public sealed class RotaryEmbedding : IDisposable
     /// (known to the caller, so no device-to-host read per step).
     public (Tensor Cos, Tensor Sin) For(Tensor positionIds, long needed, ScalarType dtype)
     {
-        if (needed > _cos.shape[0])
+        // Locked: training streams (TrainingStep) run the model on several threads, and a growing table is replaced.
+        lock (_grow)
         {
-            long length = Math.Max(needed, 2 * _cos.shape[0]);
-            _cos.Dispose(); _sin.Dispose();
-            (_cos, _sin) = Table(length);
+            if (needed > _cos.shape[0])
+            {
+                long length = Math.Max(needed, 2 * _cos.shape[0]);
+                _cos.Dispose(); _sin.Dispose();
+                (_cos, _sin) = Table(length);
+            }
+            using var flat = positionIds.reshape(-1);
+            long b = positionIds.shape[0], t = positionIds.shape[1];
+            using var c = _cos.index_select(0, flat);
+            using var s = _sin.index_select(0, flat);
+            return (c.view(b, 1, t, -1).to(dtype), s.view(b, 1, t, -1).to(dtype));
         }
-        using var flat = positionIds.reshape(-1);
-        long b = positionIds.shape[0], t = positionIds.shape[1];
-        using var c = _cos.index_select(0, flat);
-        using var s = _sin.index_select(0, flat);
-        return (c.view(b, 1, t, -1).to(dtype), s.view(b, 1, t, -1).to(dtype));
     }
+
+    readonly object _grow = new();
 
     /// x * cos + rotate_half(x) * sin, with rotate_half(x) = cat(-x2, x1).
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
