@@ -33,7 +33,7 @@ public sealed class TrainingStep : IDisposable
     }
 
     /// Why this model and set of trainable tensors cannot be split over streams; null when they can.
-    public static string? StreamsRefusal(CausalLM model, IReadOnlyList<Parameter> trainable)
+    static string? StreamsRefusal(CausalLM model, IReadOnlyList<Parameter> trainable)
     {
         var tables = new List<Tensor> { model.model.embed_tokens.weight };
         if (model.DenseHeadWeight is { } head) tables.Add(head);
@@ -66,7 +66,7 @@ public sealed class TrainingStep : IDisposable
             }
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
-            using var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+            using var scaled = Scaled(sum, targets);
             // The forward pass leaves freed temporaries' pages mapped between the saved activations; handing them back
             // before backward (which allocates the gradients) keeps the step's peak near its live tensors, when the
             // heap has grown (a trim on every step costs more page faults than it saves memory: NativeHeap).
@@ -100,6 +100,9 @@ public sealed class TrainingStep : IDisposable
         return (loss, norm);
     }
 
+    /// What backward starts from: the loss sum over the window's target tokens (times the loss scale when scaling).
+    Tensor Scaled(Tensor sum, long targets) => _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+
     /// One micro-batch split by rows over the streams: each slice runs forward and backward on its own thread and
     /// returns its gradients (autograd.grad, not accumulated into `.grad`), which are then added into `.grad` in slice
     /// order, so the result does not depend on which thread finishes first. Returns the micro-batch's loss sum.
@@ -120,7 +123,7 @@ public sealed class TrainingStep : IDisposable
                 Tensor Rows(Tensor t) => t.narrow(0, r0, r1 - r0);
                 var sum = Losses.NextTokenSum(_model, Rows(b.InputIds), Rows(b.Labels), Rows(b.PositionIds),
                     b.DocumentIds is null ? null : Rows(b.DocumentIds));
-                var scaled = _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
+                var scaled = Scaled(sum, targets);
                 barrier.SignalAndWait();
                 waited = true;
                 var g = autograd.grad(new[] { scaled }, _params.Cast<Tensor>().ToList(), retain_graph: false, create_graph: false, allow_unused: true);
