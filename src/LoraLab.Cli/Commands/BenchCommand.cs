@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using LoraLab.Benchmarks;
+using LoraLab.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -101,7 +102,7 @@ public sealed class BenchCommand : Command<BenchSettings>
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams,
-                device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing,
+                device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing, mkl_kernels = MklCpuDispatch.Status,
                 @params = r.Parameters, trainable = r.Trainable,
                 tokens_per_s = Math.Round(r.TokensPerSecond, 1), step_s = Math.Round(r.MedianStepSeconds, 4), min_step_s = Math.Round(r.MinStepSeconds, 4),
                 step_gflop = Math.Round(r.StepFlops / 1e9, 2), achieved_gflops = Math.Round(r.AchievedGFlops, 1), peak_gflops = Math.Round(r.PeakGFlops, 1),
@@ -115,6 +116,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         var t = new Table().AddColumns("metric", "value");
         t.AddRow("config / mode", $"{r.Config} / {r.Mode}{(r.GradCheckpointing ? " + grad checkpointing" : "")}");
         t.AddRow("batch x seq", $"{r.Batch} x {r.Seq} ({r.Threads} threads{(r.Streams > 1 ? $" as {r.Streams} streams" : "")}, {r.Device}, {r.Precision})");
+        t.AddRow("MKL kernels", MklCpuDispatch.Status);
         t.AddRow("parameters (trainable)", $"{r.Parameters:N0} ({r.Trainable:N0})");
         t.AddRow("median step", $"{r.MedianStepSeconds:F3} s (min {r.MinStepSeconds:F3} s, {r.Steps} steps)");
         t.AddRow("tokens/s", $"{r.TokensPerSecond:F1}");

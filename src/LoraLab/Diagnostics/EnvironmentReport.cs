@@ -20,6 +20,7 @@ public static class EnvironmentReport
             ("TorchSharp", typeof(torch).Assembly.GetName().Version?.ToString() ?? "?"),
             ("libtorch", __version__),
             (".NET", RuntimeInformation.FrameworkDescription),
+            ("MKL kernels", MklCpuDispatch.Status),
             ("threads", $"{get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores"),
             ("CUDA", cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available (CPU libtorch or no GPU)"),
             ("bf16 on CPU", Bf16Works() ? "supported" : "not supported"),

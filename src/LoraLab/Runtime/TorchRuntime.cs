@@ -29,6 +29,7 @@ public static class TorchRuntime
             OpenMpSettings.Apply();
             NativeHeap.Configure();
             torch.InitializeDeviceType(DeviceType.CPU);
+            MklCpuDispatch.Apply();
             _loaded = true;
         }
     }
