@@ -3,7 +3,7 @@
 Markdown row per pair with the speed and memory ratios. Each pair is only comparable with itself: run this on an
 otherwise idle machine and read the spread between repeats as the noise.
 
-    python3 tools/bench_vs_peer.py [--repeats 2] [--threads 2] [--streams 2] [--loralab PATH] [--python /usr/bin/python3]
+    python3 tools/bench_vs_peer.py [--repeats 2] [--threads 2] [--streams 2] [--steps N] [--loralab PATH] [--python /usr/bin/python3]
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=None, help="timed steps for both programs (default 3, medium 2); more steps make the medians steadier on a shared host")
     ap.add_argument("--loralab", default=os.path.join(ROOT, "src/LoraLab.Cli/bin/Release/net10.0/LoraLab.Cli"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--only", default=None, help="substring of the run labels to keep")
@@ -50,7 +51,7 @@ def main():
     for label, ours, theirs in RUNS:
         if a.only and a.only not in label:
             continue
-        steps = 2 if "medium" in label else 3
+        steps = a.steps or (2 if "medium" in label else 3)
         common = f"--batch {a.batch} --seq {a.seq} --steps {steps} --threads {a.threads}"
         extra = f" --streams {a.streams}" if a.streams > 1 and "full" not in label else ""
         for _ in range(a.repeats):

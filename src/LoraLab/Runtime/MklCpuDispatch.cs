@@ -47,6 +47,7 @@ public static class MklCpuDispatch
             if (fn == IntPtr.Zero) return $"not applied: libtorch exports no {Symbol} (MKL not linked in)";
             var cache = CacheAddress(fn);
             if (cache == IntPtr.Zero) return $"not applied: {Symbol} is not the shape this was written for";
+            if (!IsWritableData(cache)) return $"not applied: {Symbol}'s cache is not in writable memory";
             int before = Marshal.ReadInt32(cache);
             if (before >= 0 && before != 0) { Applied = true; return "applied (MKL already treats this CPU as Intel)"; }
             if (before == 0) return "not applied: MKL ran before the switch (vendor already cached)";
@@ -72,6 +73,22 @@ public static class MklCpuDispatch
             return IntPtr.Zero;
         int disp = BitConverter.ToInt32(code.Slice(2, 4));
         return fn + 6 + disp;
+    }
+
+    /// Whether the address lies in a mapping that is readable and writable (libtorch's data or bss), so a wrong
+    /// reading can never make the write fault.
+    static bool IsWritableData(IntPtr address)
+    {
+        ulong a = (ulong)address.ToInt64();
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            // "start-end perms offset dev inode path"
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            if (dash < 0 || space < dash) continue;
+            ulong start = Convert.ToUInt64(line[..dash], 16), end = Convert.ToUInt64(line[(dash + 1)..space], 16);
+            if (a >= start && a + 4 <= end) return line.Length > space + 2 && line[space + 1] == 'r' && line[space + 2] == 'w';
+        }
+        return false;
     }
 
     static string CpuVendor()
