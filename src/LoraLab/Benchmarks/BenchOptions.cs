@@ -42,6 +42,7 @@ public sealed record BenchOptions
         if (R < 1) throw new UserException("--r must be at least 1");
         if (Threads is < 1) throw new UserException("--threads must be at least 1");
         if (Streams < 1) throw new UserException("--streams must be at least 1");
+        Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
     }
 }

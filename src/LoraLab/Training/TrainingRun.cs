@@ -55,6 +55,7 @@ public sealed class TrainingRun : IDisposable
         if (!Methods.Contains(c.Method)) throw new UserException($"unknown method '{c.Method}' (available: {string.Join(", ", Methods)})");
         var opts = c.ToTrainOptions();
         opts.Validate();
+        TrainingStep.CheckStreams(opts.Streams, c.Method!, c.LoraDropout ?? 0);
         if (c.Template != "auto") PromptTemplate.Get(c.Template!); // an unknown name fails before any loading
         var longPolicy = c.LongExamples switch
         {

@@ -37,11 +37,20 @@ public sealed class TrainingStep : IDisposable
     {
         var tables = new List<Tensor> { model.model.embed_tokens.weight };
         if (model.DenseHeadWeight is { } head) tables.Add(head);
-        if (trainable.Any(p => tables.Any(t => t.Handle == p.Handle)))
-            return "the embedding or output layer is trained (full fine-tuning)";
-        if (model.modules().Any(m => m is TorchSharp.Modules.Dropout d && d.training))
-            return "the model has dropout (set --lora-dropout 0)";
+        if (trainable.Any(p => tables.Any(t => t.Handle == p.Handle))) return TrainedTablesRefusal;
+        if (model.modules().Any(m => m is TorchSharp.Modules.Dropout d && d.training)) return DropoutRefusal;
         return null;
+    }
+
+    const string TrainedTablesRefusal = "the embedding or output layer is trained (full fine-tuning)";
+    const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
+
+    /// The same refusal from a run's settings alone, so `train` and `bench` can say it before loading anything.
+    public static void CheckStreams(int streams, string method, double loraDropout)
+    {
+        if (streams <= 1) return;
+        string? why = method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null;
+        if (why is not null) throw new UserException($"--streams {streams}: {why}; use --streams 1");
     }
 
     public void Dispose() => _streams?.Dispose();

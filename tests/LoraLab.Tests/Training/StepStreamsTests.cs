@@ -120,4 +120,25 @@ public class StepStreamsTests
         Assert.Contains("dropout", d.Message);
         Assert.Throws<UserException>(() => new TrainingStep(dropped, trainable, 1.0, streams: 0));
     }
+
+    /// `train` and `bench` refuse from their settings alone, before reading data or loading a model, with the
+    /// step's own words.
+    [Fact]
+    public void SettingsAloneAreRefusedTheSameWay()
+    {
+        Assert.Contains("embedding or output layer", Assert.Throws<UserException>(() => TrainingStep.CheckStreams(2, "full", 0)).Message);
+        Assert.Contains("dropout", Assert.Throws<UserException>(() => TrainingStep.CheckStreams(2, "lora", 0.05)).Message);
+        Assert.Contains("dropout", Assert.Throws<UserException>(() => TrainingStep.CheckStreams(3, "qlora", 0.1)).Message);
+        TrainingStep.CheckStreams(2, "lora", 0);
+        TrainingStep.CheckStreams(2, "qlora", 0);
+        TrainingStep.CheckStreams(1, "full", 0.1);
+        var (rc, _, err) = CliRunner.Run("train", "--model", "/nonexistent-model", "--data", "/nonexistent.jsonl", "--out",
+            Path.Combine(Path.GetTempPath(), "loralab-streams-refusal"), "--streams", "2");
+        Assert.Equal(2, rc);
+        Assert.Contains("--streams 2: the model has dropout", err);
+        Assert.Single(err.Trim().Split('\n'));
+        (rc, _, err) = CliRunner.Run("bench", "--config", "tiny", "--method", "full", "--streams", "2");
+        Assert.Equal(2, rc);
+        Assert.Contains("--streams 2: the embedding or output layer", err);
+    }
 }
