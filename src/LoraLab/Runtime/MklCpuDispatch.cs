@@ -11,8 +11,8 @@ namespace LoraLab.Runtime;
 /// `mkl_serv_intel_cpu_true`, that caches its answer in a private int the first time it runs; this sets that cache
 /// to "yes" before MKL runs its first product — the in-process form of the well-known LD_PRELOAD override of the same
 /// function. It only acts when the CPU is AMD with AVX2 and FMA, the library exports that function and the
-/// function's first instructions read the cache exactly as expected (`mov eax,[rip+d]; test eax,eax; js`);
-/// anything else leaves MKL alone. `LORALAB_MKL_AVX2=0` turns it off.
+/// function's first instructions read the cache exactly as expected (`mov eax,[rip+d]; test eax,eax; js`) and the
+/// cache lies in read-write memory; anything else leaves MKL alone. `LORALAB_MKL_AVX2=0` turns it off.
 public static class MklCpuDispatch
 {
     public const string OptOutVariable = "LORALAB_MKL_AVX2";
@@ -20,9 +20,6 @@ public static class MklCpuDispatch
 
     /// What happened, for `doctor` and `bench`: "applied …", "not needed …", "off …" or "not applied: why".
     public static string Status { get; private set; } = "not checked";
-
-    /// Whether MKL was switched to its AVX2 kernels in this process.
-    public static bool Applied { get; private set; }
 
     /// Must run after libtorch is loaded and before its first matrix product.
     internal static void Apply()
@@ -49,10 +46,9 @@ public static class MklCpuDispatch
             if (cache == IntPtr.Zero) return $"not applied: {Symbol} is not the shape this was written for";
             if (!IsWritableData(cache)) return $"not applied: {Symbol}'s cache is not in writable memory";
             int before = Marshal.ReadInt32(cache);
-            if (before >= 0 && before != 0) { Applied = true; return "applied (MKL already treats this CPU as Intel)"; }
+            if (before > 0) return "applied (MKL already treats this CPU as Intel)";
             if (before == 0) return "not applied: MKL ran before the switch (vendor already cached)";
             Marshal.WriteInt32(cache, 1);
-            Applied = true;
             return "applied (AMD CPU: MKL's AVX2 kernels instead of its zen path)";
         }
         finally { dlclose(lib); }
