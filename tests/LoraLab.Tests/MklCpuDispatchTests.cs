@@ -32,7 +32,7 @@ public class MklCpuDispatchTests
         Assert.True(rc == 0, stderr);
         var row = stdout.Split('\n').FirstOrDefault(l => l.Contains("MKL kernels")) ?? "";
         bool amd = RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && RuntimeInformation.ProcessArchitecture == Architecture.X64
-                   && X86Base.IsSupported && Vendor() == "AuthenticAMD";
+                   && MklCpuDispatch.CpuVendor() == "AuthenticAMD";
         Assert.Contains(!amd ? "not needed" : Avx2.IsSupported && Fma.IsSupported ? "applied (AMD" : "lacks AVX2", row);
     }
 
@@ -56,15 +56,5 @@ public class MklCpuDispatchTests
         var q = torch.randn(8, 128, 96, generator: g);
         var bwant = p.to(torch.float64).bmm(q.to(torch.float64));
         Assert.True(torch.allclose(p.bmm(q).to(torch.float64), bwant, rtol: 1e-4, atol: 1e-3));
-    }
-
-    static string Vendor()
-    {
-        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        var name = new byte[12];
-        BitConverter.TryWriteBytes(name.AsSpan(0, 4), ebx);
-        BitConverter.TryWriteBytes(name.AsSpan(4, 4), edx);
-        BitConverter.TryWriteBytes(name.AsSpan(8, 4), ecx);
-        return System.Text.Encoding.ASCII.GetString(name);
     }
 }

@@ -87,7 +87,8 @@ public static class MklCpuDispatch
         return false;
     }
 
-    static string CpuVendor()
+    /// The CPUID vendor string ("AuthenticAMD", "GenuineIntel", …), or "unknown" off x86.
+    public static string CpuVendor()
     {
         if (!X86Base.IsSupported) return "unknown";
         var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);

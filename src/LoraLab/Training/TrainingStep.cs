@@ -28,7 +28,7 @@ public sealed class TrainingStep : IDisposable
         _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
         if (streams < 1) throw new UserException("--streams must be at least 1");
         if (streams == 1) return;
-        if (StreamsRefusal(model, trainable) is { } why) throw new UserException($"--streams {streams}: {why}; use --streams 1");
+        Refuse(streams, StreamsRefusal(model, trainable));
         _streams = new StepStreams(streams);
     }
 
@@ -46,10 +46,11 @@ public sealed class TrainingStep : IDisposable
     const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
 
     /// The same refusal from a run's settings alone, so `train` and `bench` can say it before loading anything.
-    public static void CheckStreams(int streams, string method, double loraDropout)
+    public static void CheckStreams(int streams, string method, double loraDropout) =>
+        Refuse(streams, streams <= 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null);
+
+    static void Refuse(int streams, string? why)
     {
-        if (streams <= 1) return;
-        string? why = method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null;
         if (why is not null) throw new UserException($"--streams {streams}: {why}; use --streams 1");
     }
 
