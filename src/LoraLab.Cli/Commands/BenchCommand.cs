@@ -54,6 +54,11 @@ public sealed class BenchSettings : CommandSettings
     [DefaultValue(2)]
     public int Warmup { get; set; } = 2;
 
+    [CommandOption("--prompt-fraction <F>")]
+    [Description("Share of each row's predictions masked as a prompt, as instruction data masks its prompts (the output layer then runs on the rest only); 0 = every position is a target.")]
+    [DefaultValue(0.0)]
+    public double PromptFraction { get; set; }
+
     [CommandOption("--threads <N>")]
     [Description("CPU threads (default: physical cores).")]
     public int? Threads { get; set; }
@@ -93,7 +98,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         var o = new BenchOptions
         {
             Config = s.Config, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
-            Batch = s.Batch, Seq = s.Seq, Steps = s.Steps, Warmup = s.Warmup, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
+            Batch = s.Batch, Seq = s.Seq, Steps = s.Steps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
             Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), MemoryAt = ParseSteps(s.MemoryAt),
         };
         var r = StepBenchmark.Run(o, m => Console.Error.WriteLine(m));
@@ -101,7 +106,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams,
+                impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams, prompt_fraction = r.PromptFraction,
                 device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing, mkl_kernels = MklCpuDispatch.Status,
                 @params = r.Parameters, trainable = r.Trainable,
                 tokens_per_s = Math.Round(r.TokensPerSecond, 1), step_s = Math.Round(r.MedianStepSeconds, 4), min_step_s = Math.Round(r.MinStepSeconds, 4),
@@ -116,6 +121,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         var t = new Table().AddColumns("metric", "value");
         t.AddRow("config / mode", $"{r.Config} / {r.Mode}{(r.GradCheckpointing ? " + grad checkpointing" : "")}");
         t.AddRow("batch x seq", $"{r.Batch} x {r.Seq} ({r.Threads} threads{(r.Streams > 1 ? $" as {r.Streams} streams" : "")}, {r.Device}, {r.Precision})");
+        if (r.PromptFraction > 0) t.AddRow("prompt (masked labels)", $"{r.PromptFraction:P0} of each row's predictions");
         t.AddRow("MKL kernels", MklCpuDispatch.Status);
         t.AddRow("parameters (trainable)", $"{r.Parameters:N0} ({r.Trainable:N0})");
         t.AddRow("median step", $"{r.MedianStepSeconds:F3} s (min {r.MinStepSeconds:F3} s, {r.Steps} steps)");

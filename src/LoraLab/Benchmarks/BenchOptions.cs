@@ -18,6 +18,9 @@ public sealed record BenchOptions
     /// Timed steps after warm-up.
     public int Steps { get; init; } = 5;
     public int Warmup { get; init; } = 2;
+    /// Share of each row's predictions masked as a prompt (labels −100), as instruction data masks its prompts: the
+    /// output layer then runs on the rest only. 0 = every position is a target.
+    public double PromptFraction { get; init; }
     /// libtorch threads; null = physical cores.
     public int? Threads { get; init; }
     public bool GradCheckpointing { get; init; }
@@ -39,6 +42,7 @@ public sealed record BenchOptions
         if (Seq < 2) throw new UserException("--seq must be at least 2 (one prediction needs two tokens)");
         if (Steps < 1) throw new UserException("--steps must be at least 1");
         if (Warmup < 0) throw new UserException("--warmup must be >= 0");
+        if (!(PromptFraction >= 0 && PromptFraction < 1)) throw new UserException($"--prompt-fraction must be in [0, 1), got {PromptFraction}");
         if (R < 1) throw new UserException("--r must be at least 1");
         if (Threads is < 1) throw new UserException("--threads must be at least 1");
         if (Streams < 1) throw new UserException("--streams must be at least 1");

@@ -11,6 +11,7 @@ public sealed record BenchResult
     public required int Threads { get; init; }
     /// Single-threaded slices per micro-batch (1 = off).
     public int Streams { get; init; } = 1;
+    public double PromptFraction { get; init; }
     public required string Device { get; init; }
     public required string Precision { get; init; }
     public required bool GradCheckpointing { get; init; }

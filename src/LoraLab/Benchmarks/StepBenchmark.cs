@@ -66,7 +66,7 @@ public static class StepBenchmark
         progress?.Invoke($"{o.Warmup} warm-up + {o.Steps} timed steps of {o.Batch}x{o.Seq} tokens");
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
-            using var batch = RandomBatch(cfg.VocabSize, o.Batch, o.Seq, device, gen);
+            using var batch = RandomBatch(cfg.VocabSize, o.Batch, o.Seq, PromptPositions(o), device, gen);
             var sw = Stopwatch.StartNew();
             (loss, _) = step.Run(opt, new[] { batch });
             double secs = sw.Elapsed.TotalSeconds;
@@ -84,11 +84,12 @@ public static class StepBenchmark
 
         var sorted = times.Order().ToArray();
         double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq).Total;
+        double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq,
+            headRows: (long)o.Batch * (o.Seq - 1 - PromptPositions(o))).Total;
         string mode = o.Method == "full" ? "full" : $"{o.Method}-{o.Targets}-r{o.R}";
         return new BenchResult
         {
-            Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams,
+            Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams, PromptFraction = o.PromptFraction,
             Device = device.ToString(), Precision = o.Precision, GradCheckpointing = o.GradCheckpointing,
             Parameters = total, Trainable = trainableCount, FrozenWeightBytes = frozenBytes, FrozenWeightBf16Bytes = frozenBf16,
             MedianStepSeconds = median, MinStepSeconds = sorted[0], TokensPerSecond = o.Batch * o.Seq / median,
@@ -98,11 +99,21 @@ public static class StepBenchmark
         };
     }
 
-    /// Uniform random token ids as a batch whose labels are the inputs (next-token prediction on every position).
-    static Batch RandomBatch(long vocab, int b, int t, Device device, torch.Generator gen)
+    /// Positions per row whose prediction is masked as prompt: --prompt-fraction of the T − 1 predictions.
+    static int PromptPositions(BenchOptions o) => (int)Math.Round(o.PromptFraction * (o.Seq - 1));
+
+    /// Uniform random token ids as a batch whose labels are the inputs: next-token prediction on every position after
+    /// the first `prompt` ones of each row.
+    static Batch RandomBatch(long vocab, int b, int t, int prompt, Device device, torch.Generator gen)
     {
         var ids = randint(0, vocab, new long[] { b, t }, dtype: ScalarType.Int64, device: device, generator: gen);
         var positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
-        return new Batch(ids, ids.alias(), positions, null, targetTokens: b * (t - 1), tokens: b * t);
+        var labels = ids.alias();
+        if (prompt > 0)
+        {
+            labels = ids.clone();
+            labels.narrow(1, 0, prompt + 1).fill_(Training.Losses.Ignore); // label 0 is never predicted
+        }
+        return new Batch(ids, labels, positions, null, targetTokens: b * (t - 1 - prompt), tokens: b * t);
     }
 }

@@ -12,7 +12,8 @@ namespace LoraLab.Benchmarks;
 /// - LoRA's A and B: the same rule on (in, r) and (r, out), with their weight gradients always.
 /// - causal attention: QKᵀ and PV over the lower triangle only (T²/2 scores per head: what is needed), forward 2 × 2·T²/2·d
 ///   per head, backward twice that when it runs.
-/// - the output layer on T−1 rows per sequence (the last position predicts nothing).
+/// - the output layer on the rows with a target: T−1 per sequence (the last position predicts nothing), fewer when
+///   labels mask a prompt (`headRows`).
 /// Norms, rotary, activations and the softmax are not counted (a few percent, and not matrix work).
 public static class StepFlops
 {
@@ -22,7 +23,7 @@ public static class StepFlops
     }
 
     /// `sites` are the LoRA adapters (null or empty for full fine-tuning with `full` true).
-    public static Counts Compute(ModelConfig c, bool full, IReadOnlyList<LoraSite>? sites, long batch, long seq)
+    public static Counts Compute(ModelConfig c, bool full, IReadOnlyList<LoraSite>? sites, long batch, long seq, long? headRows = null)
     {
         var adapted = (sites ?? Array.Empty<LoraSite>()).ToDictionary(s => s.Path);
         double tokens = batch * seq;
@@ -48,7 +49,7 @@ public static class StepFlops
             xNeedsGrad = h || mlpTrains;
         }
         var (hin, hout) = ModelShapes.ProjectionDims(c, "lm_head");
-        double rows = batch * (seq - 1);
+        double rows = headRows ?? batch * (seq - 1);
         double head = 2.0 * hin * hout * rows * (1 + (xNeedsGrad ? 1 : 0) + (full ? 1 : 0));
         if (adapted.TryGetValue("lm_head", out var hs)) lora += rows * AdapterFlops(hs, xNeedsGrad);
         return new Counts(proj, lora, attn, head);

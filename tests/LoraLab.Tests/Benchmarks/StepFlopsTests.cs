@@ -39,4 +39,16 @@ public class StepFlopsTests
         var full = StepFlops.Compute(c, true, null, 4, 256);
         Assert.True(f.Total < full.Total);
     }
+
+    /// Labels masking a prompt shrink the output layer's rows and nothing else.
+    [Fact]
+    public void MaskedPromptRowsSkipTheHead()
+    {
+        var c = KnownConfigs.Get("small");
+        var all = StepFlops.Compute(c, full: true, null, 4, 256);
+        var masked = StepFlops.Compute(c, full: true, null, 4, 256, headRows: 4 * 100);
+        Assert.Equal(6.0 * c.HiddenSize * c.VocabSize * 4 * 100, masked.Head, 0);
+        Assert.Equal(all.Projections, masked.Projections);
+        Assert.Equal(all.Attention, masked.Attention);
+    }
 }
