@@ -54,8 +54,7 @@ public static class HeldOutEvaluator
         {
             using var b = batch.MoveTo(model.Device);
             using var scope = NewDisposeScope();
-            var logits = model.Forward(b.InputIds, b.PositionIds, b.DocumentIds);
-            sum += Losses.NextTokenSum(logits, b.Labels).item<float>();
+            sum += Losses.NextTokenSum(model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
             targets += b.TargetTokens;
         }
         return targets == 0 ? double.NaN : sum / targets;

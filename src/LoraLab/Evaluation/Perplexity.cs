@@ -33,7 +33,7 @@ public static class Perplexity
             using var scope = NewDisposeScope();
             var ids = tensor(e.InputIds.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
             var labels = tensor(e.Labels.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
-            sum += Losses.NextTokenSum(model.Forward(ids), labels).item<float>();
+            sum += Losses.NextTokenSum(model, ids, labels).item<float>(); // logits of target positions only, in chunks
             tokens += e.TargetTokens;
         }
         if (tokens == 0) throw new UserException("no example has a labelled token: nothing to evaluate");
