@@ -26,6 +26,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
+        if (ctx.Windowed is { } windowed && _cfg.WindowOf(_layer) is not null) ctx = windowed;
         long b = x.shape[0], t = x.shape[1], hq = _cfg.NumAttentionHeads, hkv = _cfg.NumKeyValueHeads, d = _cfg.HeadDim;
         var q = q_proj.forward(x).view(b, t, hq, d).transpose(1, 2);
         var k = k_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);
@@ -70,4 +71,7 @@ public sealed class ForwardContext
     /// once per forward pass; null when every query sees every key.
     public Tensor? GroupedMask { get; init; }
     public KvCache? Cache { get; init; }
+    /// The same positions with the masks of a sliding-window layer (ModelConfig.WindowOf), when the keys reach further
+    /// back than the window; null when every layer can use the masks above.
+    public ForwardContext? Windowed { get; init; }
 }

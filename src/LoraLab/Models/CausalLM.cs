@@ -78,14 +78,16 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         long b = inputIds.shape[0], t = inputIds.shape[1], past = cache?.Length ?? 0;
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, t);
         var (cos, sin) = _rope.For(positionIds, past + t, Dtype);
-        var mask = BuildMask(t, past, documentIds, inputIds.device);
-        bool causal = documentIds is null && past == 0 && t > 1;
-        var ctx = new ForwardContext
+        ForwardContext Context(Tensor? mask, bool causal, ForwardContext? windowed) => new()
         {
-            Cos = cos, Sin = sin, Mask = mask, IsCausal = causal, Cache = cache,
+            Cos = cos, Sin = sin, Mask = mask, IsCausal = causal, Cache = cache, Windowed = windowed,
             GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
                 : GroupedMask(mask, causal, Config.NumAttentionHeads / Config.NumKeyValueHeads, t, inputIds.device),
         };
+        // Sliding-window layers need a mask of their own only once the keys reach further back than the window.
+        int? window = Enumerable.Range(0, Config.NumHiddenLayers).Select(Config.WindowOf).FirstOrDefault(w => w is not null);
+        var windowed = window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
+        var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
 
         var x = model.embed_tokens.forward(inputIds);
         foreach (var layer in model.layers)
@@ -111,20 +113,21 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         return zeros(rows.shape, dtype: Dtype, device: device).masked_fill_(rows.logical_not(), double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
-    static Tensor? BuildMask(long t, long past, Tensor? documentIds, Device device)
+    /// Boolean (B or 1, 1, T, past + T) mask, true = may attend; null for plain causal attention (is_causal) or one new
+    /// token that sees everything. With `window` a query at position p sees keys p − window < k ≤ p (transformers'
+    /// sliding window: the window counts the query itself).
+    public static Tensor? BuildMask(long t, long past, Tensor? documentIds, Device device, int? window = null)
     {
-        if (documentIds is not null)
-        {
-            // Block-diagonal causal mask: a token sees earlier tokens of its own document only.
-            using var same = documentIds.unsqueeze(2).eq(documentIds.unsqueeze(1));
-            using var causal = ones(t, t, dtype: ScalarType.Bool, device: device).tril();
-            return same.logical_and(causal).unsqueeze(1);
-        }
-        if (past == 0 || t == 1) return null; // plain causal (is_causal) or one new token that sees everything
-        using var q = arange(past, past + t, device: device).unsqueeze(1);
-        using var k = arange(past + t, device: device).unsqueeze(0);
-        using var m = k.le(q);
-        return m.unsqueeze(0).unsqueeze(0);
+        if (window is null && documentIds is null && (past == 0 || t == 1)) return null;
+        using var scope = NewDisposeScope();
+        var q = arange(past, past + t, device: device).unsqueeze(1);
+        var k = arange(past + t, device: device).unsqueeze(0);
+        var allowed = k.le(q);
+        if (window is int w) allowed = allowed.logical_and(k.gt(q.sub(w)));
+        // Packed rows: a token sees earlier tokens of its own document only (block-diagonal).
+        if (documentIds is not null) allowed = documentIds.unsqueeze(2).eq(documentIds.unsqueeze(1)).logical_and(allowed);
+        else allowed = allowed.unsqueeze(0);
+        return allowed.unsqueeze(1).MoveToOuterDisposeScope();
     }
 
     /// Every dense tensor under its HF name (base weights, norms, embeddings), for saving a plain model.

@@ -27,6 +27,27 @@ public sealed record ModelConfig
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     public string? TorchDtype { get; init; }
+    /// `sliding_window` as the config gives it (Mistral; Qwen2 when use_sliding_window): a windowed layer's query sees
+    /// the W most recent positions, itself included. A Mistral config without the key gets transformers' default, 4096.
+    public int? SlidingWindow { get; init; }
+    /// Qwen2's `use_sliding_window` and `max_window_layers` (windowed layers are those from that index on), and a
+    /// config's explicit `layer_types` ("sliding_attention" / "full_attention" per layer); kept to be written back.
+    public bool? UseSlidingWindow { get; init; }
+    public int? MaxWindowLayers { get; init; }
+    public IReadOnlyList<string>? LayerTypes { get; init; }
+
+    /// The window of layer `layer`, or null when it attends to every earlier position (transformers' rule).
+    public int? WindowOf(int layer)
+    {
+        if (SlidingWindow is not int w) return null;
+        if (LayerTypes is { } types) return layer < types.Count && types[layer] == "sliding_attention" ? w : null;
+        return ModelType switch
+        {
+            "mistral" => w,
+            "qwen2" => UseSlidingWindow == true && layer >= (MaxWindowLayers ?? 28) ? w : null,
+            _ => null,
+        };
+    }
 
     public int KvGroups => NumAttentionHeads / NumKeyValueHeads;
 
@@ -71,6 +92,10 @@ public sealed record ModelConfig
             BosTokenId = FirstInt(o["bos_token_id"]),
             EosTokenId = FirstInt(o["eos_token_id"]),
             TorchDtype = Str(o, "torch_dtype"),
+            SlidingWindow = type == "mistral" && !o.ContainsKey("sliding_window") ? 4096 : Window(o, source),
+            UseSlidingWindow = Bool(o, "use_sliding_window"),
+            MaxWindowLayers = Int(o, "max_window_layers"),
+            LayerTypes = o["layer_types"] is JsonArray lt ? lt.Select(x => x?.GetValue<string>() ?? "full_attention").ToArray() : null,
         };
     }
 
@@ -99,6 +124,15 @@ public sealed record ModelConfig
         if (BosTokenId is int b) o["bos_token_id"] = b;
         if (EosTokenId is int e) o["eos_token_id"] = e;
         if (RopeScaling is not null) o["rope_scaling"] = RopeScaling.ToJson();
+        // Written back as read: a Mistral config without `sliding_window` would read back as transformers' 4096.
+        if (ModelType == "mistral") o["sliding_window"] = SlidingWindow;
+        if (ModelType == "qwen2")
+        {
+            o["use_sliding_window"] = UseSlidingWindow ?? false;
+            o["sliding_window"] = SlidingWindow;
+            if (MaxWindowLayers is int mw) o["max_window_layers"] = mw;
+        }
+        if (LayerTypes is not null) o["layer_types"] = new JsonArray(LayerTypes.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray());
         return o;
     }
 
@@ -106,6 +140,15 @@ public sealed record ModelConfig
     static bool? Bool(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
     static double? Dbl(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
     static int? Int(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
+    /// sliding_window: a positive integer or null.
+    static int? Window(JsonObject o, string source)
+    {
+        if (o["sliding_window"] is null) return null;
+        int? w = Int(o, "sliding_window");
+        if (w is not > 0) throw new UserException($"{source}: sliding_window must be a positive integer or null, got {o["sliding_window"]!.ToJsonString()}");
+        return w;
+    }
+
     static int Req(JsonObject o, string k, string source) =>
         Int(o, k) is int i && i > 0 ? i : throw new UserException($"{source}: missing or invalid field '{k}'");
     static int? FirstInt(JsonNode? n) => n switch
