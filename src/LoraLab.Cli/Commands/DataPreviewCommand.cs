@@ -23,7 +23,7 @@ public sealed class DataPreviewSettings : CommandSettings
     public int Count { get; set; } = 3;
 
     [CommandOption("--template <NAME>")]
-    [Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain; default with --adapter: its recorded one.")]
+    [Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these), as for train; default with --adapter: its recorded one.")]
     public string? Template { get; set; }
 
     [CommandOption("--adapter <DIR>")]
@@ -64,7 +64,7 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
         var tok = TokenizerLoader.Load(s.Model);
         var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
-        var template = PromptTemplate.Get(s.Template ?? recorded?.Template ?? "alpaca");
+        var template = PromptTemplate.Resolve(s.Template ?? recorded?.Template ?? "alpaca", tok.ChatTemplate);
         var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
         {
             MaxSeqLength = s.MaxSeqLength, LongExamples = policy, TrainOnInputs = s.TrainOnInputs, AddBos = recorded?.AddBos,

@@ -19,9 +19,10 @@ public static class PromptChoice
         var recorded = adapter?.Provenance;
         if (template is not null)
         {
-            if (recorded is not null && !string.Equals(recorded.Template, template.Trim(), StringComparison.OrdinalIgnoreCase))
+            var chosen = PromptTemplate.Resolve(template, tok.ChatTemplate);
+            if (recorded is not null && !string.Equals(recorded.Template, chosen.Name, StringComparison.OrdinalIgnoreCase))
                 Warn($"--template {template}: the adapter was trained with template '{recorded.Template}'; prompts will not look like its training data");
-            return new ExampleBuilder(tok, PromptTemplate.Get(template), new ExampleBuilderOptions { AddBos = recorded?.AddBos });
+            return new ExampleBuilder(tok, chosen, new ExampleBuilderOptions { AddBos = recorded?.AddBos });
         }
         if (recorded is null) return null;
         var warnings = new List<string>();

@@ -18,6 +18,14 @@ public abstract class PromptTemplate
         _ => throw new UserException($"unknown prompt template '{name}' (available: {string.Join(", ", Names)})"),
     };
 
+    /// A `--template` value: a template's name, or `auto` for the model's own chat template when it is one of the known
+    /// simple forms (tokenizer_config.json's `chat_template`), else Alpaca. One rule for train, data preview and
+    /// serving, so a preview shows the text training will see.
+    public static PromptTemplate Resolve(string name, string? modelChatTemplate) =>
+        name.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? FromChatTemplate(modelChatTemplate) ?? new AlpacaTemplate()
+            : Get(name);
+
     /// Recognises a model's own Jinja `chat_template` (from tokenizer_config.json) when it is one of the simple
     /// forms implemented here; null when it isn't, or when it adds text of its own (a default system prompt,
     /// tool instructions, dates), since rendering without that text would not match what the model expects.

@@ -85,8 +85,7 @@ public sealed class TrainingRun : IDisposable
         try
         {
             var tok = loaded.RequireTokenizer();
-            // `auto`: the model's own chat template when it is one of the known simple forms, else Alpaca.
-            var template = c.Template == "auto" ? PromptTemplate.FromChatTemplate(tok.ChatTemplate) ?? PromptTemplate.Get("alpaca") : PromptTemplate.Get(c.Template!);
+            var template = PromptTemplate.Resolve(c.Template!, tok.ChatTemplate);
             c.Template = template.Name; // run.yaml records the template actually used
             var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
             {

@@ -155,4 +155,17 @@ public class PromptTemplateTests
         foreach (var jinja in new[] { withDefaultSystem, withDate, withTools, mistral, zephyr, "", null })
             Assert.Null(PromptTemplate.FromChatTemplate(jinja));
     }
+
+    /// `--template auto` means the same for train, data preview and serving: the model's own template when recognised,
+    /// else Alpaca; a name is that template whatever the model has.
+    [Fact]
+    public void AutoResolvesToTheModelsTemplateOrAlpaca()
+    {
+        Assert.IsType<ChatMLTemplate>(PromptTemplate.Resolve("auto", ChatMLJinja));
+        Assert.IsType<Llama3Template>(PromptTemplate.Resolve(" AUTO ", Llama3Jinja));
+        Assert.IsType<AlpacaTemplate>(PromptTemplate.Resolve("auto", null));
+        Assert.IsType<AlpacaTemplate>(PromptTemplate.Resolve("auto", "{% for m in messages %}{{ m.content }}{% endfor %}"));
+        Assert.IsType<PlainTemplate>(PromptTemplate.Resolve("plain", ChatMLJinja));
+        Assert.Throws<UserException>(() => PromptTemplate.Resolve("vicuna", ChatMLJinja));
+    }
 }
