@@ -92,10 +92,11 @@ public sealed record ModelConfig
             BosTokenId = FirstInt(o["bos_token_id"]),
             EosTokenId = FirstInt(o["eos_token_id"]),
             TorchDtype = Str(o, "torch_dtype"),
-            SlidingWindow = type == "mistral" && !o.ContainsKey("sliding_window") ? 4096 : Window(o, source),
+            // Llama has no sliding window (LlamaConfig ignores the key).
+            SlidingWindow = type switch { "mistral" when !o.ContainsKey("sliding_window") => 4096, "mistral" or "qwen2" => Window(o, source), _ => null },
             UseSlidingWindow = Bool(o, "use_sliding_window"),
             MaxWindowLayers = Int(o, "max_window_layers"),
-            LayerTypes = o["layer_types"] is JsonArray lt ? lt.Select(x => x?.GetValue<string>() ?? "full_attention").ToArray() : null,
+            LayerTypes = o["layer_types"] is JsonArray lt ? lt.Select(x => x is JsonValue v && v.TryGetValue<string>(out var kind) ? kind : "full_attention").ToArray() : null,
         };
     }
 

@@ -21,6 +21,7 @@ public class SlidingWindowTests
         Assert.Equal(4096, ModelConfig.FromJson(Config("mistral")).SlidingWindow); // MistralConfig's default
         Assert.Null(ModelConfig.FromJson(Config("mistral", ", \"sliding_window\": null")).SlidingWindow);
         Assert.Null(ModelConfig.FromJson(Config("llama")).SlidingWindow);
+        Assert.Null(ModelConfig.FromJson(Config("llama", ", \"sliding_window\": 0")).SlidingWindow); // LlamaConfig ignores the key
 
         var mistral = ModelConfig.FromJson(Config("mistral", ", \"sliding_window\": 8"));
         Assert.Equal(new int?[] { 8, 8, 8, 8 }, Enumerable.Range(0, 4).Select(mistral.WindowOf));
