@@ -117,4 +117,24 @@ public class SlidingWindowTests
         using var none = Model(cfg with { SlidingWindow = null });
         Assert.True(wide.Forward(ids).allclose(none.Forward(ids), rtol: 1e-6, atol: 1e-6));
     }
+
+    /// Packed rows under a window: each document, with its own positions, gives the logits it gives alone.
+    [Fact]
+    public void PackedDocumentsKeepTheirWindowsApart()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var cfg = KnownConfigs.Get("tiny") with { ModelType = "mistral", SlidingWindow = 3 };
+        using var model = Model(cfg);
+        var gen = new torch.Generator(8);
+        var a = randint(0, cfg.VocabSize, new long[] { 1, 5 }, generator: gen);
+        var b = randint(0, cfg.VocabSize, new long[] { 1, 7 }, generator: gen);
+        var ids = cat(new[] { a, b }, 1);
+        var docs = cat(new[] { zeros(1, 5, dtype: ScalarType.Int64), ones(1, 7, dtype: ScalarType.Int64) }, 1);
+        var pos = cat(new[] { arange(5, dtype: ScalarType.Int64), arange(7, dtype: ScalarType.Int64) }).unsqueeze(0);
+        var packed = model.Forward(ids, pos, docs);
+        Assert.True(packed.narrow(1, 0, 5).allclose(model.Forward(a), rtol: 1e-4, atol: 1e-5), "first document differs from itself alone");
+        Assert.True(packed.narrow(1, 5, 7).allclose(model.Forward(b), rtol: 1e-4, atol: 1e-5), "second document differs from itself alone");
+    }
 }
