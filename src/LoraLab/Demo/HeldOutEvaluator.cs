@@ -46,17 +46,7 @@ public static class HeldOutEvaluator
     /// Mean next-token loss over the target (answer) tokens of every example.
     public static double ValidationLoss(CausalLM model, BuiltDataset data, Batcher batcher, int microBatch = 16)
     {
-        using var _ = no_grad();
         model.eval();
-        double sum = 0;
-        long targets = 0;
-        foreach (var batch in new DataLoader(data.Examples, batcher, microBatch, seed: 0, shuffle: false).Epoch(0))
-        {
-            using var b = batch.MoveTo(model.Device);
-            using var scope = NewDisposeScope();
-            sum += Losses.NextTokenSum(model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
-            targets += b.TargetTokens;
-        }
-        return targets == 0 ? double.NaN : sum / targets;
+        return Losses.MeanOver(model, new DataLoader(data.Examples, batcher, microBatch, seed: 0, shuffle: false).Epoch(0));
     }
 }

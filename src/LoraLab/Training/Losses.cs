@@ -1,3 +1,4 @@
+using LoraLab.Data;
 using LoraLab.Models;
 using static TorchSharp.torch;
 
@@ -37,6 +38,23 @@ public static class Losses
             ? nn.functional.cross_entropy(model.Head(picked).to(ScalarType.Float32), target, reduction: nn.Reduction.Sum)
             : ChunkedHeadLoss.Sum(picked, weight, target, Ignore);
         return sum.MoveToOuterDisposeScope();
+    }
+
+    /// Mean next-token loss over the target tokens of `batches`, without gradients; each batch is moved to the model's
+    /// device and disposed. NaN when no batch has a target. Validation during training and the demo's evaluation.
+    public static double MeanOver(CausalLM model, IEnumerable<Batch> batches)
+    {
+        using var _ = no_grad();
+        double sum = 0;
+        long targets = 0;
+        foreach (var batch in batches)
+        {
+            using var b = batch.MoveTo(model.Device);
+            using var scope = NewDisposeScope();
+            sum += NextTokenSum(model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
+            targets += b.TargetTokens;
+        }
+        return targets > 0 ? sum / targets : double.NaN;
     }
 
     /// Flat indices b·T + i (i < T − 1) of the positions whose next label is a target, in order.

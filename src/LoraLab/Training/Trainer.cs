@@ -185,21 +185,7 @@ public sealed class Trainer
     {
         if (_val is null) throw new InvalidOperationException("no validation data");
         _model.eval();
-        try
-        {
-            using var _ = no_grad();
-            double sum = 0; long targets = 0;
-            foreach (var b in _val.Epoch(0))
-            {
-                using (b)
-                using (var scope = NewDisposeScope())
-                {
-                    sum += Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
-                    targets += b.TargetTokens;
-                }
-            }
-            return targets > 0 ? sum / targets : double.NaN;
-        }
+        try { return Losses.MeanOver(_model, _val.Epoch(0)); }
         finally { _model.train(); }
     }
 
