@@ -7,12 +7,14 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
 {
     readonly ModelConfig _cfg;
     readonly int _layer;
+    readonly bool _windowed;
     public Projection q_proj, k_proj, v_proj, o_proj;
 
     public Attention(string name, ModelConfig cfg, int layer) : base(name)
     {
         _cfg = cfg;
         _layer = layer;
+        _windowed = cfg.WindowOf(layer) is not null;
         long h = cfg.HiddenSize, d = cfg.HeadDim;
         q_proj = new Projection("q_proj", h, cfg.NumAttentionHeads * d, cfg.AttentionBias);
         k_proj = new Projection("k_proj", h, cfg.NumKeyValueHeads * d, cfg.AttentionBias);
@@ -26,7 +28,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        if (ctx.Windowed is { } windowed && _cfg.WindowOf(_layer) is not null) ctx = windowed;
+        if (_windowed && ctx.Windowed is { } windowed) ctx = windowed;
         long b = x.shape[0], t = x.shape[1], hq = _cfg.NumAttentionHeads, hkv = _cfg.NumKeyValueHeads, d = _cfg.HeadDim;
         var q = q_proj.forward(x).view(b, t, hq, d).transpose(1, 2);
         var k = k_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);

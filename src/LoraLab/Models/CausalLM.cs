@@ -34,6 +34,8 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// Null when the output projection is tied to the input embeddings.
     public Projection? lm_head;
     readonly RotaryEmbedding _rope;
+    /// The sliding window of the model's windowed layers (one size for all of them), null when none is windowed.
+    readonly int? _window;
 
     public CausalLM(ModelConfig cfg, ScalarType dtype, Device device) : base("CausalLM")
     {
@@ -45,6 +47,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         lm_head = cfg.TieWordEmbeddings ? null : new Projection("lm_head", cfg.HiddenSize, cfg.VocabSize, false);
         RegisterComponents();
         _rope = new RotaryEmbedding(cfg, device);
+        _window = Enumerable.Range(0, cfg.NumHiddenLayers).Select(cfg.WindowOf).FirstOrDefault(w => w is not null);
         if (device.type != DeviceType.CPU) this.to(device);
     }
 
@@ -85,8 +88,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
                 : GroupedMask(mask, causal, Config.NumAttentionHeads / Config.NumKeyValueHeads, t, inputIds.device),
         };
         // Sliding-window layers need a mask of their own only once the keys reach further back than the window.
-        int? window = Enumerable.Range(0, Config.NumHiddenLayers).Select(Config.WindowOf).FirstOrDefault(w => w is not null);
-        var windowed = window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
+        var windowed = _window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
         var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
 
         var x = model.embed_tokens.forward(inputIds);
