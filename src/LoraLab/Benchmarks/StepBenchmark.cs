@@ -108,12 +108,8 @@ public static class StepBenchmark
     {
         var ids = randint(0, vocab, new long[] { b, t }, dtype: ScalarType.Int64, device: device, generator: gen);
         var positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
-        var labels = ids.alias();
-        if (prompt > 0)
-        {
-            labels = ids.clone();
-            labels.narrow(1, 0, prompt + 1).fill_(Training.Losses.Ignore); // label 0 is never predicted
-        }
+        var labels = prompt > 0 ? ids.clone() : ids.alias();
+        if (prompt > 0) labels.narrow(1, 0, prompt + 1).fill_(Training.Losses.Ignore); // label 0 is never predicted
         return new Batch(ids, labels, positions, null, targetTokens: b * (t - 1 - prompt), tokens: b * t);
     }
 }
