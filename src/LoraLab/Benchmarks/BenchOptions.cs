@@ -45,7 +45,6 @@ public sealed record BenchOptions
         if (!(PromptFraction >= 0 && PromptFraction < 1)) throw new UserException($"--prompt-fraction must be in [0, 1), got {PromptFraction}");
         if (R < 1) throw new UserException("--r must be at least 1");
         if (Threads is < 1) throw new UserException("--threads must be at least 1");
-        if (Streams < 1) throw new UserException("--streams must be at least 1");
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
     }

@@ -26,7 +26,7 @@ public sealed class TrainingStep : IDisposable
     public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null, int streams = 1)
     {
         _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
-        if (streams < 1) throw new UserException("--streams must be at least 1");
+        CheckCount(streams);
         if (streams == 1) return;
         Refuse(streams, StreamsRefusal(model, trainable));
         _streams = new StepStreams(streams);
@@ -46,8 +46,16 @@ public sealed class TrainingStep : IDisposable
     const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
 
     /// The same refusal from a run's settings alone, so `train` and `bench` can say it before loading anything.
-    public static void CheckStreams(int streams, string method, double loraDropout) =>
-        Refuse(streams, streams <= 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null);
+    public static void CheckStreams(int streams, string method, double loraDropout)
+    {
+        CheckCount(streams);
+        Refuse(streams, streams == 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null);
+    }
+
+    static void CheckCount(int streams)
+    {
+        if (streams < 1) throw new UserException("--streams must be at least 1");
+    }
 
     static void Refuse(int streams, string? why)
     {
