@@ -94,7 +94,8 @@ public sealed class Trainer
 
                 // One optimizer step = up to k micro-batches, never crossing an epoch boundary.
                 var window = new List<Batch>();
-                while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current);
+                // Batches are built on the CPU; a model on a GPU gets them moved (a no-op on the CPU).
+                while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current.MoveTo(_model.Device));
                 bool epochDone = batchInEpoch + window.Count >= _train.BatchesPerEpoch;
                 try
                 {
