@@ -173,40 +173,57 @@ public class ResumeTests
             Directory.GetDirectories(Path.Combine(run, "checkpoints")).Select(Path.GetFileName).Order());
     }
 
-    [SharedFact]
-    public void TheRunFolderRecordsValidationDataTimesStepsAndTheFullBasePathAndEvalRunScoresIt()
+    /// One run with a held-out split, 9 steps of 3 an epoch, given the base by a relative path (shared by the tests below).
+    static readonly Lazy<(string Run, string Model)> Recorded = new(() =>
     {
         var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var data = SmallData(16);
         var run = Path.Combine(CliHarness.TempDir(), "run");
         var relativeModel = Path.GetRelativePath(Environment.CurrentDirectory, model);
-        var args = Args(relativeModel, data, run, "--max-steps", "9", "--max-seq-length", "512").ToList();
+        var args = Args(relativeModel, SmallData(16), run, "--max-steps", "9", "--max-seq-length", "512").ToList();
         args[args.IndexOf("--val-fraction") + 1] = "0.25";
         Ok(CliHarness.Run(args.ToArray()));
+        return (run, model);
+    });
 
-        // val.jsonl holds the 4 held-out records, and eval --run scores the adapter on them as training's last evaluation did.
+    [SharedFact]
+    public void TheValidationSplitIsSavedAndEvalRunScoresTheRunOnIt()
+    {
+        var run = Recorded.Value.Run;
         Assert.Equal(4, File.ReadLines(Path.Combine(run, "val.jsonl")).Count());
+        // eval --run scores the adapter on the held-out records exactly as training's last evaluation did.
         var lastVal = Metrics(run).Last(r => r.TryGetProperty("val_loss", out _)).GetProperty("val_loss").GetDouble();
         var (code, stdout, err) = CliHarness.Run("eval", "--run", run, "--json");
         Assert.True(code == 0, err);
         Assert.Equal(lastVal, JsonDocument.Parse(stdout).RootElement.GetProperty("loss").GetDouble(), 1e-4);
+    }
 
-        // Every metrics row has a UTC wall-clock time and elapsed seconds.
-        foreach (var r in Metrics(run))
+    [SharedFact]
+    public void EveryMetricsRowHasAUtcTimeAndElapsedSeconds()
+    {
+        double last = 0;
+        foreach (var r in Metrics(Recorded.Value.Run))
         {
-            Assert.EndsWith("Z", r.GetProperty("time").GetString());
-            Assert.True(DateTime.TryParse(r.GetProperty("time").GetString(), out _));
-            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= 0);
+            var time = r.GetProperty("time").GetString()!;
+            Assert.EndsWith("Z", time);
+            Assert.True(DateTime.TryParse(time, out _), time);
+            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= last);
+            last = r.GetProperty("elapsed_s").GetDouble();
         }
+    }
 
-        // 9 steps of 3 an epoch are 3 epochs, and run.yaml says so.
-        var yaml = File.ReadAllText(Path.Combine(run, "run.yaml"));
-        Assert.Contains("total_steps: 9", yaml);
+    [SharedFact]
+    public void RunYamlSaysHowManyStepsAndEpochsRan()
+    {
+        var yaml = File.ReadAllText(Path.Combine(Recorded.Value.Run, "run.yaml"));
+        Assert.Contains("total_steps: 9", yaml);       // --max-steps 9 at 3 steps an epoch: 3 epochs, not the `epochs: 1` setting
         Assert.Contains("steps_per_epoch: 3", yaml);
-        Assert.Contains("epochs: 3", yaml);
+        Assert.Contains("  epochs: 3", yaml);
+    }
 
-        // The adapter names its base by full path, not as typed.
-        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "adapter", "adapter_config.json")))!;
-        Assert.Equal(Path.GetFullPath(model), (string?)cfg["base_model_name_or_path"]);
+    [SharedFact]
+    public void TheAdapterNamesItsBaseByFullPath()
+    {
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(Recorded.Value.Run, "adapter", "adapter_config.json")))!;
+        Assert.Equal(Path.GetFullPath(Recorded.Value.Model), (string?)cfg["base_model_name_or_path"]);
     }
 }
