@@ -21,6 +21,10 @@ public sealed class EvalSettings : AdapterSettings
     [Description("Ignore the adapter's recorded template: score text / input_ids records in full.")]
     public bool Raw { get; set; }
 
+    [CommandOption("--run <DIR>")]
+    [Description("A `loralab train` output folder: score its adapter (or full model) on its val.jsonl with its base and template; --model, --adapter, --data and --template override.")]
+    public string? Run { get; set; }
+
     [CommandOption("--json")]
     [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template) on stdout.")]
     public bool Json { get; set; }
@@ -32,6 +36,7 @@ public sealed class EvalCommand : Command<EvalSettings>
 {
     public override int Execute(CommandContext context, EvalSettings s, CancellationToken cancellation)
     {
+        if (s.Run is not null) FromRun(s);
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
         using var loaded = ModelSession.Open(s, out var adapter);
@@ -55,6 +60,22 @@ public sealed class EvalCommand : Command<EvalSettings>
             template is null ? "all tokens" : Markup.Escape($"responses, template '{template}'"));
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// --run RUN_DIR: the base, weights, held-out data and template that run recorded, where not given explicitly.
+    static void FromRun(EvalSettings s)
+    {
+        var yaml = Path.Combine(s.Run!, LoraLab.Training.RunRecord.FileName);
+        if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunRecord.FileName} missing)");
+        var run = LoraLab.Training.RunConfig.LoadYaml(yaml);
+        string adapter = Path.Combine(s.Run!, "adapter"), model = Path.Combine(s.Run!, "model");
+        if (Directory.Exists(adapter)) { s.Model ??= run.Model; s.Adapter ??= adapter; }
+        else if (Directory.Exists(model)) { s.Model ??= model; s.Template ??= run.Template; }
+        else throw new UserException($"{s.Run}: the run has no adapter/ or model/ yet (it finishes them at its end; `loralab train --resume {s.Run}` completes it)");
+        var val = Path.Combine(s.Run!, "val.jsonl");
+        if (s.Data is null && !File.Exists(val))
+            throw new UserException($"{val}: not found (the run held out no validation data); give --data FILE");
+        s.Data ??= val;
     }
 
     /// Instruction/chat records built with the chosen template, or null when no template applies. A recorded template

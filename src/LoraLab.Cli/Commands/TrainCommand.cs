@@ -1,3 +1,4 @@
+using LoraLab.Data;
 using LoraLab.Evaluation;
 using LoraLab.Runtime;
 using LoraLab.Training;
@@ -11,21 +12,49 @@ public sealed class TrainCommand : Command<TrainSettings>
 {
     public override int Execute(CommandContext context, TrainSettings s, CancellationToken cancellation)
     {
-        var config = RunConfig.Defaults();
+        // --resume RUN_DIR (or a checkpoint inside it) starts from the run's run.yaml; --config and flags go over it.
+        var resume = s.Resume is null ? null : ResumePoint.Locate(s.Resume);
+        var recorded = resume?.Recorded();
+        var config = recorded ?? RunConfig.Defaults();
         if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
         config = config.Overlay(s.ToRunConfig());
-        OutputFolder.Prepare(config.Out ?? throw new UserException("--out is required"), s.Overwrite || s.Resume is not null);
-        if (s.Resume is not null && !Directory.Exists(s.Resume)) throw new UserException($"{s.Resume}: checkpoint folder not found");
+        config.Out ??= resume?.RunDir;
+        IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
+        if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
+        if (resume is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
+        var outDir = config.Out ?? throw new UserException("--out is required");
+        bool existed = Directory.Exists(outDir);
+        OutputFolder.Prepare(outDir, s.Overwrite || s.Resume is not null);
+        var undo = new RunFolderUndo(outDir, existed);
+        TrainingRun? run = null;
+        try
+        {
+            AtomicDirectory.Recover(outDir);                                     // leftovers of killed writes
+            AtomicDirectory.Recover(Path.Combine(outDir, Checkpoints.Folder));
+            var checkpoint = resume?.CheckpointDir();
+            run = TrainingRun.Prepare(config);
+            var resumed = checkpoint is null ? null : RunRecord.Resume(TrainerState.Load(checkpoint).Step, checkpoint, changes);
+            File.WriteAllText(Path.Combine(run.OutDir, RunRecord.FileName), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
+            WriteValidation(run);
+            run.Trainer.ResumeChanges = resumed?.Changes;
+            return Train(run, checkpoint, cancellation);
+        }
+        catch when (run?.Trainer.LastSaved is null)
+        {
+            undo.Restore();
+            throw;
+        }
+        finally { run?.Dispose(); }
+    }
 
-        using var run = TrainingRun.Prepare(config);
-        File.WriteAllText(Path.Combine(run.OutDir, "run.yaml"), config.ToYaml());
+    static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation)
+    {
         PrintPlan(run);
-
-        using var interrupt = new CancellationTokenSource();
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
         Console.CancelKeyPress += onCancel;
         TrainResult result;
-        try { result = TrainProgress.Run(run.Trainer, s.Resume, interrupt.Token); }
+        try { result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
 
         var final = Path.Combine(run.OutDir, run.Lora is null ? "model" : "adapter");
@@ -33,8 +62,22 @@ public sealed class TrainCommand : Command<TrainSettings>
             AtomicDirectory.Write(final, run.Store.Save);
         var stops = result.Interrupted ? null : MeasureStopRate(run);
         PrintSummary(run, result, final, stops);
+        if (result.Interrupted)
+            Console.WriteLine($"interrupted at step {result.Steps}; to continue: loralab train --resume {ShellWord(Path.GetFullPath(run.OutDir))}"); // unwrapped, to copy
         return result.Interrupted ? 130 : 0;
     }
+
+    /// The held-out records the run validates on, as RUN_DIR/val.jsonl (scored again by `eval --run RUN_DIR`).
+    static void WriteValidation(TrainingRun run)
+    {
+        var path = Path.Combine(run.OutDir, "val.jsonl");
+        if (run.ValRecords.Count > 0) RecordJsonl.Write(path, run.ValRecords);
+        else File.Delete(path);
+    }
+
+    /// A path as one word a POSIX shell reads back unchanged.
+    static string ShellWord(string s) =>
+        s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+:@,=".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     static void PrintPlan(TrainingRun run)
     {

@@ -19,8 +19,10 @@ public sealed class TrainSettings : CommandSettings
     public string? Out { get; set; }
     [CommandOption("--overwrite")][Description("Allow writing into a non-empty --out folder.")]
     public bool Overwrite { get; set; }
-    [CommandOption("--resume <DIR>")][Description("Continue from a checkpoint folder (weights, optimizer, schedule, data position, RNG).")]
+    [CommandOption("--resume <DIR>")][Description("Continue a run: its folder (settings from its run.yaml, its newest checkpoint) or one checkpoint folder (weights, optimizer, schedule, data position, RNG).")]
     public string? Resume { get; set; }
+    [CommandOption("--allow-config-change")][Description("On --resume, apply settings that differ from the run's run.yaml (data, base, seed, batch, LoRA shape, schedule); they are recorded.")]
+    public bool AllowConfigChange { get; set; }
     [CommandOption("--method <METHOD>")][Description("lora (default), qlora (4-bit base + LoRA) or full (all weights; the baseline).")]
     public string? Method { get; set; }
     [CommandOption("--device <DEVICE>")][Description("auto, cpu or cuda.")]
@@ -73,6 +75,8 @@ public sealed class TrainSettings : CommandSettings
     public int? EvalEvery { get; set; }
     [CommandOption("--save-every <N>")][Description("Checkpoint every N steps (and always at the end).")]
     public int? SaveEvery { get; set; }
+    [CommandOption("--save-total-limit <N>")][Description("Keep only the newest N checkpoints (default: all).")]
+    public int? SaveTotalLimit { get; set; }
     [CommandOption("--log-every <N>")]
     public int? LogEvery { get; set; }
     [CommandOption("-r|--rank <R>")][Description("LoRA rank r (default 8; `--r` works too).")]

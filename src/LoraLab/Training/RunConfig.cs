@@ -40,6 +40,7 @@ public sealed class RunConfig
     public double? MaxGradNorm { get; set; }
     public int? EvalEvery { get; set; }
     public int? SaveEvery { get; set; }
+    public int? SaveTotalLimit { get; set; }
     public int? LogEvery { get; set; }
     public int? R { get; set; }
     public double? Alpha { get; set; }
@@ -53,6 +54,9 @@ public sealed class RunConfig
     public int? Streams { get; set; }
     /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
     public int? StopRatePrompts { get; set; }
+    /// Written to run.yaml, never read as a setting: what the run did (RunRecord).
+    public RunPlan? Ran { get; set; }
+    public List<ResumeRecord>? Resumed { get; set; }
 
     public static RunConfig Defaults() => new()
     {
@@ -95,6 +99,6 @@ public sealed class RunConfig
         Lr = Lr!.Value, BatchSize = BatchSize!.Value, MicroBatchSize = MicroBatchSize!.Value, MaxSteps = MaxSteps, Epochs = Epochs!.Value,
         Seed = Seed!.Value, Optimizer = Optimizer!, WeightDecay = WeightDecay!.Value, Momentum = Momentum!.Value, Nesterov = Nesterov!.Value,
         Schedule = Schedule!, WarmupSteps = WarmupSteps, WarmupRatio = WarmupRatio, MinLr = MinLr!.Value, MaxGradNorm = MaxGradNorm!.Value,
-        EvalEvery = EvalEvery!.Value, SaveEvery = SaveEvery!.Value, LogEvery = LogEvery!.Value, Streams = Streams!.Value,
+        EvalEvery = EvalEvery!.Value, SaveEvery = SaveEvery!.Value, SaveTotalLimit = SaveTotalLimit, LogEvery = LogEvery!.Value, Streams = Streams!.Value,
     };
 }

@@ -20,6 +20,8 @@ public sealed record TrainOptions
     public double MaxGradNorm { get; init; } = 1.0;
     public int EvalEvery { get; init; }
     public int SaveEvery { get; init; }
+    /// Checkpoints kept (the newest); null keeps all, as Hugging Face's Trainer does.
+    public int? SaveTotalLimit { get; init; }
     public int LogEvery { get; init; } = 1;
     /// Single-threaded slices per micro-batch (TrainingStep); 1 = off.
     public int Streams { get; init; } = 1;
@@ -40,6 +42,7 @@ public sealed record TrainOptions
             throw new UserException($"unknown schedule '{Schedule}' (available: {string.Join(", ", LrSchedule.Kinds)})");
         if (WarmupRatio is < 0 or > 1) throw new UserException("--warmup-ratio must be in [0, 1]");
         if (MaxGradNorm < 0) throw new UserException("--max-grad-norm must be >= 0 (0 disables clipping)");
+        if (SaveTotalLimit is < 1) throw new UserException("--save-total-limit must be at least 1 (leave it out to keep every checkpoint)");
         if (Streams < 1) throw new UserException("--streams must be at least 1");
     }
 }

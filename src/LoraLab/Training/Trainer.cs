@@ -41,6 +41,11 @@ public sealed class Trainer
     public event Action<EvalReport>? Evaluated;
     public event Action<string>? Message;
 
+    /// The last checkpoint this Trainer saved (null until one is complete).
+    public string? LastSaved { get; private set; }
+    /// Settings a resume changed (key → "old → new"), logged with the resume in metrics.jsonl.
+    public IReadOnlyDictionary<string, string>? ResumeChanges { get; set; }
+
     public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, TrainOptions options,
         DataLoader train, DataLoader? val, string outDir, IWeightStore weights)
     {
@@ -58,6 +63,7 @@ public sealed class Trainer
         using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var state = new TrainerState();
+        var metricsPath = Path.Combine(_outDir, "metrics.jsonl");
         if (resumeDir is not null)
         {
             state = TrainerState.Load(resumeDir);
@@ -66,16 +72,24 @@ public sealed class Trainer
             if (state.RngState.Length > 0)
                 using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) random.set_rng_state(rng);
             Message?.Invoke($"resumed from {resumeDir} at step {state.Step} (epoch {state.Epoch + 1}, micro-batch {state.BatchInEpoch})");
+            MetricsLog.CutBack(metricsPath, state.Step); // the steps after the checkpoint are about to be redone
         }
 
-        var metricsPath = Path.Combine(_outDir, "metrics.jsonl");
-        using var metrics = new MetricsLog(metricsPath, append: resumeDir is not null);
+        using var metrics = new MetricsLog(metricsPath, append: resumeDir is not null, state.ElapsedSeconds);
+        if (resumeDir is not null)
+            metrics.Write(new { type = "resume", step = state.Step, from = Path.GetFullPath(resumeDir), changes = ResumeChanges });
         var evals = new List<EvalReport>();
         int step = state.Step, epoch = state.Epoch, batchInEpoch = state.BatchInEpoch;
         long tokens = state.TokensSeen;
         double? lastTrain = state.LastTrainLoss, lastVal = state.LastValLoss;
-        double epochLossSum = 0; long epochTargets = 0;
+        double epochLossSum = state.EpochLossSum; long epochTargets = state.EpochTargets;
+        int firstStep = step;
         string? lastCheckpoint = null;
+        TrainerState Now() => new()
+        {
+            Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = lastTrain, LastValLoss = lastVal,
+            EpochLossSum = epochLossSum, EpochTargets = epochTargets, ElapsedSeconds = metrics.ElapsedSeconds,
+        };
         var clock = Stopwatch.StartNew();
         long tokensAtStart = tokens;
         _model.train();
@@ -87,7 +101,7 @@ public sealed class Trainer
             {
                 if (cancel.IsCancellationRequested)
                 {
-                    lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+                    lastCheckpoint = SaveCheckpoint(opt, Now());
                     return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals);
                 }
                 batches ??= _train.Epoch(epoch, batchInEpoch).GetEnumerator();
@@ -103,8 +117,9 @@ public sealed class Trainer
                     step++;
                     batchInEpoch += window.Count;
                     tokens += windowTokens;
-                    if (double.IsNaN(loss) || double.IsInfinity(loss))
-                        throw new TrainingDivergedException(step, loss, lastCheckpoint);
+                    // TrainingStep skips the update of a step whose loss or gradients are not finite, so the weights are as they were before it.
+                    if (!double.IsFinite(loss) || (!double.IsFinite(gradNorm) && _o.MaxGradNorm > 0 && _model.Dtype != ScalarType.Float16))
+                        throw Diverged(step, loss, gradNorm, step == firstStep + 1, lastCheckpoint);
                     lastTrain = loss;
                     epochLossSum += loss * windowTargets; epochTargets += windowTargets;
                     double secs = clock.Elapsed.TotalSeconds;
@@ -127,11 +142,11 @@ public sealed class Trainer
                     batches.Dispose(); batches = null;
                 }
                 if (_o.SaveEvery > 0 && step % _o.SaveEvery == 0 && step < TotalSteps)
-                    lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+                    lastCheckpoint = SaveCheckpoint(opt, Now());
             }
             if (_val is not null && (evals.Count == 0 || evals[^1].Step != step))
                 evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
-            lastCheckpoint = SaveCheckpoint(opt, step, epoch, batchInEpoch, tokens, lastTrain, lastVal);
+            lastCheckpoint = SaveCheckpoint(opt, Now());
             return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals);
         }
         finally
@@ -190,15 +205,11 @@ public sealed class Trainer
         finally { _model.train(); }
     }
 
-    string SaveCheckpoint(optim.Optimizer opt, int step, int epoch, int batchInEpoch, long tokens, double? train, double? val)
+    string SaveCheckpoint(optim.Optimizer opt, TrainerState now)
     {
-        var dir = Path.Combine(_outDir, "checkpoints", $"step-{step:D6}");
+        var dir = Checkpoints.PathFor(_outDir, now.Step);
         using var rng = random.get_rng_state();
-        var state = new TrainerState
-        {
-            Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = train, LastValLoss = val,
-            RngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
-        };
+        var state = now with { RngState = Convert.ToBase64String(rng.data<byte>().ToArray()) };
         AtomicDirectory.Write(dir, tmp =>
         {
             _weights.Save(tmp);
@@ -206,14 +217,32 @@ public sealed class Trainer
             state.Save(tmp);
         });
         Message?.Invoke($"checkpoint saved: {dir}");
+        LastSaved = dir;
+        Checkpoints.Prune(_outDir, now.Step, _o.SaveTotalLimit);
         return dir;
+    }
+
+    /// Who is to blame for a non-finite step: weights that were already NaN/Inf before it (named; on the first step
+    /// of this process a corrupt base, adapter or checkpoint), or a loss/gradient that overflowed from finite weights.
+    TrainingDivergedException Diverged(int step, double loss, double gradNorm, bool firstStep, string? lastGood)
+    {
+        string? bad = null;
+        using (no_grad())
+            foreach (var (name, p) in _model.named_parameters())
+            {
+                using var finite = p.isfinite().all();
+                if (!finite.item<bool>()) { bad = name; break; }
+            }
+        string what = !double.IsFinite(loss) ? $"the loss became {loss}" : $"the gradients became non-finite (norm {gradNorm})";
+        string why = bad is not null && firstStep
+            ? $"training stopped at step {step}: {what} because weight '{bad}' was already non-finite (NaN/Inf) before the step; the base model, adapter or checkpoint it was loaded from is corrupt (not a learning-rate problem)"
+            : $"training diverged at step {step}: {what} from finite weights{(bad is null ? "" : $" (an earlier update made '{bad}' non-finite)")}, so the learning rate is to blame: lower --lr (now {_o.Lr:G3}), raise --warmup-steps or clip harder (--max-grad-norm)";
+        return new TrainingDivergedException(why + (lastGood is null ? "; no checkpoint was saved before it" : $"; the last good checkpoint is {lastGood}"));
     }
 }
 
-/// The loss became NaN or infinite: the run stops, and the last good checkpoint (if any) is kept.
+/// The loss or the gradients became NaN or infinite: the run stops, and the last good checkpoint (if any) is kept.
 public sealed class TrainingDivergedException : UserException
 {
-    public TrainingDivergedException(int step, double loss, string? lastGood)
-        : base($"training diverged at step {step} (loss {loss}); lower --lr, raise --warmup-steps or clip harder (--max-grad-norm)" +
-               (lastGood is null ? "; no checkpoint was saved before it" : $"; the last good checkpoint is {lastGood}")) { }
+    public TrainingDivergedException(string message) : base(message) { }
 }

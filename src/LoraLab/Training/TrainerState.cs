@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace LoraLab.Training;
 
 /// Where a run stands, saved beside each checkpoint so `--resume` continues exactly: the next optimizer
-/// step, the data position (epoch and micro-batch index) and the libtorch RNG state (dropout).
+/// step, the data position (epoch and micro-batch index), the libtorch RNG state (dropout) and the epoch's loss sums.
 public sealed record TrainerState
 {
     public int Step { get; init; }
@@ -13,6 +13,12 @@ public sealed record TrainerState
     public double? LastTrainLoss { get; init; }
     public double? LastValLoss { get; init; }
     public string RngState { get; init; } = "";
+    /// The running sums of the epoch's mean train loss (loss × target tokens, target tokens) at the checkpoint, so an
+    /// epoch resumed part-way reports the same mean as an uninterrupted one.
+    public double EpochLossSum { get; init; }
+    public long EpochTargets { get; init; }
+    /// Seconds spent training before the checkpoint (metrics.jsonl's elapsed_s continues from it).
+    public double ElapsedSeconds { get; init; }
 
     public const string FileName = "trainer_state.json";
 

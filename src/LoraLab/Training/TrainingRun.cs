@@ -126,7 +126,7 @@ public sealed class TrainingRun : IDisposable
             var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
             var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : new AdapterStore(loaded.Model, lora, c.Model!, AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
+                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
             var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
                 store, builder, valRecords ?? (IReadOnlyList<Record>)Array.Empty<Record>());

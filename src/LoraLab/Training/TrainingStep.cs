@@ -99,8 +99,12 @@ public sealed class TrainingStep : IDisposable
                 foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
         beforeUpdate?.Invoke();
         double norm = _maxGradNorm > 0 || _scaler is not null ? GradientClipping.TotalNorm(_params) : double.NaN;
+        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
+        // A non-finite loss (or, without loss scaling, non-finite clipped gradients) ends training: the update is skipped
+        // so the weights stay as they were before the step, for the Trainer to tell a corrupt weight from a bad learning rate.
+        bool blewUp = !double.IsFinite(loss) || (_scaler is null && _maxGradNorm > 0 && !double.IsFinite(norm));
         // With loss scaling an overflowed step is skipped (and the scale lowered) instead of poisoning the weights.
-        if (_scaler is null || _scaler.Update(double.IsFinite(norm)))
+        if (!blewUp && (_scaler is null || _scaler.Update(double.IsFinite(norm))))
         {
             // Clipping's multiplication happens inside the optimizer's update (one pass over the gradients fewer).
             if (_maxGradNorm > 0) GradientClipping.ScaleForStep(opt, _params, GradientClipping.Coefficient(norm, _maxGradNorm));
@@ -109,7 +113,6 @@ public sealed class TrainingStep : IDisposable
         // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
-        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
         // Each step leaves ~0.25 MB of managed garbage (tensor wrappers, handle arrays). Left to the GC's own gen-0
         // budget (~25 MB here, sized from the L3 cache, and adaptive) it lands on fresh pages step after step: small
         // LoRA at 1 × 128 peaked at 521 MB after 10 steps and 553 MB after 500, in jumps. Collected every step, it

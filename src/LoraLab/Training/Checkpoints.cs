@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace LoraLab.Training;
+
+/// A run's checkpoint folders, RUN_DIR/checkpoints/step-NNNNNN: their naming, the newest, and rotation.
+/// Each one is complete (AtomicDirectory writes it under a temporary name first).
+public static class Checkpoints
+{
+    public const string Folder = "checkpoints";
+    const string Prefix = "step-";
+
+    public static string PathFor(string runDir, int step) => System.IO.Path.Combine(runDir, Folder, $"{Prefix}{step:D6}");
+
+    /// The step a checkpoint folder is named for, or null for anything else (temporaries, user files).
+    public static int? StepOf(string dir)
+    {
+        var name = System.IO.Path.GetFileName(dir);
+        return name.StartsWith(Prefix) && int.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;
+    }
+
+    /// Every checkpoint of the run, oldest first.
+    public static IReadOnlyList<(int Step, string Dir)> List(string runDir)
+    {
+        var dir = System.IO.Path.Combine(runDir, Folder);
+        if (!Directory.Exists(dir)) return Array.Empty<(int, string)>();
+        return Directory.GetDirectories(dir)
+            .Select(d => (Step: StepOf(d), Dir: d))
+            .Where(c => c.Step is not null && File.Exists(System.IO.Path.Combine(c.Dir, TrainerState.FileName)))
+            .Select(c => (c.Step!.Value, c.Dir)).OrderBy(c => c.Item1).ToList();
+    }
+
+    public static string? Latest(string runDir) => List(runDir) is { Count: > 0 } all ? all[^1].Dir : null;
+
+    /// --save-total-limit: after the checkpoint at `step` is complete, delete all but the newest `keep` up to it
+    /// (those after it, left by an earlier run resumed from further back, are not ranked).
+    public static void Prune(string runDir, int step, int? keep)
+    {
+        if (keep is not int n) return;
+        foreach (var (_, dir) in List(runDir).Where(c => c.Step <= step).Reverse().Skip(n))
+            Directory.Delete(dir, true);
+    }
+}

@@ -1,0 +1,33 @@
+namespace LoraLab.Training;
+
+/// What `--resume PATH` names: a run folder (its settings from run.yaml, its newest checkpoint) or one checkpoint
+/// folder (inside RUN_DIR/checkpoints/, whose run.yaml then applies; or a bare one, whose settings come from the flags).
+public sealed record ResumePoint(string? RunDir, string? Checkpoint)
+{
+    public static ResumePoint Locate(string path)
+    {
+        if (!Directory.Exists(path)) throw new UserException($"{path}: run or checkpoint folder not found");
+        if (File.Exists(Path.Combine(path, TrainerState.FileName)))
+        {
+            var parent = Path.GetDirectoryName(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
+            var runDir = parent is not null && Path.GetFileName(parent) == Checkpoints.Folder ? Path.GetDirectoryName(parent) : null;
+            return new(runDir is not null && File.Exists(Path.Combine(runDir, RunRecord.FileName)) ? runDir : null, path);
+        }
+        if (File.Exists(Path.Combine(path, RunRecord.FileName))) return new(path, null);
+        throw new UserException($"{path}: neither a run folder ({RunRecord.FileName}) nor a checkpoint folder ({TrainerState.FileName})");
+    }
+
+    /// The run's settings as recorded, over today's defaults (a key added since then takes its default).
+    /// Its output folder is where it is now (moved or not), unless --out says otherwise.
+    public RunConfig? Recorded()
+    {
+        if (RunDir is null) return null;
+        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(Path.Combine(RunDir, RunRecord.FileName)));
+        c.Out = RunDir;
+        return c;
+    }
+
+    /// The checkpoint to continue from: the one named, or the run folder's newest complete one.
+    public string CheckpointDir() => Checkpoint ?? Checkpoints.Latest(RunDir!) ?? throw new UserException(
+        $"{RunDir}: no complete checkpoint to resume from ({Checkpoints.Folder}/ holds none); start the run again with --overwrite");
+}

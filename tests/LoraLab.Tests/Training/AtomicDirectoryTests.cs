@@ -1,0 +1,24 @@
+using LoraLab.Training;
+using Xunit;
+
+namespace LoraLab.Tests.Training;
+
+public class AtomicDirectoryTests
+{
+    /// A write killed between its two renames left the finished temporary and the old copy, and no target: the
+    /// temporary takes the target's place. Other leftovers go; anything else in the folder stays.
+    [Fact]
+    public void RecoverFinishesAWriteKilledBetweenItsRenamesAndRemovesOtherLeftovers()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "loralab-atomic-" + Guid.NewGuid().ToString("N")[..8]);
+        void Make(string name, string text) { Directory.CreateDirectory(Path.Combine(dir, name)); File.WriteAllText(Path.Combine(dir, name, "f"), text); }
+        Make(".adapter.tmp-41", "new");
+        Make("adapter.old-41", "old");
+        Make(".step-000002.tmp-7", "half");
+        Make("step-000001", "kept");
+        File.WriteAllText(Path.Combine(dir, ".metrics.jsonl.tmp-9"), "half");
+        AtomicDirectory.Recover(dir);
+        Assert.Equal(new[] { "adapter", "step-000001" }, Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order());
+        Assert.Equal("new", File.ReadAllText(Path.Combine(dir, "adapter", "f")));
+    }
+}
