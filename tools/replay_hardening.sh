@@ -57,6 +57,7 @@ case_() {
 note() { printf '%-5s %-9s %-44s | %s\n' "$1" "" "$2" "$3"; }
 
 echo "# replay of issue 25 against $DLL"
+run $W/ad.txt "${T[@]}" --out $W/ad --max-steps 1  # an adapter for the cases that need one
 echo "# $(date -u +%FT%TZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 # 1. unknown and misspelt flags
@@ -94,7 +95,7 @@ for f in config.json tokenizer.json tokenizer_config.json; do
   mkdir -p $W/4d-$f && cp $BASE/* $W/4d-$f/ && ln -sf /dev/zero $W/4d-$f/$f
   case_ 4d "$f -> /dev/zero" generate --model $W/4d-$f --prompt hi --max-new-tokens 1
 done
-mkdir -p $W/4e && cp $W/3/adapter/* $W/4e/ && ln -sf /dev/zero $W/4e/adapter_config.json
+mkdir -p $W/4e && cp $W/ad/adapter/* $W/4e/ && ln -sf /dev/zero $W/4e/adapter_config.json
 case_ 4e "adapter_config.json -> /dev/zero" generate --model "$BASE" --adapter $W/4e --prompt hi --max-new-tokens 1
 python3 - "$W/4f.jsonl" <<'EOF' 2>/dev/null || { printf '{"instruction":"x","input":"","output":"%s"}\n' "$(head -c 200000000 /dev/zero | tr '\0' a)" > $W/4f.jsonl; }
 import sys
@@ -152,7 +153,7 @@ case_ 7c "resume after a kill at step 6 (checkpoint 4)" "${T[@]}" --out $W/7c --
 note 7c "" "train rows for step 5 in metrics.jsonl: $(grep '"train"' $W/7c/metrics.jsonl 2>/dev/null | grep -c '"step":5[,}]')"
 run $W/7d0.txt "${T[@]}" --out $W/7d --epochs 2 --max-seq-length 64 --save-every 10 --seed 3 --batch-size 16
 steps=$(grep -c '"train"' $W/7d/metrics.jsonl 2>/dev/null)
-el() { grep -a '"epoch_end":true' "$1" 2>/dev/null | head -1 | grep -oE '"train_loss":[0-9.]+' ; }
+el() { grep -a '"type":"epoch"' "$1" 2>/dev/null | grep -a '"epoch":1,' | grep -oE '"train_loss":[0-9.eE+-]+' | head -1; }
 cp -r $W/7d $W/7e 2>/dev/null; rm -rf $W/7e/adapter; for c in $W/7e/checkpoints/step-*; do n=${c##*-}; [ $((10#$n)) -gt 10 ] && rm -rf "$c"; done
 run $W/7e.txt "${T[@]}" --out $W/7e --epochs 2 --save-every 10 --seed 3 --batch-size 16 --resume $W/7e/checkpoints/step-000010
 note 7e "epoch-1 train loss, uninterrupted vs resumed" "$(el $W/7d/metrics.jsonl) vs $(el $W/7e/metrics.jsonl) ($steps steps)"
@@ -179,7 +180,7 @@ EOF
 case_ 8a "generate on a base with a NaN weight" generate --model $W/8 --prompt "Repeat the word twice." --max-new-tokens 4 --temperature 0
 note 8a "" "NUL bytes in the output: $(tr -cd '\000' < $W/out.txt | wc -c)"
 case_ 8b "train on a base with a NaN weight" "${T[@]}" --model $W/8 --out $W/8b --max-steps 1
-mkdir -p $W/8c && cp $W/3/adapter/* $W/8c/
+mkdir -p $W/8c && cp $W/ad/adapter/* $W/8c/
 python3 - $W/8c/adapter_model.safetensors <<'EOF' 2>/dev/null
 import json, struct, sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
