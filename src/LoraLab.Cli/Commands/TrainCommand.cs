@@ -1,4 +1,5 @@
 using LoraLab.Evaluation;
+using LoraLab.IO;
 using LoraLab.Runtime;
 using LoraLab.Training;
 using Spectre.Console;
@@ -14,7 +15,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         var config = RunConfig.Defaults();
         if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
         config = config.Overlay(s.ToRunConfig());
-        OutputFolder.Prepare(config.Out ?? throw new UserException("--out is required"), s.Overwrite || s.Resume is not null);
+        using var outLock = OutputFolder.Claim(config.Out ?? throw new UserException("--out is required"), s.Overwrite || s.Resume is not null,
+            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!)]);
         if (s.Resume is not null && !Directory.Exists(s.Resume)) throw new UserException($"{s.Resume}: checkpoint folder not found");
 
         using var run = TrainingRun.Prepare(config);
@@ -87,17 +89,5 @@ public sealed class TrainCommand : Command<TrainSettings>
             if (epochs[^1].ValLoss > epochs.Min(e => e.ValLoss) + 1e-4)
                 AnsiConsole.MarkupLine("[yellow]validation loss rose after its minimum: later epochs overfit; consider fewer --epochs.[/]");
         }
-    }
-}
-
-/// The output folder rule: never write into a user's non-empty folder without --overwrite.
-public static class OutputFolder
-{
-    public static void Prepare(string dir, bool overwrite)
-    {
-        if (File.Exists(dir)) throw new UserException($"{dir}: exists and is a file, not a folder");
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !overwrite)
-            throw new UserException($"{dir}: output folder exists and is not empty (use --overwrite to write into it)");
-        Directory.CreateDirectory(dir);
     }
 }
