@@ -38,7 +38,10 @@ public sealed class OutputFolderLock : IDisposable
             {
                 throw new UserException($"{dir}: in use by another loralab process ({Holder(dir)}); wait for it to finish or choose another {flag}");
             }
-            catch (Exception e) when (StorageErrors.From(e, path) is { } user) { throw user; }
+            catch (Exception e) when (StorageErrors.From(e, path) is { } user)
+            {
+                throw new StorageException(user.Problem, dir, $"choose another {flag}", e); // the folder is the user's choice, not our file
+            }
             // A holder deletes the file as it lets go: a lock taken on a file unlinked meanwhile guards nothing.
             if (File.Exists(path) || attempt >= 10)
             {
@@ -46,7 +49,7 @@ public sealed class OutputFolderLock : IDisposable
                 catch (Exception e)
                 {
                     stream.Dispose();
-                    if (StorageErrors.From(e, Path.Combine(dir, PidFile)) is { } user) throw user;
+                    if (StorageErrors.From(e, Path.Combine(dir, PidFile)) is { } user) throw new StorageException(user.Problem, dir, $"choose another {flag}", e);
                     throw;
                 }
             }

@@ -18,9 +18,6 @@ public sealed class StorageException : UserException
         Path = path;
     }
 
-    /// The same failure with another "what to do" (e.g. which checkpoint to resume from).
-    public StorageException WithHint(string hint) => new(Problem, Path, hint, InnerException!);
-
     static string Describe(StorageProblem problem, string path, string? hint) => problem switch
     {
         StorageProblem.NoSpace => $"no space left on device while writing {path}; {hint ?? "free some space or choose another folder"}",

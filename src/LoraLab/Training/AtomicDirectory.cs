@@ -7,7 +7,8 @@ namespace LoraLab.Training;
 /// removed (freeing what a full disk took) and the previous folder of that name, if any, is back in place.
 public static class AtomicDirectory
 {
-    public static void Write(string target, Action<string> fill)
+    /// `whatToDo` completes the message of a storage failure (a full disk: which checkpoint to resume from).
+    public static void Write(string target, Action<string> fill, Func<string>? whatToDo = null)
     {
         var full = Path.GetFullPath(target);
         var parent = Path.GetDirectoryName(full)!;
@@ -37,7 +38,7 @@ public static class AtomicDirectory
             catch (IOException) { } // the original failure matters more than a leftover the next run removes
             catch (UnauthorizedAccessException) { }
             // Named as the file under its final name: the temporary folder is gone.
-            var named = StorageErrors.From(e, full) is { } s ? new StorageException(s.Problem, s.Path.Replace(tmp, full), null, e) : null;
+            var named = StorageErrors.From(e, full) is { } s ? new StorageException(s.Problem, s.Path.Replace(tmp, full), whatToDo?.Invoke(), e) : null;
             if (named is not null) throw named;
             throw;
         }

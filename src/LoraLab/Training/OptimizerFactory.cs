@@ -64,7 +64,7 @@ public static class OptimizerFactory
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException or InvalidOperationException or FormatException
             or IOException or OverflowException or OutOfMemoryException or System.Runtime.InteropServices.ExternalException)
         {
-            throw CheckpointFileError.Corrupt(path, $"unreadable at byte {r.BaseStream.Position} ({e.GetType().Name})");
+            throw CheckpointFileError.Corrupt(path, $"unreadable at byte {r.BaseStream.Position}: {e.GetType().Name}");
         }
     }
 }

@@ -199,16 +199,12 @@ public sealed class Trainer
             Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = train, LastValLoss = val,
             RngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
         };
-        try
+        AtomicDirectory.Write(dir, tmp =>
         {
-            AtomicDirectory.Write(dir, tmp =>
-            {
-                _weights.Save(tmp);
-                OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
-                state.Save(tmp);
-            });
-        }
-        catch (LoraLab.IO.StorageException e) { throw e.WithHint(RunCheckpoints.ResumeHint(_outDir)); }
+            _weights.Save(tmp);
+            OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
+            state.Save(tmp);
+        }, whatToDo: () => RunCheckpoints.ResumeHint(_outDir));
         Message?.Invoke($"checkpoint saved: {dir}");
         return dir;
     }

@@ -19,6 +19,7 @@ public class CheckpointCorruptionTests
     [InlineData("optimizer.bin", "truncate")]
     [InlineData("optimizer.bin", "garbage")]
     [InlineData("optimizer.bin", "empty")]
+    [InlineData("optimizer.bin", "body")]
     [InlineData("trainer_state.json", "garbage")]
     [InlineData("trainer_state.json", "truncate")]
     public void ResumeFromADamagedFileNamesItAndPrintsNoBytes(string file, string damage)
@@ -32,6 +33,7 @@ public class CheckpointCorruptionTests
         {
             "truncate" => bytes[..(bytes.Length / 2)],
             "empty" => [],
+            "body" => [.. bytes[..70], .. Garbage(bytes.Length - 70)], // the right header and length, then noise
             _ => Garbage(bytes.Length),
         });
 

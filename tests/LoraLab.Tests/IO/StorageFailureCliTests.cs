@@ -35,7 +35,7 @@ public class StorageFailureCliTests
             var (code, _, err) = CliHarness.Run(DemoRuns.Train(outDir, "--max-steps", "1"));
             Assert.True(code == 2, $"exit {code}: {err}");
             Assert.Contains(outDir, err);
-            Assert.Contains("read-only file system", err);
+            Assert.Contains($"{outDir}: read-only file system; choose another --out", err);
         }
     }
 }
