@@ -30,6 +30,11 @@ public static class CliApp
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (LoraLab.IO.StorageErrors.From(e) is { } storage) // disk full, read-only, a file in the path
+        {
+            Console.Error.WriteLine($"error: {storage.Message}");
+            return 2;
+        }
         catch (Exception e) when (Environment.GetEnvironmentVariable("LORALAB_DEBUG") != "1")
         {
             Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message} (set LORALAB_DEBUG=1 for the stack trace)");

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using LoraLab.Data.Demo;
 using LoraLab.Demo;
+using LoraLab.IO;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;
 using LoraLab.Training;
@@ -118,6 +119,10 @@ public sealed class PretrainCommand : Command<PretrainSettings>
             "fp32" or "float32" => ScalarType.Float32,
             _ => throw new UserException($"--save-dtype: unknown dtype '{s.SaveDtype}' (fp16, bf16, fp32)"),
         };
+        // Both folders are written in place (no --overwrite: a model folder's files are replaced by name), one process at a time.
+        InputPath[] inputs = [new("--corpus", s.Corpus!), new("--tokenizer", s.Tokenizer!)];
+        using var outLock = OutputFolder.Claim(s.Out, overwrite: true, inputs);
+        using var runLock = RealPath.Of(s.RunDir) == RealPath.Of(s.Out) ? null : OutputFolder.Claim(s.RunDir, overwrite: true, inputs, "--run-dir");
         TorchRuntime.EnsureLoaded();
         TorchRuntime.SetThreads(s.Threads);
 

@@ -1,5 +1,6 @@
 using LoraLab.Data;
 using LoraLab.Evaluation;
+using LoraLab.IO;
 using LoraLab.Runtime;
 using LoraLab.Training;
 using Spectre.Console;
@@ -24,7 +25,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         if (resume is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
         var outDir = config.Out ?? throw new UserException("--out is required");
         bool existed = Directory.Exists(outDir);
-        OutputFolder.Prepare(outDir, s.Overwrite || s.Resume is not null);
+        using var outLock = OutputFolder.Claim(outDir, s.Overwrite || s.Resume is not null,
+            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!)]);
         var undo = new RunFolderUndo(outDir, existed);
         TrainingRun? run = null;
         try
@@ -130,17 +132,5 @@ public sealed class TrainCommand : Command<TrainSettings>
             if (epochs[^1].ValLoss > epochs.Min(e => e.ValLoss) + 1e-4)
                 AnsiConsole.MarkupLine("[yellow]validation loss rose after its minimum: later epochs overfit; consider fewer --epochs.[/]");
         }
-    }
-}
-
-/// The output folder rule: never write into a user's non-empty folder without --overwrite.
-public static class OutputFolder
-{
-    public static void Prepare(string dir, bool overwrite)
-    {
-        if (File.Exists(dir)) throw new UserException($"{dir}: exists and is a file, not a folder");
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !overwrite)
-            throw new UserException($"{dir}: output folder exists and is not empty (use --overwrite to write into it)");
-        Directory.CreateDirectory(dir);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LoraLab.Adapters.Quantization;
+using LoraLab.IO;
 using LoraLab.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,7 +19,9 @@ public static class AdapterMerger
     {
         Runtime.TorchRuntime.EnsureLoaded();
         string outDir = Path.GetFullPath(o.OutDir);
-        CheckOutDir(o, outDir);
+        bool existed = Directory.Exists(outDir);
+        // Held until the merged folder has replaced the old one (which takes the lock file with it).
+        using var held = OutputFolder.Claim(o.OutDir, o.Overwrite, [new("--model", o.BaseDir), new("--adapter", o.AdapterDir)]);
         var load = new LoadOptions { Device = o.Device, Dtype = ScalarType.Float32, LoadTokenizer = false };
 
         string parent = Path.GetDirectoryName(outDir)!;
@@ -56,6 +59,13 @@ public static class AdapterMerger
                 var files = Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
                 return new MergeReport(outDir, TorchDtypeName(dtype), modules, files!, probes, scheme?.Name(), requantize?.Name(), requantized);
             }
+        }
+        catch when (!existed)
+        {
+            // A failed merge leaves no folder it created.
+            held.Dispose();
+            if (Directory.Exists(outDir) && OutputFolder.IsEmpty(outDir)) Directory.Delete(outDir, recursive: true);
+            throw;
         }
         finally
         {
@@ -95,15 +105,6 @@ public static class AdapterMerger
             dense.Dispose();
             throw;
         }
-    }
-
-    static void CheckOutDir(MergeOptions o, string outDir)
-    {
-        if (Path.GetFullPath(o.BaseDir).TrimEnd('/') == outDir.TrimEnd('/'))
-            throw new UserException($"--out {o.OutDir}: is the base model folder; choose another folder");
-        if (File.Exists(outDir)) throw new UserException($"--out {o.OutDir}: is a file, not a folder");
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !o.Overwrite)
-            throw new UserException($"--out {o.OutDir}: folder exists and is not empty (pass --overwrite to replace it)");
     }
 
     static void WriteFolder(string dir, LoadedModel m, ScalarType dtype)

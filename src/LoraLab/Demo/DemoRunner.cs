@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Data;
 using LoraLab.Data.Demo;
+using LoraLab.IO;
 using LoraLab.Models;
 using LoraLab.Tokenization;
 using LoraLab.Training;
@@ -45,10 +46,11 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
     public DemoReport Run(CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        PrepareOutDir();
         var assets = options.AssetsDir ?? DemoAssets.Locate();
         var baseDir = Path.Combine(assets, DemoAssets.BaseFolder);
         var dataDir = Path.Combine(assets, DemoAssets.DataFolder);
+        // --overwrite replaces the demo's own outputs; other files in the folder are left alone.
+        using var outLock = OutputFolder.Claim(options.OutDir, options.Overwrite, [new("--assets", baseDir), new("--assets", dataDir)]);
         using var loaded = ModelLoader.Load(baseDir);
         var tokenizer = loaded.RequireTokenizer();
         Message?.Invoke($"base model: {baseDir} ({ModelShapes.TotalParameters(loaded.Config):N0} parameters)");
@@ -97,16 +99,6 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         return outcome;
     }
     // ---------------------------------------------------------------------------------------------------------
-
-    void PrepareOutDir()
-    {
-        if (Directory.Exists(options.OutDir) && Directory.EnumerateFileSystemEntries(options.OutDir).Any())
-        {
-            // --overwrite replaces the demo's own outputs; other files in the folder are left alone.
-            if (!options.Overwrite) throw new UserException($"{options.OutDir} already exists and is not empty; pass --overwrite or choose another --out");
-        }
-        Directory.CreateDirectory(options.OutDir);
-    }
 
     /// One example of each of the first tasks, so the shown generations cover different tasks.
     static IEnumerable<int> ShownIndices(IReadOnlyList<DemoExample> examples, int count) =>

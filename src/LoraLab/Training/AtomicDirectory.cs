@@ -1,27 +1,45 @@
+using LoraLab.IO;
+
 namespace LoraLab.Training;
 
-/// Writes a folder as a whole: fill a temporary sibling, then rename it into place, so a crash or an
-/// interrupt never leaves a half-written checkpoint under the final name.
+/// Writes a folder as a whole: fill a temporary sibling, then rename it into place, so a crash, an interrupt or a
+/// full disk never leaves a half-written checkpoint under the final name. On failure the temporary folder is
+/// removed (freeing what a full disk took) and the previous folder of that name, if any, is back in place.
 public static class AtomicDirectory
 {
-    public static void Write(string target, Action<string> fill)
+    /// `whatToDo` completes the message of a storage failure (a full disk: which checkpoint to resume from).
+    public static void Write(string target, Action<string> fill, Func<string>? whatToDo = null)
     {
-        var parent = Path.GetDirectoryName(Path.GetFullPath(target))!;
-        Directory.CreateDirectory(parent);
-        var tmp = Path.Combine(parent, "." + Path.GetFileName(target) + ".tmp-" + Environment.ProcessId);
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
+        var full = Path.GetFullPath(target);
+        var parent = Path.GetDirectoryName(full)!;
+        var tmp = Path.Combine(parent, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId);
         try
         {
-            fill(tmp);
-            var old = target + ".old-" + Environment.ProcessId;
-            if (Directory.Exists(target)) Directory.Move(target, old);
-            Directory.Move(tmp, target);
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-        }
-        catch
-        {
+            Directory.CreateDirectory(parent);
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            Directory.CreateDirectory(tmp);
+            fill(tmp);
+            var old = full + ".old-" + Environment.ProcessId;
+            bool replacing = Directory.Exists(full);
+            if (replacing) Directory.Move(full, old);
+            try { Directory.Move(tmp, full); }
+            catch
+            {
+                if (replacing) Directory.Move(old, full);
+                throw;
+            }
+            if (replacing)
+                try { Directory.Delete(old, true); }
+                catch (IOException) { } // the new folder is in place; the old copy is only space
+        }
+        catch (Exception e)
+        {
+            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); }
+            catch (IOException) { } // the original failure matters more than a leftover the next run removes
+            catch (UnauthorizedAccessException) { }
+            // Named as the file under its final name: the temporary folder is gone.
+            var named = StorageErrors.From(e, full) is { } s ? new StorageException(s.Problem, s.Path.Replace(tmp, full), whatToDo?.Invoke(), e) : null;
+            if (named is not null) throw named;
             throw;
         }
     }

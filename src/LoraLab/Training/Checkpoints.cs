@@ -39,4 +39,9 @@ public static class Checkpoints
         foreach (var (_, dir) in List(runDir).Where(c => c.Step <= step).Reverse().Skip(n))
             Directory.Delete(dir, true);
     }
+
+    /// What to do after a save failed: which checkpoint to resume from once there is room.
+    public static string ResumeHint(string runDir) => Latest(runDir) is { } last
+        ? $"the last complete checkpoint is {last}; free some space and resume from it (loralab train --resume {runDir})"
+        : "no checkpoint was completed before it; free some space or choose another --out and run again";
 }

@@ -31,6 +31,11 @@ public static class OptimizerFactory
     public static void Save(optim.Optimizer opt, string path)
     {
         using var w = new BinaryWriter(File.Create(path));
+        SaveTo(opt, w);
+    }
+
+    static void SaveTo(optim.Optimizer opt, BinaryWriter w)
+    {
         switch (opt)
         {
             case AdamW a: a.save_state_dict(w); break;
@@ -40,15 +45,26 @@ public static class OptimizerFactory
         }
     }
 
+    /// Restores a checkpoint's optimizer state; a file that is not this optimizer's state is a user error naming it.
     public static void Load(optim.Optimizer opt, string path)
     {
+        OptimizerStateFile.Check(opt, path, SaveTo);
         using var r = new BinaryReader(File.OpenRead(path));
-        switch (opt)
+        try
         {
-            case AdamW a: a.load_state_dict(r); break;
-            case Adam a: a.load_state_dict(r); break;
-            case SGD s: s.load_state_dict(r); break;
-            default: throw new InvalidOperationException("unsupported optimizer");
+            switch (opt)
+            {
+                case AdamW a: a.load_state_dict(r); break;
+                case Adam a: a.load_state_dict(r); break;
+                case SGD s: s.load_state_dict(r); break;
+                default: throw new InvalidOperationException("unsupported optimizer");
+            }
+        }
+        // Right length, wrong content. Never the reader's message: it can quote the file's bytes.
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException or InvalidOperationException or FormatException
+            or IOException or OverflowException or OutOfMemoryException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw CheckpointFileError.Corrupt(path, $"unreadable at byte {r.BaseStream.Position}: {e.GetType().Name}");
         }
     }
 }

@@ -215,7 +215,7 @@ public sealed class Trainer
             _weights.Save(tmp);
             OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
             state.Save(tmp);
-        });
+        }, whatToDo: () => Checkpoints.ResumeHint(_outDir));
         Message?.Invoke($"checkpoint saved: {dir}");
         LastSaved = dir;
         Checkpoints.Prune(_outDir, now.Step, _o.SaveTotalLimit);

@@ -25,11 +25,33 @@ public sealed record TrainerState
     public void Save(string dir) =>
         File.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
 
+    /// A trainer state is a few kB (mostly the RNG state); anything far larger is not one.
+    const long MaxFileBytes = 1 << 20;
+
     public static TrainerState Load(string dir)
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new UserException($"{dir}: not a checkpoint folder ({FileName} missing)");
-        try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path)) ?? throw new JsonException("null"); }
-        catch (JsonException e) { throw new UserException($"{path}: unreadable trainer state ({e.Message})"); }
+        long size = new FileInfo(path).Length;
+        if (size > MaxFileBytes) throw CheckpointFileError.Corrupt(path, $"{size} bytes; a trainer state is a few kB");
+        TrainerState? state;
+        // Never the parser's message: it can quote the file's bytes.
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(path)); }
+        catch (JsonException e) { throw CheckpointFileError.Corrupt(path, $"not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}"); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw CheckpointFileError.Corrupt(path, $"not a trainer state ({e.GetType().Name})");
+        }
+        if (state is null) throw CheckpointFileError.Corrupt(path, "null instead of a trainer state");
+        if (state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0 || state.TokensSeen < 0)
+            throw CheckpointFileError.Corrupt(path, "a negative step, epoch, micro-batch or token count");
+        if (state.RngState.Length > 0)
+        {
+            var rng = new byte[state.RngState.Length];
+            using var current = TorchSharp.torch.random.get_rng_state();
+            if (!Convert.TryFromBase64String(state.RngState, rng, out int n) || n != current.shape[0])
+                throw CheckpointFileError.Corrupt(path, $"RngState is not the {current.shape[0]}-byte state of the random generator");
+        }
+        return state;
     }
 }

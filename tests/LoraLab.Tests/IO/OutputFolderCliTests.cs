@@ -1,0 +1,99 @@
+using LoraLab.Tests.Adapters;
+using LoraLab.Tests.Cli;
+using Xunit;
+
+namespace LoraLab.Tests.IO;
+
+/// Who may write an output folder: one loralab process at a time, and never into (or around) its own inputs.
+[Collection("cli")]
+public class OutputFolderCliTests
+{
+    [Fact]
+    public void ASecondRunIntoALiveRunsFolderIsRefusedWithTheHoldersPidOverwriteIncluded()
+    {
+        var outDir = Path.Combine(CliHarness.TempDir(), "run");
+        var first = DemoRuns.Start(DemoRuns.Train(outDir, "--max-steps", "400", "--save-every", "2"));
+        try
+        {
+            DemoRuns.WaitFor(Path.Combine(outDir, "checkpoints", "step-000002"), first);
+            foreach (var overwrite in new[] { false, true })
+            {
+                var args = DemoRuns.Train(outDir, "--max-steps", "1", "--seed", "7");
+                var (code, stdout, err) = CliHarness.Run(overwrite ? [.. args, "--overwrite"] : args);
+                Assert.True(code == 2, $"exit {code}: {err}{stdout}");
+                Assert.Contains($"in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
+            }
+            Assert.False(first.HasExited, "the first run must not be disturbed");
+        }
+        finally
+        {
+            first.Kill();
+            first.WaitForExit();
+        }
+        // kill -9 left its lock file behind, but the kernel released the lock with the process: the folder is free.
+        var (rc, _, e2) = CliHarness.Run(DemoRuns.Train(outDir, "--overwrite", "--max-steps", "1"));
+        Assert.True(rc == 0, e2);
+    }
+
+    [SharedFact]
+    public void MergeRefusesAnOutThatIsContainsOrLiesInsideItsInputs()
+    {
+        var root = CliHarness.TempDir();
+        var adapter = Path.Combine(root, "adapter");
+        var baseDir = Path.Combine(root, "base");
+        Copy(LoraTestModels.SharedAdapterDir, adapter);
+        Copy(LoraTestModels.TinyDir, baseDir);
+        var link = Path.Combine(root, "link");
+        Directory.CreateSymbolicLink(link, adapter);
+        var before = Directory.GetFiles(adapter).Select(Path.GetFileName).Order().ToArray();
+
+        foreach (var (outDir, named) in new[]
+        {
+            (adapter, "--adapter"), (link, "--adapter"), (Path.Combine(adapter, "merged"), "--adapter"),
+            (Path.Combine(link, "merged"), "--adapter"), (root, "holds the --"), (Path.Combine(baseDir, "merged"), "--model"),
+        })
+        {
+            var (code, _, err) = CliHarness.Run("merge", "--model", baseDir, "--adapter", adapter, "--out", outDir, "--overwrite");
+            Assert.True(code == 2, $"--out {outDir}: exit {code}: {err}");
+            Assert.Contains(named, err);
+            Assert.Contains("--out", err);
+            Assert.Equal(before, Directory.GetFiles(adapter).Select(Path.GetFileName).Order().ToArray());
+        }
+    }
+
+    [Fact]
+    public void TrainRefusesAnOutInsideTheModelFolderOrHoldingItsData()
+    {
+        var root = CliHarness.TempDir();
+        var baseDir = Path.Combine(root, "base");
+        Copy(DemoRuns.Base, baseDir);
+        var (code, _, err) = CliHarness.Run(DemoRuns.Train(Path.Combine(baseDir, "run"), "--max-steps", "1").Select(a => a == DemoRuns.Base ? baseDir : a).ToArray());
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains("--model", err);
+        Assert.False(Directory.Exists(Path.Combine(baseDir, "run")));
+
+        var run = Path.Combine(root, "run");
+        Directory.CreateDirectory(run);
+        var data = Path.Combine(run, "train.json");
+        File.Copy(DemoRuns.Data, data);
+        (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite").Select(a => a == DemoRuns.Data ? data : a).ToArray());
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains("--data", err);
+    }
+
+    [Fact]
+    public void AnOutUnderAFileIsAUserError()
+    {
+        var file = Path.Combine(CliHarness.TempDir(), "notes.txt");
+        File.WriteAllText(file, "x");
+        var (code, _, err) = CliHarness.Run(DemoRuns.Train(Path.Combine(file, "run"), "--max-steps", "1"));
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains($"{file} is a file, not a folder", err);
+    }
+
+    static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+    }
+}
