@@ -102,7 +102,7 @@ public static class PeftFormat
         string path = Path.Combine(dir, ConfigFile);
         if (!File.Exists(path)) throw new UserException($"{dir}: {ConfigFile} not found (not a PEFT adapter folder)");
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.JsonConfig)); }
         catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new UserException($"{path}: expected a JSON object");
         var cfg = PeftConfigJson.FromJson(obj, path);

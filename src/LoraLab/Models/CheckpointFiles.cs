@@ -117,10 +117,8 @@ public sealed class CheckpointFiles : IDisposable
 
     static List<KeyValuePair<string, string>> ReadWeightMap(string indexPath)
     {
-        if (new FileInfo(indexPath).Length > SafeTensorsHeader.MaxHeaderBytes)
-            throw new UserException($"{indexPath}: larger than 100 MB; not a plausible shard index");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(indexPath)); }
+        try { doc = JsonDocument.Parse(Runtime.BoundedFile.ReadBytes(indexPath, Runtime.FileLimit.ShardIndex)); }
         catch (JsonException e) { throw new UserException($"{indexPath}: not valid JSON ({e.Message.Split('\n')[0]})"); }
         using (doc)
         {

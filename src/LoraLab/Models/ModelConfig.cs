@@ -55,7 +55,7 @@ public sealed record ModelConfig
     {
         if (!File.Exists(path)) throw new UserException($"{path}: config.json not found");
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.JsonConfig)); }
         catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new UserException($"{path}: expected a JSON object");
         return FromJson(obj, path);

@@ -78,7 +78,7 @@ public sealed class RunConfig
     {
         if (!File.Exists(path)) throw new UserException($"{path}: run config not found");
         var d = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-        try { return d.Deserialize<RunConfig>(File.ReadAllText(path)) ?? new RunConfig(); }
+        try { return d.Deserialize<RunConfig>(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.RunConfig)) ?? new RunConfig(); }
         catch (YamlException e)
         {
             var why = e.InnerException?.Message ?? e.Message;
