@@ -17,6 +17,8 @@ public sealed class CheckpointFiles : IDisposable
     readonly List<string> _names;
 
     public string Folder { get; }
+    /// What messages name: the single safetensors file, the shard index, or the folder of several files.
+    public string Source { get; private init; } = "";
     /// Tensor names: the index's order for sharded checkpoints, otherwise header order, file by file.
     public IReadOnlyCollection<string> Names => _names;
     public IReadOnlyList<SafeTensorsFile> Files => _files;
@@ -72,7 +74,8 @@ public sealed class CheckpointFiles : IDisposable
                     names.Add(n);
                 }
             }
-            return new CheckpointFiles(shownDir, files, owner, names);
+            var list = paths.ToList();
+            return new CheckpointFiles(shownDir, files, owner, names) { Source = list.Count == 1 ? Path.Combine(shownDir, Path.GetFileName(list[0])) : shownDir };
         }
         catch
         {
@@ -106,7 +109,7 @@ public sealed class CheckpointFiles : IDisposable
                     throw new UserException($"{indexPath}: tensor '{name}' is listed in shard '{shard}' but that shard does not contain it");
                 owner[name] = file;
             }
-            return new CheckpointFiles(shownDir, files, owner, weightMap.Select(kv => kv.Key).ToList());
+            return new CheckpointFiles(shownDir, files, owner, weightMap.Select(kv => kv.Key).ToList()) { Source = Path.Combine(shownDir, IndexFile) };
         }
         catch
         {

@@ -36,13 +36,14 @@ public static class ModelLoader
         if (!Directory.Exists(dir)) throw new UserException($"{dir}: model folder not found");
         var cfg = ModelConfig.Load(Path.Combine(dir, "config.json"));
         using var files = CheckpointFiles.Open(dir);
+        CheckpointShapes.Check(cfg, files); // before the config allocates anything
         var model = new CausalLM(cfg, options.Dtype, options.Device);
         try
         {
             if (options.QuantizerFor is not null)
                 foreach (var (path, _, _, proj) in model.Projections())
                     proj.Quantizer = options.QuantizerFor(path, proj);
-            LoadWeights(model, files, dir);
+            LoadWeights(model, files);
             model.eval();
         }
         catch
@@ -57,27 +58,10 @@ public static class ModelLoader
     public static bool HasTokenizer(string dir) =>
         File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"));
 
-    /// Checks names and shapes against what the config implies, then copies every tensor in.
-    static void LoadWeights(CausalLM model, CheckpointFiles files, string dir)
+    /// Copies every tensor the config implies in (CheckpointShapes.Check has matched names and shapes).
+    static void LoadWeights(CausalLM model, CheckpointFiles files)
     {
-        var expected = ModelShapes.Expected(model.Config).ToList();
-        var present = new HashSet<string>(files.Names);
-        foreach (var (name, shape) in expected)
-        {
-            if (!present.Contains(name)) throw new UserException($"{dir}: missing tensor '{name}'");
-            var info = files.Info(name);
-            if (!info.Shape.SequenceEqual(shape))
-                throw new UserException($"{dir}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}]");
-        }
-        var expectedNames = expected.Select(e => e.Name).ToHashSet();
-        foreach (var name in files.Names)
-        {
-            if (expectedNames.Contains(name)) continue;
-            if (name.EndsWith(".rotary_emb.inv_freq")) continue;          // old checkpoints store a recomputable buffer
-            if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue; // tied: the embedding is used
-            throw new UserException($"{dir}: unexpected tensor '{name}' (not part of a {model.Config.ModelType} model with this config)");
-        }
-        foreach (var (name, _) in expected)
+        foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
             using var t = files.Read(name, model.Dtype);
             model.LoadTensor(name, t);
