@@ -53,7 +53,7 @@ public static class PeftFormat
         if (cfg.TargetRegex is null && cfg.TargetModules.Count == 0)
             cfg = cfg with { TargetModules = keys.Values.Select(k => k.Path.Split('.')[^1]).Distinct().Order(StringComparer.Ordinal).ToArray() };
 
-        var sites = LoraSite.Plan(model.Config, cfg).ToDictionary(s => s.Path);
+        var sites = LoraSite.Plan(model.Config, cfg, $"{Path.Combine(dir, ConfigFile)}: r").ToDictionary(s => s.Path);
         CheckTensors(file, keys, sites, weightsPath);
 
         LoraInjector.Apply(model, cfg, seed: 0);

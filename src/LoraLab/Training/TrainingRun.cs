@@ -47,6 +47,12 @@ public sealed class TrainingRun : IDisposable
         Trainer = trainer; OutDir = outDir;
     }
 
+    static LoraConfig LoraOf(RunConfig c) => new()
+    {
+        R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
+        TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
+    };
+
     public static TrainingRun Prepare(RunConfig c)
     {
         if (string.IsNullOrWhiteSpace(c.Model)) throw new UserException("--model is required (a Hugging Face model folder)");
@@ -81,6 +87,12 @@ public sealed class TrainingRun : IDisposable
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
         else if (c.Quantize is not null) throw new UserException("--quantize applies to --method qlora only");
+        // Targets and rank are checked against config.json's shapes before any weight is loaded.
+        if (c.Method != "full" && Directory.Exists(c.Model))
+        {
+            LoraOf(c).Validate("--targets/--r/--alpha");
+            LoraSite.Plan(ModelConfig.Load(Path.Combine(c.Model, "config.json")), LoraOf(c), "--r");
+        }
         var loaded = ModelLoader.Load(c.Model!, load);
         try
         {
@@ -110,11 +122,7 @@ public sealed class TrainingRun : IDisposable
             }
             else
             {
-                lora = new LoraConfig
-                {
-                    R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
-                    TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
-                };
+                lora = LoraOf(c);
                 lora.Validate("--targets/--r/--alpha");
                 summary = LoraInjector.Apply(loaded.Model, lora, c.Seed!.Value);
                 trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();
