@@ -21,9 +21,17 @@ public sealed class EvalSettings : AdapterSettings
     [Description("Ignore the adapter's recorded template: score text / input_ids records in full.")]
     public bool Raw { get; set; }
 
+    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)]
+    public long? MaxRecordBytes { get; set; }
+
+    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)]
+    public string? EncodingErrors { get; set; }
+
     [CommandOption("--json")]
     [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template) on stdout.")]
     public bool Json { get; set; }
+
+    public DataReadOptions ReadOptions => DataReadOptions.From(MaxRecordBytes, EncodingErrors);
 }
 
 /// `loralab eval`: mean next-token loss and perplexity of a model on a file. Instruction data is rendered with the
@@ -34,13 +42,14 @@ public sealed class EvalCommand : Command<EvalSettings>
     {
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
+        _ = s.ReadOptions; // bad values fail before the model loads
         using var loaded = ModelSession.Open(s, out var adapter);
         var templated = Templated(s, loaded, adapter);
         EvalResult r;
         if (templated is not null) r = Perplexity.Evaluate(loaded.Model, templated.Value.Examples);
         else
         {
-            var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer);
+            var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer, s.ReadOptions);
             EvalData.CheckVocab(seqs, loaded.Config.VocabSize, s.Data);
             r = Perplexity.Evaluate(loaded.Model, seqs);
         }
@@ -64,7 +73,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (s.Raw && s.Template is not null) throw new UserException("give --template NAME or --raw, not both");
         if (s.Raw || (s.Template is null && adapter?.Provenance is null)) return null;
         IReadOnlyList<Record> records;
-        try { records = DatasetReader.Load(s.Data!); }
+        try { records = DatasetReader.Load(s.Data!, s.ReadOptions); }
         catch (UserException) when (s.Template is null) { return null; }   // an eval-only format: scored in full below
         if (!records.All(r => r is AlpacaRecord or ChatRecord))
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraLab.Data;
 using LoraLab.Tokenization;
 
 namespace LoraLab.Evaluation;
@@ -6,17 +7,17 @@ namespace LoraLab.Evaluation;
 /// Reads `loralab eval` input: JSONL whose lines are {"input_ids": [...]} or {"text": "..."}.
 public static class EvalData
 {
-    public static List<IReadOnlyList<int>> Load(string path, Func<ITokenizer> tokenizer)
+    public static List<IReadOnlyList<int>> Load(string path, Func<ITokenizer> tokenizer, DataReadOptions? options = null)
     {
+        options ??= DataReadOptions.Default;
         if (!File.Exists(path)) throw new UserException($"{path}: data file not found");
         var result = new List<IReadOnlyList<int>>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        using var stream = RecordStream.Open(path, options);
+        foreach (var raw in stream.Lines())
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            long lineNo = raw.Line;
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(line); }
+            try { doc = JsonDocument.Parse(RecordStream.Decode(raw, path, options)); }
             catch (JsonException e) { throw new UserException($"{path}:{lineNo}: malformed JSON ({e.Message.Split('.')[0]})"); }
             using (doc)
             {

@@ -13,6 +13,8 @@ public sealed class RunConfig
     public string? Model { get; set; }
     public string? Data { get; set; }
     public string? ValData { get; set; }
+    public long? MaxRecordBytes { get; set; }
+    public string? EncodingErrors { get; set; }
     public string? Out { get; set; }
     public string? Method { get; set; }
     public string? Device { get; set; }

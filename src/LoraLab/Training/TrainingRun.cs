@@ -72,8 +72,9 @@ public sealed class TrainingRun : IDisposable
         if (c.ValFraction is < 0 or >= 1) throw new UserException("--val-fraction must be in [0, 1)");
         if (c.MaxSeqLength < 8) throw new UserException("--max-seq-length must be at least 8");
         // Read the data before the model: a bad file should fail in a second, not after loading weights.
-        var records = DatasetReader.Load(c.Data!);
-        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData);
+        var dataOptions = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
+        var records = DatasetReader.Load(c.Data!, dataOptions);
+        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData, dataOptions);
 
         var device = Devices.Resolve(c.Device);
         TorchRuntime.SetThreads(c.Threads);
