@@ -62,6 +62,7 @@ public static class PeftFormat
         foreach (var (key, (path, part)) in keys)
         {
             using var t = file.Read(key, LoraAdapter.Dtype);
+            NonFinite.Check(t, weightsPath, key);
             var target = part == "lora_A" ? adapters[path].lora_A.weight! : adapters[path].lora_B.weight!;
             target.copy_(t);
         }
@@ -88,6 +89,7 @@ public static class PeftFormat
             if (!info.Shape.SequenceEqual(target.shape))
                 throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
             using var t = file.Read(key, LoraAdapter.Dtype);
+            NonFinite.Check(t, weightsPath, key);
             target.copy_(t);
             seen.Add(path + "." + part);
         }

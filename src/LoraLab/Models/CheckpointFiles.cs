@@ -169,6 +169,9 @@ public sealed class CheckpointFiles : IDisposable
 
     public bool Contains(string name) => _owner.ContainsKey(name);
 
+    /// The path of the file (shard) that holds the tensor.
+    public string FileOf(string name) => Owner(name).Path;
+
     SafeTensorsFile Owner(string name) =>
         _owner.TryGetValue(name, out var f) ? f : throw new UserException($"{Folder}: checkpoint has no tensor named '{name}'");
 

@@ -64,6 +64,7 @@ public static class ModelLoader
         foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
             using var t = files.Read(name, model.Dtype);
+            NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }
     }

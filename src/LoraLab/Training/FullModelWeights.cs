@@ -16,6 +16,7 @@ public sealed class FullModelWeights(CausalLM model, string? tokenizerDir = null
         foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
             using var t = files.Read(name, model.Dtype);
+            NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }
     }
