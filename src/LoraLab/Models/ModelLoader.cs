@@ -51,8 +51,28 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
-        var tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+        ITokenizer? tok = null;
+        try
+        {
+            tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+            if (tok is not null) CheckVocabulary(tok, cfg, dir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok };
+    }
+
+    /// Every token id must have an embedding row. A vocab_size above the tokenizer's is common (rows padded to a
+    /// multiple of 64 or 128) and fine; a token id at or past vocab_size would index outside the embedding.
+    static void CheckVocabulary(ITokenizer tok, ModelConfig cfg, string dir)
+    {
+        if (tok.VocabSize <= cfg.VocabSize) return;
+        string file = Path.GetFileName(TokenizerLoader.SourceFile(dir));
+        throw new UserException($"{dir}: {file} has {tok.VocabSize} tokens (ids up to {tok.VocabSize - 1}) but config.json vocab_size is {cfg.VocabSize}; " +
+            "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)");
     }
 
     public static bool HasTokenizer(string dir) =>
