@@ -96,17 +96,17 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
                                    (p.Truncated ? $" · truncated from {p.FullLength}" : ""));
             foreach (var w in p.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         }
-        Summary(builder, records);
+        Summary(builder, records, s.Data);
         return 0;
     }
 
     /// The whole file's counts, as training would report them.
-    static void Summary(ExampleBuilder builder, IReadOnlyList<Record> records)
+    static void Summary(ExampleBuilder builder, IReadOnlyList<Record> records, string data)
     {
         AnsiConsole.Write(new Rule());
         try
         {
-            var stats = builder.Build(records).Stats;
+            var stats = builder.Build(records, data).Stats;
             AnsiConsole.MarkupLine($"all {records.Count} records: {Markup.Escape(stats.ToString())}");
             if (stats.Dropped > 0 || stats.Truncated > 0)
                 AnsiConsole.MarkupLine($"[yellow]warning:[/] {stats.Truncated} examples would be truncated and {stats.Dropped} dropped at max {builder.Options.MaxSeqLength} tokens");

@@ -81,7 +81,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             return null;
         }
         var builder = PromptChoice.Resolve(loaded.RequireTokenizer(), s.Template, raw: false, adapter)!;
-        var built = builder.Build(records);
+        var built = builder.Build(records, s.Data);
         return (built.Examples, builder.Template.Name);
     }
 }

@@ -107,8 +107,8 @@ public sealed class TrainingRun : IDisposable
             IReadOnlyList<Record> trainRecords = records;
             if (valRecords is null && c.ValFraction > 0 && records.Count >= 2)
                 (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction!.Value, c.Seed!.Value);
-            var train = builder.Build(trainRecords);
-            var val = valRecords is { Count: > 0 } ? builder.Build(valRecords) : null;
+            var train = builder.Build(trainRecords, c.Data);
+            var val = valRecords is { Count: > 0 } ? builder.Build(valRecords, c.ValData ?? c.Data) : null;
             CheckTrainable(train.Stats, c.Data!);
             if (train.Examples.All(e => e.TargetTokens <= 1))
                 throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
