@@ -40,6 +40,12 @@ public sealed class DataPreviewSettings : CommandSettings
     [DefaultValue("truncate")]
     public string LongExamples { get; set; } = "truncate";
 
+    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)]
+    public long? MaxRecordBytes { get; set; }
+
+    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)]
+    public string? EncodingErrors { get; set; }
+
     [CommandOption("--train-on-inputs")]
     [Description("Also train on prompt tokens, as for train.")]
     public bool TrainOnInputs { get; set; }
@@ -60,7 +66,7 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
             "drop" => LongExamplePolicy.Drop,
             _ => throw new UserException($"unknown --long-examples '{s.LongExamples}' (truncate or drop)"),
         };
-        var records = DatasetReader.Load(s.Data);
+        var records = DatasetReader.Load(s.Data, DataReadOptions.From(s.MaxRecordBytes, s.EncodingErrors));
         var tok = TokenizerLoader.Load(s.Model);
         var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
@@ -90,17 +96,17 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
                                    (p.Truncated ? $" · truncated from {p.FullLength}" : ""));
             foreach (var w in p.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         }
-        Summary(builder, records);
+        Summary(builder, records, s.Data);
         return 0;
     }
 
     /// The whole file's counts, as training would report them.
-    static void Summary(ExampleBuilder builder, IReadOnlyList<Record> records)
+    static void Summary(ExampleBuilder builder, IReadOnlyList<Record> records, string data)
     {
         AnsiConsole.Write(new Rule());
         try
         {
-            var stats = builder.Build(records).Stats;
+            var stats = builder.Build(records, data).Stats;
             AnsiConsole.MarkupLine($"all {records.Count} records: {Markup.Escape(stats.ToString())}");
             if (stats.Dropped > 0 || stats.Truncated > 0)
                 AnsiConsole.MarkupLine($"[yellow]warning:[/] {stats.Truncated} examples would be truncated and {stats.Dropped} dropped at max {builder.Options.MaxSeqLength} tokens");

@@ -25,9 +25,17 @@ public sealed class EvalSettings : AdapterSettings
     [Description("A `loralab train` output folder: score its adapter (or full model) on its val.jsonl with its base and template; --model, --adapter, --data and --template override.")]
     public string? Run { get; set; }
 
+    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)]
+    public long? MaxRecordBytes { get; set; }
+
+    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)]
+    public string? EncodingErrors { get; set; }
+
     [CommandOption("--json")]
     [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template) on stdout.")]
     public bool Json { get; set; }
+
+    public DataReadOptions ReadOptions => DataReadOptions.From(MaxRecordBytes, EncodingErrors);
 }
 
 /// `loralab eval`: mean next-token loss and perplexity of a model on a file. Instruction data is rendered with the
@@ -39,13 +47,14 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (s.Run is not null) FromRun(s);
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
+        _ = s.ReadOptions; // bad values fail before the model loads
         using var loaded = ModelSession.Open(s, out var adapter);
         var templated = Templated(s, loaded, adapter);
         EvalResult r;
         if (templated is not null) r = Perplexity.Evaluate(loaded.Model, templated.Value.Examples);
         else
         {
-            var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer);
+            var seqs = EvalData.Load(s.Data, loaded.RequireTokenizer, s.ReadOptions);
             EvalData.CheckVocab(seqs, loaded.Config.VocabSize, s.Data);
             r = Perplexity.Evaluate(loaded.Model, seqs);
         }
@@ -85,7 +94,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (s.Raw && s.Template is not null) throw new UserException("give --template NAME or --raw, not both");
         if (s.Raw || (s.Template is null && adapter?.Provenance is null)) return null;
         IReadOnlyList<Record> records;
-        try { records = DatasetReader.Load(s.Data!); }
+        try { records = DatasetReader.Load(s.Data!, s.ReadOptions); }
         catch (UserException) when (s.Template is null) { return null; }   // an eval-only format: scored in full below
         if (!records.All(r => r is AlpacaRecord or ChatRecord))
         {
@@ -93,7 +102,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             return null;
         }
         var builder = PromptChoice.Resolve(loaded.RequireTokenizer(), s.Template, raw: false, adapter)!;
-        var built = builder.Build(records);
+        var built = builder.Build(records, s.Data);
         return (built.Examples, builder.Template.Name);
     }
 }

@@ -13,6 +13,8 @@ public sealed class TrainSettings : CommandSettings
     public string? Model { get; set; }
     [CommandOption("--data <FILE>")][Description("Training data: Alpaca JSON/JSONL, chat (messages), ShareGPT, text, input_ids, or Parquet.")]
     public string? Data { get; set; }
+    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)] public long? MaxRecordBytes { get; set; }
+    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)] public string? EncodingErrors { get; set; }
     [CommandOption("--val-data <FILE>")][Description("Validation data (otherwise --val-fraction of --data is held out).")]
     public string? ValData { get; set; }
     [CommandOption("--out <DIR>")][Description("Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.")]

@@ -115,7 +115,7 @@ public static class AdapterMerger
         var config = (m.Config with { TorchDtype = TorchDtypeName(dtype) }).ToJson();
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         foreach (var f in TokenizerFiles)
-            if (File.Exists(Path.Combine(m.Dir, f))) File.Copy(Path.Combine(m.Dir, f), Path.Combine(dir, f));
+            if (File.Exists(Path.Combine(m.Dir, f))) Runtime.BoundedFile.Copy(Path.Combine(m.Dir, f), Path.Combine(dir, f), Runtime.FileLimit.ForModelFile(f));
     }
 
     static List<ProbeDiff> Compare(string dir, LoadOptions load, Tensor ids, Tensor reference)

@@ -90,7 +90,7 @@ public sealed record AdapterProvenance
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) return null;
         JsonObject o;
-        try { o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new UserException($"{path}: expected a JSON object"); }
+        try { o = JsonNode.Parse(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.JsonConfig)) as JsonObject ?? throw new UserException($"{path}: expected a JSON object"); }
         catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
         if (o["format"]?.GetValue<string>() != Format) throw new UserException($"{path}: field 'format' must be '{Format}'");
         try

@@ -9,8 +9,9 @@ public sealed record LoraSite(string Path, int Layer, string Module, long InFeat
     public long Parameters => R * (InFeatures + OutFeatures);
 
     /// Every site a config selects in a model of this architecture, in model order (layer by layer, then lm_head).
-    /// Needs only shapes, so it serves both injection and counting. Fails when nothing matches.
-    public static IReadOnlyList<LoraSite> Plan(ModelConfig model, LoraConfig lora)
+    /// Needs only shapes, so it serves both injection and counting, and checks ranks before anything is allocated.
+    /// Fails when nothing matches. `rankName` is how messages name the rank ("--r", "adapter_config.json: r").
+    public static IReadOnlyList<LoraSite> Plan(ModelConfig model, LoraConfig lora, string rankName = "r")
     {
         lora.Validate();
         if (model.TieWordEmbeddings && lora.NamesHead)
@@ -26,7 +27,19 @@ public sealed record LoraSite(string Path, int Layer, string Module, long InFeat
         }
         if (sites.Count == 0)
             throw new UserException($"the LoRA targets ({Describe(lora)}) match no module of this model ({LoraTargets.Available})");
+        CheckRanks(sites, lora, rankName);
         return sites;
+    }
+
+    /// A rank above min(in, out) adds no capacity (A·B cannot exceed that rank) and only costs memory; a huge one
+    /// would allocate without limit. The smallest module it overflows is named, with the largest rank that fits it.
+    static void CheckRanks(List<LoraSite> sites, LoraConfig lora, string rankName)
+    {
+        var tooBig = sites.Where(s => s.R > Math.Min(s.InFeatures, s.OutFeatures)).MinBy(s => Math.Min(s.InFeatures, s.OutFeatures));
+        if (tooBig is null) return;
+        long side = Math.Min(tooBig.InFeatures, tooBig.OutFeatures);
+        string name = tooBig.R == lora.R ? rankName : $"rank_pattern's rank for {tooBig.Path}";
+        throw new UserException($"{name} {tooBig.R} is larger than {tooBig.Module}'s smaller side ({side}); use r ≤ {side}");
     }
 
     /// Module paths in the order CausalLM.Projections() yields them.

@@ -53,7 +53,7 @@ public static class PeftFormat
         if (cfg.TargetRegex is null && cfg.TargetModules.Count == 0)
             cfg = cfg with { TargetModules = keys.Values.Select(k => k.Path.Split('.')[^1]).Distinct().Order(StringComparer.Ordinal).ToArray() };
 
-        var sites = LoraSite.Plan(model.Config, cfg).ToDictionary(s => s.Path);
+        var sites = LoraSite.Plan(model.Config, cfg, $"{Path.Combine(dir, ConfigFile)}: r").ToDictionary(s => s.Path);
         CheckTensors(file, keys, sites, weightsPath);
 
         LoraInjector.Apply(model, cfg, seed: 0);
@@ -62,6 +62,7 @@ public static class PeftFormat
         foreach (var (key, (path, part)) in keys)
         {
             using var t = file.Read(key, LoraAdapter.Dtype);
+            NonFinite.Check(t, weightsPath, key);
             var target = part == "lora_A" ? adapters[path].lora_A.weight! : adapters[path].lora_B.weight!;
             target.copy_(t);
         }
@@ -88,6 +89,7 @@ public static class PeftFormat
             if (!info.Shape.SequenceEqual(target.shape))
                 throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
             using var t = file.Read(key, LoraAdapter.Dtype);
+            NonFinite.Check(t, weightsPath, key);
             target.copy_(t);
             seen.Add(path + "." + part);
         }
@@ -102,7 +104,7 @@ public static class PeftFormat
         string path = Path.Combine(dir, ConfigFile);
         if (!File.Exists(path)) throw new UserException($"{dir}: {ConfigFile} not found (not a PEFT adapter folder)");
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.JsonConfig)); }
         catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new UserException($"{path}: expected a JSON object");
         var cfg = PeftConfigJson.FromJson(obj, path);

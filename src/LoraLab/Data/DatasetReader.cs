@@ -10,70 +10,54 @@ public static class DatasetReader
 {
     static readonly string[] FolderExtensions = [".jsonl", ".json", ".parquet"];
 
-    public static IReadOnlyList<Record> Load(string path)
+    public static IReadOnlyList<Record> Load(string path, DataReadOptions? options = null)
     {
-        if (Directory.Exists(path)) return LoadFolder(path);
+        options ??= DataReadOptions.Default;
+        if (Directory.Exists(path)) return LoadFolder(path, options);
         if (!File.Exists(path)) throw new UserException($"dataset not found: {path}");
         var records = Path.GetExtension(path).Equals(".parquet", StringComparison.OrdinalIgnoreCase)
             ? ParquetRows.Read(path)
-            : LoadJson(path);
+            : LoadJson(path, options);
         if (records.Count == 0) throw new UserException($"{path}: the dataset is empty (no records)");
         return records;
     }
 
     /// Hugging Face dataset folders hold shards (`train-00000-of-00002.parquet`); read them in name order.
-    static IReadOnlyList<Record> LoadFolder(string dir)
+    static IReadOnlyList<Record> LoadFolder(string dir, DataReadOptions options)
     {
         var files = Directory.EnumerateFiles(dir)
             .Where(f => FolderExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .Order(StringComparer.Ordinal)
             .ToList();
         if (files.Count == 0) throw new UserException($"{dir}: folder has no .jsonl, .json or .parquet files");
-        return files.SelectMany(Load).ToList();
+        return files.SelectMany(f => Load(f, options)).ToList();
     }
 
-    static List<Record> LoadJson(string path)
+    /// Streamed record by record (RecordStream), so memory follows the largest record, not the file.
+    static List<Record> LoadJson(string path, DataReadOptions options)
     {
-        var text = File.ReadAllText(path);
-        var first = text.AsSpan().TrimStart();
-        return first.Length > 0 && first[0] == '[' ? LoadArray(path, text) : LoadLines(path, text);
-    }
-
-    static List<Record> LoadArray(string path, string text)
-    {
-        JsonNode? root;
-        try { root = JsonNode.Parse(text, documentOptions: JsonOptions); }
-        catch (JsonException e) { throw Malformed(path, e.LineNumber + 1, e); }
+        using var stream = RecordStream.Open(path, options);
         var records = new List<Record>();
-        var array = (JsonArray)root!;
-        for (int i = 0; i < array.Count; i++)
-            records.Add(RecordParser.Parse(array[i], $"{path}: record [{i}]"));
+        if (stream.IsArray())
+            foreach (var raw in stream.ArrayElements())
+                records.Add(RecordParser.Parse(Parse(path, raw, options), $"{path}: record [{records.Count}]"));
+        else
+            foreach (var raw in stream.Lines())
+                records.Add(RecordParser.Parse(Parse(path, raw, options), $"{path}:{raw.Line}"));
         return records;
     }
 
-    static List<Record> LoadLines(string path, string text)
+    static JsonNode? Parse(string path, RawRecord raw, DataReadOptions options)
     {
-        var records = new List<Record>();
-        int lineNo = 0;
-        foreach (var line in text.Split('\n'))
-        {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JsonNode? node;
-            try { node = JsonNode.Parse(line, documentOptions: JsonOptions); }
-            catch (JsonException e) { throw Malformed(path, lineNo, e); }
-            records.Add(RecordParser.Parse(node, $"{path}:{lineNo}"));
-        }
-        return records;
+        var text = RecordStream.Decode(raw, path, options);
+        try { return JsonNode.Parse(text, documentOptions: JsonOptions); }
+        catch (JsonException e) { throw new UserException($"{path}:{raw.Line + (e.LineNumber ?? 0)}: malformed JSON: {Reason(e)}", e); }
     }
 
     static readonly JsonDocumentOptions JsonOptions = new() { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip };
 
-    static UserException Malformed(string path, long? line, JsonException e)
-    {
-        // JsonException messages end with "LineNumber: n | BytePositionInLine: m." relative to what was parsed;
-        // the file line is given separately, so keep only the reason.
-        var reason = e.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0].TrimEnd('.', ' ');
-        return new UserException($"{path}:{line}: malformed JSON: {reason}", e);
-    }
+    /// A JsonException's reason without its position: its message ends with "LineNumber: n | BytePositionInLine: m."
+    /// relative to what was parsed, and the file line is given separately.
+    internal static string Reason(JsonException e) =>
+        e.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0].TrimEnd('.', ' ');
 }

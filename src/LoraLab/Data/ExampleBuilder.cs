@@ -48,8 +48,9 @@ public sealed class ExampleBuilder
     public IReadOnlyList<int> StopTokenIds =>
         new[] { _tokenizer.EosId, _endOfTurnId }.OfType<int>().Distinct().ToArray();
 
-    /// Builds every record, applying the length policy; fails when nothing trainable is left.
-    public BuiltDataset Build(IEnumerable<Record> records)
+    /// Builds every record, applying the length policy; fails when nothing trainable is left. `source` (the data
+    /// file) is named in those failures.
+    public BuiltDataset Build(IEnumerable<Record> records, string? source = null)
     {
         var kept = new List<TokenizedExample>();
         int seen = 0, dropped = 0, truncated = 0;
@@ -71,12 +72,18 @@ public sealed class ExampleBuilder
             targets += example.TargetTokens;
         }
         if (seen == 0) throw new UserException("the dataset has no records");
-        if (kept.Count == 0)
-            throw new UserException($"all {seen} examples were dropped as longer than the maximum sequence length ({_options.MaxSeqLength} tokens); raise it or use truncation");
+        if (kept.Count == 0) throw new UserException((source is null ? "" : $"{source}: ") + AllDropped(seen));
         if (targets == 0)
             throw new UserException($"no training targets: every label is masked in all {kept.Count} examples (check the template and the pre-tokenized labels)");
         return new BuiltDataset(kept, new DataStats(kept.Count, dropped, truncated, tokens, targets));
     }
+
+    /// Why nothing is left, in terms of the policy in force and the flags that change it.
+    string AllDropped(int seen) => _options.LongExamples == LongExamplePolicy.Drop
+        ? $"all {seen} examples were dropped: each is longer than the maximum sequence length ({_options.MaxSeqLength} tokens, --max-seq-length) " +
+          "and long examples are dropped (--long-examples drop); raise --max-seq-length or use --long-examples truncate"
+        : $"all {seen} examples were dropped: in each the prompt alone fills the maximum sequence length ({_options.MaxSeqLength} tokens, --max-seq-length), " +
+          "so truncating (--long-examples truncate) would leave no response to learn; raise --max-seq-length";
 
     /// One record as ids and labels, at full length.
     public TokenizedExample Encode(Record record)

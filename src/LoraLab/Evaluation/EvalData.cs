@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraLab.Data;
 using LoraLab.Tokenization;
 
 namespace LoraLab.Evaluation;
@@ -6,17 +7,18 @@ namespace LoraLab.Evaluation;
 /// Reads `loralab eval` input: JSONL whose lines are {"input_ids": [...]} or {"text": "..."}.
 public static class EvalData
 {
-    public static List<IReadOnlyList<int>> Load(string path, Func<ITokenizer> tokenizer)
+    public static List<IReadOnlyList<int>> Load(string path, Func<ITokenizer> tokenizer, DataReadOptions? options = null)
     {
+        options ??= DataReadOptions.Default;
         if (!File.Exists(path)) throw new UserException($"{path}: data file not found");
         var result = new List<IReadOnlyList<int>>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        using var stream = RecordStream.Open(path, options);
+        if (stream.IsArray()) throw NeedsTemplate(path, 1, "a JSON array (eval reads text and input_ids records as JSON Lines)");
+        foreach (var raw in stream.Lines())
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            long lineNo = raw.Line;
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(line); }
+            try { doc = JsonDocument.Parse(RecordStream.Decode(raw, path, options)); }
             catch (JsonException e) { throw new UserException($"{path}:{lineNo}: malformed JSON ({e.Message.Split('.')[0]})"); }
             using (doc)
             {
@@ -39,12 +41,21 @@ public static class EvalData
                     var tok = tokenizer();
                     result.Add(tok.Encode(text.GetString()!, addBos: tok.AddBosByDefault));
                 }
+                else if (InstructionFields.FirstOrDefault(f => root.TryGetProperty(f, out _)) is { } field)
+                    throw NeedsTemplate(path, lineNo, $"a record with '{field}'");
                 else throw new UserException($"{path}:{lineNo}: record has neither 'input_ids' nor 'text'");
             }
         }
         if (result.Count == 0) throw new UserException($"{path}: no records");
         return result;
     }
+
+    static readonly string[] InstructionFields = ["instruction", "messages", "conversations"];
+
+    /// Instruction or chat data is scored on its responses, which needs the prompt template it is rendered with.
+    static UserException NeedsTemplate(string path, long line, string what) => new(
+        $"{path}:{line}: {what}; instruction and chat records are scored on their responses, which needs their prompt template: " +
+        $"pass --template NAME ({string.Join(", ", PromptTemplate.Names)}) or --adapter DIR (an adapter trained by loralab records its template)");
 
     public static void CheckVocab(IEnumerable<IReadOnlyList<int>> seqs, int vocab, string path)
     {

@@ -17,6 +17,8 @@ public sealed class CheckpointFiles : IDisposable
     readonly List<string> _names;
 
     public string Folder { get; }
+    /// What messages name: the single safetensors file, the shard index, or the folder of several files.
+    public string Source { get; private init; } = "";
     /// Tensor names: the index's order for sharded checkpoints, otherwise header order, file by file.
     public IReadOnlyCollection<string> Names => _names;
     public IReadOnlyList<SafeTensorsFile> Files => _files;
@@ -72,7 +74,8 @@ public sealed class CheckpointFiles : IDisposable
                     names.Add(n);
                 }
             }
-            return new CheckpointFiles(shownDir, files, owner, names);
+            var list = paths.ToList();
+            return new CheckpointFiles(shownDir, files, owner, names) { Source = list.Count == 1 ? Path.Combine(shownDir, Path.GetFileName(list[0])) : shownDir };
         }
         catch
         {
@@ -106,7 +109,7 @@ public sealed class CheckpointFiles : IDisposable
                     throw new UserException($"{indexPath}: tensor '{name}' is listed in shard '{shard}' but that shard does not contain it");
                 owner[name] = file;
             }
-            return new CheckpointFiles(shownDir, files, owner, weightMap.Select(kv => kv.Key).ToList());
+            return new CheckpointFiles(shownDir, files, owner, weightMap.Select(kv => kv.Key).ToList()) { Source = Path.Combine(shownDir, IndexFile) };
         }
         catch
         {
@@ -117,10 +120,8 @@ public sealed class CheckpointFiles : IDisposable
 
     static List<KeyValuePair<string, string>> ReadWeightMap(string indexPath)
     {
-        if (new FileInfo(indexPath).Length > SafeTensorsHeader.MaxHeaderBytes)
-            throw new UserException($"{indexPath}: larger than 100 MB; not a plausible shard index");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(indexPath)); }
+        try { doc = JsonDocument.Parse(Runtime.BoundedFile.ReadBytes(indexPath, Runtime.FileLimit.ShardIndex)); }
         catch (JsonException e) { throw new UserException($"{indexPath}: not valid JSON ({e.Message.Split('\n')[0]})"); }
         using (doc)
         {
@@ -167,6 +168,9 @@ public sealed class CheckpointFiles : IDisposable
     public Tensor ReadRange(string name, long start, long count) => Owner(name).ReadRange(name, start, count);
 
     public bool Contains(string name) => _owner.ContainsKey(name);
+
+    /// The path of the file (shard) that holds the tensor.
+    public string FileOf(string name) => Owner(name).Path;
 
     SafeTensorsFile Owner(string name) =>
         _owner.TryGetValue(name, out var f) ? f : throw new UserException($"{Folder}: checkpoint has no tensor named '{name}'");

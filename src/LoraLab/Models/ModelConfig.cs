@@ -55,7 +55,7 @@ public sealed record ModelConfig
     {
         if (!File.Exists(path)) throw new UserException($"{path}: config.json not found");
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.JsonConfig)); }
         catch (JsonException e) { throw new UserException($"{path}: not valid JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new UserException($"{path}: expected a JSON object");
         return FromJson(obj, path);
@@ -71,8 +71,14 @@ public sealed record ModelConfig
 
         int hidden = Req(o, "hidden_size", source), heads = Req(o, "num_attention_heads", source);
         int kv = Int(o, "num_key_value_heads") ?? heads;
+        if (kv <= 0) throw new UserException($"{source}: num_key_value_heads must be a positive integer, got {kv}");
         if (heads % kv != 0) throw new UserException($"{source}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+        // Without head_dim the heads split hidden_size evenly; a remainder would surface later as a shape mismatch.
+        if (Int(o, "head_dim") is null && hidden % heads != 0)
+            throw new UserException($"{source}: hidden_size {hidden} is not divisible by num_attention_heads {heads} (and config.json gives no head_dim)");
         int headDim = Int(o, "head_dim") ?? hidden / heads;
+        if (headDim <= 0 || headDim % 2 != 0)
+            throw new UserException($"{source}: head_dim {headDim} must be a positive even number (rotary embeddings rotate pairs of dimensions)");
         return new ModelConfig
         {
             ModelType = type,
@@ -83,12 +89,12 @@ public sealed record ModelConfig
             NumAttentionHeads = heads,
             NumKeyValueHeads = kv,
             HeadDim = headDim,
-            RmsNormEps = Dbl(o, "rms_norm_eps") ?? 1e-6,
-            RopeTheta = Dbl(o, "rope_theta") ?? 10000.0,
+            RmsNormEps = Positive(Dbl(o, "rms_norm_eps") ?? 1e-6, "rms_norm_eps", source),
+            RopeTheta = Positive(Dbl(o, "rope_theta") ?? 10000.0, "rope_theta", source),
             RopeScaling = o["rope_scaling"] is JsonObject rs ? RopeScaling.FromJson(rs, source) : null,
             TieWordEmbeddings = Bool(o, "tie_word_embeddings") ?? false, // LlamaConfig, MistralConfig and Qwen2Config all default to untied
             AttentionBias = type == "qwen2" || (Bool(o, "attention_bias") ?? false),
-            MaxPositionEmbeddings = Int(o, "max_position_embeddings") ?? 2048,
+            MaxPositionEmbeddings = (int)Positive(Int(o, "max_position_embeddings") ?? 2048, "max_position_embeddings", source),
             BosTokenId = FirstInt(o["bos_token_id"]),
             EosTokenId = FirstInt(o["eos_token_id"]),
             TorchDtype = Str(o, "torch_dtype"),
@@ -149,6 +155,9 @@ public sealed record ModelConfig
         if (w is not > 0) throw new UserException($"{source}: sliding_window must be a positive integer or null, got {o["sliding_window"]!.ToJsonString()}");
         return w;
     }
+
+    static double Positive(double value, string k, string source) =>
+        double.IsFinite(value) && value > 0 ? value : throw new UserException($"{source}: {k} must be a positive number, got {value}");
 
     static int Req(JsonObject o, string k, string source) =>
         Int(o, k) is int i && i > 0 ? i : throw new UserException($"{source}: missing or invalid field '{k}'");

@@ -30,7 +30,7 @@ public static class ModelFolderWriter
         if (tokenizerDir is not null && Path.GetFullPath(tokenizerDir) != Path.GetFullPath(dir))
             foreach (var f in TokenizerFiles)
                 if (File.Exists(Path.Combine(tokenizerDir, f)))
-                    File.Copy(Path.Combine(tokenizerDir, f), Path.Combine(dir, f), overwrite: true);
+                    Runtime.BoundedFile.Copy(Path.Combine(tokenizerDir, f), Path.Combine(dir, f), Runtime.FileLimit.ForModelFile(f), overwrite: true);
     }
 
     /// `model.safetensors` only, every base tensor converted to <paramref name="saveDtype"/>.

@@ -36,13 +36,14 @@ public static class ModelLoader
         if (!Directory.Exists(dir)) throw new UserException($"{dir}: model folder not found");
         var cfg = ModelConfig.Load(Path.Combine(dir, "config.json"));
         using var files = CheckpointFiles.Open(dir);
+        CheckpointShapes.Check(cfg, files); // before the config allocates anything
         var model = new CausalLM(cfg, options.Dtype, options.Device);
         try
         {
             if (options.QuantizerFor is not null)
                 foreach (var (path, _, _, proj) in model.Projections())
                     proj.Quantizer = options.QuantizerFor(path, proj);
-            LoadWeights(model, files, dir);
+            LoadWeights(model, files);
             model.eval();
         }
         catch
@@ -50,36 +51,40 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
-        var tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+        ITokenizer? tok = null;
+        try
+        {
+            tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+            if (tok is not null) CheckVocabulary(tok, cfg, dir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok };
+    }
+
+    /// Every token id must have an embedding row. A vocab_size above the tokenizer's is common (rows padded to a
+    /// multiple of 64 or 128) and fine; a token id at or past vocab_size would index outside the embedding.
+    static void CheckVocabulary(ITokenizer tok, ModelConfig cfg, string dir)
+    {
+        if (tok.VocabSize <= cfg.VocabSize) return;
+        string file = Path.GetFileName(TokenizerLoader.SourceFile(dir));
+        throw new UserException($"{dir}: {file} has {tok.VocabSize} tokens (ids up to {tok.VocabSize - 1}) but config.json vocab_size is {cfg.VocabSize}; " +
+            "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)");
     }
 
     public static bool HasTokenizer(string dir) =>
         File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"));
 
-    /// Checks names and shapes against what the config implies, then copies every tensor in.
-    static void LoadWeights(CausalLM model, CheckpointFiles files, string dir)
+    /// Copies every tensor the config implies in (CheckpointShapes.Check has matched names and shapes).
+    static void LoadWeights(CausalLM model, CheckpointFiles files)
     {
-        var expected = ModelShapes.Expected(model.Config).ToList();
-        var present = new HashSet<string>(files.Names);
-        foreach (var (name, shape) in expected)
-        {
-            if (!present.Contains(name)) throw new UserException($"{dir}: missing tensor '{name}'");
-            var info = files.Info(name);
-            if (!info.Shape.SequenceEqual(shape))
-                throw new UserException($"{dir}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}]");
-        }
-        var expectedNames = expected.Select(e => e.Name).ToHashSet();
-        foreach (var name in files.Names)
-        {
-            if (expectedNames.Contains(name)) continue;
-            if (name.EndsWith(".rotary_emb.inv_freq")) continue;          // old checkpoints store a recomputable buffer
-            if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue; // tied: the embedding is used
-            throw new UserException($"{dir}: unexpected tensor '{name}' (not part of a {model.Config.ModelType} model with this config)");
-        }
-        foreach (var (name, _) in expected)
+        foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
             using var t = files.Read(name, model.Dtype);
+            NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }
     }

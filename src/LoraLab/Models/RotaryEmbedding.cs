@@ -9,12 +9,15 @@ public sealed class RotaryEmbedding : IDisposable
     readonly Tensor _invFreq; // (D/2) float32
     Tensor _cos, _sin;        // (maxPos, D) float32
     readonly Device _device;
+    const int InitialPositions = 8192;
 
     public RotaryEmbedding(ModelConfig cfg, Device device)
     {
         _device = device;
         _invFreq = InverseFrequencies(cfg).to(device);
-        (_cos, _sin) = Table(Math.Max(cfg.MaxPositionEmbeddings, 1));
+        // The table grows on demand (For), so a config's max_position_embeddings (10^6 and more in some real
+        // models, anything in a crafted one) does not size the first allocation.
+        (_cos, _sin) = Table(Math.Clamp(cfg.MaxPositionEmbeddings, 1, InitialPositions));
     }
 
     public static Tensor InverseFrequencies(ModelConfig cfg)

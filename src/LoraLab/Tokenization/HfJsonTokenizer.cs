@@ -23,7 +23,7 @@ public sealed class HfJsonTokenizer : TokenizerBase
     HfJsonTokenizer(string path, TokenizerSettings settings)
     {
         SourcePath = path;
-        using var doc = TokenizerJson.Parse(path);
+        using var doc = TokenizerJson.Parse(path, Runtime.FileLimit.TokenizerJson);
         var root = doc.RootElement;
         var modelJson = TokenizerJson.Obj(root, "model") ?? throw new UserException($"{path}: no 'model' object");
         _model = new HfBpeModel(modelJson, path);

@@ -30,7 +30,7 @@ public sealed class SentencePieceBpeTokenizer : TokenizerBase
     SentencePieceBpeTokenizer(string path, TokenizerSettings settings)
     {
         SourcePath = path;
-        var bytes = File.ReadAllBytes(path);
+        var bytes = Runtime.BoundedFile.ReadBytes(path, Runtime.FileLimit.SentencePieceModel);
         _model = SentencePieceModelFile.Read(bytes, path);
         if (!_model.IsBpe)
             throw new UserException($"{path}: only SentencePiece BPE models are supported (model_type is {_model.ModelType}, BPE is 2)");

@@ -22,9 +22,13 @@ internal sealed class SentencePieceModelFile
 
     public static SentencePieceModelFile Read(byte[] bytes, string path)
     {
+        if (bytes.Length == 0) throw new UserException($"{path}: empty file (a SentencePiece model holds at least its pieces)");
         try
         {
-            return ReadCore(bytes);
+            var model = ReadCore(bytes);
+            // protobuf reads almost any bytes as a message of unknown fields; a model without pieces is not one
+            if (model.Pieces.Length == 0) throw new UserException($"{path}: not a SentencePiece model (no pieces in it)");
+            return model;
         }
         catch (InvalidProtocolBufferException e)
         {

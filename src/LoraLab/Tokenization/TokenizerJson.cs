@@ -1,15 +1,16 @@
 using System.Text.Json;
+using LoraLab.Runtime;
 
 namespace LoraLab.Tokenization;
 
 /// Small JSON readers shared by the tokenizer file parsers; bad input becomes a UserException naming the file.
 internal static class TokenizerJson
 {
-    public static JsonDocument Parse(string path)
+    public static JsonDocument Parse(string path, FileLimit limit)
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+            return JsonDocument.Parse(BoundedFile.ReadBytes(path, limit), new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {

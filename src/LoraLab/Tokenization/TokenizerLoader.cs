@@ -10,10 +10,12 @@ public static class TokenizerLoader
         if (!Directory.Exists(modelDir))
             throw new UserException($"model folder not found: {modelDir} (expected tokenizer.json or tokenizer.model in it)");
         var settings = TokenizerSettings.Read(modelDir);
-        var json = Path.Combine(modelDir, "tokenizer.json");
-        if (File.Exists(json)) return HfJsonTokenizer.Load(json, settings);
-        var model = Path.Combine(modelDir, "tokenizer.model");
-        if (File.Exists(model)) return SentencePieceBpeTokenizer.Load(model, settings);
-        throw new UserException($"no tokenizer in {modelDir}: expected tokenizer.json (Hugging Face) or tokenizer.model (SentencePiece)");
+        var file = SourceFile(modelDir)
+            ?? throw new UserException($"no tokenizer in {modelDir}: expected tokenizer.json (Hugging Face) or tokenizer.model (SentencePiece)");
+        return Path.GetFileName(file) == "tokenizer.json" ? HfJsonTokenizer.Load(file, settings) : SentencePieceBpeTokenizer.Load(file, settings);
     }
+
+    /// The file Load reads: tokenizer.json, else tokenizer.model; null when the folder has neither.
+    public static string? SourceFile(string modelDir) =>
+        new[] { "tokenizer.json", "tokenizer.model" }.Select(f => Path.Combine(modelDir, f)).FirstOrDefault(File.Exists);
 }

@@ -28,7 +28,7 @@ public sealed record TokenizerSettings
         var tokenizerConfig = Path.Combine(modelDir, "tokenizer_config.json");
         if (File.Exists(tokenizerConfig))
         {
-            using var doc = TokenizerJson.Parse(tokenizerConfig);
+            using var doc = TokenizerJson.Parse(tokenizerConfig, Runtime.FileLimit.JsonConfig);
             var root = doc.RootElement;
             settings = settings with
             {
@@ -42,12 +42,12 @@ public sealed record TokenizerSettings
             };
         }
         var jinja = Path.Combine(modelDir, "chat_template.jinja");
-        if (settings.ChatTemplate is null && File.Exists(jinja)) settings = settings with { ChatTemplate = File.ReadAllText(jinja) };
+        if (settings.ChatTemplate is null && File.Exists(jinja)) settings = settings with { ChatTemplate = Runtime.BoundedFile.ReadText(jinja, Runtime.FileLimit.ChatTemplate) };
 
         var config = Path.Combine(modelDir, "config.json");
         if (File.Exists(config))
         {
-            using var doc = TokenizerJson.Parse(config);
+            using var doc = TokenizerJson.Parse(config, Runtime.FileLimit.JsonConfig);
             var root = doc.RootElement;
             settings = settings with
             {

@@ -12,10 +12,11 @@ public sealed class FullModelWeights(CausalLM model, string? tokenizerDir = null
     public void Load(string dir)
     {
         using var files = CheckpointFiles.Open(dir);
+        CheckpointShapes.Check(model.Config, files);
         foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
-            if (!files.Contains(name)) throw new UserException($"{dir}: checkpoint lacks tensor '{name}'");
             using var t = files.Read(name, model.Dtype);
+            NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }
     }

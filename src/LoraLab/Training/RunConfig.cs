@@ -13,6 +13,8 @@ public sealed class RunConfig
     public string? Model { get; set; }
     public string? Data { get; set; }
     public string? ValData { get; set; }
+    public long? MaxRecordBytes { get; set; }
+    public string? EncodingErrors { get; set; }
     public string? Out { get; set; }
     public string? Method { get; set; }
     public string? Device { get; set; }
@@ -82,7 +84,7 @@ public sealed class RunConfig
     {
         if (!File.Exists(path)) throw new UserException($"{path}: run config not found");
         var d = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-        try { return d.Deserialize<RunConfig>(File.ReadAllText(path)) ?? new RunConfig(); }
+        try { return d.Deserialize<RunConfig>(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.RunConfig)) ?? new RunConfig(); }
         catch (YamlException e)
         {
             var why = e.InnerException?.Message ?? e.Message;

@@ -47,6 +47,12 @@ public sealed class TrainingRun : IDisposable
         Trainer = trainer; OutDir = outDir;
     }
 
+    static LoraConfig LoraOf(RunConfig c) => new()
+    {
+        R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
+        TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
+    };
+
     public static TrainingRun Prepare(RunConfig c)
     {
         if (string.IsNullOrWhiteSpace(c.Model)) throw new UserException("--model is required (a Hugging Face model folder)");
@@ -66,8 +72,9 @@ public sealed class TrainingRun : IDisposable
         if (c.ValFraction is < 0 or >= 1) throw new UserException("--val-fraction must be in [0, 1)");
         if (c.MaxSeqLength < 8) throw new UserException("--max-seq-length must be at least 8");
         // Read the data before the model: a bad file should fail in a second, not after loading weights.
-        var records = DatasetReader.Load(c.Data!);
-        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData);
+        var dataOptions = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
+        var records = DatasetReader.Load(c.Data!, dataOptions);
+        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData, dataOptions);
 
         var device = Devices.Resolve(c.Device);
         TorchRuntime.SetThreads(c.Threads);
@@ -81,6 +88,12 @@ public sealed class TrainingRun : IDisposable
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
         else if (c.Quantize is not null) throw new UserException("--quantize applies to --method qlora only");
+        // Targets and rank are checked against config.json's shapes before any weight is loaded.
+        if (c.Method != "full" && Directory.Exists(c.Model))
+        {
+            LoraOf(c).Validate("--targets/--r/--alpha");
+            LoraSite.Plan(ModelConfig.Load(Path.Combine(c.Model, "config.json")), LoraOf(c), "--r");
+        }
         var loaded = ModelLoader.Load(c.Model!, load);
         try
         {
@@ -94,8 +107,8 @@ public sealed class TrainingRun : IDisposable
             IReadOnlyList<Record> trainRecords = records;
             if (valRecords is null && c.ValFraction > 0 && records.Count >= 2)
                 (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction!.Value, c.Seed!.Value);
-            var train = builder.Build(trainRecords);
-            var val = valRecords is { Count: > 0 } ? builder.Build(valRecords) : null;
+            var train = builder.Build(trainRecords, c.Data);
+            var val = valRecords is { Count: > 0 } ? builder.Build(valRecords, c.ValData ?? c.Data) : null;
             CheckTrainable(train.Stats, c.Data!);
             if (train.Examples.All(e => e.TargetTokens <= 1))
                 throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
@@ -110,11 +123,7 @@ public sealed class TrainingRun : IDisposable
             }
             else
             {
-                lora = new LoraConfig
-                {
-                    R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
-                    TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
-                };
+                lora = LoraOf(c);
                 lora.Validate("--targets/--r/--alpha");
                 summary = LoraInjector.Apply(loaded.Model, lora, c.Seed!.Value);
                 trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();

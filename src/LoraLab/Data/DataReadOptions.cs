@@ -1,0 +1,31 @@
+namespace LoraLab.Data;
+
+/// How data files are read: the most bytes one record may take, and what to do with bytes that are not UTF-8.
+public sealed record DataReadOptions
+{
+    /// 4 MB per record (one JSONL line or JSON array element). Alpaca records are under 10 KB; a 128k-token chat
+    /// conversation is ~0.5 MB of text and 128k pre-tokenized input_ids ~0.8 MB of JSON, so real records fit with
+    /// room to spare, while parsing one (~40× its size in memory) stays near 160 MB.
+    public const long DefaultMaxRecordBytes = 4_000_000;
+    /// The largest --max-record-bytes accepted: a record is held in one array while it is parsed.
+    const long MostRecordBytes = 1_000_000_000;
+    public static readonly string[] EncodingErrorModes = ["strict", "replace"];
+
+    public long MaxRecordBytes { get; init; } = DefaultMaxRecordBytes;
+    /// Replace invalid UTF-8 with U+FFFD (--encoding-errors replace) instead of refusing the file.
+    public bool ReplaceInvalidUtf8 { get; init; }
+
+    public static readonly DataReadOptions Default = new();
+
+    /// The options a command's --max-record-bytes and --encoding-errors give (null: the default).
+    public static DataReadOptions From(long? maxRecordBytes, string? encodingErrors)
+    {
+        long max = maxRecordBytes ?? DefaultMaxRecordBytes;
+        if (max is < 1 or > MostRecordBytes)
+            throw new UserException($"--max-record-bytes must be between 1 and {MostRecordBytes} (got {max})");
+        string mode = encodingErrors ?? "strict";
+        if (!EncodingErrorModes.Contains(mode))
+            throw new UserException($"unknown --encoding-errors '{mode}' ({string.Join(" or ", EncodingErrorModes)})");
+        return new DataReadOptions { MaxRecordBytes = max, ReplaceInvalidUtf8 = mode == "replace" };
+    }
+}

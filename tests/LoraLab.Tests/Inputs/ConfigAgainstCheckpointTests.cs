@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LoraLab.Models;
+using Xunit;
+
+namespace LoraLab.Tests.Inputs;
+
+/// config.json is checked against the safetensors header before the config allocates anything, and its sizes
+/// are checked for sense on their own.
+public class ConfigAgainstCheckpointTests
+{
+    static string DemoBase => Path.Combine(LoraLab.Demo.DemoAssets.Locate(), LoraLab.Demo.DemoAssets.BaseFolder);
+
+    /// A copy of the demo base whose config.json has `edit` applied.
+    public static string WithConfig(Action<JsonObject> edit)
+    {
+        var dir = Cli.CliHarness.TempDir();
+        foreach (var f in Directory.GetFiles(DemoBase)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        edit(cfg);
+        File.WriteAllText(Path.Combine(dir, "config.json"), cfg.ToJsonString());
+        return dir;
+    }
+
+    static string LoadError(string dir) => Assert.Throws<UserException>(() => ModelLoader.Load(dir)).Message;
+
+    [Theory]
+    [InlineData(50)]
+    [InlineData(1_000_000_000)]
+    public void MoreLayersThanTheCheckpointHoldsAreRefusedBeforeAllocation(int layers)
+    {
+        var dir = WithConfig(c => c["num_hidden_layers"] = layers);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal($"{dir}/model.safetensors: config.json says {layers} layers but the checkpoint has 4 (no tensor model.layers.4.self_attn.q_proj.weight)", LoadError(dir));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void FewerLayersThanTheCheckpointHoldsAreRefused()
+    {
+        var dir = WithConfig(c => c["num_hidden_layers"] = 2);
+        Assert.Equal($"{dir}/model.safetensors: config.json says 2 layers but the checkpoint has 4 (unexpected tensor model.layers.2.input_layernorm.weight)", LoadError(dir));
+    }
+
+    [Theory]
+    [InlineData("vocab_size", 1_000_000_000, "model.embed_tokens.weight' has shape [1115, 192], config.json implies [1000000000, 192]")]
+    [InlineData("hidden_size", 1_000_000_000, "model.embed_tokens.weight' has shape [1115, 192], config.json implies [1115, 1000000000]")]
+    [InlineData("intermediate_size", 1_000_000_000, "model.layers.0.mlp.gate_proj.weight' has shape [512, 192], config.json implies [1000000000, 192]")]
+    public void HugeSizesAreCheckedAgainstTheHeader(string field, int value, string expected)
+    {
+        var dir = WithConfig(c => c[field] = value);
+        Assert.Contains(expected, LoadError(dir));
+    }
+
+    [Fact]
+    public void HeadsThatDoNotSplitHiddenSizeAreNamedAsSuch()
+    {
+        // head_dim given (as in the demo base): the architecture is legal, the checkpoint's shapes are not its shapes.
+        var dir = WithConfig(c => { c["num_attention_heads"] = 5; c["num_key_value_heads"] = 1; });
+        Assert.EndsWith("(hidden_size 192 is not divisible by num_attention_heads 5)", LoadError(dir));
+        // no head_dim: the config alone is wrong.
+        var bare = WithConfig(c => { c["num_attention_heads"] = 5; c["num_key_value_heads"] = 1; c.Remove("head_dim"); });
+        Assert.Equal($"{bare}/config.json: hidden_size 192 is not divisible by num_attention_heads 5 (and config.json gives no head_dim)", LoadError(bare));
+    }
+
+    [Theory]
+    [InlineData("num_key_value_heads", 0, "num_key_value_heads must be a positive integer, got 0")]
+    [InlineData("head_dim", 31, "head_dim 31 must be a positive even number")]
+    [InlineData("max_position_embeddings", -1, "max_position_embeddings must be a positive number, got -1")]
+    [InlineData("rms_norm_eps", 0, "rms_norm_eps must be a positive number, got 0")]
+    public void NonsenseSizesAreRefusedByName(string field, int value, string expected)
+    {
+        var dir = WithConfig(c => c[field] = value);
+        Assert.Contains(expected, LoadError(dir));
+    }
+
+    [Fact]
+    public void AHugeMaxPositionEmbeddingsDoesNotSizeTheRotaryTable()
+    {
+        var dir = WithConfig(c => c["max_position_embeddings"] = int.MaxValue);
+        var clock = Stopwatch.StartNew();
+        using var loaded = ModelLoader.Load(dir);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+    }
+}

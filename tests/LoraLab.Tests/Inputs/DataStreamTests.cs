@@ -1,0 +1,128 @@
+using System.Text;
+using LoraLab.Data;
+using LoraLab.Evaluation;
+using LoraLab.Tests.Data;
+using Xunit;
+
+namespace LoraLab.Tests.Inputs;
+
+/// Data files are read as a stream of records, each under --max-record-bytes, and bytes that are not UTF-8 are an
+/// error naming file, line and byte unless --encoding-errors replace.
+public class DataStreamTests : IDisposable
+{
+    readonly TempFiles _files = new();
+    public void Dispose() => _files.Dispose();
+
+    static readonly DataReadOptions Small = new() { MaxRecordBytes = 1000 };
+    static string Text(int i, int pad = 60) => $"{{\"text\": \"record {i} {new string('x', pad)}\"}}";
+
+    string WriteBytes(string name, byte[] bytes)
+    {
+        var path = _files.PathOf(name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void AJsonLinesRecordOverTheLimitNamesFileLineAndLimit()
+    {
+        var path = _files.Write("long.jsonl", Text(0) + "\n\n" + Text(1, 5000) + "\n" + Text(2) + "\n");
+        var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, Small));
+        Assert.Equal($"{path}:3: record is over the 1 KB limit (--max-record-bytes 1000); raise --max-record-bytes if records this long are intended", e.Message);
+    }
+
+    [Fact]
+    public void AJsonLinesFileWithoutNewlinesStopsAtTheLimit()
+    {
+        // the last record has no newline, and is read chunk by chunk until it passes the limit
+        var path = _files.Write("one.jsonl", Text(0, 200_000));
+        var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, new DataReadOptions { MaxRecordBytes = 100_000 }));
+        Assert.StartsWith($"{path}:1: record is over the 100 KB limit", e.Message);
+    }
+
+    [Fact]
+    public void TheDefaultLimitRefusesAHugeLineWithoutReadingItWhole()
+    {
+        var path = _files.Write("huge.jsonl", Text(0) + "\n" + Text(1, 6_000_000) + "\n");
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
+        Assert.StartsWith($"{path}:2: record is over the 4 MB limit (--max-record-bytes {DataReadOptions.DefaultMaxRecordBytes})", e.Message);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(allocated < 40_000_000, $"allocated {allocated} bytes"); // the 6 MB line whole costs ~40× that
+    }
+
+    [Fact]
+    public void AJsonArrayElementOverTheLimitNamesItsLine()
+    {
+        var path = _files.Write("long.json", "[\n" + Text(0) + ",\n" + Text(1) + ",\n" + Text(2, 5000) + "\n]\n");
+        var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, Small));
+        Assert.StartsWith($"{path}:4: record is over the 1 KB limit", e.Message);
+    }
+
+    [Theory]
+    [InlineData(".jsonl")]
+    [InlineData(".json")]
+    public void ManySmallRecordsStreamPastTheLimitAndChunkBoundaries(string ext)
+    {
+        var records = Enumerable.Range(0, 3000).Select(i => Text(i)).ToList();
+        var path = _files.Write("many" + ext, ext == ".json" ? "[\n" + string.Join(",\n", records) + "\n]" : string.Join("\n", records));
+        var loaded = DatasetReader.Load(path, Small);
+        Assert.Equal(3000, loaded.Count);
+        Assert.Equal($"record 2999 {new string('x', 60)}", ((TextRecord)loaded[2999]).Text);
+        Assert.Equal(ext == ".json" ? $"{path}: record [2999]" : $"{path}:3000", loaded[2999].Origin);
+    }
+
+    [Fact]
+    public void ABadArrayIsMalformedAtItsLine()
+    {
+        var path = _files.Write("bad.json", "[\n" + Text(0) + "\n" + Text(1) + "\n]");
+        Assert.StartsWith($"{path}:3: malformed JSON: expected ',' or ']'", Assert.Throws<UserException>(() => DatasetReader.Load(path)).Message);
+        var open = _files.Write("open.json", "[\n" + Text(0) + ",\n");
+        Assert.StartsWith($"{open}:3: malformed JSON", Assert.Throws<UserException>(() => DatasetReader.Load(open)).Message);
+    }
+
+    [Theory]
+    [InlineData(".jsonl")]
+    [InlineData(".json")]
+    public void InvalidUtf8IsAnErrorWithFileLineAndByte(string ext)
+    {
+        // "café" in Latin-1: é is the single byte 0xE9
+        var head = ext == ".json" ? "[\n" + Text(0) + ",\n" + Text(1) + ",\n" : Text(0) + "\n" + Text(1) + "\n";
+        var bytes = Encoding.ASCII.GetBytes(head + "{\"text\": \"caf").Concat(new byte[] { 0xE9 }).Concat(Encoding.ASCII.GetBytes("\"}\n" + (ext == ".json" ? "]" : ""))).ToArray();
+        var path = WriteBytes("latin1" + ext, bytes);
+        long offset = Array.IndexOf(bytes, (byte)0xE9);
+        int line = ext == ".json" ? 4 : 3;
+        var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
+        Assert.Equal($"{path}:{line}: invalid UTF-8 at byte {offset}; re-encode the file as UTF-8 or pass --encoding-errors replace", e.Message);
+
+        var replaced = DatasetReader.Load(path, new DataReadOptions { ReplaceInvalidUtf8 = true });
+        Assert.Equal("caf\uFFFD", ((TextRecord)replaced[2]).Text);
+    }
+
+    [Fact]
+    public void EvalDataIsStreamedAndStrictToo()
+    {
+        var bytes = Encoding.ASCII.GetBytes("{\"input_ids\": [1]}\n{\"text\": \"").Concat(new byte[] { 0xC3, 0x28 }).Concat(Encoding.ASCII.GetBytes("\"}\n")).ToArray();
+        var path = WriteBytes("eval.jsonl", bytes);
+        var e = Assert.Throws<UserException>(() => EvalData.Load(path, () => throw new InvalidOperationException("no tokenizer needed")));
+        Assert.Equal($"{path}:2: invalid UTF-8 at byte {Array.IndexOf(bytes, (byte)0xC3)}; re-encode the file as UTF-8 or pass --encoding-errors replace", e.Message);
+
+        var longLine = _files.Write("long-eval.jsonl", "{\"input_ids\": [" + string.Join(", ", Enumerable.Range(0, 1000)) + "]}\n");
+        Assert.StartsWith($"{longLine}:1: record is over the 1 KB limit", Assert.Throws<UserException>(() => EvalData.Load(longLine, () => null!, Small)).Message);
+    }
+
+    [Fact]
+    public void AByteOrderMarkIsSkipped()
+    {
+        var path = WriteBytes("bom.jsonl", Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes(Text(0) + "\n")).ToArray());
+        Assert.Single(DatasetReader.Load(path));
+    }
+
+    [Fact]
+    public void BadFlagValuesAreNamed()
+    {
+        Assert.Equal("--max-record-bytes must be between 1 and 1000000000 (got 0)", Assert.Throws<UserException>(() => DataReadOptions.From(0, null)).Message);
+        Assert.Equal("unknown --encoding-errors 'ignore' (strict or replace)", Assert.Throws<UserException>(() => DataReadOptions.From(null, "ignore")).Message);
+        Assert.Equal(new DataReadOptions { MaxRecordBytes = 2048, ReplaceInvalidUtf8 = true }, DataReadOptions.From(2048, "replace"));
+    }
+}

@@ -1,0 +1,76 @@
+using LoraLab.Adapters;
+using LoraLab.Demo;
+using LoraLab.Diagnostics;
+using LoraLab.Evaluation;
+using LoraLab.Models;
+using LoraLab.Tests.Cli;
+using LoraLab.Tests.Guardrails;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LoraLab.Tests.Inputs;
+
+/// NaN/Inf in a base, adapter or checkpoint is found at load and named by tensor; generation never samples from
+/// non-finite logits (it printed NUL bytes with exit 0).
+[Collection("cli")]
+public class NonFiniteWeightTests
+{
+    static string DemoBase => Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder);
+    const string Poisoned = "model.layers.0.mlp.up_proj.weight";
+
+    /// The demo base with 12 values of one tensor made NaN (8) and Inf (4).
+    static string PoisonedBase() => ModelCopies.Rewrite(DemoBase, (n, t) =>
+    {
+        var c = t.clone();
+        if (n == Poisoned)
+        {
+            using var _ = no_grad();
+            var flat = c.view(-1);
+            for (int i = 0; i < 12; i++) flat[i * 7] = tensor(i < 8 ? float.NaN : float.PositiveInfinity).to(c.dtype);
+        }
+        return c;
+    });
+
+    [Fact]
+    public void ABaseWithNaNIsRefusedNamingTheTensor()
+    {
+        var dir = PoisonedBase();
+        var e = Assert.Throws<UserException>(() => ModelLoader.Load(dir));
+        Assert.Equal($"{dir}/model.safetensors: tensor {Poisoned} has 12 NaN/Inf values", e.Message);
+    }
+
+    [Fact]
+    public void GenerateOnANaNBaseIsAOneLineErrorWithoutNulBytes()
+    {
+        var dir = PoisonedBase();
+        var (code, stdout, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "hello", "--max-new-tokens", "4");
+        Assert.Equal(2, code);
+        Assert.Equal($"error: {dir}/model.safetensors: tensor {Poisoned} has 12 NaN/Inf values", err.Trim());
+        Assert.DoesNotContain('\0', stdout);
+    }
+
+    [Fact]
+    public void AnAdapterWithNaNIsRefusedNamingTheTensor()
+    {
+        var adapter = CliHarness.TempDir();
+        var cfg = new LoraConfig { R = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj"] };
+        using (var loaded = ModelLoader.Load(DemoBase, new LoadOptions { LoadTokenizer = false }))
+        {
+            LoraInjector.Apply(loaded.Model, cfg, seed: 1);
+            using (no_grad()) LoraInjector.Adapters(loaded.Model)[1].lora_B.weight![0, 0] = float.NaN;
+            PeftFormat.Save(adapter, loaded.Model, cfg);
+        }
+        using var fresh = ModelLoader.Load(DemoBase, new LoadOptions { LoadTokenizer = false });
+        var e = Assert.Throws<UserException>(() => PeftFormat.Load(adapter, fresh.Model));
+        Assert.Equal($"{adapter}/adapter_model.safetensors: tensor base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight has 1 NaN/Inf values", e.Message);
+    }
+
+    [Fact]
+    public void GenerationStopsOnNonFiniteLogitsInsteadOfSampling()
+    {
+        using var m = SelfChecks.TinyModel();
+        using (no_grad()) m.model.norm.weight[0] = float.NaN;
+        var e = Assert.Throws<UserException>(() => TextGenerator.Generate(m, [1, 2, 3], new SamplingOptions { MaxNewTokens = 3 }));
+        Assert.StartsWith("the model's logits are NaN/Inf at generated token 1", e.Message);
+    }
+}

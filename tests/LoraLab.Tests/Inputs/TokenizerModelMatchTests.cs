@@ -1,0 +1,53 @@
+using LoraLab.Demo;
+using LoraLab.Models;
+using LoraLab.Tests.Cli;
+using LoraLab.Tokenization;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LoraLab.Tests.Inputs;
+
+/// The tokenizer must not produce ids past the model's embedding rows (checked at load, naming both files), and a
+/// tokenizer.model that is empty or not SentencePiece says so.
+public class TokenizerModelMatchTests
+{
+    static string Llama2TokenizerModel => SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model");
+
+    [SharedFact]
+    public void ATokenizerLargerThanTheEmbeddingIsRefusedNamingBothFiles()
+    {
+        var dir = CliHarness.TempDir();
+        foreach (var f in Directory.GetFiles(Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder)).Where(f => !f.EndsWith("tokenizer.json")))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.Copy(Llama2TokenizerModel, Path.Combine(dir, "tokenizer.model"));
+        var e = Assert.Throws<UserException>(() => ModelLoader.Load(dir));
+        Assert.Equal($"{dir}: tokenizer.model has 32000 tokens (ids up to 31999) but config.json vocab_size is 1115; " +
+                     "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)", e.Message);
+    }
+
+    [SharedFact]
+    public void AVocabSizePaddedPastTheTokenizerIsFine()
+    {
+        var dir = CliHarness.TempDir();
+        var cfg = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 32064, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1,
+            NumAttentionHeads = 2, NumKeyValueHeads = 2, HeadDim = 8, MaxPositionEmbeddings = 64,
+        };
+        using (var m = new CausalLM(cfg, ScalarType.Float32, CPU)) { m.InitializeRandom(3); ModelFolderWriter.Write(dir, m, ScalarType.Float32); }
+        File.Copy(Llama2TokenizerModel, Path.Combine(dir, "tokenizer.model"));
+        using var loaded = ModelLoader.Load(dir);
+        Assert.Equal(32000, loaded.Tokenizer!.VocabSize);
+    }
+
+    [Theory]
+    [InlineData(new byte[0], "empty file (a SentencePiece model holds at least its pieces)")]
+    [InlineData(new byte[] { 0x18, 0x01 }, "not a SentencePiece model (no pieces in it)")]
+    public void AnEmptyOrForeignTokenizerModelSaysSo(byte[] bytes, string expected)
+    {
+        var dir = CliHarness.TempDir();
+        var path = Path.Combine(dir, "tokenizer.model");
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal($"{path}: {expected}", Assert.Throws<UserException>(() => TokenizerLoader.Load(dir)).Message);
+    }
+}
