@@ -19,6 +19,7 @@ public static class CliApp
         {
             config.SetApplicationName("loralab");
             config.PropagateExceptions();
+            config.UseStrictParsing(); // an unknown or misspelt flag is an error, not silently ignored
             CommandRegistry.Register(config);
         });
         try
@@ -27,7 +28,7 @@ public static class CliApp
         }
         catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {(e is UserException ? null : FlagErrors.Reword(e, args)) ?? e.Message}");
             return 2;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("LORALAB_DEBUG") != "1")
