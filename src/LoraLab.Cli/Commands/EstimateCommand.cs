@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using LoraLab.Estimation;
 using LoraLab.Models;
+using LoraLab.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -58,6 +59,14 @@ public sealed class EstimateSettings : CommandSettings
 
     [CommandOption("--json")]
     public bool Json { get; set; }
+
+    public override ValidationResult Validate()
+    {
+        LoraLab.Training.SettingRanges.R.Check("--rank", R);
+        NumberRange.AtLeast(1).Check("--batch", Batch);
+        NumberRange.AtLeast(1).Check("--seq", Seq);
+        return base.Validate();
+    }
 }
 
 /// `loralab estimate`: predicted peak memory of a training step, by part, without loading anything.

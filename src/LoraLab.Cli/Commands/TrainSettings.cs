@@ -96,6 +96,13 @@ public sealed class TrainSettings : CommandSettings
     [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (default 16, 0 = skip) and report how many stop, base vs tuned.")]
     public int? StopRatePrompts { get; set; }
 
+    /// Numeric flags against their ranges (SettingRanges), before any file is read or written.
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        ToRunConfig().CheckRanges(LoraLab.Training.RunConfig.FlagName);
+        return base.Validate();
+    }
+
     public LoraLab.Training.RunConfig ToRunConfig()
     {
         var r = new LoraLab.Training.RunConfig();
