@@ -2,13 +2,13 @@ using System.Diagnostics;
 
 namespace LoraLab.Tests;
 
-/// Runs the built CLI (`dotnet LoraLab.Cli.dll ...`) as a user would.
+/// Runs the built CLI (`dotnet loralab.dll ...`) as a user would.
 static class CliRunner
 {
     public static (int Rc, string Stdout, string Stderr) Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LoraLab.Cli.dll"));
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "loralab.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         using var p = Process.Start(psi)!;
