@@ -19,6 +19,7 @@ public static class CliApp
         {
             config.SetApplicationName("loralab");
             config.PropagateExceptions();
+            config.SetHelpProvider(new DefaultsHelpProvider(config.Settings));
             config.UseStrictParsing(); // an unknown or misspelt flag is an error, not silently ignored
             CommandRegistry.Register(config);
         });
