@@ -18,6 +18,7 @@ public static class CliApp
         app.Configure(config =>
         {
             config.SetApplicationName("loralab");
+            config.Settings.Console = Spectre.Console.AnsiConsole.Console; // help too (Spectre caches the first console otherwise)
             config.PropagateExceptions();
             config.SetHelpProvider(new DefaultsHelpProvider(config.Settings));
             config.UseStrictParsing(); // an unknown or misspelt flag is an error, not silently ignored

@@ -27,7 +27,8 @@ public class TrainHelpTests
             if (option is null || value is null or false) continue;
             var flag = "--" + option.LongNames[0];
             // the option column: "        --lr <LR>" or "    -r, --rank <R>" (wrapped descriptions are indented further)
-            var line = lines.Single(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag} "));
+            var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag} "));
+            Assert.True(line is not null, $"no help line for {flag} in:\n{help}");
             Assert.Contains($" {Convert.ToString(value, CultureInfo.InvariantCulture)} ", line + " ");
             checkedFlags++;
         }
