@@ -40,7 +40,7 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--steps", type=int, default=None, help="timed steps for both programs (default 3, medium 2); more steps make the medians steadier on a shared host")
-    ap.add_argument("--loralab", default=os.path.join(ROOT, "src/LoraLab.Cli/bin/Release/net10.0/LoraLab.Cli"))
+    ap.add_argument("--loralab", default=os.path.join(ROOT, "src/LoraLab.Cli/bin/Release/net10.0/loralab"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--only", default=None, help="substring of the run labels to keep")
     ap.add_argument("--streams", type=int, default=1, help="LoraLab's --streams for the LoRA runs (full fine-tuning refuses it)")

@@ -18,7 +18,10 @@ public static class CliApp
         app.Configure(config =>
         {
             config.SetApplicationName("loralab");
+            config.Settings.Console = Spectre.Console.AnsiConsole.Console; // help too (Spectre caches the first console otherwise)
             config.PropagateExceptions();
+            config.SetHelpProvider(new DefaultsHelpProvider(config.Settings));
+            config.UseStrictParsing(); // an unknown or misspelt flag is an error, not silently ignored
             CommandRegistry.Register(config);
         });
         try
@@ -27,7 +30,7 @@ public static class CliApp
         }
         catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {(e is UserException ? null : FlagErrors.Reword(e, args)) ?? e.Message}");
             return 2;
         }
         catch (Exception e) when (LoraLab.IO.StorageErrors.From(e) is { } storage) // disk full, read-only, a file in the path

@@ -6,40 +6,67 @@ namespace LoraLab.Cli;
 /// Every verb of `loralab`, in the order `--help` lists them. One line per command.
 public static class CommandRegistry
 {
+    /// The settings class of each verb ("train", "adapter validate"), recorded as the verbs are registered, so an
+    /// error about a flag can list the verb's own flags (Spectre.Console.Cli does not expose its model).
+    public static IReadOnlyDictionary<string, Type> SettingsByVerb => Verbs;
+    static readonly Dictionary<string, Type> Verbs = new();
+
     public static void Register(IConfigurator config)
     {
-        config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a model (LoRA, QLoRA or full) on an instruction dataset.")
+        Add<TrainCommand>(config, "train").WithDescription("Fine-tune a model (LoRA, QLoRA or full) on an instruction dataset.")
             .WithExample("train", "--model", "models/base", "--data", "alpaca.json", "--out", "runs/a", "--targets", "all", "--r", "16", "--alpha", "32");
-        config.AddCommand<EvalCommand>("eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
+        Add<EvalCommand>(config, "eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
-        config.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
+        Add<GenerateCommand>(config, "generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
-        config.AddCommand<ChatCommand>("chat").WithDescription("Chat on stdin with a model and adapter, prompts rendered with the adapter's training template (/exit quits).")
+        Add<ChatCommand>(config, "chat").WithDescription("Chat on stdin with a model and adapter, prompts rendered with the adapter's training template (/exit quits).")
             .WithExample("chat", "--model", "models/tiny", "--adapter", "runs/a/adapter");
-        config.AddCommand<ParamsCommand>("params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
+        Add<ParamsCommand>(config, "params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
             .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
-        config.AddCommand<MergeCommand>("merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
+        Add<MergeCommand>(config, "merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
         config.AddBranch("adapter", a =>
         {
             a.SetDescription("Check LoRA adapters.");
-            a.AddCommand<AdapterValidateCommand>("validate").WithDescription("Check an adapter against a base: matched modules, shapes, base fingerprint, effect on the output.")
+            Add<AdapterValidateCommand>(a, "validate", "adapter").WithDescription("Check an adapter against a base: matched modules, shapes, base fingerprint, effect on the output.")
                 .WithExample("adapter", "validate", "--model", "models/tiny", "--adapter", "runs/a/adapter");
         });
         config.AddBranch("data", d =>
         {
             d.SetDescription("Inspect training data as the model will see it.");
-            d.AddCommand<DataPreviewCommand>("preview").WithDescription("Show examples tokenized and masked as training sees them, with warnings (doubled BOS, missing stop token, truncation).")
+            Add<DataPreviewCommand>(d, "preview", "data").WithDescription("Show examples tokenized and masked as training sees them, with warnings (doubled BOS, missing stop token, truncation).")
                 .WithExample("data", "preview", "--model", "models/tiny", "--data", "alpaca.json", "-n", "3");
         });
-        config.AddCommand<BenchCommand>("bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
+        Add<BenchCommand>(config, "bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
             .WithExample("bench", "--config", "small", "--method", "lora", "--targets", "all", "--batch", "4", "--seq", "256", "--json");
-        config.AddCommand<EstimateCommand>("estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
+        Add<EstimateCommand>(config, "estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
             .WithExample("estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--batch", "1", "--seq", "512", "--compare-targets", "qv;all");
-        config.AddCommand<DoctorCommand>("doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
-        config.AddCommand<DemoCommand>("demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
+        Add<DoctorCommand>(config, "doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
+        Add<DemoCommand>(config, "demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
             .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--steps", "300");
-        config.AddCommand<PretrainCommand>("pretrain").WithDescription("Train a small Llama model from scratch on a text corpus (default: the built-in demo corpus).")
+        Add<PretrainCommand>(config, "pretrain").WithDescription("Train a small Llama model from scratch on a text corpus (default: the built-in demo corpus).")
             .WithExample("pretrain", "--out", "assets/demo-base", "--demo-data", "assets/demo-data");
+    }
+
+    static ICommandConfigurator Add<T>(IConfigurator config, string name) where T : class, ICommand
+    {
+        Record<T>(name);
+        return config.AddCommand<T>(name);
+    }
+
+    static ICommandConfigurator Add<T>(IConfigurator<CommandSettings> branch, string name, string parent) where T : class, ICommandLimiter<CommandSettings>
+    {
+        Record<T>($"{parent} {name}");
+        return branch.AddCommand<T>(name);
+    }
+
+    static void Record<T>(string verb)
+    {
+        for (var t = typeof(T); t is not null; t = t.BaseType)
+            if (t.IsGenericType && t.GetGenericArguments() is [var settings] && settings.IsSubclassOf(typeof(CommandSettings)))
+            {
+                lock (Verbs) Verbs[verb] = settings;
+                return;
+            }
     }
 }

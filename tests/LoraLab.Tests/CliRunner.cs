@@ -2,16 +2,22 @@ using System.Diagnostics;
 
 namespace LoraLab.Tests;
 
-/// Runs the built CLI (`dotnet LoraLab.Cli.dll ...`) as a user would.
+/// Runs the built CLI (`dotnet loralab.dll ...`) as a user would.
 static class CliRunner
 {
-    public static (int Rc, string Stdout, string Stderr) Run(params string[] args)
+    /// The built program with `args`, output redirected and uncoloured, for tests that start it themselves.
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LoraLab.Cli.dll"));
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "loralab.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
+        return psi;
+    }
+
+    public static (int Rc, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var p = Process.Start(StartInfo(args))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();

@@ -26,6 +26,13 @@ public sealed class ChatSettings : AdapterSettings
     [CommandOption("--seed <SEED>")]
     [DefaultValue(0L)]
     public long Seed { get; set; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", MaxNewTokens);
+        SamplingOptions.TemperatureRange.Check("--temperature", Temperature);
+        return base.Validate();
+    }
 }
 
 /// `loralab chat`: an interactive loop over stdin lines, each rendered with the template the adapter was trained

@@ -48,8 +48,13 @@ public sealed class DemoSettings : CommandSettings
     [Description("CPU threads for libtorch (default: all cores).")]
     public int? Threads { get; set; }
 
-    public override ValidationResult Validate() =>
-        Steps < 1 ? ValidationResult.Error("--steps must be at least 1") : base.Validate();
+    public override ValidationResult Validate()
+    {
+        NumberRange.AtLeast(1).Check("--steps", Steps);
+        LoraLab.Training.SettingRanges.Lr.Check("--lr", Lr);
+        LoraLab.Training.SettingRanges.R.Check("--rank", Rank);
+        return base.Validate();
+    }
 }
 
 /// `loralab demo`: fine-tunes the bundled demo model on instruction tasks offline and shows before/after.

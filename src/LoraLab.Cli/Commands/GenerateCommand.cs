@@ -51,10 +51,10 @@ public sealed class GenerateSettings : AdapterSettings
 
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (MaxNewTokens < 1) return Spectre.Console.ValidationResult.Error("--max-new-tokens must be at least 1");
-        if (Temperature < 0) return Spectre.Console.ValidationResult.Error("--temperature must be >= 0");
-        if (TopP <= 0 || TopP > 1) return Spectre.Console.ValidationResult.Error("--top-p must be in (0, 1]");
-        if (TopK < 0) return Spectre.Console.ValidationResult.Error("--top-k must be >= 0");
+        SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", MaxNewTokens);
+        SamplingOptions.TemperatureRange.Check("--temperature", Temperature);
+        SamplingOptions.TopPRange.Check("--top-p", TopP);
+        SamplingOptions.TopKRange.Check("--top-k", TopK);
         return base.Validate();
     }
 }

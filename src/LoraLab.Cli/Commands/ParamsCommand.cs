@@ -34,6 +34,12 @@ public sealed class ParamsSettings : CommandSettings
     [CommandOption("--json")]
     [Description("Print exactly one JSON object on stdout.")]
     public bool Json { get; set; }
+
+    public override ValidationResult Validate()
+    {
+        LoraLab.Training.SettingRanges.R.Check("--rank", R);
+        return base.Validate();
+    }
 }
 
 /// `loralab params`: total and trainable LoRA parameters from a config's shapes (no weights needed).

@@ -104,6 +104,21 @@ public sealed class PretrainSettings : CommandSettings
     [CommandOption("--threads <N>")]
     [Description("CPU threads for libtorch (default: all cores).")]
     public int? Threads { get; set; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        foreach (var (flag, value) in new (string, int)[] { ("--vocab-size", VocabSize), ("--steps", Steps) })
+            NumberRange.AtLeast(1).Check(flag, value);
+        foreach (var (flag, value) in new (string, int)[] { ("--hidden", Hidden), ("--layers", Layers), ("--intermediate", Intermediate), ("--heads", Heads), ("--kv-heads", KvHeads) })
+            NumberRange.AtLeast(0).Check(flag, value); // 0 = the demo model's
+        NumberRange.AtLeast(2).Check("--seq-len", SeqLen);
+        SettingRanges.BatchSize.Check("--batch-size", BatchSize);
+        SettingRanges.MicroBatchSize.Check("--micro-batch-size", MicroBatchSize);
+        SettingRanges.Lr.Check("--lr", Lr);
+        SettingRanges.WarmupSteps.Check("--warmup-steps", WarmupSteps);
+        SettingRanges.EvalEvery.Check("--eval-every", EvalEvery);
+        return base.Validate();
+    }
 }
 
 /// `loralab pretrain`: trains a small Llama model from scratch on a text corpus and writes it as a model folder.

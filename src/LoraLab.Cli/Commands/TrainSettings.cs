@@ -25,53 +25,53 @@ public sealed class TrainSettings : CommandSettings
     public string? Resume { get; set; }
     [CommandOption("--allow-config-change")][Description("On --resume, apply settings that differ from the run's run.yaml (data, base, seed, batch, LoRA shape, schedule); they are recorded.")]
     public bool AllowConfigChange { get; set; }
-    [CommandOption("--method <METHOD>")][Description("lora (default), qlora (4-bit base + LoRA) or full (all weights; the baseline).")]
+    [CommandOption("--method <METHOD>")][Description("lora, qlora (4-bit base + LoRA) or full (all weights; the baseline).")]
     public string? Method { get; set; }
     [CommandOption("--device <DEVICE>")][Description("auto, cpu or cuda.")]
     public string? Device { get; set; }
-    [CommandOption("--precision <P>")][Description("fp32 (CPU default), bf16 (CUDA default) or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).")]
+    [CommandOption("--precision <P>")][Description("auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).")]
     public string? Precision { get; set; }
-    [CommandOption("--template <NAME>")][Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).")]
+    [CommandOption("--template <NAME>")][Description("Prompt template: alpaca, chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).")]
     public string? Template { get; set; }
-    [CommandOption("--max-seq-length <N>")][Description("Longest example in tokens (default 512).")]
+    [CommandOption("--max-seq-length <N>")][Description("Longest example in tokens.")]
     public int? MaxSeqLength { get; set; }
-    [CommandOption("--long-examples <POLICY>")][Description("truncate (default) or drop examples over --max-seq-length.")]
+    [CommandOption("--long-examples <POLICY>")][Description("truncate or drop examples over --max-seq-length.")]
     public string? LongExamples { get; set; }
     [CommandOption("--train-on-inputs")][Description("Also train on prompt tokens (default: responses only).")]
     public bool? TrainOnInputs { get; set; }
     [CommandOption("--packing")][Description("Pack examples into full rows (block-diagonal attention, per-example positions).")]
     public bool? Packing { get; set; }
-    [CommandOption("--val-fraction <F>")][Description("Share of --data held out for validation (default 0.05).")]
+    [CommandOption("--val-fraction <F>")][Description("Share of --data held out for validation.")]
     public double? ValFraction { get; set; }
-    [CommandOption("--lr <LR>")][Description("Peak learning rate (default 3e-4).")]
+    [CommandOption("--lr <LR>")][Description("Peak learning rate.")]
     public double? Lr { get; set; }
-    [CommandOption("--batch-size <N>")][Description("Global batch size in examples (default 16).")]
+    [CommandOption("--batch-size <N>")][Description("Global batch size in examples.")]
     public int? BatchSize { get; set; }
-    [CommandOption("--micro-batch-size <N>")][Description("Examples per forward pass; gradients accumulate to --batch-size (default 4).")]
+    [CommandOption("--micro-batch-size <N>")][Description("Examples per forward pass; gradients accumulate to --batch-size.")]
     public int? MicroBatchSize { get; set; }
     [CommandOption("--max-steps <N>")][Description("Stop after N optimizer steps (overrides --epochs).")]
     public int? MaxSteps { get; set; }
-    [CommandOption("--epochs <N>")][Description("Passes over the data (default 1). More can overfit: watch val loss per epoch.")]
+    [CommandOption("--epochs <N>")][Description("Passes over the data. More can overfit: watch val loss per epoch.")]
     public int? Epochs { get; set; }
-    [CommandOption("--seed <N>")][Description("Fixes data order, initialisation and dropout (default 42).")]
+    [CommandOption("--seed <N>")][Description("Fixes data order, initialisation and dropout.")]
     public int? Seed { get; set; }
-    [CommandOption("--optimizer <NAME>")][Description("adamw (default), adam or sgd.")]
+    [CommandOption("--optimizer <NAME>")][Description("adamw, adam or sgd.")]
     public string? Optimizer { get; set; }
-    [CommandOption("--weight-decay <W>")]
+    [CommandOption("--weight-decay <W>")][Description("Decoupled weight decay (AdamW) or L2 penalty (Adam, SGD).")]
     public double? WeightDecay { get; set; }
-    [CommandOption("--momentum <M>")][Description("SGD momentum (default 0.9).")]
+    [CommandOption("--momentum <M>")][Description("SGD momentum.")]
     public double? Momentum { get; set; }
     [CommandOption("--nesterov")][Description("Nesterov momentum for SGD.")]
     public bool? Nesterov { get; set; }
-    [CommandOption("--schedule <NAME>")][Description("constant, linear or cosine (default), each after linear warmup.")]
+    [CommandOption("--schedule <NAME>")][Description("constant, linear or cosine, each after linear warmup.")]
     public string? Schedule { get; set; }
-    [CommandOption("--warmup-steps <N>")]
+    [CommandOption("--warmup-steps <N>")][Description("Linear warmup steps (overrides --warmup-ratio).")]
     public int? WarmupSteps { get; set; }
     [CommandOption("--warmup-ratio <F>")][Description("Warmup as a share of all steps (when --warmup-steps is not given).")]
     public double? WarmupRatio { get; set; }
-    [CommandOption("--min-lr <LR>")][Description("Floor of the linear/cosine decay (default 0).")]
+    [CommandOption("--min-lr <LR>")][Description("Floor of the linear/cosine decay.")]
     public double? MinLr { get; set; }
-    [CommandOption("--max-grad-norm <N>")][Description("Clip gradients to this global norm (default 1.0; 0 = off).")]
+    [CommandOption("--max-grad-norm <N>")][Description("Clip gradients to this global norm (0 = off).")]
     public double? MaxGradNorm { get; set; }
     [CommandOption("--eval-every <N>")][Description("Validation loss every N steps (and always at each epoch end).")]
     public int? EvalEvery { get; set; }
@@ -79,15 +79,15 @@ public sealed class TrainSettings : CommandSettings
     public int? SaveEvery { get; set; }
     [CommandOption("--save-total-limit <N>")][Description("Keep only the newest N checkpoints (default: all).")]
     public int? SaveTotalLimit { get; set; }
-    [CommandOption("--log-every <N>")]
+    [CommandOption("--log-every <N>")][Description("Train loss to metrics.jsonl every N steps.")]
     public int? LogEvery { get; set; }
-    [CommandOption("-r|--rank <R>")][Description("LoRA rank r (default 8; `--r` works too).")]
+    [CommandOption("-r|--rank <R>")][Description("LoRA rank r (`--r` works too).")]
     public int? R { get; set; }
     [CommandOption("--alpha <A>")][Description("LoRA alpha; the update is scaled by alpha/r (rule of thumb: alpha = 2r).")]
     public double? Alpha { get; set; }
-    [CommandOption("--lora-dropout <P>")]
+    [CommandOption("--lora-dropout <P>")][Description("Dropout on the LoRA branch's input.")]
     public double? LoraDropout { get; set; }
-    [CommandOption("--targets <T>")][Description("all (default), attn, mlp, qv, kv, or module names like q_proj,v_proj.")]
+    [CommandOption("--targets <T>")][Description("all, attn, mlp, qv, kv, or module names like q_proj,v_proj.")]
     public string? Targets { get; set; }
     [CommandOption("--lora-head")][Description("Also adapt lm_head.")]
     public bool? LoraHead { get; set; }
@@ -95,12 +95,19 @@ public sealed class TrainSettings : CommandSettings
     public bool? UseRslora { get; set; }
     [CommandOption("--quantize <Q>")][Description("Base quantization for --method qlora: nf4 (default), fp4, int8.")]
     public string? Quantize { get; set; }
-    [CommandOption("--threads <N>")]
+    [CommandOption("--threads <N>")][Description("CPU threads for libtorch (default: the physical cores).")]
     public int? Threads { get; set; }
-    [CommandOption("--streams <N>")][Description("Split each micro-batch over N single-threaded slices run side by side on the CPU (default 1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.")]
+    [CommandOption("--streams <N>")][Description("Split each micro-batch over N single-threaded slices run side by side on the CPU (1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.")]
     public int? Streams { get; set; }
-    [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (default 16, 0 = skip) and report how many stop, base vs tuned.")]
+    [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (0 = skip) and report how many stop, base vs tuned.")]
     public int? StopRatePrompts { get; set; }
+
+    /// Numeric flags against their ranges (SettingRanges), before any file is read or written.
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        ToRunConfig().CheckRanges(LoraLab.Training.RunConfig.FlagName);
+        return base.Validate();
+    }
 
     public LoraLab.Training.RunConfig ToRunConfig()
     {

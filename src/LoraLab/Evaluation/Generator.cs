@@ -1,3 +1,4 @@
+using LoraLab.Runtime;
 using LoraLab.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,6 +14,12 @@ public sealed record SamplingOptions
     public int TopK { get; init; } = 0;
     public long Seed { get; init; } = 0;
     public IReadOnlyCollection<int> StopIds { get; init; } = Array.Empty<int>();
+
+    /// Accepted flag values (generate, chat): NaN would slip past a plain comparison and sample garbage.
+    public static readonly NumberRange MaxNewTokensRange = NumberRange.AtLeast(1);
+    public static readonly NumberRange TemperatureRange = NumberRange.NonNegative;
+    public static readonly NumberRange TopPRange = new(0, 1, MinOpen: true);
+    public static readonly NumberRange TopKRange = NumberRange.AtLeast(0);
 }
 
 public sealed record GenerationResult(IReadOnlyList<int> Tokens, bool Stopped);

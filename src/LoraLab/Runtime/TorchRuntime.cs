@@ -58,9 +58,14 @@ public static class TorchRuntime
         catch (UnauthorizedAccessException) { }
     }
 
+    /// Accepted --threads (and --streams, a thread each): libtorch aborts natively below 1 and hangs starting
+    /// thousands of threads, so a count past four per core is refused as a typo.
+    public static NumberRange ThreadRange => new(1, 4 * Environment.ProcessorCount, Whole: true, Why: $"4 x the {Environment.ProcessorCount} cores");
+
     /// Threads = physical cores (libtorch defaults to logical ones; hyper-threads slow GEMMs down).
     public static void SetThreads(int? threads = null)
     {
+        ThreadRange.Check("--threads", threads);
         EnsureLoaded();
         int n = threads ?? CpuTopology.PhysicalCores();
         torch.set_num_threads(n);

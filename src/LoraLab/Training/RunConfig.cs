@@ -1,5 +1,4 @@
 using System.Reflection;
-using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -80,16 +79,21 @@ public sealed class RunConfig
         return r;
     }
 
+    /// Every given numeric value against its SettingRanges entry; `nameOf` names a property as the user wrote it.
+    public void CheckRanges(Func<string, string> nameOf)
+    {
+        foreach (var p in Props)
+            if (SettingRanges.For(p.Name) is { } range && p.GetValue(this) is { } v)
+                range.Check(nameOf(p.Name), Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// The command-line flag of property `name` (`MicroBatchSize` is `--micro-batch-size`).
+    public static string FlagName(string name) => "--" + UnderscoredNamingConvention.Instance.Apply(name).Replace('_', '-');
+
     public static RunConfig LoadYaml(string path)
     {
         if (!File.Exists(path)) throw new UserException($"{path}: run config not found");
-        var d = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-        try { return d.Deserialize<RunConfig>(Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.RunConfig)) ?? new RunConfig(); }
-        catch (YamlException e)
-        {
-            var why = e.InnerException?.Message ?? e.Message;
-            throw new UserException($"{path}:{e.Start.Line}: {why.Split('\n')[0]}");
-        }
+        return RunConfigYaml.Parse(path, Runtime.BoundedFile.ReadText(path, Runtime.FileLimit.RunConfig));
     }
 
     public string ToYaml() =>

@@ -30,19 +30,14 @@ public sealed record TrainOptions
 
     public void Validate()
     {
-        if (Lr <= 0) throw new UserException("--lr must be positive");
-        if (MicroBatchSize < 1) throw new UserException("--micro-batch-size must be at least 1");
+        foreach (var p in typeof(TrainOptions).GetProperties())
+            if (SettingRanges.For(p.Name) is { } range && p.GetValue(this) is { } v)
+                range.Check(RunConfig.FlagName(p.Name), Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture));
         if (BatchSize < MicroBatchSize || BatchSize % MicroBatchSize != 0)
             throw new UserException($"--batch-size ({BatchSize}) must be a multiple of --micro-batch-size ({MicroBatchSize})");
-        if (Epochs < 1) throw new UserException("--epochs must be at least 1");
-        if (MaxSteps is < 1) throw new UserException("--max-steps must be at least 1");
         if (!OptimizerFactory.Names.Contains(Optimizer))
             throw new UserException($"unknown optimizer '{Optimizer}' (available: {string.Join(", ", OptimizerFactory.Names)})");
         if (!LrSchedule.Kinds.Contains(Schedule))
             throw new UserException($"unknown schedule '{Schedule}' (available: {string.Join(", ", LrSchedule.Kinds)})");
-        if (WarmupRatio is < 0 or > 1) throw new UserException("--warmup-ratio must be in [0, 1]");
-        if (MaxGradNorm < 0) throw new UserException("--max-grad-norm must be >= 0 (0 disables clipping)");
-        if (SaveTotalLimit is < 1) throw new UserException("--save-total-limit must be at least 1 (leave it out to keep every checkpoint)");
-        if (Streams < 1) throw new UserException("--streams must be at least 1");
     }
 }

@@ -59,6 +59,7 @@ public sealed class TrainingRun : IDisposable
         if (string.IsNullOrWhiteSpace(c.Data)) throw new UserException("--data is required (Alpaca/chat/text JSON, JSONL or Parquet)");
         if (string.IsNullOrWhiteSpace(c.Out)) throw new UserException("--out is required (a folder for the adapter, checkpoints and metrics)");
         if (!Methods.Contains(c.Method)) throw new UserException($"unknown method '{c.Method}' (available: {string.Join(", ", Methods)})");
+        c.CheckRanges(RunConfig.FlagName);
         var opts = c.ToTrainOptions();
         opts.Validate();
         TrainingStep.CheckStreams(opts.Streams, c.Method!, c.LoraDropout ?? 0);
@@ -69,8 +70,6 @@ public sealed class TrainingRun : IDisposable
             "drop" => LongExamplePolicy.Drop,
             _ => throw new UserException($"unknown --long-examples '{c.LongExamples}' (truncate or drop)"),
         };
-        if (c.ValFraction is < 0 or >= 1) throw new UserException("--val-fraction must be in [0, 1)");
-        if (c.MaxSeqLength < 8) throw new UserException("--max-seq-length must be at least 8");
         // Read the data before the model: a bad file should fail in a second, not after loading weights.
         var dataOptions = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
         var records = DatasetReader.Load(c.Data!, dataOptions);

@@ -54,7 +54,7 @@ public sealed class TrainingStep : IDisposable
 
     static void CheckCount(int streams)
     {
-        if (streams < 1) throw new UserException("--streams must be at least 1");
+        SettingRanges.Streams.Check("--streams", streams);
     }
 
     static void Refuse(int streams, string? why)

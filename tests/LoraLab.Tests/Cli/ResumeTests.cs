@@ -93,12 +93,7 @@ public class ResumeTests
         var model = CliHarness.TinyModelWithLlama2Tokenizer();
         var data = SmallData(12);
         var run = Path.Combine(CliHarness.TempDir(), "run");
-        var dll = Directory.GetFiles(AppContext.BaseDirectory, "*.dll").First(f => Path.GetFileName(f) is "LoraLab.Cli.dll" or "loralab.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var arg in Args(model, data, run, "--max-steps", "100000")) psi.ArgumentList.Add(arg);
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
+        using var p = Process.Start(CliRunner.StartInfo(Args(model, data, run, "--max-steps", "100000")))!;
         var err = p.StandardError.ReadToEndAsync();
         var lines = new List<string>();
         for (string? line; (line = p.StandardOutput.ReadLine()) is not null;)
