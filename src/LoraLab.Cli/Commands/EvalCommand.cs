@@ -10,7 +10,7 @@ namespace LoraLab.Cli.Commands;
 public sealed class EvalSettings : AdapterSettings
 {
     [CommandOption("--data <FILE>")]
-    [Description("JSONL file: one {\"input_ids\": [...]} or {\"text\": \"...\"} per line; or instruction/chat data (Alpaca, messages) scored on the responses when a template applies.")]
+    [Description("JSONL file: one {\"input_ids\": [[...]]} or {\"text\": \"...\"} per line; or instruction/chat data (Alpaca, messages) scored on the responses when a template applies.")]
     public string? Data { get; set; }
 
     [CommandOption("--template <NAME>")]

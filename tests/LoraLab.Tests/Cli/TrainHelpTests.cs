@@ -38,3 +38,19 @@ public class TrainHelpTests
                 Assert.DoesNotMatch(@"\(default[ :]|\w \(default\)", d);
     }
 }
+
+/// Every verb's --help renders (descriptions are Spectre markup: a literal "[...]" must be written "[[...]]").
+[Collection("cli")]
+public class EveryHelpTests
+{
+    [Theory]
+    [InlineData("train")][InlineData("eval")][InlineData("generate")][InlineData("chat")][InlineData("params")][InlineData("merge")]
+    [InlineData("adapter", "validate")][InlineData("data", "preview")][InlineData("bench")][InlineData("estimate")][InlineData("doctor")]
+    [InlineData("demo")][InlineData("pretrain")]
+    public void HelpRendersWithExitZero(params string[] verb)
+    {
+        var (code, help, err) = CliHarness.Run(verb.Append("--help").ToArray());
+        Assert.True(code == 0, err);
+        Assert.Contains("OPTIONS:", help);
+    }
+}
