@@ -210,7 +210,8 @@ run $W/10g.txt "${T[@]}" --model assets/demo-base --out $W/10g --max-steps 1
 note 10g "base_model_name_or_path (given relative)" "$(grep -o '"base_model_name_or_path": *"[^"]*"' $W/10g/adapter/adapter_config.json 2>/dev/null)"
 note 10h "validation split saved" "val.jsonl: $([ -f $W/10f/val.jsonl ] && echo yes || echo no)"
 case_ 10h "eval --run RUN_DIR" eval --run $W/10f
-note 10i "checkpoints kept (30 steps, save every 5, limit 2)" "$(run $W/10i.txt "${T[@]}" --out $W/10i --max-steps 30 --batch-size 4 --save-every 5 --save-total-limit 2; ls $W/10i/checkpoints 2>/dev/null | tr '\n' ' ') rc=$RC"
+run $W/10i.txt "${T[@]}" --out $W/10i --max-steps 30 --batch-size 4 --save-every 5 --save-total-limit 2
+note 10i "checkpoints kept (30 steps, save every 5, limit 2)" "rc=$RC: $(ls $W/10i/checkpoints 2>/dev/null | tr '\n' ' ')"
 note 10j "metrics.jsonl first row" "$(head -1 $W/10f/metrics.jsonl 2>/dev/null | cut -c1-160)"
 case_ 10k "full fine-tuning plan" "${T[@]}" --out $W/10k --max-steps 1 --method full
 note 10k "" "$(grep -a 'frozen' $W/out.txt | xargs)"
