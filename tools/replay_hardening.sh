@@ -146,7 +146,8 @@ case_ 6k "unknown YAML key" "${T[@]}" --config $W/6k.yaml --out $W/6k --max-step
 
 # 7. resume
 run $W/7.txt "${T[@]}" --out $W/7 --max-steps 6 --save-every 2 --seed 3
-case_ 7a "--resume RUN_DIR alone" train --resume $W/7 --max-steps 8
+cp -r $W/7 $W/7a; rm -rf $W/7a/checkpoints/step-000006 $W/7a/adapter  # as if killed after step 5
+case_ 7a "--resume RUN_DIR alone (killed at step 5)" train --resume $W/7a
 case_ 7b "resume with a different seed" "${T[@]}" --out $W/7 --max-steps 6 --seed 9 --resume $W/7/checkpoints/step-000004
 cp -r $W/7 $W/7c 2>/dev/null; rm -rf $W/7c/checkpoints/step-000006 $W/7c/adapter
 case_ 7c "resume after a kill at step 6 (checkpoint 4)" "${T[@]}" --out $W/7c --max-steps 6 --save-every 2 --seed 3 --resume $W/7c/checkpoints/step-000004
@@ -157,12 +158,15 @@ el() { grep -a '"type":"epoch"' "$1" 2>/dev/null | grep -a '"epoch":1,' | grep -
 cp -r $W/7d $W/7e 2>/dev/null; rm -rf $W/7e/adapter; for c in $W/7e/checkpoints/step-*; do n=${c##*-}; [ $((10#$n)) -gt 10 ] && rm -rf "$c"; done
 run $W/7e.txt "${T[@]}" --out $W/7e --epochs 2 --save-every 10 --seed 3 --batch-size 16 --resume $W/7e/checkpoints/step-000010
 note 7e "epoch-1 train loss, uninterrupted vs resumed" "$(el $W/7d/metrics.jsonl) vs $(el $W/7e/metrics.jsonl) ($steps steps)"
+set -m  # job control: a background job of a script otherwise ignores SIGINT
 dotnet "$DLL" "${T[@]}" --out $W/7f --max-steps 400 --save-every 50 >$W/7f.txt 2>&1 </dev/null & p=$!
-sleep 8; kill -INT $p; wait $p; r=$?
+set +m
+for _ in $(seq 300); do grep -q 'step 2/' $W/7f.txt 2>/dev/null && break; sleep 0.1; done
+kill -INT $p; wait $p; r=$?
 printf '%-5s rc=%-4s %-44s | %s\n' 7f "$r" "Ctrl-C" "$(grep -aiE 'resume' $W/7f.txt | head -1 | cut -c1-200)"
 mkdir -p $W/7c/checkpoints/.step-000002.tmp-999999 $W/7c/.adapter.tmp-999999
 run $W/7g.txt "${T[@]}" --out $W/7c --max-steps 8 --save-every 2 --seed 3 --resume $W/7c/checkpoints/step-000006 --allow-config-change
-note 7g "stale .tmp-PID folders after a new run" "$(find $W/7c -name '*.tmp-999999' | sed "s|$W/||" | tr '\n' ' ')"
+note 7g "stale .tmp-PID folders after a new run" "left: $(find $W/7c -name '*.tmp-999999' | sed "s|$W/||" | tr '\n' ' ' | grep . || echo none)"
 mkdir -p $W/7h-data; echo '{"instruction":"a","input":"","output":""}' > $W/7h-data/empty.jsonl
 case_ 7h "run failing before step 1" "${T[@]}" --data $W/7h-data/empty.jsonl --out $W/7h --max-steps 1
 note 7h "" "left behind in --out: $(ls -A $W/7h 2>/dev/null | tr '\n' ' ')"
@@ -200,12 +204,14 @@ case_ 9b "... with --encoding-errors replace" "${T[@]}" --data $W/9.jsonl --out 
 # 10. smaller things
 case_ 10a "eval --data heldout.json, no --template" eval --model "$BASE" --data "$HELD"
 case_ 10b "estimate --r 256" estimate --config llama-2-7b --r 256
+note 10b "" "the original experiment's r=8 figure (16.62 GB) shown: $(grep -qa '16.6' $W/out.txt && echo yes || echo no)"
 note 10c "the built program" "$(ls $ROOT/$BIN | grep -E '^(loralab|LoraLab.Cli)(\.dll)?$' | tr '\n' ' ')"
 run $W/10d.txt train --help
 note 10d "train --help DEFAULT column" "$(grep -c DEFAULT $W/10d.txt) header(s); --lr row: $(grep -a -- '--lr ' $W/10d.txt | tr -s ' ' | cut -c1-80)"
 case_ 10e "sgd at the default lr" "${T[@]}" --out $W/10e --max-steps 1 --optimizer sgd
+note 10e "" "$(grep -ai 'sgd' $W/out.txt | grep -aiv '^loralab train' | head -1 | grep . || echo 'no word about SGD')"
 run $W/10f.txt "${T[@]}" --out $W/10f --max-steps 30 --batch-size 4
-note 10f "run.yaml after 30 steps (several epochs)" "$(grep -E '^(epochs|max_steps|total_steps|epochs_run):' $W/10f/run.yaml 2>/dev/null | tr '\n' ' ')"
+note 10f "run.yaml after 30 steps (several epochs)" "$(grep -E '^(epochs|max_steps):' $W/10f/run.yaml 2>/dev/null | tr '\n' ' ') $(grep -A3 '^ran:' $W/10f/run.yaml 2>/dev/null | tr -s ' \n' ' ')"
 run $W/10g.txt "${T[@]}" --model assets/demo-base --out $W/10g --max-steps 1
 note 10g "base_model_name_or_path (given relative)" "$(grep -o '"base_model_name_or_path": *"[^"]*"' $W/10g/adapter/adapter_config.json 2>/dev/null)"
 note 10h "validation split saved" "val.jsonl: $([ -f $W/10f/val.jsonl ] && echo yes || echo no)"
@@ -214,12 +220,12 @@ run $W/10i.txt "${T[@]}" --out $W/10i --max-steps 30 --batch-size 4 --save-every
 note 10i "checkpoints kept (30 steps, save every 5, limit 2)" "rc=$RC: $(ls $W/10i/checkpoints 2>/dev/null | tr '\n' ' ')"
 note 10j "metrics.jsonl first row" "$(head -1 $W/10f/metrics.jsonl 2>/dev/null | cut -c1-160)"
 case_ 10k "full fine-tuning plan" "${T[@]}" --out $W/10k --max-steps 1 --method full
-note 10k "" "$(grep -a 'frozen' $W/out.txt | xargs)"
+note 10k "" "$(grep -a 'frozen' $W/out.txt | xargs | grep . || echo "no 'frozen projection weights' line")"
 printf 'r: 4\nr: 8\n' > $W/10l.yaml
 case_ 10l "duplicate YAML keys" "${T[@]}" --config $W/10l.yaml --out $W/10l --max-steps 1
 printf 'save_every: -5\n' > $W/10m.yaml
 case_ 10m "save_every: -5" "${T[@]}" --config $W/10m.yaml --out $W/10m --max-steps 1
-mkdir -p $W/10n && cp $BASE/* $W/10n/ && sed -i 's/"num_attention_heads": 6/"num_attention_heads": 5/; /"head_dim"/d' $W/10n/config.json
+mkdir -p $W/10n && cp $BASE/* $W/10n/ && sed -i 's/"num_attention_heads": 6/"num_attention_heads": 5/; s/"num_key_value_heads": 2/"num_key_value_heads": 1/; /"head_dim"/d' $W/10n/config.json
 case_ 10n "hidden_size 192, 5 heads" generate --model $W/10n --prompt hi --max-new-tokens 1
 case_ 10o "every example dropped" "${T[@]}" --out $W/10o --max-steps 1 --long-examples drop --max-seq-length 8
 mkdir -p $W/10p && cp $BASE/config.json $BASE/model.safetensors $W/10p/ && : > $W/10p/tokenizer.model
