@@ -27,12 +27,14 @@ public sealed class TrainCommand : Command<TrainSettings>
         bool existed = Directory.Exists(outDir);
         using var outLock = OutputFolder.Claim(outDir, s.Overwrite || s.Resume is not null,
             [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!)]);
+        // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
+        // as found, which a failed run must leave as it is.
+        AtomicDirectory.Recover(outDir);
+        AtomicDirectory.Recover(Path.Combine(outDir, Checkpoints.Folder));
         var undo = new RunFolderUndo(outDir, existed);
         TrainingRun? run = null;
         try
         {
-            AtomicDirectory.Recover(outDir);                                     // leftovers of killed writes
-            AtomicDirectory.Recover(Path.Combine(outDir, Checkpoints.Folder));
             var checkpoint = resume?.CheckpointDir();
             run = TrainingRun.Prepare(config);
             var resumed = checkpoint is null ? null : RunRecord.Resume(TrainerState.Load(checkpoint).Step, checkpoint, changes);

@@ -158,6 +158,24 @@ public class ResumeTests
     }
 
     [SharedFact]
+    public void AFailedResumeKeepsTheAdapterAKilledWriteLeftAside()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--save-every", "1")));
+        // Killed while replacing the final adapter: the complete previous copy is left aside, adapter/ is missing.
+        var adapter = Path.Combine(run, "adapter");
+        Directory.Move(adapter, adapter + ".old-999999");
+
+        // A resume that diverges at its first step (before any checkpoint) fails and undoes what it did.
+        var (code, _, err) = CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000001"), "--lr", "1e38", "--save-every", "0", "--allow-config-change");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains("diverged", err);
+        Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")), "the recovered adapter was deleted");
+    }
+
+    [SharedFact]
     public void SaveTotalLimitKeepsTheNewestCheckpoints()
     {
         var model = CliHarness.TinyModelWithLlama2Tokenizer();
