@@ -25,8 +25,12 @@ public sealed class TrainCommand : Command<TrainSettings>
         if (resume is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
         var outDir = config.Out ?? throw new UserException("--out is required");
         bool existed = Directory.Exists(outDir);
-        using var outLock = OutputFolder.Claim(outDir, s.Overwrite || s.Resume is not null,
-            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!)]);
+        // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
+        // of its own (non-empty only with --overwrite), and the checkpoint it starts from is one of its inputs.
+        bool inPlace = resume?.RunDir is { } runDir && RealPath.Same(outDir, runDir);
+        var fork = resume is not null && !inPlace ? resume.CheckpointDir() : null;
+        using var outLock = OutputFolder.Claim(outDir, s.Overwrite || inPlace,
+            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!), new("--resume", fork ?? "")]);
         // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
         // as found, which a failed run must leave as it is.
         AtomicDirectory.Recover(outDir);
@@ -37,6 +41,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         {
             var checkpoint = resume?.CheckpointDir();
             run = TrainingRun.Prepare(config);
+            if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, "metrics.jsonl")))
+                File.Copy(Path.Combine(source, "metrics.jsonl"), Path.Combine(outDir, "metrics.jsonl"), overwrite: true); // cut back to the checkpoint by the Trainer
             var resumed = checkpoint is null ? null : RunRecord.Resume(TrainerState.Load(checkpoint).Step, checkpoint, changes);
             File.WriteAllText(Path.Combine(run.OutDir, RunRecord.FileName), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);

@@ -176,6 +176,33 @@ public class ResumeTests
     }
 
     [SharedFact]
+    public void ResumingIntoAnotherFolderIsAForkThatNeedsOverwriteAndKeepsTheHistory()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var root = CliHarness.TempDir();
+        string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
+        Ok(CliHarness.Run(Args(model, data, a, "--max-steps", "4", "--save-every", "1")));
+        var checkpoint = Path.Combine(a, "checkpoints", "step-000002");
+        Directory.CreateDirectory(b);
+        File.WriteAllText(Path.Combine(b, "run.yaml"), "mine");
+
+        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--out", b);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains($"--out {b}: folder exists and is not empty", err);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(b, "run.yaml")));
+
+        (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--out", Path.Combine(checkpoint, "fork"));
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains($"lies inside the --resume folder {checkpoint}", err);
+
+        Ok(CliHarness.Run("train", "--resume", checkpoint, "--out", b, "--overwrite"));
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(b));             // a's steps up to the checkpoint, then the fork's
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(a));             // the source run is untouched
+        Assert.Equal(4, Directory.GetDirectories(Path.Combine(a, "checkpoints")).Length);
+    }
+
+    [SharedFact]
     public void SaveTotalLimitKeepsTheNewestCheckpoints()
     {
         var model = CliHarness.TinyModelWithLlama2Tokenizer();
