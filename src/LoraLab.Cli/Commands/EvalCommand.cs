@@ -74,14 +74,14 @@ public sealed class EvalCommand : Command<EvalSettings>
     /// --run RUN_DIR: the base, weights, held-out data and template that run recorded, where not given explicitly.
     static void FromRun(EvalSettings s)
     {
-        var yaml = Path.Combine(s.Run!, LoraLab.Training.RunRecord.FileName);
-        if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunRecord.FileName} missing)");
+        var yaml = Path.Combine(s.Run!, LoraLab.Training.RunFolder.RunYaml);
+        if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunFolder.RunYaml} missing)");
         var run = LoraLab.Training.RunConfig.LoadYaml(yaml);
-        string adapter = Path.Combine(s.Run!, "adapter"), model = Path.Combine(s.Run!, "model");
+        string adapter = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Adapter), model = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Model);
         if (Directory.Exists(adapter)) { s.Model ??= run.Model; s.Adapter ??= adapter; }
         else if (Directory.Exists(model)) { s.Model ??= model; s.Template ??= run.Template; }
         else throw new UserException($"{s.Run}: the run has no adapter/ or model/ yet (it finishes them at its end; `loralab train --resume {s.Run}` completes it)");
-        var val = Path.Combine(s.Run!, "val.jsonl");
+        var val = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Validation);
         if (s.Data is null && !File.Exists(val))
             throw new UserException($"{val}: not found (the run held out no validation data); give --data FILE");
         s.Data ??= val;

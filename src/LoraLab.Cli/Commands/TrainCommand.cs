@@ -19,10 +19,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         var config = recorded ?? RunConfig.Defaults();
         if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
         config = config.Overlay(s.ToRunConfig());
-        config.Out ??= resume?.RunDir;
         IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
-        if (resume is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
+        if (recorded is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
         var outDir = config.Out ?? throw new UserException("--out is required");
         bool existed = Directory.Exists(outDir);
         // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
@@ -34,17 +33,19 @@ public sealed class TrainCommand : Command<TrainSettings>
         // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
         // as found, which a failed run must leave as it is.
         AtomicDirectory.Recover(outDir);
-        AtomicDirectory.Recover(Path.Combine(outDir, Checkpoints.Folder));
-        var undo = new RunFolderUndo(outDir, existed);
+        AtomicDirectory.Recover(Path.Combine(outDir, RunFolder.CheckpointsFolder));
+        var undo = new RunFolderUndo(outLock, existed);
         TrainingRun? run = null;
         try
         {
             var checkpoint = resume?.CheckpointDir();
+            int? fromStep = checkpoint is null ? null : TrainerState.Load(checkpoint).Step;
+            SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
             run = TrainingRun.Prepare(config);
-            if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, "metrics.jsonl")))
-                File.Copy(Path.Combine(source, "metrics.jsonl"), Path.Combine(outDir, "metrics.jsonl"), overwrite: true); // cut back to the checkpoint by the Trainer
-            var resumed = checkpoint is null ? null : RunRecord.Resume(TrainerState.Load(checkpoint).Step, checkpoint, changes);
-            File.WriteAllText(Path.Combine(run.OutDir, RunRecord.FileName), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
+            if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, RunFolder.Metrics)))
+                File.Copy(Path.Combine(source, RunFolder.Metrics), Path.Combine(outDir, RunFolder.Metrics), overwrite: true); // cut back to the checkpoint by the Trainer
+            var resumed = checkpoint is null ? null : RunRecord.Resume(fromStep!.Value, checkpoint, changes);
+            File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);
             run.Trainer.ResumeChanges = resumed?.Changes;
             return Train(run, checkpoint, cancellation);
@@ -54,7 +55,27 @@ public sealed class TrainCommand : Command<TrainSettings>
             undo.Restore();
             throw;
         }
-        finally { run?.Dispose(); }
+        finally
+        {
+            if (run?.Trainer.LastSaved is not null) undo.Discard();
+            run?.Dispose();
+        }
+    }
+
+    /// `train --resume RUN` and `eval --run RUN` take the newest checkpoint and the final weights as this run's, so none
+    /// may be left from another: a new run (or a fork) into a used folder starts without the old checkpoints,
+    /// adapter/ and model/; a resume in place from step N drops the later checkpoints of the timeline it abandons
+    /// (as metrics.jsonl is cut back to N) and the final weights, which the run writes again at its end.
+    static void SetAsideOtherTimelines(RunFolderUndo undo, string outDir, int? resumingInPlaceFrom)
+    {
+        if (resumingInPlaceFrom is int step)
+            foreach (var (later, dir) in Checkpoints.List(outDir))
+            {
+                if (later > step) undo.SetAside(dir);
+            }
+        else undo.SetAside(Path.Combine(outDir, RunFolder.CheckpointsFolder));
+        undo.SetAside(Path.Combine(outDir, RunFolder.Adapter));
+        undo.SetAside(Path.Combine(outDir, RunFolder.Model));
     }
 
     static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation)
@@ -67,27 +88,23 @@ public sealed class TrainCommand : Command<TrainSettings>
         try { result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
 
-        var final = Path.Combine(run.OutDir, run.Lora is null ? "model" : "adapter");
+        var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
         if (result.LastCheckpoint is not null && !result.Interrupted)
             AtomicDirectory.Write(final, run.Store.Save);
         var stops = result.Interrupted ? null : MeasureStopRate(run);
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
-            Console.WriteLine($"interrupted at step {result.Steps}; to continue: loralab train --resume {ShellWord(Path.GetFullPath(run.OutDir))}"); // unwrapped, to copy
+            Console.WriteLine($"interrupted at step {result.Steps}; to continue: {RunFolder.ResumeCommand(run.OutDir)}"); // unwrapped, to copy
         return result.Interrupted ? 130 : 0;
     }
 
     /// The held-out records the run validates on, as RUN_DIR/val.jsonl (scored again by `eval --run RUN_DIR`).
     static void WriteValidation(TrainingRun run)
     {
-        var path = Path.Combine(run.OutDir, "val.jsonl");
+        var path = Path.Combine(run.OutDir, RunFolder.Validation);
         if (run.ValRecords.Count > 0) RecordJsonl.Write(path, run.ValRecords);
         else File.Delete(path);
     }
-
-    /// A path as one word a POSIX shell reads back unchanged.
-    static string ShellWord(string s) =>
-        s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+:@,=".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     static void PrintPlan(TrainingRun run)
     {
@@ -115,7 +132,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         if (n <= 0 || run.ValRecords.Count == 0) return null;
         var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
         if (stops.Tuned.Prompts == 0) return null;
-        using var log = new MetricsLog(Path.Combine(run.OutDir, "metrics.jsonl"), append: true);
+        using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true);
         log.Write(stops.ToMetricsRecord());
         return stops;
     }
@@ -131,8 +148,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         t.AddRow("trainable params", $"{run.TrainableParameters:N0}");
         t.AddRow("peak memory", $"{ProcessMemory.Peak() / 1e6:F0} MB");
         t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));
-        if (!r.Interrupted) t.AddRow(run.Lora is null ? "model" : "adapter", Markup.Escape(final));
-        t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, "metrics.jsonl")));
+        if (!r.Interrupted) t.AddRow(RunFolder.FinalFolder(run.Lora is not null), Markup.Escape(final));
+        t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, RunFolder.Metrics)));
         if (stops is not null)
             t.AddRow($"stops within {stops.Tuned.MaxNewTokens} tokens", (stops.Base is { } b ? $"base {b} → " : "") + $"tuned {stops.Tuned}");
         AnsiConsole.Write(t);

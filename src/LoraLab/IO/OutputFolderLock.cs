@@ -79,6 +79,14 @@ public sealed class OutputFolderLock : IDisposable
         return "PID unknown";
     }
 
+    /// Deletes the locked folder with all it holds, lock files included, then lets go: deleted while still held, so
+    /// no other process can take the folder in between and lose its fresh lock file with it.
+    public void DeleteFolder()
+    {
+        try { if (Directory.Exists(Folder)) Directory.Delete(Folder, true); }
+        finally { Dispose(); }
+    }
+
     /// Removes the lock and pid files (while still holding the lock), then lets go. Only while the pid file is still
     /// ours: a folder replaced as a whole (merge) may hold another process's lock by now.
     public void Dispose()

@@ -10,11 +10,11 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
         if (File.Exists(Path.Combine(path, TrainerState.FileName)))
         {
             var parent = Path.GetDirectoryName(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
-            var runDir = parent is not null && Path.GetFileName(parent) == Checkpoints.Folder ? Path.GetDirectoryName(parent) : null;
-            return new(runDir is not null && File.Exists(Path.Combine(runDir, RunRecord.FileName)) ? runDir : null, path);
+            var runDir = parent is not null && Path.GetFileName(parent) == RunFolder.CheckpointsFolder ? Path.GetDirectoryName(parent) : null;
+            return new(runDir is not null && File.Exists(Path.Combine(runDir, RunFolder.RunYaml)) ? runDir : null, path);
         }
-        if (File.Exists(Path.Combine(path, RunRecord.FileName))) return new(path, null);
-        throw new UserException($"{path}: neither a run folder ({RunRecord.FileName}) nor a checkpoint folder ({TrainerState.FileName})");
+        if (File.Exists(Path.Combine(path, RunFolder.RunYaml))) return new(path, null);
+        throw new UserException($"{path}: neither a run folder ({RunFolder.RunYaml}) nor a checkpoint folder ({TrainerState.FileName})");
     }
 
     /// The run's settings as recorded, over today's defaults (a key added since then takes its default).
@@ -22,12 +22,12 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
     public RunConfig? Recorded()
     {
         if (RunDir is null) return null;
-        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(Path.Combine(RunDir, RunRecord.FileName)));
+        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(Path.Combine(RunDir, RunFolder.RunYaml)));
         c.Out = RunDir;
         return c;
     }
 
     /// The checkpoint to continue from: the one named, or the run folder's newest complete one.
     public string CheckpointDir() => Checkpoint ?? Checkpoints.Latest(RunDir!) ?? throw new UserException(
-        $"{RunDir}: no complete checkpoint to resume from ({Checkpoints.Folder}/ holds none); start the run again with --overwrite");
+        $"{RunDir}: no complete checkpoint to resume from ({RunFolder.CheckpointsFolder}/ holds none); start the run again with --overwrite");
 }

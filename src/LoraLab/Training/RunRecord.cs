@@ -24,8 +24,6 @@ public sealed class ResumeRecord
 /// What run.yaml holds beyond the settings, and which settings a resume may not change silently.
 public static class RunRecord
 {
-    public const string FileName = "run.yaml";
-
     /// Settings that do not change what is learned; every other one (data, base, seed, batch, method and LoRA shape,
     /// schedule, optimizer, ...) is refused on resume without --allow-config-change.
     static readonly HashSet<string> Harmless = new()
@@ -53,7 +51,7 @@ public static class RunRecord
     }
 
     public static string Refusal(string runDir, IReadOnlyList<(string Key, string Old, string New)> changes) =>
-        $"{Path.Combine(runDir, FileName)}: resuming with these settings changed would not continue the same run: " +
+        $"{Path.Combine(runDir, RunFolder.RunYaml)}: resuming with these settings changed would not continue the same run: " +
         string.Join(", ", changes.Select(c => $"{c.Key}: {c.Old} → {c.New}")) +
         "; leave them out, or pass --allow-config-change to apply them (they are recorded in run.yaml)";
 

@@ -63,7 +63,7 @@ public sealed class Trainer
         using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var state = new TrainerState();
-        var metricsPath = Path.Combine(_outDir, "metrics.jsonl");
+        var metricsPath = Path.Combine(_outDir, RunFolder.Metrics);
         if (resumeDir is not null)
         {
             state = TrainerState.Load(resumeDir);
@@ -218,7 +218,7 @@ public sealed class Trainer
         }, whatToDo: () => Checkpoints.ResumeHint(_outDir));
         Message?.Invoke($"checkpoint saved: {dir}");
         LastSaved = dir;
-        Checkpoints.Prune(_outDir, now.Step, _o.SaveTotalLimit);
+        Checkpoints.Prune(_outDir, _o.SaveTotalLimit);
         return dir;
     }
 

@@ -202,6 +202,43 @@ public class ResumeTests
         Assert.Equal(4, Directory.GetDirectories(Path.Combine(a, "checkpoints")).Length);
     }
 
+    static string[] CheckpointNames(string run) =>
+        Directory.GetDirectories(Path.Combine(run, "checkpoints")).Select(d => Path.GetFileName(d)!).Order().ToArray();
+
+    [SharedFact]
+    public void ANewRunIntoAnOldRunFolderLeavesNoneOfItsCheckpointsOrWeights()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "4", "--save-every", "1")));
+
+        // A new run that fails at once leaves the old one as it was.
+        var (code, _, err) = CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--lr", "1e38", "--overwrite"));
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Equal(new[] { "step-000001", "step-000002", "step-000003", "step-000004" }, CheckpointNames(run));
+        Assert.True(Directory.Exists(Path.Combine(run, "adapter")));
+
+        // One that trains replaces the old run: `--resume RUN` then continues the new run, not the old one's step 4.
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--save-every", "2", "--seed", "9", "--overwrite")));
+        Assert.Equal(new[] { "step-000002", "step-000003" }, CheckpointNames(run));
+        Assert.Equal(new[] { "adapter", "checkpoints", "metrics.jsonl", "run.yaml" },
+            Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [SharedFact]
+    public void ResumingInPlaceFromAnEarlierCheckpointDropsTheAbandonedLaterOnes()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "5", "--save-every", "1")));
+        Ok(CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000002"), "--max-steps", "4", "--save-every", "0", "--allow-config-change"));
+        Assert.Equal(new[] { "step-000001", "step-000002", "step-000004" }, CheckpointNames(run));  // step 4 is the new timeline's
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(run));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(run), e => Path.GetFileName(e).StartsWith(".set-aside"));
+    }
+
     [SharedFact]
     public void SaveTotalLimitKeepsTheNewestCheckpoints()
     {

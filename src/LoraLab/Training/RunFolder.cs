@@ -1,0 +1,24 @@
+namespace LoraLab.Training;
+
+/// The names in a `loralab train` output folder (RUN_DIR), each declared once, and the command that resumes a run.
+public static class RunFolder
+{
+    /// The run's settings, plan and resume history (RunRecord).
+    public const string RunYaml = "run.yaml";
+    public const string Metrics = "metrics.jsonl";
+    /// The held-out records the run validated on (scored again by `eval --run`).
+    public const string Validation = "val.jsonl";
+    /// Checkpoint folders, step-NNNNNN (Checkpoints).
+    public const string CheckpointsFolder = "checkpoints";
+    /// The final weights, written at the end of the run: a LoRA adapter or, for full fine-tuning, a model folder.
+    public const string Adapter = "adapter";
+    public const string Model = "model";
+
+    public static string FinalFolder(bool lora) => lora ? Adapter : Model;
+
+    /// `loralab train --resume RUN_DIR` with the full path as one word a POSIX shell reads back unchanged.
+    public static string ResumeCommand(string runDir) => $"loralab train --resume {ShellWord(Path.GetFullPath(runDir))}";
+
+    static string ShellWord(string s) =>
+        s.Length > 0 && s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+:@,=".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+}
