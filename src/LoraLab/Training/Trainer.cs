@@ -84,7 +84,7 @@ public sealed class Trainer
         double? lastTrain = state.LastTrainLoss, lastVal = state.LastValLoss;
         double epochLossSum = state.EpochLossSum; long epochTargets = state.EpochTargets;
         int firstStep = step;
-        string? lastCheckpoint = null;
+        string? lastCheckpoint = resumeDir; // the last good state until this run saves one
         TrainerState Now() => new()
         {
             Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = lastTrain, LastValLoss = lastVal,

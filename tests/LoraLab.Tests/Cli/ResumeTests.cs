@@ -169,9 +169,11 @@ public class ResumeTests
         Directory.Move(adapter, adapter + ".old-999999");
 
         // A resume that diverges at its first step (before any checkpoint) fails and undoes what it did.
-        var (code, _, err) = CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000001"), "--lr", "1e38", "--save-every", "0", "--allow-config-change");
+        var checkpoint = Path.Combine(run, "checkpoints", "step-000001");
+        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--lr", "1e38", "--save-every", "0", "--allow-config-change");
         Assert.True(code == 2, $"exit {code}: {err}");
-        Assert.Contains("diverged", err);
+        Assert.Contains("from finite weights, so the learning rate is to blame", err);
+        Assert.Contains($"; the last good checkpoint is {checkpoint}", err);  // the one it resumed from
         Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")), "the recovered adapter was deleted");
     }
 
