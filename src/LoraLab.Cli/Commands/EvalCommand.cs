@@ -81,7 +81,12 @@ public sealed class EvalCommand : Command<EvalSettings>
         var run = LoraLab.Training.RunConfig.LoadYaml(yaml);
         string adapter = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Adapter), model = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Model);
         string? template = null;
-        if (Directory.Exists(adapter)) { s.Model ??= run.Model; s.Adapter ??= adapter; }
+        if (Directory.Exists(adapter))
+        {
+            if (s.Model is null && run.Model is { } recorded && !Path.IsPathFullyQualified(recorded))
+                throw LoraLab.Training.RunRecord.RelativePath(yaml, nameof(run.Model), recorded);
+            s.Model ??= run.Model; s.Adapter ??= adapter;
+        }
         else if (Directory.Exists(model)) { s.Model ??= model; template = run.Template; }
         else throw new UserException($"{s.Run}: the run has no adapter/ or model/ yet (it finishes them at its end; `loralab train --resume {s.Run}` completes it)");
         var val = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Validation);

@@ -15,10 +15,9 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         // --resume RUN_DIR (or a checkpoint inside it) starts from the run's run.yaml; --config and flags go over it.
         var resume = s.Resume is null ? null : ResumePoint.Locate(s.Resume);
-        var recorded = resume?.Recorded();
-        var config = recorded ?? RunConfig.Defaults();
-        if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
-        config = config.Overlay(s.ToRunConfig());
+        var given = (s.ConfigFile is null ? new RunConfig() : RunConfig.LoadYaml(s.ConfigFile)).Overlay(s.ToRunConfig());
+        var recorded = resume?.Recorded(given);
+        var config = (recorded ?? RunConfig.Defaults()).Overlay(given);
         IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
         if (recorded is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record

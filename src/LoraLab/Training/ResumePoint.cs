@@ -18,11 +18,14 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
     }
 
     /// The run's settings as recorded, over today's defaults (a key added since then takes its default).
-    /// Its output folder is where it is now (moved or not), unless --out says otherwise.
-    public RunConfig? Recorded()
+    /// Its output folder is where it is now (moved or not), unless --out says otherwise. `given`: the --config file
+    /// and flags, which must repeat any input path an older record holds relative to an unknown folder.
+    public RunConfig? Recorded(RunConfig given)
     {
         if (RunDir is null) return null;
-        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(Path.Combine(RunDir, RunFolder.RunYaml)));
+        var yaml = Path.Combine(RunDir, RunFolder.RunYaml);
+        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(yaml));
+        RunRecord.InputPaths(c, given, yaml);
         c.Out = RunDir;
         return c;
     }
