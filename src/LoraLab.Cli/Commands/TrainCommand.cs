@@ -41,6 +41,9 @@ public sealed class TrainCommand : Command<TrainSettings>
             int? fromStep = checkpoint is null ? null : TrainerState.Load(checkpoint).Step;
             SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
             run = TrainingRun.Prepare(config);
+            if (fromStep >= run.Trainer.TotalSteps) // nothing to train: redoing the end would only rewrite its files
+                throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +
+                                        "raise --max-steps/--epochs with --allow-config-change to train further");
             if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, RunFolder.Metrics)))
                 File.Copy(Path.Combine(source, RunFolder.Metrics), Path.Combine(outDir, RunFolder.Metrics), overwrite: true); // cut back to the checkpoint by the Trainer
             var resumed = checkpoint is null ? null : RunRecord.Resume(fromStep!.Value, checkpoint, changes);

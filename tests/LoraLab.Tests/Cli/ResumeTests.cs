@@ -125,7 +125,7 @@ public class ResumeTests
             Path.Combine(run, "checkpoints", "step-000001.old-999997"),
         };
         foreach (var d in stale) { Directory.CreateDirectory(d); File.WriteAllText(Path.Combine(d, "x"), "half written"); }
-        Ok(CliHarness.Run("train", "--resume", run));
+        Ok(CliHarness.Run("train", "--resume", run, "--max-steps", "3", "--allow-config-change"));
         foreach (var d in stale) Assert.False(Directory.Exists(d), d);
         Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", "step-000001")));
     }
@@ -239,6 +239,26 @@ public class ResumeTests
         Assert.Equal(new[] { "step-000001", "step-000002", "step-000004" }, CheckpointNames(run));  // step 4 is the new timeline's
         Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(run));
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(run), e => Path.GetFileName(e).StartsWith(".set-aside"));
+    }
+
+    [SharedFact]
+    public void ResumingAFinishedRunIsRefusedUntilItIsGivenMoreSteps()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "2")));
+        var before = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var (code, _, err) = CliHarness.Run("train", "--resume", run);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Equal($"error: {run}: already complete (step 2 of 2); raise --max-steps/--epochs with --allow-config-change to train further", err.Trim());
+        var after = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        Assert.All(before, f => Assert.Equal(f.Value, after[f.Key]));
+
+        Ok(CliHarness.Run("train", "--resume", run, "--max-steps", "3", "--allow-config-change"));
+        Assert.Equal(new[] { 1, 2, 3 }, TrainSteps(run));
     }
 
     [SharedFact]
