@@ -93,7 +93,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
         if (result.LastCheckpoint is not null && !result.Interrupted)
             AtomicDirectory.Write(final, run.Store.Save);
-        var stops = result.Interrupted ? null : MeasureStopRate(run);
+        var stops = result.Interrupted ? null : MeasureStopRate(run, result.RunSeconds);
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
             Console.WriteLine($"interrupted at step {result.Steps}; to continue: {RunFolder.ResumeCommand(run.OutDir)}"); // unwrapped, to copy
@@ -128,13 +128,13 @@ public sealed class TrainCommand : Command<TrainSettings>
         ? $"--optimizer sgd at --lr {c.Lr} will barely learn: SGD needs a rate 10-100x Adam's (try --lr 1e-2 to 1e-1)" : null;
 
     /// How often held-out prompts' greedy generations stop, base vs tuned; logged to metrics.jsonl.
-    static StopRateComparison? MeasureStopRate(TrainingRun run)
+    static StopRateComparison? MeasureStopRate(TrainingRun run, double runSeconds)
     {
         int n = run.Config.StopRatePrompts ?? StopRate.DefaultPrompts;
         if (n <= 0 || run.ValRecords.Count == 0) return null;
         var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
         if (stops.Tuned.Prompts == 0) return null;
-        using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true);
+        using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true, runSeconds);
         log.Write(stops.ToMetricsRecord());
         return stops;
     }

@@ -15,7 +15,11 @@ public sealed record StepReport(int Step, int TotalSteps, int Epoch, double Loss
 public sealed record EvalReport(int Step, int Epoch, double ValLoss, double ValPerplexity, bool EpochEnd, double? TrainLoss);
 
 public sealed record TrainResult(int Steps, long Tokens, double Seconds, double? FinalTrainLoss, double? FinalValLoss,
-    bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations);
+    bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations)
+{
+    /// The run's training seconds across resumes (metrics.jsonl's elapsed_s), for rows logged after training.
+    public double RunSeconds { get; init; }
+}
 
 /// How a run saves and restores its trainable weights (an adapter in PEFT format, or a full model).
 public interface IWeightStore
@@ -102,7 +106,7 @@ public sealed class Trainer
                 if (cancel.IsCancellationRequested)
                 {
                     lastCheckpoint = SaveCheckpoint(opt, Now());
-                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals);
+                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
                 }
                 batches ??= _train.Epoch(epoch, batchInEpoch).GetEnumerator();
 
@@ -147,7 +151,7 @@ public sealed class Trainer
             if (_val is not null && (evals.Count == 0 || evals[^1].Step != step))
                 evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
             lastCheckpoint = SaveCheckpoint(opt, Now());
-            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals);
+            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
         }
         finally
         {

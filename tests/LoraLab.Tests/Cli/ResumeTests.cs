@@ -280,6 +280,7 @@ public class ResumeTests
         var relativeModel = Path.GetRelativePath(Environment.CurrentDirectory, model);
         var args = Args(relativeModel, SmallData(16), run, "--max-steps", "9", "--max-seq-length", "512").ToList();
         args[args.IndexOf("--val-fraction") + 1] = "0.25";
+        args[args.IndexOf("--stop-rate-prompts") + 1] = "2";
         Ok(CliHarness.Run(args.ToArray()));
         return (run, model);
     });
@@ -300,12 +301,14 @@ public class ResumeTests
     public void EveryMetricsRowHasAUtcTimeAndElapsedSeconds()
     {
         double last = 0;
-        foreach (var r in Metrics(Recorded.Value.Run))
+        var rows = Metrics(Recorded.Value.Run);
+        Assert.Equal("stop_rate", rows[^1].GetProperty("type").GetString()); // measured after training, still on the run's clock
+        foreach (var r in rows)
         {
             var time = r.GetProperty("time").GetString()!;
             Assert.EndsWith("Z", time);
             Assert.True(DateTime.TryParse(time, out _), time);
-            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= last);
+            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= last, $"elapsed_s went back from {last} in {r}");
             last = r.GetProperty("elapsed_s").GetDouble();
         }
     }
