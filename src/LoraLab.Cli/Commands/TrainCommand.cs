@@ -31,8 +31,8 @@ public sealed class TrainCommand : Command<TrainSettings>
             [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!), new("--resume", fork ?? "")]);
         // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
         // as found, which a failed run must leave as it is.
-        AtomicDirectory.Recover(outDir);
-        AtomicDirectory.Recover(Path.Combine(outDir, RunFolder.CheckpointsFolder));
+        AtomicDirectory.Recover(outDir, RunFolder.IsReplacedWhole);
+        AtomicDirectory.Recover(Path.Combine(outDir, RunFolder.CheckpointsFolder), RunFolder.IsCheckpoint);
         var undo = new RunFolderUndo(outLock, existed);
         TrainingRun? run = null;
         try

@@ -16,6 +16,11 @@ public static class RunFolder
 
     public static string FinalFolder(bool lora) => lora ? Adapter : Model;
 
+    /// What a run replaces by writing a temporary beside it and renaming (AtomicDirectory, MetricsLog.CutBack), in
+    /// RUN_DIR and in its checkpoints folder: the names whose killed writes AtomicDirectory.Recover may clean up.
+    public static bool IsReplacedWhole(string name) => name is Adapter or Model or Metrics;
+    public static bool IsCheckpoint(string name) => Checkpoints.StepOf(name) is not null;
+
     /// `loralab train --resume RUN_DIR` with the full path as one word a POSIX shell reads back unchanged.
     public static string ResumeCommand(string runDir) => $"loralab train --resume {ShellWord(Path.GetFullPath(runDir))}";
 

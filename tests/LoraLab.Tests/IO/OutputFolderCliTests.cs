@@ -35,6 +35,35 @@ public class OutputFolderCliTests
         Assert.True(rc == 0, e2);
     }
 
+    /// Leftovers of killed writes are removed (or finished) only under the names loralab writes; a user's own
+    /// `x.old-3` or `.x.tmp-4` in a folder given with --overwrite, or beside a merge's --out, stays.
+    [Fact]
+    public void OnlyTheLeftoversOfItsOwnKilledWritesAreRemoved()
+    {
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        string[] mine = ["notes.old-3", ".notes.tmp-4", "merged2.old-5"];
+        Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
+        foreach (var d in mine.Append(".adapter.tmp-999999").Append("checkpoints/.step-000007.tmp-999999"))
+        {
+            Directory.CreateDirectory(Path.Combine(run, d));
+            File.WriteAllText(Path.Combine(run, d, "f"), "x");
+        }
+        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite"));
+        Assert.True(code == 0, err);
+        foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
+        Assert.False(Directory.Exists(Path.Combine(run, ".adapter.tmp-999999")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoints", ".step-000007.tmp-999999")));
+
+        // merge writes its --out like train writes adapter/: a killed merge's temporary is removed by the next one.
+        var merged = Path.Combine(run, "merged");
+        Directory.CreateDirectory(Path.Combine(run, ".merged.tmp-999999"));
+        (code, _, err) = CliHarness.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", merged);
+        Assert.True(code == 0, err);
+        Assert.False(Directory.Exists(Path.Combine(run, ".merged.tmp-999999")));
+        foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
+        Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(merged).Select(Path.GetFileName).Order());
+    }
+
     [SharedFact]
     public void MergeRefusesAnOutThatIsContainsOrLiesInsideItsInputs()
     {
