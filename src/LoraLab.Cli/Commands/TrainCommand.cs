@@ -39,9 +39,11 @@ public sealed class TrainCommand : Command<TrainSettings>
         {
             var checkpoint = resume?.CheckpointDir();
             int? fromStep = checkpoint is null ? null : TrainerState.Load(checkpoint).Step;
+            // A run whose end is checkpointed but whose final weights were never written (a full disk) is finished by resuming it.
+            bool finalWritten = resume?.RunDir is { } recordedIn && RunFolder.HasFinalWeights(recordedIn);
             SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
             run = TrainingRun.Prepare(config);
-            if (fromStep >= run.Trainer.TotalSteps) // nothing to train: redoing the end would only rewrite its files
+            if (fromStep >= run.Trainer.TotalSteps && finalWritten) // nothing to do: redoing the end would only rewrite its files
                 throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +
                                         "raise --max-steps/--epochs with --allow-config-change to train further");
             if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, RunFolder.Metrics)))
@@ -92,7 +94,8 @@ public sealed class TrainCommand : Command<TrainSettings>
 
         var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
         if (result.LastCheckpoint is not null && !result.Interrupted)
-            AtomicDirectory.Write(final, run.Store.Save);
+            AtomicDirectory.Write(final, run.Store.Save, whatToDo: () =>
+                $"training finished and its final checkpoint {result.LastCheckpoint} is complete; free some space and write {RunFolder.FinalFolder(run.Lora is not null)}/ with {RunFolder.ResumeCommand(run.OutDir)}");
         var stops = result.Interrupted ? null : MeasureStopRate(run, result.RunSeconds);
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)

@@ -36,7 +36,7 @@ public sealed class OutputFolderLock : IDisposable
             try { stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException e) when (IsHeldElsewhere(e))
             {
-                throw new UserException($"{dir}: in use by another loralab process ({Holder(dir)}); wait for it to finish or choose another {flag}");
+                throw new UserException($"{flag} {dir}: in use by another loralab process ({Holder(dir)}); wait for it to finish or choose another {flag}");
             }
             catch (Exception e) when (StorageErrors.From(e, path) is { } user)
             {

@@ -41,6 +41,6 @@ public static class Checkpoints
 
     /// What to do after a save failed: which checkpoint to resume from once there is room.
     public static string ResumeHint(string runDir) => Latest(runDir) is { } last
-        ? $"the last complete checkpoint is {last}; free some space and resume from it (loralab train --resume {runDir})"
+        ? $"the last complete checkpoint is {last}; free some space and resume from it ({RunFolder.ResumeCommand(runDir)})"
         : "no checkpoint was completed before it; free some space or choose another --out and run again";
 }

@@ -32,5 +32,5 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
 
     /// The checkpoint to continue from: the one named, or the run folder's newest complete one.
     public string CheckpointDir() => Checkpoint ?? Checkpoints.Latest(RunDir!) ?? throw new UserException(
-        $"{RunDir}: no complete checkpoint to resume from ({RunFolder.CheckpointsFolder}/ holds none); start the run again with --overwrite");
+        $"{RunDir}: no complete checkpoint to resume from ({RunFolder.CheckpointsFolder}/ holds none); start the run again: {RunFolder.RestartCommand(RunDir!)}");
 }

@@ -16,13 +16,19 @@ public static class RunFolder
 
     public static string FinalFolder(bool lora) => lora ? Adapter : Model;
 
+    public static bool HasFinalWeights(string runDir) =>
+        Directory.Exists(Path.Combine(runDir, Adapter)) || Directory.Exists(Path.Combine(runDir, Model));
+
     /// What a run replaces by writing a temporary beside it and renaming (AtomicDirectory, MetricsLog.CutBack), in
     /// RUN_DIR and in its checkpoints folder: the names whose killed writes AtomicDirectory.Recover may clean up.
     public static bool IsReplacedWhole(string name) => name is Adapter or Model or Metrics;
     public static bool IsCheckpoint(string name) => Checkpoints.StepOf(name) is not null;
 
-    /// `loralab train --resume RUN_DIR` with the full path as one word a POSIX shell reads back unchanged.
+    /// `loralab train --resume RUN_DIR`, to copy: the full path, as one word a POSIX shell reads back unchanged.
     public static string ResumeCommand(string runDir) => $"loralab train --resume {ShellWord(Path.GetFullPath(runDir))}";
+
+    /// The command that starts the run over from its recorded settings.
+    public static string RestartCommand(string runDir) => $"loralab train --config {ShellWord(Path.GetFullPath(Path.Combine(runDir, RunYaml)))} --overwrite";
 
     static string ShellWord(string s) =>
         s.Length > 0 && s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+:@,=".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";

@@ -21,7 +21,7 @@ public class OutputFolderCliTests
                 var args = DemoRuns.Train(outDir, "--max-steps", "1", "--seed", "7");
                 var (code, stdout, err) = CliHarness.Run(overwrite ? [.. args, "--overwrite"] : args);
                 Assert.True(code == 2, $"exit {code}: {err}{stdout}");
-                Assert.Contains($"in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
+                Assert.Contains($"--out {outDir}: in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
             }
             Assert.False(first.HasExited, "the first run must not be disturbed");
         }
