@@ -152,9 +152,14 @@ public class ResumeTests
         Assert.Contains("diverged", err2);
         Assert.Equal(new[] { "notes.txt" }, Directory.EnumerateFileSystemEntries(existing).Select(Path.GetFileName));
 
-        // So the same command without --overwrite now works.
-        var again = Path.Combine(root, "again");
-        Ok(CliHarness.Run(Args(model, data, again, "--max-steps", "1")));
+        // An empty folder of the user's: a failed run leaves it empty, so the same command, corrected, needs no --overwrite.
+        var empty = Path.Combine(root, "empty");
+        Directory.CreateDirectory(empty);
+        var (code3, _, err3) = CliHarness.Run(Args(model, data, empty, "--max-steps", "3", "--lr", "1e38"));
+        Assert.True(code3 == 2, err3);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+        Ok(CliHarness.Run(Args(model, data, empty, "--max-steps", "1")));
+        Ok(CliHarness.Run(Args(model, data, fresh, "--max-steps", "1")));
     }
 
     [SharedFact]
