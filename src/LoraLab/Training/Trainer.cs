@@ -117,12 +117,12 @@ public sealed class Trainer
                 bool epochDone = batchInEpoch + window.Count >= _train.BatchesPerEpoch;
                 try
                 {
-                    var (loss, gradNorm, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
+                    var (loss, gradNorm, blewUp, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
                     step++;
                     batchInEpoch += window.Count;
                     tokens += windowTokens;
-                    // TrainingStep skips the update of a step whose loss or gradients are not finite, so the weights are as they were before it.
-                    if (!double.IsFinite(loss) || (!double.IsFinite(gradNorm) && _o.MaxGradNorm > 0 && _model.Dtype != ScalarType.Float16))
+                    // TrainingStep skipped the update of a step that blew up, so the weights are as they were before it.
+                    if (blewUp)
                         throw Diverged(step, loss, gradNorm, step == firstStep + 1, lastCheckpoint);
                     lastTrain = loss;
                     epochLossSum += loss * windowTargets; epochTargets += windowTargets;
@@ -162,14 +162,14 @@ public sealed class Trainer
         }
     }
 
-    (double Loss, double GradNorm, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
+    (double Loss, double GradNorm, bool BlewUp, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
     {
         long targets = window.Sum(b => (long)b.TargetTokens);
         long tokens = window.Sum(b => (long)b.Tokens);
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
         _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null, _o.Streams);
-        var (loss, norm) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
-        return (loss, norm, tokens, targets);
+        var (loss, norm, blewUp) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
+        return (loss, norm, blewUp, tokens, targets);
     }
 
     /// After the first backward every trainable tensor must have a non-zero gradient; otherwise something
