@@ -109,7 +109,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         AnsiConsole.MarkupLineInterpolated($"method: {r.Training.Method}, {r.Training.Training.Steps} steps in {r.Training.Training.Seconds:F0}s, {r.Training.TrainableParameters:N0} of {r.Training.TotalParameters:N0} parameters trained");
         AnsiConsole.MarkupLineInterpolated($"trained weights: {r.Training.SavedDir}");
         if (r.Training.MergedDir is not null) AnsiConsole.MarkupLineInterpolated($"merged model: {r.Training.MergedDir}");
-        AnsiConsole.MarkupLineInterpolated($"metrics: {Path.Combine(r.OutDir, "metrics.jsonl")}");
+        AnsiConsole.MarkupLineInterpolated($"metrics: {Path.Combine(r.OutDir, LoraLab.Training.RunFolder.Metrics)}");
         AnsiConsole.MarkupLineInterpolated($"report: {r.ReportPath}");
         AnsiConsole.MarkupLineInterpolated($"total time: {r.Seconds:F0}s");
     }

@@ -44,12 +44,13 @@ public sealed class EvalCommand : Command<EvalSettings>
 {
     public override int Execute(CommandContext context, EvalSettings s, CancellationToken cancellation)
     {
-        if (s.Run is not null) FromRun(s);
+        // A full fine-tune's recorded template: kept apart from --template, as it applies only where it can.
+        var recordedTemplate = s.Run is null ? null : FromRun(s);
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
         _ = s.ReadOptions; // bad values fail before the model loads
         using var loaded = ModelSession.Open(s, out var adapter);
-        var templated = Templated(s, loaded, adapter);
+        var templated = Templated(s, loaded, adapter, recordedTemplate);
         EvalResult r;
         if (templated is not null) r = Perplexity.Evaluate(loaded.Model, templated.Value.Examples);
         else
@@ -71,28 +72,37 @@ public sealed class EvalCommand : Command<EvalSettings>
         return 0;
     }
 
-    /// --run RUN_DIR: the base, weights, held-out data and template that run recorded, where not given explicitly.
-    static void FromRun(EvalSettings s)
+    /// --run RUN_DIR: the base, weights and held-out data that run recorded, where not given explicitly. Returns the
+    /// template a full fine-tune recorded (an adapter carries its own).
+    static string? FromRun(EvalSettings s)
     {
-        var yaml = Path.Combine(s.Run!, LoraLab.Training.RunRecord.FileName);
-        if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunRecord.FileName} missing)");
+        var yaml = Path.Combine(s.Run!, LoraLab.Training.RunFolder.RunYaml);
+        if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunFolder.RunYaml} missing)");
         var run = LoraLab.Training.RunConfig.LoadYaml(yaml);
-        string adapter = Path.Combine(s.Run!, "adapter"), model = Path.Combine(s.Run!, "model");
-        if (Directory.Exists(adapter)) { s.Model ??= run.Model; s.Adapter ??= adapter; }
-        else if (Directory.Exists(model)) { s.Model ??= model; s.Template ??= run.Template; }
+        string adapter = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Adapter), model = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Model);
+        string? template = null;
+        if (Directory.Exists(adapter))
+        {
+            if (s.Model is null && run.Model is { } recorded && !Path.IsPathFullyQualified(recorded))
+                throw LoraLab.Training.RunRecord.RelativePath(yaml, nameof(run.Model), recorded);
+            s.Model ??= run.Model; s.Adapter ??= adapter;
+        }
+        else if (Directory.Exists(model)) { s.Model ??= model; template = run.Template; }
         else throw new UserException($"{s.Run}: the run has no adapter/ or model/ yet (it finishes them at its end; `loralab train --resume {s.Run}` completes it)");
-        var val = Path.Combine(s.Run!, "val.jsonl");
+        var val = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Validation);
         if (s.Data is null && !File.Exists(val))
             throw new UserException($"{val}: not found (the run held out no validation data); give --data FILE");
         s.Data ??= val;
+        return template;
     }
 
     /// Instruction/chat records built with the chosen template, or null when no template applies. A recorded template
-    /// is skipped for text / input_ids files; an explicit --template on them is an error.
-    static (IReadOnlyList<TokenizedExample> Examples, string Template)? Templated(EvalSettings s, LoraLab.Models.LoadedModel loaded, LoraLab.Adapters.AdapterLoadReport? adapter)
+    /// (the adapter's or the run's) is skipped for text / input_ids files; an explicit --template on them is an error.
+    static (IReadOnlyList<TokenizedExample> Examples, string Template)? Templated(EvalSettings s, LoraLab.Models.LoadedModel loaded,
+        LoraLab.Adapters.AdapterLoadReport? adapter, string? recordedTemplate)
     {
         if (s.Raw && s.Template is not null) throw new UserException("give --template NAME or --raw, not both");
-        if (s.Raw || (s.Template is null && adapter?.Provenance is null)) return null;
+        if (s.Raw || (s.Template is null && recordedTemplate is null && adapter?.Provenance is null)) return null;
         IReadOnlyList<Record> records;
         try { records = DatasetReader.Load(s.Data!, s.ReadOptions); }
         catch (UserException) when (s.Template is null) { return null; }   // an eval-only format: scored in full below
@@ -101,7 +111,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             if (s.Template is not null) throw new UserException($"{s.Data}: --template applies to instruction or chat records (this file has text or input_ids records)");
             return null;
         }
-        var builder = PromptChoice.Resolve(loaded.RequireTokenizer(), s.Template, raw: false, adapter)!;
+        var builder = PromptChoice.Resolve(loaded.RequireTokenizer(), s.Template ?? recordedTemplate, raw: false, adapter)!;
         var built = builder.Build(records, s.Data);
         return (built.Examples, builder.Template.Name);
     }

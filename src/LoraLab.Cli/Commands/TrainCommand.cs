@@ -15,28 +15,41 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         // --resume RUN_DIR (or a checkpoint inside it) starts from the run's run.yaml; --config and flags go over it.
         var resume = s.Resume is null ? null : ResumePoint.Locate(s.Resume);
-        var recorded = resume?.Recorded();
-        var config = recorded ?? RunConfig.Defaults();
-        if (s.ConfigFile is not null) config = config.Overlay(RunConfig.LoadYaml(s.ConfigFile));
-        config = config.Overlay(s.ToRunConfig());
-        config.Out ??= resume?.RunDir;
+        var given = (s.ConfigFile is null ? new RunConfig() : RunConfig.LoadYaml(s.ConfigFile)).Overlay(s.ToRunConfig());
+        var recorded = resume?.Recorded(given);
+        var config = (recorded ?? RunConfig.Defaults()).Overlay(given);
         IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
-        if (resume is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
+        if (recorded is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
         var outDir = config.Out ?? throw new UserException("--out is required");
         bool existed = Directory.Exists(outDir);
-        using var outLock = OutputFolder.Claim(outDir, s.Overwrite || s.Resume is not null,
-            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!)]);
-        var undo = new RunFolderUndo(outDir, existed);
+        // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
+        // of its own (non-empty only with --overwrite), and the checkpoint it starts from is one of its inputs.
+        bool inPlace = resume?.RunDir is { } runDir && RealPath.Same(outDir, runDir);
+        var fork = resume is not null && !inPlace ? resume.CheckpointDir() : null;
+        using var outLock = OutputFolder.Claim(outDir, s.Overwrite || inPlace,
+            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!), new("--resume", fork ?? "")]);
+        // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
+        // as found, which a failed run must leave as it is.
+        AtomicDirectory.Recover(outDir, RunFolder.IsReplacedWhole);
+        AtomicDirectory.Recover(Path.Combine(outDir, RunFolder.CheckpointsFolder), RunFolder.IsCheckpoint);
+        var undo = new RunFolderUndo(outLock, existed);
         TrainingRun? run = null;
         try
         {
-            AtomicDirectory.Recover(outDir);                                     // leftovers of killed writes
-            AtomicDirectory.Recover(Path.Combine(outDir, Checkpoints.Folder));
             var checkpoint = resume?.CheckpointDir();
+            int? fromStep = checkpoint is null ? null : TrainerState.Load(checkpoint).Step;
+            // A run whose end is checkpointed but whose final weights were never written (a full disk) is finished by resuming it.
+            bool finalWritten = resume?.RunDir is { } recordedIn && RunFolder.HasFinalWeights(recordedIn);
+            SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
             run = TrainingRun.Prepare(config);
-            var resumed = checkpoint is null ? null : RunRecord.Resume(TrainerState.Load(checkpoint).Step, checkpoint, changes);
-            File.WriteAllText(Path.Combine(run.OutDir, RunRecord.FileName), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
+            if (fromStep >= run.Trainer.TotalSteps && finalWritten) // nothing to do: redoing the end would only rewrite its files
+                throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +
+                                        "raise --max-steps/--epochs with --allow-config-change to train further");
+            if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, RunFolder.Metrics)))
+                File.Copy(Path.Combine(source, RunFolder.Metrics), Path.Combine(outDir, RunFolder.Metrics), overwrite: true); // cut back to the checkpoint by the Trainer
+            var resumed = checkpoint is null ? null : RunRecord.Resume(fromStep!.Value, checkpoint, changes);
+            File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);
             run.Trainer.ResumeChanges = resumed?.Changes;
             return Train(run, checkpoint, cancellation);
@@ -46,7 +59,27 @@ public sealed class TrainCommand : Command<TrainSettings>
             undo.Restore();
             throw;
         }
-        finally { run?.Dispose(); }
+        finally
+        {
+            if (run?.Trainer.LastSaved is not null) undo.Discard();
+            run?.Dispose();
+        }
+    }
+
+    /// `train --resume RUN` and `eval --run RUN` take the newest checkpoint and the final weights as this run's, so none
+    /// may be left from another: a new run (or a fork) into a used folder starts without the old checkpoints,
+    /// adapter/ and model/; a resume in place from step N drops the later checkpoints of the timeline it abandons
+    /// (as metrics.jsonl is cut back to N) and the final weights, which the run writes again at its end.
+    static void SetAsideOtherTimelines(RunFolderUndo undo, string outDir, int? resumingInPlaceFrom)
+    {
+        if (resumingInPlaceFrom is int step)
+            foreach (var (later, dir) in Checkpoints.List(outDir))
+            {
+                if (later > step) undo.SetAside(dir);
+            }
+        else undo.SetAside(Path.Combine(outDir, RunFolder.CheckpointsFolder));
+        undo.SetAside(Path.Combine(outDir, RunFolder.Adapter));
+        undo.SetAside(Path.Combine(outDir, RunFolder.Model));
     }
 
     static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation)
@@ -59,27 +92,24 @@ public sealed class TrainCommand : Command<TrainSettings>
         try { result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
 
-        var final = Path.Combine(run.OutDir, run.Lora is null ? "model" : "adapter");
+        var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
         if (result.LastCheckpoint is not null && !result.Interrupted)
-            AtomicDirectory.Write(final, run.Store.Save);
-        var stops = result.Interrupted ? null : MeasureStopRate(run);
+            AtomicDirectory.Write(final, run.Store.Save, whatToDo: () =>
+                $"training finished and its final checkpoint {result.LastCheckpoint} is complete; free some space and write {RunFolder.FinalFolder(run.Lora is not null)}/ with {RunFolder.ResumeCommand(run.OutDir)}");
+        var stops = result.Interrupted ? null : MeasureStopRate(run, result.RunSeconds);
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
-            Console.WriteLine($"interrupted at step {result.Steps}; to continue: loralab train --resume {ShellWord(Path.GetFullPath(run.OutDir))}"); // unwrapped, to copy
+            Console.WriteLine($"interrupted at step {result.Steps}; to continue: {RunFolder.ResumeCommand(run.OutDir)}"); // unwrapped, to copy
         return result.Interrupted ? 130 : 0;
     }
 
     /// The held-out records the run validates on, as RUN_DIR/val.jsonl (scored again by `eval --run RUN_DIR`).
     static void WriteValidation(TrainingRun run)
     {
-        var path = Path.Combine(run.OutDir, "val.jsonl");
+        var path = Path.Combine(run.OutDir, RunFolder.Validation);
         if (run.ValRecords.Count > 0) RecordJsonl.Write(path, run.ValRecords);
         else File.Delete(path);
     }
-
-    /// A path as one word a POSIX shell reads back unchanged.
-    static string ShellWord(string s) =>
-        s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+:@,=".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     static void PrintPlan(TrainingRun run)
     {
@@ -101,13 +131,13 @@ public sealed class TrainCommand : Command<TrainSettings>
         ? $"--optimizer sgd at --lr {c.Lr} will barely learn: SGD needs a rate 10-100x Adam's (try --lr 1e-2 to 1e-1)" : null;
 
     /// How often held-out prompts' greedy generations stop, base vs tuned; logged to metrics.jsonl.
-    static StopRateComparison? MeasureStopRate(TrainingRun run)
+    static StopRateComparison? MeasureStopRate(TrainingRun run, double runSeconds)
     {
         int n = run.Config.StopRatePrompts ?? StopRate.DefaultPrompts;
         if (n <= 0 || run.ValRecords.Count == 0) return null;
         var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
         if (stops.Tuned.Prompts == 0) return null;
-        using var log = new MetricsLog(Path.Combine(run.OutDir, "metrics.jsonl"), append: true);
+        using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true, runSeconds);
         log.Write(stops.ToMetricsRecord());
         return stops;
     }
@@ -123,8 +153,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         t.AddRow("trainable params", $"{run.TrainableParameters:N0}");
         t.AddRow("peak memory", $"{ProcessMemory.Peak() / 1e6:F0} MB");
         t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));
-        if (!r.Interrupted) t.AddRow(run.Lora is null ? "model" : "adapter", Markup.Escape(final));
-        t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, "metrics.jsonl")));
+        if (!r.Interrupted) t.AddRow(RunFolder.FinalFolder(run.Lora is not null), Markup.Escape(final));
+        t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, RunFolder.Metrics)));
         if (stops is not null)
             t.AddRow($"stops within {stops.Tuned.MaxNewTokens} tokens", (stops.Base is { } b ? $"base {b} → " : "") + $"tuned {stops.Tuned}");
         AnsiConsole.Write(t);

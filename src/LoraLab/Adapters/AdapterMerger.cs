@@ -20,56 +20,53 @@ public static class AdapterMerger
         Runtime.TorchRuntime.EnsureLoaded();
         string outDir = Path.GetFullPath(o.OutDir);
         bool existed = Directory.Exists(outDir);
-        // Held until the merged folder has replaced the old one (which takes the lock file with it).
         using var held = OutputFolder.Claim(o.OutDir, o.Overwrite, [new("--model", o.BaseDir), new("--adapter", o.AdapterDir)]);
+        var name = Path.GetFileName(outDir);
+        Training.AtomicDirectory.Recover(Path.GetDirectoryName(outDir)!, n => n == name); // a killed merge into this --out
         var load = new LoadOptions { Device = o.Device, Dtype = ScalarType.Float32, LoadTokenizer = false };
-
-        string parent = Path.GetDirectoryName(outDir)!;
-        Directory.CreateDirectory(parent);
-        // Written beside the target and renamed at the end: the target is either absent or complete.
-        string tmp = Path.Combine(parent, $".{Path.GetFileName(outDir)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Directory.CreateDirectory(tmp);
-            Tensor reference = null!, ids = null!;
-            ScalarType dtype;
-            int modules;
-            var scheme = BaseScheme(o);
-            var requantize = o.Requantize is null ? (QuantScheme?)null : QuantSchemes.Parse(o.Requantize);
-            using (var based = scheme is null ? ModelLoader.Load(o.BaseDir, load) : DequantizedBase(o, load, scheme.Value, out reference, out ids))
-            {
-                PeftFormat.Load(o.AdapterDir, based.Model);
-                dtype = o.OutDtype ?? DtypeOf(based.Config.TorchDtype);
-                if (scheme is null)
-                {
-                    ids = ProbeIds(o, based.Config.VocabSize);
-                    reference = Logits(based.Model, ids);
-                }
-                LoraInjector.MergeAll(based.Model);
-                modules = LoraInjector.Adapters(based.Model).Count;
-                WriteFolder(tmp, based, dtype);
-            }
-            using (ids) using (reference)
-            {
-                var probes = Compare(tmp, load, ids, reference);
-                var requantized = requantize is null ? null
-                    : Compare(tmp, load with { QuantizerFor = Quantizers.For(requantize.Value) }, ids, reference);
-                if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
-                Directory.Move(tmp, outDir);
-                var files = Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-                return new MergeReport(outDir, TorchDtypeName(dtype), modules, files!, probes, scheme?.Name(), requantize?.Name(), requantized);
-            }
+            MergeReport? report = null;
+            // Written beside the target and renamed over it once checked: the target is its old self or complete.
+            // The lock goes with the old folder; the new one is complete by then.
+            Training.AtomicDirectory.Write(outDir, tmp => report = MergeInto(tmp, o, load));
+            var files = Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+            return report! with { OutDir = outDir, Files = files! };
         }
         catch when (!existed)
         {
-            // A failed merge leaves no folder it created.
-            held.Dispose();
-            if (Directory.Exists(outDir) && OutputFolder.IsEmpty(outDir)) Directory.Delete(outDir, recursive: true);
+            held.DeleteFolder(); // a failed merge leaves no folder it created
             throw;
         }
-        finally
+    }
+
+    /// Writes the merged model into `dir` and measures it against base + adapter.
+    static MergeReport MergeInto(string dir, MergeOptions o, LoadOptions load)
+    {
+        Tensor reference = null!, ids = null!;
+        ScalarType dtype;
+        int modules;
+        var scheme = BaseScheme(o);
+        var requantize = o.Requantize is null ? (QuantScheme?)null : QuantSchemes.Parse(o.Requantize);
+        using (var based = scheme is null ? ModelLoader.Load(o.BaseDir, load) : DequantizedBase(o, load, scheme.Value, out reference, out ids))
         {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            PeftFormat.Load(o.AdapterDir, based.Model);
+            dtype = o.OutDtype ?? DtypeOf(based.Config.TorchDtype);
+            if (scheme is null)
+            {
+                ids = ProbeIds(o, based.Config.VocabSize);
+                reference = Logits(based.Model, ids);
+            }
+            LoraInjector.MergeAll(based.Model);
+            modules = LoraInjector.Adapters(based.Model).Count;
+            WriteFolder(dir, based, dtype);
+        }
+        using (ids) using (reference)
+        {
+            var probes = Compare(dir, load, ids, reference);
+            var requantized = requantize is null ? null
+                : Compare(dir, load with { QuantizerFor = Quantizers.For(requantize.Value) }, ids, reference);
+            return new MergeReport(dir, TorchDtypeName(dtype), modules, [], probes, scheme?.Name(), requantize?.Name(), requantized);
         }
     }
 

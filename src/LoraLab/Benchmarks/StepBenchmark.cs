@@ -68,7 +68,7 @@ public static class StepBenchmark
         {
             using var batch = RandomBatch(cfg.VocabSize, o.Batch, o.Seq, PromptPositions(o), device, gen);
             var sw = Stopwatch.StartNew();
-            (loss, _) = step.Run(opt, new[] { batch });
+            (loss, _, _) = step.Run(opt, new[] { batch });
             double secs = sw.Elapsed.TotalSeconds;
             if (i >= o.Warmup) times.Add(secs);
             int n = i + 1;

@@ -36,7 +36,7 @@ public sealed class OutputFolderLock : IDisposable
             try { stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException e) when (IsHeldElsewhere(e))
             {
-                throw new UserException($"{dir}: in use by another loralab process ({Holder(dir)}); wait for it to finish or choose another {flag}");
+                throw new UserException($"{flag} {dir}: in use by another loralab process ({Holder(dir)}); wait for it to finish or choose another {flag}");
             }
             catch (Exception e) when (StorageErrors.From(e, path) is { } user)
             {
@@ -77,6 +77,14 @@ public sealed class OutputFolderLock : IDisposable
             Thread.Sleep(25);
         }
         return "PID unknown";
+    }
+
+    /// Deletes the locked folder with all it holds, lock files included, then lets go: deleted while still held, so
+    /// no other process can take the folder in between and lose its fresh lock file with it.
+    public void DeleteFolder()
+    {
+        try { if (Directory.Exists(Folder)) Directory.Delete(Folder, true); }
+        finally { Dispose(); }
     }
 
     /// Removes the lock and pid files (while still holding the lock), then lets go. Only while the pid file is still

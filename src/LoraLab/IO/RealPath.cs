@@ -25,6 +25,13 @@ public static class RealPath
         return resolved;
     }
 
+    /// True when two paths name the same file or folder (links resolved).
+    public static bool Same(string a, string b)
+    {
+        string ra = Of(a), rb = Of(b);
+        return IsWithin(ra, rb) && IsWithin(rb, ra);
+    }
+
     /// True when `inner` is `outer` or lies inside it (both already real paths).
     public static bool IsWithin(string inner, string outer)
     {

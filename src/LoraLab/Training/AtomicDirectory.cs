@@ -44,17 +44,18 @@ public static class AtomicDirectory
         }
     }
 
-    /// What a killed Write leaves in `parent`: `.NAME.tmp-PID` (a temporary, complete only if the old copy was
-    /// already moved aside) and `NAME.old-PID` (the previous copy). Where NAME itself is gone the write was between
-    /// its two renames, so the finished temporary takes its place; every other leftover is removed. Call it only
-    /// while holding the folder (no other writer can be mid-write).
-    public static void Recover(string parent)
+    /// What a killed Write of a NAME that `ours` accepts leaves in `parent`: `.NAME.tmp-PID` (a temporary, complete
+    /// only if the old copy was already moved aside) and `NAME.old-PID` (the previous copy). Where NAME itself is gone
+    /// the write was between its two renames, so the finished temporary takes its place; every other leftover is
+    /// removed. Only names this program writes there: a user's own `x.old-1` in a folder given with --overwrite is
+    /// not ours to rename or delete. Call it only while holding the folder (no other writer can be mid-write).
+    public static void Recover(string parent, Func<string, bool> ours)
     {
         if (!Directory.Exists(parent)) return;
         foreach (var old in Directory.GetDirectories(parent))
         {
             var m = OldName.Match(Path.GetFileName(old));
-            if (!m.Success) continue;
+            if (!m.Success || !ours(m.Groups[1].Value)) continue;
             var target = Path.Combine(parent, m.Groups[1].Value);
             var tmp = Path.Combine(parent, "." + m.Groups[1].Value + ".tmp-" + m.Groups[2].Value);
             if (!Directory.Exists(target)) Directory.Move(Directory.Exists(tmp) ? tmp : old, target);
@@ -62,12 +63,13 @@ public static class AtomicDirectory
         foreach (var entry in Directory.EnumerateFileSystemEntries(parent).ToList())
         {
             var name = Path.GetFileName(entry);
-            if (!TmpName.IsMatch(name) && !OldName.IsMatch(name)) continue;
+            var m = TmpName.Match(name) is { Success: true } t ? t : OldName.Match(name);
+            if (!m.Success || !ours(m.Groups[1].Value)) continue;
             if (Directory.Exists(entry)) Directory.Delete(entry, true);
             else File.Delete(entry);
         }
     }
 
-    static readonly System.Text.RegularExpressions.Regex TmpName = new(@"^\..+\.tmp-\d+$");
+    static readonly System.Text.RegularExpressions.Regex TmpName = new(@"^\.(.+)\.tmp-(\d+)$");
     static readonly System.Text.RegularExpressions.Regex OldName = new(@"^(.+)\.old-(\d+)$");
 }

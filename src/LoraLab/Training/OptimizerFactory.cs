@@ -59,8 +59,10 @@ public static class OptimizerFactory
                 case SGD s: s.load_state_dict(r); break;
                 default: throw new InvalidOperationException("unsupported optimizer");
             }
+            if (r.BaseStream.Position != r.BaseStream.Length)
+                throw CheckpointFileError.Corrupt(path, $"{r.BaseStream.Length - r.BaseStream.Position} bytes after the end of the {opt.GetType().Name} state");
         }
-        // Right length, wrong content. Never the reader's message: it can quote the file's bytes.
+        // Long enough, wrong content. Never the reader's message: it can quote the file's bytes.
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException or InvalidOperationException or FormatException
             or IOException or OverflowException or OutOfMemoryException or System.Runtime.InteropServices.ExternalException)
         {

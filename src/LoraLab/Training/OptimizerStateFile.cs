@@ -3,9 +3,10 @@ using static TorchSharp.torch;
 namespace LoraLab.Training;
 
 /// Checks `optimizer.bin` against the optimizer it is loaded into before TorchSharp reads it: the file starts with
-/// the optimizer's class name and is exactly as long as that optimizer's own state written out (the same
-/// parameters give the same layout), so a cut-short or overwritten file is named as such, not met as an
-/// EndOfStreamException deep in the reader.
+/// the optimizer's class name and is at least as long as a new optimizer's state written out, so a cut-short or
+/// overwritten file is named as such, not met as an EndOfStreamException deep in the reader. Only a lower bound:
+/// state a step adds (SGD's momentum buffers appear at the first update) makes a checkpoint longer than a new
+/// optimizer's; OptimizerFactory.Load checks that the reader then ends exactly at the file's end.
 static class OptimizerStateFile
 {
     public static void Check(optim.Optimizer opt, string path, Action<optim.Optimizer, BinaryWriter> save)
@@ -23,8 +24,8 @@ static class OptimizerStateFile
                 throw new UserException($"{path}: holds {theirs} optimizer state but this run uses {ours} (--optimizer); resume with the optimizer the checkpoint was trained with");
             if (theirs != ours) throw CheckpointFileError.Corrupt(path, $"it does not start with the {ours} optimizer's header");
         }
-        if (actual != own.Length)
-            throw CheckpointFileError.Corrupt(path, $"{actual} bytes where this run's {ours} state takes {own.Length}");
+        if (actual < own.Length)
+            throw CheckpointFileError.Corrupt(path, $"{actual} bytes where this run's {ours} state takes at least {own.Length}");
     }
 
     /// The length-prefixed class name TorchSharp writes first, if the bytes start with a plausible one.

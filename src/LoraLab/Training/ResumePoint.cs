@@ -10,24 +10,27 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
         if (File.Exists(Path.Combine(path, TrainerState.FileName)))
         {
             var parent = Path.GetDirectoryName(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
-            var runDir = parent is not null && Path.GetFileName(parent) == Checkpoints.Folder ? Path.GetDirectoryName(parent) : null;
-            return new(runDir is not null && File.Exists(Path.Combine(runDir, RunRecord.FileName)) ? runDir : null, path);
+            var runDir = parent is not null && Path.GetFileName(parent) == RunFolder.CheckpointsFolder ? Path.GetDirectoryName(parent) : null;
+            return new(runDir is not null && File.Exists(Path.Combine(runDir, RunFolder.RunYaml)) ? runDir : null, path);
         }
-        if (File.Exists(Path.Combine(path, RunRecord.FileName))) return new(path, null);
-        throw new UserException($"{path}: neither a run folder ({RunRecord.FileName}) nor a checkpoint folder ({TrainerState.FileName})");
+        if (File.Exists(Path.Combine(path, RunFolder.RunYaml))) return new(path, null);
+        throw new UserException($"{path}: neither a run folder ({RunFolder.RunYaml}) nor a checkpoint folder ({TrainerState.FileName})");
     }
 
     /// The run's settings as recorded, over today's defaults (a key added since then takes its default).
-    /// Its output folder is where it is now (moved or not), unless --out says otherwise.
-    public RunConfig? Recorded()
+    /// Its output folder is where it is now (moved or not), unless --out says otherwise. `given`: the --config file
+    /// and flags, which must repeat any input path an older record holds relative to an unknown folder.
+    public RunConfig? Recorded(RunConfig given)
     {
         if (RunDir is null) return null;
-        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(Path.Combine(RunDir, RunRecord.FileName)));
+        var yaml = Path.Combine(RunDir, RunFolder.RunYaml);
+        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(yaml));
+        RunRecord.InputPaths(c, given, yaml);
         c.Out = RunDir;
         return c;
     }
 
     /// The checkpoint to continue from: the one named, or the run folder's newest complete one.
     public string CheckpointDir() => Checkpoint ?? Checkpoints.Latest(RunDir!) ?? throw new UserException(
-        $"{RunDir}: no complete checkpoint to resume from ({Checkpoints.Folder}/ holds none); start the run again with --overwrite");
+        $"{RunDir}: no complete checkpoint to resume from ({RunFolder.CheckpointsFolder}/ holds none); start the run again: {RunFolder.RestartCommand(RunDir!)}");
 }

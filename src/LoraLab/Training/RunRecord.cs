@@ -24,8 +24,6 @@ public sealed class ResumeRecord
 /// What run.yaml holds beyond the settings, and which settings a resume may not change silently.
 public static class RunRecord
 {
-    public const string FileName = "run.yaml";
-
     /// Settings that do not change what is learned; every other one (data, base, seed, batch, method and LoRA shape,
     /// schedule, optimizer, ...) is refused on resume without --allow-config-change.
     static readonly HashSet<string> Harmless = new()
@@ -38,6 +36,26 @@ public static class RunRecord
     /// Recorded as full paths, so `--resume RUN_DIR` works from any folder.
     static readonly string[] PathKeys = { nameof(RunConfig.Model), nameof(RunConfig.Data), nameof(RunConfig.ValData), nameof(RunConfig.Out) };
 
+    /// The recorded input paths, checked by InputPaths.
+    static readonly string[] InputKeys = { nameof(RunConfig.Model), nameof(RunConfig.Data), nameof(RunConfig.ValData) };
+
+    /// An older run.yaml may hold input paths relative to wherever that run started, which mean nothing from here:
+    /// each such path must be given again (in `given`, the --config file and flags), and then replaces it.
+    public static void InputPaths(RunConfig recorded, RunConfig given, string yamlPath)
+    {
+        foreach (var name in InputKeys)
+        {
+            var p = typeof(RunConfig).GetProperty(name)!;
+            if (p.GetValue(recorded) is not string path || Path.IsPathFullyQualified(path)) continue;
+            if (p.GetValue(given) is not string again) throw RelativePath(yamlPath, name, path);
+            p.SetValue(recorded, again);
+        }
+    }
+
+    /// A recorded path relative to an unknown folder (see InputPaths); `property` a RunConfig property name.
+    public static UserException RelativePath(string yamlPath, string property, string path) =>
+        new($"{yamlPath} records a relative {Key(property)} path {path}; pass {RunConfig.FlagName(property)} again");
+
     static string Key(string property) => UnderscoredNamingConvention.Instance.Apply(property);
 
     /// The settings that differ between a run's record and its resume, in run.yaml's key order, as (key, old, new).
@@ -47,13 +65,14 @@ public static class RunRecord
         foreach (var p in typeof(RunConfig).GetProperties().Where(p => !Harmless.Contains(p.Name)))
         {
             object? a = Normal(p.Name, p.GetValue(recorded)), b = Normal(p.Name, p.GetValue(resumed));
+            if (p.Name == nameof(RunConfig.Template) && IsAuto(b)) b = a; // run.yaml holds what `auto` resolved to
             if (!Equals(a, b)) changes.Add((Key(p.Name), Show(a), Show(b)));
         }
         return changes;
     }
 
     public static string Refusal(string runDir, IReadOnlyList<(string Key, string Old, string New)> changes) =>
-        $"{Path.Combine(runDir, FileName)}: resuming with these settings changed would not continue the same run: " +
+        $"{Path.Combine(runDir, RunFolder.RunYaml)}: resuming with these settings changed would not continue the same run: " +
         string.Join(", ", changes.Select(c => $"{c.Key}: {c.Old} → {c.New}")) +
         "; leave them out, or pass --allow-config-change to apply them (they are recorded in run.yaml)";
 
@@ -80,6 +99,8 @@ public static class RunRecord
         if (resumed is not null) r.Resumed = (c.Resumed ?? new List<ResumeRecord>()).Append(resumed).ToList();
         return r;
     }
+
+    static bool IsAuto(object? template) => template is string t && t.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
     static object? Normal(string property, object? v) => PathKeys.Contains(property) && v is string s ? Path.GetFullPath(s) : v;
 

@@ -15,7 +15,11 @@ public sealed record StepReport(int Step, int TotalSteps, int Epoch, double Loss
 public sealed record EvalReport(int Step, int Epoch, double ValLoss, double ValPerplexity, bool EpochEnd, double? TrainLoss);
 
 public sealed record TrainResult(int Steps, long Tokens, double Seconds, double? FinalTrainLoss, double? FinalValLoss,
-    bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations);
+    bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations)
+{
+    /// The run's training seconds across resumes (metrics.jsonl's elapsed_s), for rows logged after training.
+    public double RunSeconds { get; init; }
+}
 
 /// How a run saves and restores its trainable weights (an adapter in PEFT format, or a full model).
 public interface IWeightStore
@@ -63,7 +67,7 @@ public sealed class Trainer
         using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var state = new TrainerState();
-        var metricsPath = Path.Combine(_outDir, "metrics.jsonl");
+        var metricsPath = Path.Combine(_outDir, RunFolder.Metrics);
         if (resumeDir is not null)
         {
             state = TrainerState.Load(resumeDir);
@@ -84,7 +88,7 @@ public sealed class Trainer
         double? lastTrain = state.LastTrainLoss, lastVal = state.LastValLoss;
         double epochLossSum = state.EpochLossSum; long epochTargets = state.EpochTargets;
         int firstStep = step;
-        string? lastCheckpoint = null;
+        string? lastCheckpoint = resumeDir; // the last good state until this run saves one
         TrainerState Now() => new()
         {
             Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = lastTrain, LastValLoss = lastVal,
@@ -102,7 +106,7 @@ public sealed class Trainer
                 if (cancel.IsCancellationRequested)
                 {
                     lastCheckpoint = SaveCheckpoint(opt, Now());
-                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals);
+                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
                 }
                 batches ??= _train.Epoch(epoch, batchInEpoch).GetEnumerator();
 
@@ -113,12 +117,12 @@ public sealed class Trainer
                 bool epochDone = batchInEpoch + window.Count >= _train.BatchesPerEpoch;
                 try
                 {
-                    var (loss, gradNorm, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
+                    var (loss, gradNorm, blewUp, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
                     step++;
                     batchInEpoch += window.Count;
                     tokens += windowTokens;
-                    // TrainingStep skips the update of a step whose loss or gradients are not finite, so the weights are as they were before it.
-                    if (!double.IsFinite(loss) || (!double.IsFinite(gradNorm) && _o.MaxGradNorm > 0 && _model.Dtype != ScalarType.Float16))
+                    // TrainingStep skipped the update of a step that blew up, so the weights are as they were before it.
+                    if (blewUp)
                         throw Diverged(step, loss, gradNorm, step == firstStep + 1, lastCheckpoint);
                     lastTrain = loss;
                     epochLossSum += loss * windowTargets; epochTargets += windowTargets;
@@ -147,7 +151,7 @@ public sealed class Trainer
             if (_val is not null && (evals.Count == 0 || evals[^1].Step != step))
                 evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
             lastCheckpoint = SaveCheckpoint(opt, Now());
-            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals);
+            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
         }
         finally
         {
@@ -158,14 +162,14 @@ public sealed class Trainer
         }
     }
 
-    (double Loss, double GradNorm, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
+    (double Loss, double GradNorm, bool BlewUp, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
     {
         long targets = window.Sum(b => (long)b.TargetTokens);
         long tokens = window.Sum(b => (long)b.Tokens);
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
         _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null, _o.Streams);
-        var (loss, norm) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
-        return (loss, norm, tokens, targets);
+        var (loss, norm, blewUp) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
+        return (loss, norm, blewUp, tokens, targets);
     }
 
     /// After the first backward every trainable tensor must have a non-zero gradient; otherwise something
@@ -218,7 +222,7 @@ public sealed class Trainer
         }, whatToDo: () => Checkpoints.ResumeHint(_outDir));
         Message?.Invoke($"checkpoint saved: {dir}");
         LastSaved = dir;
-        Checkpoints.Prune(_outDir, now.Step, _o.SaveTotalLimit);
+        Checkpoints.Prune(_outDir, _o.SaveTotalLimit);
         return dir;
     }
 

@@ -65,9 +65,9 @@ public sealed class TrainingStep : IDisposable
     public void Dispose() => _streams?.Dispose();
 
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
-    /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss and the
-    /// pre-clip gradient norm (NaN without clipping).
-    public (double Loss, double GradNorm) Run(optim.Optimizer opt, IReadOnlyList<Batch> window, Action? beforeUpdate = null)
+    /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss, the
+    /// pre-clip gradient norm (NaN without clipping), and whether the step blew up (its update skipped; training must stop).
+    public (double Loss, double GradNorm, bool BlewUp) Run(optim.Optimizer opt, IReadOnlyList<Batch> window, Action? beforeUpdate = null)
     {
         using var scope = NewDisposeScope();
         long targets = window.Sum(b => (long)b.TargetTokens);
@@ -118,7 +118,7 @@ public sealed class TrainingStep : IDisposable
         // LoRA at 1 × 128 peaked at 521 MB after 10 steps and 553 MB after 500, in jumps. Collected every step, it
         // reuses the same few pages (504 → 509 MB over 200 steps), for 0.6–6 ms a step.
         GC.Collect(0);
-        return (loss, norm);
+        return (loss, norm, blewUp);
     }
 
     /// What backward starts from: the loss sum over the window's target tokens (times the loss scale when scaling).

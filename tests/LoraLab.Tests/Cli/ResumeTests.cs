@@ -125,7 +125,7 @@ public class ResumeTests
             Path.Combine(run, "checkpoints", "step-000001.old-999997"),
         };
         foreach (var d in stale) { Directory.CreateDirectory(d); File.WriteAllText(Path.Combine(d, "x"), "half written"); }
-        Ok(CliHarness.Run("train", "--resume", run));
+        Ok(CliHarness.Run("train", "--resume", run, "--max-steps", "3", "--allow-config-change"));
         foreach (var d in stale) Assert.False(Directory.Exists(d), d);
         Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", "step-000001")));
     }
@@ -152,9 +152,118 @@ public class ResumeTests
         Assert.Contains("diverged", err2);
         Assert.Equal(new[] { "notes.txt" }, Directory.EnumerateFileSystemEntries(existing).Select(Path.GetFileName));
 
-        // So the same command without --overwrite now works.
-        var again = Path.Combine(root, "again");
-        Ok(CliHarness.Run(Args(model, data, again, "--max-steps", "1")));
+        // An empty folder of the user's: a failed run leaves it empty, so the same command, corrected, needs no --overwrite.
+        var empty = Path.Combine(root, "empty");
+        Directory.CreateDirectory(empty);
+        var (code3, _, err3) = CliHarness.Run(Args(model, data, empty, "--max-steps", "3", "--lr", "1e38"));
+        Assert.True(code3 == 2, err3);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+        Ok(CliHarness.Run(Args(model, data, empty, "--max-steps", "1")));
+        Ok(CliHarness.Run(Args(model, data, fresh, "--max-steps", "1")));
+    }
+
+    [SharedFact]
+    public void AFailedResumeKeepsTheAdapterAKilledWriteLeftAside()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--save-every", "1")));
+        // Killed while replacing the final adapter: the complete previous copy is left aside, adapter/ is missing.
+        var adapter = Path.Combine(run, "adapter");
+        Directory.Move(adapter, adapter + ".old-999999");
+
+        // A resume that diverges at its first step (before any checkpoint) fails and undoes what it did.
+        var checkpoint = Path.Combine(run, "checkpoints", "step-000001");
+        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--lr", "1e38", "--save-every", "0", "--allow-config-change");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains("from finite weights, so the learning rate is to blame", err);
+        Assert.Contains($"; the last good checkpoint is {checkpoint}", err);  // the one it resumed from
+        Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")), "the recovered adapter was deleted");
+    }
+
+    [SharedFact]
+    public void ResumingIntoAnotherFolderIsAForkThatNeedsOverwriteAndKeepsTheHistory()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var root = CliHarness.TempDir();
+        string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
+        Ok(CliHarness.Run(Args(model, data, a, "--max-steps", "4", "--save-every", "1")));
+        var checkpoint = Path.Combine(a, "checkpoints", "step-000002");
+        Directory.CreateDirectory(b);
+        File.WriteAllText(Path.Combine(b, "run.yaml"), "mine");
+
+        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--out", b);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains($"--out {b}: folder exists and is not empty", err);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(b, "run.yaml")));
+
+        (code, _, err) = CliHarness.Run("train", "--resume", checkpoint, "--out", Path.Combine(checkpoint, "fork"));
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains($"lies inside the --resume folder {checkpoint}", err);
+
+        Ok(CliHarness.Run("train", "--resume", checkpoint, "--out", b, "--overwrite"));
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(b));             // a's steps up to the checkpoint, then the fork's
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(a));             // the source run is untouched
+        Assert.Equal(4, Directory.GetDirectories(Path.Combine(a, "checkpoints")).Length);
+    }
+
+    static string[] CheckpointNames(string run) =>
+        Directory.GetDirectories(Path.Combine(run, "checkpoints")).Select(d => Path.GetFileName(d)!).Order().ToArray();
+
+    [SharedFact]
+    public void ANewRunIntoAnOldRunFolderLeavesNoneOfItsCheckpointsOrWeights()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "4", "--save-every", "1")));
+
+        // A new run that fails at once leaves the old one as it was.
+        var (code, _, err) = CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--lr", "1e38", "--overwrite"));
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Equal(new[] { "step-000001", "step-000002", "step-000003", "step-000004" }, CheckpointNames(run));
+        Assert.True(Directory.Exists(Path.Combine(run, "adapter")));
+
+        // One that trains replaces the old run: `--resume RUN` then continues the new run, not the old one's step 4.
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "3", "--save-every", "2", "--seed", "9", "--overwrite")));
+        Assert.Equal(new[] { "step-000002", "step-000003" }, CheckpointNames(run));
+        Assert.Equal(new[] { "adapter", "checkpoints", "metrics.jsonl", "run.yaml" },
+            Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [SharedFact]
+    public void ResumingInPlaceFromAnEarlierCheckpointDropsTheAbandonedLaterOnes()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "5", "--save-every", "1")));
+        Ok(CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000002"), "--max-steps", "4", "--save-every", "0", "--allow-config-change"));
+        Assert.Equal(new[] { "step-000001", "step-000002", "step-000004" }, CheckpointNames(run));  // step 4 is the new timeline's
+        Assert.Equal(new[] { 1, 2, 3, 4 }, TrainSteps(run));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(run), e => Path.GetFileName(e).StartsWith(".set-aside"));
+    }
+
+    [SharedFact]
+    public void ResumingAFinishedRunIsRefusedUntilItIsGivenMoreSteps()
+    {
+        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var data = SmallData(12);
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        Ok(CliHarness.Run(Args(model, data, run, "--max-steps", "2")));
+        var before = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var (code, _, err) = CliHarness.Run("train", "--resume", run);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Equal($"error: {run}: already complete (step 2 of 2); raise --max-steps/--epochs with --allow-config-change to train further", err.Trim());
+        var after = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        Assert.All(before, f => Assert.Equal(f.Value, after[f.Key]));
+
+        Ok(CliHarness.Run("train", "--resume", run, "--max-steps", "3", "--allow-config-change"));
+        Assert.Equal(new[] { 1, 2, 3 }, TrainSteps(run));
     }
 
     [SharedFact]
@@ -176,6 +285,7 @@ public class ResumeTests
         var relativeModel = Path.GetRelativePath(Environment.CurrentDirectory, model);
         var args = Args(relativeModel, SmallData(16), run, "--max-steps", "9", "--max-seq-length", "512").ToList();
         args[args.IndexOf("--val-fraction") + 1] = "0.25";
+        args[args.IndexOf("--stop-rate-prompts") + 1] = "2";
         Ok(CliHarness.Run(args.ToArray()));
         return (run, model);
     });
@@ -196,12 +306,14 @@ public class ResumeTests
     public void EveryMetricsRowHasAUtcTimeAndElapsedSeconds()
     {
         double last = 0;
-        foreach (var r in Metrics(Recorded.Value.Run))
+        var rows = Metrics(Recorded.Value.Run);
+        Assert.Equal("stop_rate", rows[^1].GetProperty("type").GetString()); // measured after training, still on the run's clock
+        foreach (var r in rows)
         {
             var time = r.GetProperty("time").GetString()!;
             Assert.EndsWith("Z", time);
             Assert.True(DateTime.TryParse(time, out _), time);
-            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= last);
+            Assert.True(r.GetProperty("elapsed_s").GetDouble() >= last, $"elapsed_s went back from {last} in {r}");
             last = r.GetProperty("elapsed_s").GetDouble();
         }
     }

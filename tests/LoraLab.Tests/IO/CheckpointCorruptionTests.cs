@@ -7,25 +7,43 @@ namespace LoraLab.Tests.IO;
 [Collection("cli")]
 public class CheckpointCorruptionTests
 {
-    static readonly Lazy<string> Trained = new(() =>
+    /// A two-step demo run per optimizer, a checkpoint after each step (SGD with momentum: its state grows buffers
+    /// on the first step, so a checkpoint holds more than a new optimizer's state).
+    static readonly Dictionary<string, Lazy<string>> Trained = new[] { "adamw", "sgd" }.ToDictionary(o => o, o => new Lazy<string>(() =>
     {
         var run = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "2", "--save-every", "1"));
+        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "2", "--save-every", "1", "--optimizer", o, "--momentum", "0.9"));
         Assert.True(code == 0, err);
         return run;
-    });
+    }));
 
     [Theory]
-    [InlineData("optimizer.bin", "truncate")]
-    [InlineData("optimizer.bin", "garbage")]
-    [InlineData("optimizer.bin", "empty")]
-    [InlineData("optimizer.bin", "body")]
-    [InlineData("trainer_state.json", "garbage")]
-    [InlineData("trainer_state.json", "truncate")]
-    public void ResumeFromADamagedFileNamesItAndPrintsNoBytes(string file, string damage)
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public void AnUndamagedCheckpointResumes(string optimizer)
     {
         var run = Path.Combine(CliHarness.TempDir(), "run");
-        CopyTree(Trained.Value, run);
+        CopyTree(Trained[optimizer].Value, run);
+        var (code, stdout, err) = CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000001"));
+        Assert.True(code == 0, $"exit {code}: {err}");
+        Assert.Contains("resumed from", stdout);
+    }
+
+    [Theory]
+    [InlineData("adamw", "optimizer.bin", "truncate")]
+    [InlineData("adamw", "optimizer.bin", "garbage")]
+    [InlineData("adamw", "optimizer.bin", "empty")]
+    [InlineData("adamw", "optimizer.bin", "body")]
+    [InlineData("adamw", "optimizer.bin", "longer")]
+    [InlineData("sgd", "optimizer.bin", "truncate")]
+    [InlineData("sgd", "optimizer.bin", "body")]
+    [InlineData("sgd", "optimizer.bin", "longer")]
+    [InlineData("adamw", "trainer_state.json", "garbage")]
+    [InlineData("adamw", "trainer_state.json", "truncate")]
+    public void ResumeFromADamagedFileNamesItAndPrintsNoBytes(string optimizer, string file, string damage)
+    {
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        CopyTree(Trained[optimizer].Value, run);
         var checkpoint = Path.Combine(run, "checkpoints", "step-000001");
         var path = Path.Combine(checkpoint, file);
         var bytes = File.ReadAllBytes(path);
@@ -34,10 +52,11 @@ public class CheckpointCorruptionTests
             "truncate" => bytes[..(bytes.Length / 2)],
             "empty" => [],
             "body" => [.. bytes[..70], .. Garbage(bytes.Length - 70)], // the right header and length, then noise
+            "longer" => [.. bytes, .. Garbage(100)],                     // a whole state, then bytes that belong to none
             _ => Garbage(bytes.Length),
         });
 
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "2", "--save-every", "1", "--resume", checkpoint));
+        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint);
         Assert.True(code == 2, $"exit {code}: {err}");
         Assert.Contains($"{path}: truncated or corrupt checkpoint file (", err);
         Assert.Contains("resume from an earlier checkpoint", err);

@@ -21,7 +21,7 @@ public class OutputFolderCliTests
                 var args = DemoRuns.Train(outDir, "--max-steps", "1", "--seed", "7");
                 var (code, stdout, err) = CliHarness.Run(overwrite ? [.. args, "--overwrite"] : args);
                 Assert.True(code == 2, $"exit {code}: {err}{stdout}");
-                Assert.Contains($"in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
+                Assert.Contains($"--out {outDir}: in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
             }
             Assert.False(first.HasExited, "the first run must not be disturbed");
         }
@@ -33,6 +33,35 @@ public class OutputFolderCliTests
         // kill -9 left its lock file behind, but the kernel released the lock with the process: the folder is free.
         var (rc, _, e2) = CliHarness.Run(DemoRuns.Train(outDir, "--overwrite", "--max-steps", "1"));
         Assert.True(rc == 0, e2);
+    }
+
+    /// Leftovers of killed writes are removed (or finished) only under the names loralab writes; a user's own
+    /// `x.old-3` or `.x.tmp-4` in a folder given with --overwrite, or beside a merge's --out, stays.
+    [Fact]
+    public void OnlyTheLeftoversOfItsOwnKilledWritesAreRemoved()
+    {
+        var run = Path.Combine(CliHarness.TempDir(), "run");
+        string[] mine = ["notes.old-3", ".notes.tmp-4", "merged2.old-5"];
+        Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
+        foreach (var d in mine.Append(".adapter.tmp-999999").Append("checkpoints/.step-000007.tmp-999999"))
+        {
+            Directory.CreateDirectory(Path.Combine(run, d));
+            File.WriteAllText(Path.Combine(run, d, "f"), "x");
+        }
+        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite"));
+        Assert.True(code == 0, err);
+        foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
+        Assert.False(Directory.Exists(Path.Combine(run, ".adapter.tmp-999999")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoints", ".step-000007.tmp-999999")));
+
+        // merge writes its --out like train writes adapter/: a killed merge's temporary is removed by the next one.
+        var merged = Path.Combine(run, "merged");
+        Directory.CreateDirectory(Path.Combine(run, ".merged.tmp-999999"));
+        (code, _, err) = CliHarness.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", merged);
+        Assert.True(code == 0, err);
+        Assert.False(Directory.Exists(Path.Combine(run, ".merged.tmp-999999")));
+        foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
+        Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(merged).Select(Path.GetFileName).Order());
     }
 
     [SharedFact]

@@ -13,7 +13,7 @@ public class OutputFolderLockTests
         using (var first = OutputFolderLock.Acquire(dir))
         {
             var e = Assert.Throws<UserException>(() => OutputFolderLock.Acquire(dir));
-            Assert.Equal($"{dir}: in use by another loralab process (PID {Environment.ProcessId}); wait for it to finish or choose another --out", e.Message);
+            Assert.Equal($"--out {dir}: in use by another loralab process (PID {Environment.ProcessId}); wait for it to finish or choose another --out", e.Message);
             // the lock files do not make the folder "not empty"
             Assert.True(OutputFolder.IsEmpty(dir));
             Assert.Throws<UserException>(() => OutputFolder.Claim(dir, overwrite: true, []));

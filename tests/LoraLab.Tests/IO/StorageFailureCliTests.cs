@@ -24,6 +24,24 @@ public class StorageFailureCliTests
     }
 
     [TmpfsFact]
+    public void AFinalAdapterThatDoesNotFitSaysTheRunIsTrainedAndHowToFinishIt()
+    {
+        // The demo's final checkpoint (1.3 MB) fits in 1600 KB, the adapter beside it (0.44 MB) does not.
+        using var disk = Tmpfs.Mount("1600k");
+        var run = Path.Combine(disk.Path, "run");
+        var (code, stdout, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1"));
+        Assert.True(code == 2, $"exit {code}: {err}{stdout}");
+        Assert.Contains($"no space left on device while writing {Path.Combine(run, "adapter")}{Path.DirectorySeparatorChar}", err);
+        Assert.EndsWith($"training finished and its final checkpoint {Path.Combine(run, "checkpoints", "step-000001")} is complete; " +
+                        $"free some space and write adapter/ with loralab train --resume {run}", err.Trim());
+
+        disk.Resize("4m");
+        (code, stdout, err) = CliHarness.Run("train", "--resume", run);
+        Assert.True(code == 0, $"exit {code}: {err}{stdout}");
+        Assert.True(File.Exists(Path.Combine(run, "adapter", "adapter_model.safetensors")));
+    }
+
+    [TmpfsFact]
     public void AReadOnlyOutIsAUserError()
     {
         using var disk = Tmpfs.Mount("1m");

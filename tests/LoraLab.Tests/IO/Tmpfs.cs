@@ -20,6 +20,13 @@ sealed class Tmpfs : IDisposable
         return new Tmpfs(dir);
     }
 
+    /// Room freed: the file system grows to `size`.
+    public void Resize(string size)
+    {
+        var (rc, err) = Sh("mount", "-o", $"remount,size={size}", Path);
+        if (rc != 0) throw new InvalidOperationException($"remount size failed: {err}");
+    }
+
     public void MakeReadOnly()
     {
         var (rc, err) = Sh("mount", "-o", "remount,ro", Path);

@@ -53,7 +53,7 @@ public class StepStreamsTests
         using var opt = new LoraLab.Training.Optimizers.SGD(trainable, 0.0, 0, 0, 0, false);
         using var step = new TrainingStep(model, trainable, maxGradNorm: 0, streams: streams);
         Tensor[] grads = Array.Empty<Tensor>();
-        var (loss, _) = step.Run(opt, window, () => grads = trainable.Select(p => p.grad!.detach().clone().DetachFromDisposeScope()).ToArray());
+        var (loss, _, _) = step.Run(opt, window, () => grads = trainable.Select(p => p.grad!.detach().clone().DetachFromDisposeScope()).ToArray());
         return (loss, grads);
     }
 
