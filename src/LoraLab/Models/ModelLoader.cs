@@ -11,6 +11,9 @@ public sealed record LoadOptions
     public Func<string, Projection, Func<Tensor, (IBaseWeight, nn.Module)>?>? QuantizerFor { get; init; }
     /// Load the tokenizer when the folder has one (eval on pre-tokenized data does not need it).
     public bool LoadTokenizer { get; init; } = true;
+    /// More checks of config.json (train's LoRA rank), run once it matches the checkpoint's header and before
+    /// anything is allocated from it: a check that walks the layers must not walk 10^9 of them.
+    public Action<ModelConfig>? CheckConfig { get; init; }
 }
 
 /// A model folder loaded into memory: the network, its config and (when present) its tokenizer.
@@ -37,6 +40,7 @@ public static class ModelLoader
         var cfg = ModelConfig.Load(Path.Combine(dir, "config.json"));
         using var files = CheckpointFiles.Open(dir);
         CheckpointShapes.Check(cfg, files); // before the config allocates anything
+        options.CheckConfig?.Invoke(cfg);
         var model = new CausalLM(cfg, options.Dtype, options.Device);
         try
         {
