@@ -54,6 +54,7 @@ public class SettingRangeTests
     [InlineData("model: {a: 1}\n", "{f}:1: model: expected a single value (text)")]
     [InlineData("lr: 1e-4\nlearning_rate: 1e-3\n", "{f}:2: unknown key 'learning_rate' (did you mean 'lr'?)")]
     [InlineData("max_step: 3\n", "{f}:1: unknown key 'max_step' (did you mean 'max_steps'?)")]
+    [InlineData("max_record_bytes: 2000000000\n", "{f}:1: max_record_bytes must be between 1 and 1000000000, got 2000000000")]
     [InlineData("rank: 8\n", "{f}:1: unknown key 'rank' (did you mean 'r'?)")]
     [InlineData("lr: 1e-4\nran: {total_steps: 3}\n", "{f}:2: unknown key 'ran'")]      // what a run did is recorded in run.yaml, never a setting
     [InlineData("resumed: []\n", "{f}:1: unknown key 'resumed'")]
