@@ -18,8 +18,8 @@ public static class CheckpointShapes
             string missing = $"{LayerPrefix}{layers}.self_attn.q_proj.weight";
             throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (no tensor {missing})");
         }
-        if (cfg.NumHiddenLayers < layers)
-            throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (unexpected tensor {files.Names.First(n => LayerIndex(n) == cfg.NumHiddenLayers)})");
+        if (cfg.NumHiddenLayers < layers) // a tensor past the config's layers (indices may skip: 0-2 and 5)
+            throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (unexpected tensor {files.Names.First(n => LayerIndex(n) >= cfg.NumHiddenLayers)})");
 
         // The layer count now matches the checkpoint's, so this walk is as long as the header.
         var expected = new HashSet<string>(StringComparer.Ordinal);

@@ -60,6 +60,20 @@ public class ConfigAgainstCheckpointTests
         Assert.Equal($"{dir}/model.safetensors: config.json says 2 layers but the checkpoint has 4 (unexpected tensor model.layers.2.input_layernorm.weight)", LoadError(dir));
     }
 
+    [Fact]
+    public void AGapInTheCheckpointsLayersIsNamed()
+    {
+        // layers 0-2 and 5 (the demo's layer 3 renamed in the header: same length, so offsets stay), config says 3
+        var dir = WithConfig(c => c["num_hidden_layers"] = 3);
+        var path = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        int headerEnd = 8 + (int)BitConverter.ToUInt64(bytes, 0);
+        var header = System.Text.Encoding.UTF8.GetString(bytes, 8, headerEnd - 8).Replace("model.layers.3.", "model.layers.5.");
+        System.Text.Encoding.UTF8.GetBytes(header).CopyTo(bytes, 8);
+        File.WriteAllBytes(path, bytes);
+        Assert.StartsWith($"{path}: config.json says 3 layers but the checkpoint has 6 (unexpected tensor model.layers.5.", LoadError(dir));
+    }
+
     [Theory]
     [InlineData("vocab_size", 1_000_000_000, "model.embed_tokens.weight' has shape [1115, 192], config.json implies [1000000000, 192]")]
     [InlineData("hidden_size", 1_000_000_000, "model.embed_tokens.weight' has shape [1115, 192], config.json implies [1115, 1000000000]")]
