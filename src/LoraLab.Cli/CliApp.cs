@@ -26,6 +26,7 @@ public static class CliApp
         });
         try
         {
+            CliArgs.RefuseAfterDoubleDash(args);
             return app.Run(CliArgs.Normalize(args));
         }
         catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)

@@ -20,6 +20,7 @@ public static class ModelSession
         var dtype = Devices.ParseDtype(s.Dtype, device);
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
         var loaded = ModelLoader.Load(dir, options);
+        foreach (var w in loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (s is AdapterSettings { Adapter: { } adapterDir })
         {
             try { adapter = AdapterLoading.Load(adapterDir, loaded); }

@@ -121,6 +121,7 @@ public sealed class TrainCommand : Command<TrainSettings>
                                (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
         if (run.Lora is not null) // full fine-tuning freezes nothing
             AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == "qlora" ? $" ({c.Quantize ?? "nf4"})" : "")}");
+        foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
     }

@@ -1,3 +1,5 @@
+using LoraLab.Runtime;
+
 namespace LoraLab.Data;
 
 /// How data files are read: the most bytes one record may take, and what to do with bytes that are not UTF-8.
@@ -7,8 +9,9 @@ public sealed record DataReadOptions
     /// conversation is ~0.5 MB of text and 128k pre-tokenized input_ids ~0.8 MB of JSON, so real records fit with
     /// room to spare, while parsing one (~40× its size in memory) stays near 160 MB.
     public const long DefaultMaxRecordBytes = 4_000_000;
-    /// The largest --max-record-bytes accepted: a record is held in one array while it is parsed.
-    const long MostRecordBytes = 1_000_000_000;
+    /// The accepted --max-record-bytes (SettingRanges.MaxRecordBytes for train's flag and YAML key, here for eval
+    /// and data preview): a record is held in one array while it is parsed, so at most 1 GB.
+    public static readonly NumberRange RecordBytesRange = new(1, 1_000_000_000, Whole: true);
     public static readonly string[] EncodingErrorModes = ["strict", "replace"];
 
     public long MaxRecordBytes { get; init; } = DefaultMaxRecordBytes;
@@ -21,8 +24,7 @@ public sealed record DataReadOptions
     public static DataReadOptions From(long? maxRecordBytes, string? encodingErrors)
     {
         long max = maxRecordBytes ?? DefaultMaxRecordBytes;
-        if (max is < 1 or > MostRecordBytes)
-            throw new UserException($"--max-record-bytes must be between 1 and {MostRecordBytes} (got {max})");
+        RecordBytesRange.Check("--max-record-bytes", max);
         string mode = encodingErrors ?? "strict";
         if (!EncodingErrorModes.Contains(mode))
             throw new UserException($"unknown --encoding-errors '{mode}' ({string.Join(" or ", EncodingErrorModes)})");

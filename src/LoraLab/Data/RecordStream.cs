@@ -16,6 +16,7 @@ public sealed class RecordStream : IDisposable
     readonly Stream _stream;
     readonly string _path;
     readonly DataReadOptions _options;
+    readonly WideText? _wide; // a UTF-16 or UTF-32 file, read transcoded to UTF-8
     byte[] _buf = new byte[Chunk];
     int _start, _end;        // unread bytes are _buf[_start.._end)
     long _bufOffset;         // file offset of _buf[0]
@@ -26,9 +27,12 @@ public sealed class RecordStream : IDisposable
     {
         _path = path;
         _options = options;
-        try { _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1); }
+        FileStream file;
+        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1); }
         catch (UnauthorizedAccessException) { throw new UserException($"{path}: cannot be read (permission denied)"); }
         catch (IOException e) { throw new UserException($"{path}: cannot be opened ({e.Message})"); }
+        _wide = WideText.Detect(file);
+        _stream = _wide is null ? file : Encoding.CreateTranscodingStream(file, _wide.Encoding, Encoding.UTF8);
         Fill();
         if (Available >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF) _start = 3; // UTF-8 byte-order mark
     }
@@ -119,20 +123,47 @@ public sealed class RecordStream : IDisposable
         }
         if (_end == _buf.Length)
             Array.Resize(ref _buf, (int)Math.Min((long)_buf.Length * 2, _options.MaxRecordBytes + Chunk + 1));
-        int n = _stream.Read(_buf, _end, _buf.Length - _end);
+        int n;
+        try { n = _stream.Read(_buf, _end, _buf.Length - _end); }
+        catch (DecoderFallbackException)
+        {
+            var (line, offset) = _wide!.FirstInvalid(_path);
+            throw new UserException($"{_path}:{line}: invalid {_wide.Name} at byte {offset}; re-encode the file as UTF-8");
+        }
         if (n == 0) { _eof = true; return false; }
         _end += n;
         return true;
     }
 
-    /// Skips whitespace (counting lines); false at the end of the file.
+    /// Skips whitespace and comments (counting lines); false at the end of the file.
     bool SkipWhitespace()
     {
         while (true)
         {
             while (_start < _end && _buf[_start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') Advance(1);
-            if (_start < _end) return true;
-            if (!Fill()) return false;
+            if (_start == _end) { if (!Fill()) return false; }
+            else if (_buf[_start] != '/' || !SkipComment()) return true;
+        }
+    }
+
+    /// Skips a `//` or `/* */` comment at _start (JSON files with comments loaded before records were streamed, with
+    /// System.Text.Json's CommentHandling.Skip); false when there is none. A long comment is passed over chunk by
+    /// chunk, never held whole.
+    bool SkipComment()
+    {
+        while (Available < 2) if (!Fill()) return false;
+        if (_buf[_start + 1] is not ((byte)'/' or (byte)'*')) return false;
+        bool toLineEnd = _buf[_start + 1] == '/';
+        var end = toLineEnd ? "\n"u8 : "*/"u8;
+        Advance(2);
+        while (true)
+        {
+            int i = _buf.AsSpan(_start, Available).IndexOf(end);
+            if (i >= 0) { Advance(i + end.Length); return true; }
+            Advance(Math.Max(0, Available - (end.Length - 1))); // keep a '*' that may open "*/" across chunks
+            if (Fill()) continue;
+            if (toLineEnd) { Advance(Available); return true; }
+            throw Malformed(_line, "the file ends inside a /* comment");
         }
     }
 

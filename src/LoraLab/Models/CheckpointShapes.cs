@@ -18,8 +18,8 @@ public static class CheckpointShapes
             string missing = $"{LayerPrefix}{layers}.self_attn.q_proj.weight";
             throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (no tensor {missing})");
         }
-        if (cfg.NumHiddenLayers < layers)
-            throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (unexpected tensor {files.Names.First(n => LayerIndex(n) == cfg.NumHiddenLayers)})");
+        if (cfg.NumHiddenLayers < layers) // a tensor past the config's layers (indices may skip: 0-2 and 5)
+            throw new UserException($"{where}: config.json says {cfg.NumHiddenLayers} layers but the checkpoint has {layers} (unexpected tensor {files.Names.First(n => LayerIndex(n) >= cfg.NumHiddenLayers)})");
 
         // The layer count now matches the checkpoint's, so this walk is as long as the header.
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -28,7 +28,7 @@ public static class CheckpointShapes
             if (!files.Contains(name)) throw new UserException($"{where}: missing tensor '{name}' (config.json implies it)");
             var info = files.Info(name);
             if (!info.Shape.SequenceEqual(shape))
-                throw new UserException($"{where}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}] ({Why(cfg, name)})");
+                throw new UserException($"{where}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}] ({Sizes(cfg)})");
             expected.Add(name);
         }
         foreach (var name in files.Names)
@@ -40,12 +40,11 @@ public static class CheckpointShapes
         }
     }
 
-    /// The likeliest cause of a shape mismatch: heads that do not split hidden_size, else the sizes involved.
-    static string Why(ModelConfig c, string tensor) =>
-        tensor.Contains(".self_attn.", StringComparison.Ordinal) && c.HiddenSize % c.NumAttentionHeads != 0
-            ? $"hidden_size {c.HiddenSize} is not divisible by num_attention_heads {c.NumAttentionHeads}"
-            : $"vocab_size {c.VocabSize}, hidden_size {c.HiddenSize}, intermediate_size {c.IntermediateSize}, " +
-            $"num_attention_heads {c.NumAttentionHeads}, num_key_value_heads {c.NumKeyValueHeads}, head_dim {c.HeadDim}";
+    /// The config sizes a shape is made of. Heads that do not split hidden_size are ModelConfig's to refuse (only
+    /// when head_dim is absent: with it given, heads × head_dim need not be hidden_size), so no rule is guessed here.
+    static string Sizes(ModelConfig c) =>
+        $"vocab_size {c.VocabSize}, hidden_size {c.HiddenSize}, intermediate_size {c.IntermediateSize}, " +
+        $"num_attention_heads {c.NumAttentionHeads}, num_key_value_heads {c.NumKeyValueHeads}, head_dim {c.HeadDim}";
 
     /// One more than the highest `model.layers.N.` index among the names (0 when there is none).
     static long LayerCount(IEnumerable<string> names) => names.Select(LayerIndex).DefaultIfEmpty(-1).Max() + 1L;

@@ -11,6 +11,9 @@ public sealed record LoadOptions
     public Func<string, Projection, Func<Tensor, (IBaseWeight, nn.Module)>?>? QuantizerFor { get; init; }
     /// Load the tokenizer when the folder has one (eval on pre-tokenized data does not need it).
     public bool LoadTokenizer { get; init; } = true;
+    /// More checks of config.json (train's LoRA rank), run once it matches the checkpoint's header and before
+    /// anything is allocated from it: a check that walks the layers must not walk 10^9 of them.
+    public Action<ModelConfig>? CheckConfig { get; init; }
 }
 
 /// A model folder loaded into memory: the network, its config and (when present) its tokenizer.
@@ -20,6 +23,8 @@ public sealed class LoadedModel : IDisposable
     public required ModelConfig Config { get; init; }
     public required CausalLM Model { get; init; }
     public ITokenizer? Tokenizer { get; init; }
+    /// One line each, for the command to show (e.g. added tokens without an embedding row).
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     public ITokenizer RequireTokenizer() => Tokenizer ??
         throw new UserException($"{Dir}: no tokenizer (tokenizer.json or tokenizer.model) in the model folder");
@@ -37,6 +42,7 @@ public static class ModelLoader
         var cfg = ModelConfig.Load(Path.Combine(dir, "config.json"));
         using var files = CheckpointFiles.Open(dir);
         CheckpointShapes.Check(cfg, files); // before the config allocates anything
+        options.CheckConfig?.Invoke(cfg);
         var model = new CausalLM(cfg, options.Dtype, options.Device);
         try
         {
@@ -52,27 +58,36 @@ public static class ModelLoader
             throw;
         }
         ITokenizer? tok = null;
+        var warnings = new List<string>();
         try
         {
             tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
-            if (tok is not null) CheckVocabulary(tok, cfg, dir);
+            if (tok is not null) tok = CheckVocabulary(tok, cfg, dir, warnings);
         }
         catch
         {
             model.Dispose();
             throw;
         }
-        return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok };
+        return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok, Warnings = warnings };
     }
 
     /// Every token id must have an embedding row. A vocab_size above the tokenizer's is common (rows padded to a
-    /// multiple of 64 or 128) and fine; a token id at or past vocab_size would index outside the embedding.
-    static void CheckVocabulary(ITokenizer tok, ModelConfig cfg, string dir)
+    /// multiple of 64 or 128) and fine. A base vocabulary past vocab_size is the wrong tokenizer: ordinary text
+    /// would index outside the embedding. Added tokens past it are common in published fine-tunes (a <pad> at
+    /// id vocab_size) and harmless until text contains one: a warning now, an error naming the token then.
+    static ITokenizer CheckVocabulary(ITokenizer tok, ModelConfig cfg, string dir, List<string> warnings)
     {
-        if (tok.VocabSize <= cfg.VocabSize) return;
+        if (tok.VocabSize <= cfg.VocabSize) return tok;
         string file = Path.GetFileName(TokenizerLoader.SourceFile(dir));
-        throw new UserException($"{dir}: {file} has {tok.VocabSize} tokens (ids up to {tok.VocabSize - 1}) but config.json vocab_size is {cfg.VocabSize}; " +
-            "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)");
+        if (tok.BaseVocabSize > cfg.VocabSize)
+            throw new UserException($"{dir}: {file} has {tok.BaseVocabSize} tokens (ids up to {tok.BaseVocabSize - 1}) but config.json vocab_size is {cfg.VocabSize}; " +
+                "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)");
+        var limited = new EmbeddingLimitedTokenizer(tok, cfg.VocabSize, $"{dir}: ", file);
+        warnings.Add($"{dir}: {file} has {limited.Unembedded.Count} added token{(limited.Unembedded.Count == 1 ? "" : "s")} past config.json vocab_size {cfg.VocabSize} " +
+            $"({string.Join(", ", limited.Unembedded.Take(3).Select(t => $"{t.Content} = {t.Id}"))}{(limited.Unembedded.Count > 3 ? ", ..." : "")}), " +
+            "with no embedding row; text that contains it will be refused");
+        return limited;
     }
 
     public static bool HasTokenizer(string dir) =>

@@ -21,9 +21,10 @@ internal static class TensorBytes
         ForEachChunk(source, (span, _) => stream.Write(span));
     }
 
-    delegate void ChunkAction(Span<byte> span, long byteOffset);
+    public delegate void ChunkAction(Span<byte> span, long byteOffset);
 
-    static void ForEachChunk(Tensor t, ChunkAction action)
+    /// The tensor's memory (contiguous, CPU) in slices of at most 1 GB, each a whole number of elements.
+    public static void ForEachChunk(Tensor t, ChunkAction action)
     {
         // safetensors is little-endian; raw copies are only right on a little-endian host.
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors I/O needs a little-endian machine");

@@ -99,28 +99,37 @@ public static class BoundedFile
 
     /// The file type after following symlinks ("regular file", "directory", "character device", ...; null when
     /// nothing is there) and its size. .NET does not expose the file type (dotnet/runtime#85148), so on Linux
-    /// it comes from statx(2), whose struct layout is the same on every architecture.
+    /// it comes from statx(2), whose struct layout is the same on every architecture. Where statx cannot answer
+    /// (no such symbol in an old glibc; EPERM/ENOSYS from a container's seccomp filter; EACCES, ELOOP), .NET's
+    /// FileInfo does: it cannot tell a device from a file, but ReadBytes still reads at most the cap.
     static (string? Kind, long Size) Stat(string path)
     {
-        if (OperatingSystem.IsLinux())
-        {
-            Span<byte> buf = stackalloc byte[256];
-            if (statx(AtFdCwd, path, 0, StatxType | StatxSize, ref MemoryMarshal.GetReference(buf)) != 0)
-                return Directory.Exists(path) ? ("directory", 0) : (null, 0);
-            int mode = MemoryMarshal.Read<ushort>(buf[28..]) & 0xF000; // stx_mode's S_IFMT bits
-            long size = MemoryMarshal.Read<long>(buf[40..]);             // stx_size
-            return (mode switch
-            {
-                0x8000 => "regular file", 0x4000 => "directory", 0x2000 => "character device", 0x6000 => "block device",
-                0x1000 => "FIFO (named pipe)", 0xC000 => "socket", _ => "special file",
-            }, size);
-        }
+        if (OperatingSystem.IsLinux() && Statx(path) is { } found) return found;
         if (Directory.Exists(path)) return ("directory", 0);
         var info = new FileInfo(path);
         return info.Exists ? ("regular file", info.Length) : (null, 0);
     }
 
-    const int AtFdCwd = -100;
+    /// statx's answer; null when it gave none that means "this type" or "nothing there" (only ENOENT and ENOTDIR do).
+    static (string? Kind, long Size)? Statx(string path)
+    {
+        Span<byte> buf = stackalloc byte[256];
+        try
+        {
+            if (statx(AtFdCwd, path, 0, StatxType | StatxSize, ref MemoryMarshal.GetReference(buf)) != 0)
+                return Marshal.GetLastPInvokeError() is ENOENT or ENOTDIR ? (null, 0) : null;
+        }
+        catch (EntryPointNotFoundException) { return null; }
+        int mode = MemoryMarshal.Read<ushort>(buf[28..]) & 0xF000; // stx_mode's S_IFMT bits
+        long size = MemoryMarshal.Read<long>(buf[40..]);             // stx_size
+        return (mode switch
+        {
+            0x8000 => "regular file", 0x4000 => "directory", 0x2000 => "character device", 0x6000 => "block device",
+            0x1000 => "FIFO (named pipe)", 0xC000 => "socket", _ => "special file",
+        }, size);
+    }
+
+    const int AtFdCwd = -100, ENOENT = 2, ENOTDIR = 20;
     const uint StatxType = 0x1, StatxSize = 0x200;
 
     [DllImport("libc", SetLastError = true)]

@@ -15,6 +15,7 @@ public static class ForeignSpellings
         ["model-name-or-path"] = "model", ["base-model"] = "model",
         ["dataset"] = "data", ["datasets"] = "data", ["train-file"] = "data", ["data-path"] = "data",
         ["lora-r"] = "r", ["lora-rank"] = "r", ["lora-alpha"] = "alpha",
+        ["rank"] = "r", // train's own long flag (--rank, alias --r); the YAML key is r
         ["target-modules"] = "targets", ["lora-target-modules"] = "targets",
         ["sequence-len"] = "max-seq-length", ["max-length"] = "max-seq-length", ["cutoff-len"] = "max-seq-length",
         ["model-max-length"] = "max-seq-length", ["max-seq-len"] = "max-seq-length",

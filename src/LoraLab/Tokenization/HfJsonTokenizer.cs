@@ -59,7 +59,7 @@ public sealed class HfJsonTokenizer : TokenizerBase
         return new HfJsonTokenizer(tokenizerJsonPath, settings ?? TokenizerSettings.None);
     }
 
-    protected override int ModelVocabSize => _model.IdToToken.Length;
+    public override int BaseVocabSize => _model.IdToToken.Length;
     protected override bool StripsLeadingSpace => _stripsLeadingSpace;
     protected override ReadOnlySpan<byte> ModelTokenBytes(int id) => _tokenBytes[id];
     protected override int? ModelTokenToId(string token) => _model.TokenToId(token);

@@ -4,12 +4,18 @@ namespace LoraLab.Tokenization;
 /// tokenizer (SentencePiece / Hugging Face tokenizers) id for id.
 public interface ITokenizer
 {
+    /// One more than the highest id, added tokens included.
     int VocabSize { get; }
+    /// Ids below this belong to the model file's vocabulary (what ordinary text encodes to); added tokens may
+    /// lie past it, up to VocabSize.
+    int BaseVocabSize { get; }
     int? BosId { get; }
     int? EosId { get; }
     int? PadId { get; }
     /// Token strings of special tokens (e.g. "<|im_end|>", "<|eot_id|>") to their ids.
     IReadOnlyDictionary<string, int> SpecialTokens { get; }
+    /// Added tokens (special or not), matched verbatim in input text.
+    IReadOnlyCollection<AddedToken> AddedTokens { get; }
     /// Whether the model's tokenizer config asks for BOS at the start of a sequence.
     bool AddBosByDefault { get; }
     /// Whether the model's tokenizer config asks for EOS at the end of a sequence.

@@ -71,7 +71,7 @@ public sealed class SentencePieceBpeTokenizer : TokenizerBase
         return new SentencePieceBpeTokenizer(modelPath, settings ?? TokenizerSettings.None);
     }
 
-    protected override int ModelVocabSize => _model.Pieces.Length;
+    public override int BaseVocabSize => _model.Pieces.Length;
     protected override bool StripsLeadingSpace => _library.AddDummyPrefix && !_library.TreatWhitespaceAsSuffix;
     protected override ReadOnlySpan<byte> ModelTokenBytes(int id) => _tokenBytes[id];
     protected override int? ModelTokenToId(string token) => _allPieces.TryGetValue(token, out var id) ? id : null;

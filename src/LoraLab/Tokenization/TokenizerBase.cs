@@ -19,11 +19,9 @@ public abstract class TokenizerBase : ITokenizer
     public bool AddBosByDefault { get; private set; }
     public bool AddEosByDefault { get; private set; }
     public string? ChatTemplate { get; private set; }
-    /// Added tokens (special or not) matched verbatim in input text.
     public IReadOnlyCollection<AddedToken> AddedTokens => _addedById.Values;
 
-    /// Ids below this belong to the model file's vocabulary.
-    protected abstract int ModelVocabSize { get; }
+    public abstract int BaseVocabSize { get; }
     /// Appends the ids of a stretch of text that holds no added token. `atTextStart` tells whether it opens
     /// the whole input (some pre-tokenizers prepend "▁" only there).
     protected abstract void EncodePlain(string text, bool atTextStart, List<int> output);
@@ -41,7 +39,7 @@ public abstract class TokenizerBase : ITokenizer
         _addedById = [];
         foreach (var t in addedTokens.Concat(settings.AddedTokens)) _addedById[t.Id] = t;
         _splitter = new AddedTokenSplitter(_addedById.Values);
-        VocabSize = Math.Max(ModelVocabSize, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
+        VocabSize = Math.Max(BaseVocabSize, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
         _special = _addedById.Values.Where(t => t.Special).GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First().Id);
 
         BosId = Resolve(settings.BosToken, "bos_token", source) ?? settings.BosTokenId ?? defaultBos;
@@ -89,7 +87,7 @@ public abstract class TokenizerBase : ITokenizer
             }
             else
             {
-                if (id >= ModelVocabSize) continue; // a gap id between the model and added tokens: no text
+                if (id >= BaseVocabSize) continue; // a gap id between the model and added tokens: no text
                 bytes.AddRange(ModelTokenBytes(id));
                 firstIsModelToken ??= true;
             }
@@ -105,7 +103,7 @@ public abstract class TokenizerBase : ITokenizer
     {
         CheckId(id);
         if (_addedById.TryGetValue(id, out var added)) return Encoding.UTF8.GetBytes(added.Content);
-        return id < ModelVocabSize ? ModelTokenBytes(id).ToArray() : [];
+        return id < BaseVocabSize ? ModelTokenBytes(id).ToArray() : [];
     }
 
     void CheckId(int id)

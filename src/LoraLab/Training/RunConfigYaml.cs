@@ -14,8 +14,14 @@ public static class RunConfigYaml
     static readonly Dictionary<string, System.Reflection.PropertyInfo> Keys =
         typeof(RunConfig).GetProperties().ToDictionary(p => UnderscoredNamingConvention.Instance.Apply(p.Name));
 
+    /// What a run did (RunRecord), kept beside its settings in the run's own run.yaml: read back from there (also
+    /// when a run.yaml is given as --config), never a key a user writes, nor suggested for a typo.
+    static readonly string[] RecordKeys = [.. new[] { nameof(RunConfig.Ran), nameof(RunConfig.Resumed) }.Select(UnderscoredNamingConvention.Instance.Apply)];
+
     public static RunConfig Parse(string path, string text)
     {
+        var settings = Keys.Keys.Except(RecordKeys).ToList();
+        bool runRecord = Path.GetFileName(path) == RunRecord.FileName;
         // Keys are read from the parser's events: YamlDotNet's own loaders stop at a duplicate without saying where
         // the first one was, and name types rather than keys.
         var seen = new Dictionary<string, (long Line, long From, long To)>();
@@ -32,8 +38,8 @@ public static class RunConfigYaml
                 var at = parser.Current!.Start;
                 if (!parser.TryConsume<Scalar>(out var keyEvent)) throw new UserException($"{path}:{at.Line}: a key must be a plain name");
                 var key = keyEvent.Value;
-                if (!Keys.ContainsKey(key))
-                    throw new UserException($"{path}:{at.Line}: unknown key '{key}'" + (ClosestName.For(key, Keys.Keys) is { } near ? $" (did you mean '{near}'?)" : ""));
+                if (!settings.Contains(key) && !(runRecord && RecordKeys.Contains(key)))
+                    throw new UserException($"{path}:{at.Line}: unknown key '{key}'" + (ClosestName.For(key, settings) is { } near ? $" (did you mean '{near}'?)" : ""));
                 if (seen.TryGetValue(key, out var first))
                     throw new UserException($"{path}:{at.Line}: duplicate key '{key}' (first at line {first.Line})");
                 var from = parser.Current!.Start.Index;

@@ -31,7 +31,7 @@ public static class SettingRanges
     public static readonly NumberRange StopRatePrompts = NumberRange.AtLeast(0);
     /// Checkpoints kept; leaving the setting out keeps all.
     public static readonly NumberRange SaveTotalLimit = NumberRange.AtLeast(1);
-    public static readonly NumberRange MaxRecordBytes = NumberRange.AtLeast(1);
+    public static NumberRange MaxRecordBytes => Data.DataReadOptions.RecordBytesRange;
     public static NumberRange Threads => TorchRuntime.ThreadRange;
     public static NumberRange Streams => TorchRuntime.ThreadRange;
 

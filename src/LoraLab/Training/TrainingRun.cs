@@ -87,12 +87,10 @@ public sealed class TrainingRun : IDisposable
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
         else if (c.Quantize is not null) throw new UserException("--quantize applies to --method qlora only");
-        // Targets and rank are checked against config.json's shapes before any weight is loaded.
-        if (c.Method != "full" && Directory.Exists(c.Model))
-        {
-            LoraOf(c).Validate("--targets/--r/--alpha");
-            LoraSite.Plan(ModelConfig.Load(Path.Combine(c.Model, "config.json")), LoraOf(c), "--r");
-        }
+        LoraConfig? lora = c.Method == "full" ? null : LoraOf(c);
+        lora?.Validate("--targets/--r/--alpha");
+        // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
+        if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
         var loaded = ModelLoader.Load(c.Model!, load);
         try
         {
@@ -112,18 +110,15 @@ public sealed class TrainingRun : IDisposable
             if (train.Examples.All(e => e.TargetTokens <= 1))
                 throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
 
-            LoraConfig? lora = null;
             LoraSummary? summary = null;
             List<(string, Parameter)> trainable;
-            if (c.Method == "full")
+            if (lora is null)
             {
                 foreach (var (_, p) in loaded.Model.named_parameters()) p.requires_grad = true;
                 trainable = loaded.Model.named_parameters().Select(t => (t.name, t.parameter)).ToList();
             }
             else
             {
-                lora = LoraOf(c);
-                lora.Validate("--targets/--r/--alpha");
                 summary = LoraInjector.Apply(loaded.Model, lora, c.Seed!.Value);
                 trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();
             }

@@ -33,6 +33,18 @@ public class FlagParsingTests
     [InlineData("--packing: 'maybe' is not true or false (a switch: give --packing alone to turn it on)", "train", "--packing", "maybe")]
     public void UnconvertibleValuesNameTheFlagAsTyped(string expected, params string[] args) => ExpectError(expected, args);
 
+    /// Spectre hands what follows `--` to the command as remaining arguments, which no verb reads: a flag there
+    /// would be ignored as silently as a misspelt one was.
+    [Theory]
+    [InlineData("unexpected arguments after --: --lr 1e-4", "train", "--max-steps", "1", "--", "--lr", "1e-4")]
+    [InlineData("unexpected arguments after --: --rnk 8", "params", "--config", "tiny", "--", "--rnk", "8")]
+    [InlineData("unexpected arguments after --: --r 8", "params", "--config", "tiny", "--", "--r", "8")]
+    public void ArgumentsAfterADoubleDashAreRefused(string expected, params string[] args) => ExpectError(expected, args);
+
+    [Fact]
+    public void TheRAliasIsNotRewrittenAfterADoubleDash() =>
+        Assert.Equal(["params", "--rank", "4", "--", "--r", "--r=2"], LoraLab.Cli.CliArgs.Normalize(["params", "--r", "4", "--", "--r", "--r=2"]));
+
     [Fact]
     public void TheRAliasStillWorks()
     {

@@ -54,6 +54,10 @@ public class SettingRangeTests
     [InlineData("model: {a: 1}\n", "{f}:1: model: expected a single value (text)")]
     [InlineData("lr: 1e-4\nlearning_rate: 1e-3\n", "{f}:2: unknown key 'learning_rate' (did you mean 'lr'?)")]
     [InlineData("max_step: 3\n", "{f}:1: unknown key 'max_step' (did you mean 'max_steps'?)")]
+    [InlineData("max_record_bytes: 2000000000\n", "{f}:1: max_record_bytes must be between 1 and 1000000000, got 2000000000")]
+    [InlineData("rank: 8\n", "{f}:1: unknown key 'rank' (did you mean 'r'?)")]
+    [InlineData("lr: 1e-4\nran: {total_steps: 3}\n", "{f}:2: unknown key 'ran'")]      // what a run did is recorded in run.yaml, never a setting
+    [InlineData("resumed: []\n", "{f}:1: unknown key 'resumed'")]
     [InlineData("r: 4\nalpha: 8\nr: 16\n", "{f}:3: duplicate key 'r' (first at line 1)")]
     [InlineData("- lr\n", "{f}:1: a run config is a mapping of settings (lr: 3e-4, r: 8, ...)")]
     public void YamlErrorsNameTheFileLineAndKey(string yaml, string expected)
@@ -61,6 +65,16 @@ public class SettingRangeTests
         var file = Path.Combine(CliHarness.TempDir(), "x.yaml");
         File.WriteAllText(file, yaml);
         ExpectRefusedBeforeWriting(expected.Replace("{f}", file), "--config", file);
+    }
+
+    /// A run's own run.yaml holds what the run did (ran, resumed) beside its settings, and reads back.
+    [Fact]
+    public void ARunYamlKeepsItsRecordKeys()
+    {
+        var file = Path.Combine(CliHarness.TempDir(), LoraLab.Training.RunRecord.FileName);
+        File.WriteAllText(file, "lr: 1e-4\nran: {total_steps: 3}\nresumed: []\n");
+        var c = LoraLab.Training.RunConfig.LoadYaml(file);
+        Assert.Equal((1e-4, 3), (c.Lr, c.Ran!.TotalSteps));
     }
 
     [Theory]

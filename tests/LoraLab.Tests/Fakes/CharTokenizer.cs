@@ -27,6 +27,8 @@ public sealed class CharTokenizer : ITokenizer
     }
 
     public int VocabSize => ByteOffset + 256;
+    public int BaseVocabSize => VocabSize;
+    public IReadOnlyCollection<AddedToken> AddedTokens => [];
     public int? BosId => Bos;
     public int? EosId => Eos;
     public int? PadId { get; }

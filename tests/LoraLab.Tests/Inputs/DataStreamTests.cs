@@ -118,10 +118,46 @@ public class DataStreamTests : IDisposable
         Assert.Single(DatasetReader.Load(path));
     }
 
+    /// JSON with comments loaded before the stream reader (System.Text.Json's CommentHandling.Skip): comments
+    /// between an array's records are skipped too, wherever the read chunks fall.
+    [Fact]
+    public void CommentsInAJsonArrayAreSkipped()
+    {
+        var path = _files.Write("commented.json", "// exported 2026-12-01\n[\n  // first\n  " + Text(0) + ", /* second, a / and a * inside */ " + Text(1) +
+            "\n  /* long: " + new string('*', 70_000) + " */\n, " + Text(2) + " // trailing\n]\n// end");
+        Assert.Equal(["record 0", "record 1", "record 2"], DatasetReader.Load(path).Select(r => ((TextRecord)r).Text[..8]));
+        var open = _files.Write("open.json", "[" + Text(0) + ", /* never closed");
+        Assert.Equal($"{open}:1: malformed JSON: the file ends inside a /* comment", Assert.Throws<UserException>(() => DatasetReader.Load(open)).Message);
+    }
+
+    /// Windows PowerShell's `>` writes UTF-16 with a byte-order mark; File.ReadAllText read it, so the stream does.
+    [Theory]
+    [InlineData("utf-16")]
+    [InlineData("utf-16BE")]
+    [InlineData("utf-32")]
+    public void AUtf16OrUtf32FileWithAByteOrderMarkIsDecoded(string encoding)
+    {
+        var enc = Encoding.GetEncoding(encoding);
+        var text = "{\"text\": \"caf\u00e9 \ud83d\ude00\"}\r\n" + Text(1) + "\r\n";
+        var path = WriteBytes("wide.jsonl", enc.GetPreamble().Concat(enc.GetBytes(text)).ToArray());
+        Assert.Equal(["caf\u00e9 \ud83d\ude00", ((TextRecord)DatasetReader.Load(_files.Write("narrow.jsonl", text))[1]).Text],
+            DatasetReader.Load(path).Select(r => ((TextRecord)r).Text));
+    }
+
+    [Fact]
+    public void InvalidUtf16IsAnErrorNamingTheFile()
+    {
+        // a lone high surrogate (D800) on line 2
+        var before = Encoding.Unicode.GetPreamble().Concat(Encoding.Unicode.GetBytes(Text(0) + "\n{\"text\": \"")).ToArray();
+        var path = WriteBytes("bad16.jsonl", before.Concat(new byte[] { 0x00, 0xD8, 0x41, 0x00 }).Concat(Encoding.Unicode.GetBytes("\"}\n")).ToArray());
+        Assert.Equal($"{path}:2: invalid UTF-16 at byte {before.Length}; re-encode the file as UTF-8",
+            Assert.Throws<UserException>(() => DatasetReader.Load(path)).Message);
+    }
+
     [Fact]
     public void BadFlagValuesAreNamed()
     {
-        Assert.Equal("--max-record-bytes must be between 1 and 1000000000 (got 0)", Assert.Throws<UserException>(() => DataReadOptions.From(0, null)).Message);
+        Assert.Equal("--max-record-bytes must be between 1 and 1000000000, got 0", Assert.Throws<UserException>(() => DataReadOptions.From(0, null)).Message);
         Assert.Equal("unknown --encoding-errors 'ignore' (strict or replace)", Assert.Throws<UserException>(() => DataReadOptions.From(null, "ignore")).Message);
         Assert.Equal(new DataReadOptions { MaxRecordBytes = 2048, ReplaceInvalidUtf8 = true }, DataReadOptions.From(2048, "replace"));
     }

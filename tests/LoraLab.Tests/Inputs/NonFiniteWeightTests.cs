@@ -31,6 +31,34 @@ public class NonFiniteWeightTests
         return c;
     });
 
+    /// The check reads the exponent bits in place (fp32, fp16, bf16 on the CPU) and falls back to torch.isfinite
+    /// elsewhere: one bad value anywhere (vector body or scalar tail) is found, and the largest finite one passes.
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void EveryPositionAndFloatTypeIsChecked(ScalarType dtype)
+    {
+        using var _ = no_grad();
+        double largest = dtype switch { ScalarType.Float32 => float.MaxValue, ScalarType.Float16 => 65504, _ => 3.38e38 };
+        foreach (int n in new[] { 1, 7, 64, 1001 })
+        {
+            using var ok = full(new long[] { n }, largest, dtype);
+            NonFinite.Check(ok, "f", "t");
+            using var transposed = full(new long[] { 2, n }, largest, dtype).t(); // not contiguous: torch.isfinite
+            NonFinite.Check(transposed, "f", "t");
+            foreach (int at in new[] { 0, n / 2, n - 1 })
+                foreach (double bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+                {
+                    using var t = zeros(new long[] { n }, dtype);
+                    t[at] = tensor(bad).to(dtype);
+                    Assert.Equal("f: tensor t has 1 NaN/Inf values", Assert.Throws<UserException>(() => NonFinite.Check(t, "f", "t")).Message);
+                    using var wide = t.reshape(1, n).expand(3, n).t(); // a view of it, read by torch.isfinite
+                    Assert.Equal("f: tensor t has 3 NaN/Inf values", Assert.Throws<UserException>(() => NonFinite.Check(wide, "f", "t")).Message);
+                }
+        }
+    }
+
     [Fact]
     public void ABaseWithNaNIsRefusedNamingTheTensor()
     {

@@ -25,6 +25,27 @@ public class TokenizerModelMatchTests
                      "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)", e.Message);
     }
 
+    /// Published fine-tunes add tokens (a <pad> at id vocab_size) without growing the embedding: ordinary text
+    /// never produces them, so the model loads with a warning, and only text that does produce one is refused.
+    [Fact]
+    public void AddedTokensPastTheEmbeddingAreAWarningUntilTextUsesThem()
+    {
+        var dir = CliHarness.TempDir();
+        foreach (var f in Directory.GetFiles(Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
+        json["added_tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject { ["id"] = 1115, ["content"] = "<extra>", ["special"] = true });
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+        const string warning = "tokenizer.json has 1 added token past config.json vocab_size 1115 (<extra> = 1115), with no embedding row; text that contains it will be refused";
+
+        var (code, _, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "Hello", "--max-new-tokens", "2", "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.Equal($"warning: {dir}: {warning}", err.Trim());
+
+        (code, _, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "Hello <extra>", "--max-new-tokens", "2", "--threads", "1");
+        Assert.Equal(2, code);
+        Assert.EndsWith($"error: {dir}: the text contains '<extra>' (id 1115 in tokenizer.json), which has no embedding row (config.json vocab_size is 1115)", err.Trim());
+    }
+
     [SharedFact]
     public void AVocabSizePaddedPastTheTokenizerIsFine()
     {
