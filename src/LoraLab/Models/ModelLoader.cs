@@ -79,7 +79,7 @@ public static class ModelLoader
     static ITokenizer CheckVocabulary(ITokenizer tok, ModelConfig cfg, string dir, List<string> warnings)
     {
         if (tok.VocabSize <= cfg.VocabSize) return tok;
-        string file = Path.GetFileName(TokenizerLoader.SourceFile(dir));
+        string file = Path.GetFileName(TokenizerLoader.SourceFile(dir)!); // a tokenizer was loaded, so it has a file
         if (tok.BaseVocabSize > cfg.VocabSize)
             throw new UserException($"{dir}: {file} has {tok.BaseVocabSize} tokens (ids up to {tok.BaseVocabSize - 1}) but config.json vocab_size is {cfg.VocabSize}; " +
                 "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)");

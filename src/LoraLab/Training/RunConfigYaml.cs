@@ -21,7 +21,7 @@ public static class RunConfigYaml
     public static RunConfig Parse(string path, string text)
     {
         var settings = Keys.Keys.Except(RecordKeys).ToList();
-        bool runRecord = Path.GetFileName(path) == RunRecord.FileName;
+        bool runRecord = Path.GetFileName(path) == RunFolder.RunYaml;
         // Keys are read from the parser's events: YamlDotNet's own loaders stop at a duplicate without saying where
         // the first one was, and name types rather than keys.
         var seen = new Dictionary<string, (long Line, long From, long To)>();

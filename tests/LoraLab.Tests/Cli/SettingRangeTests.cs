@@ -71,7 +71,7 @@ public class SettingRangeTests
     [Fact]
     public void ARunYamlKeepsItsRecordKeys()
     {
-        var file = Path.Combine(CliHarness.TempDir(), LoraLab.Training.RunRecord.FileName);
+        var file = Path.Combine(CliHarness.TempDir(), LoraLab.Training.RunFolder.RunYaml);
         File.WriteAllText(file, "lr: 1e-4\nran: {total_steps: 3}\nresumed: []\n");
         var c = LoraLab.Training.RunConfig.LoadYaml(file);
         Assert.Equal((1e-4, 3), (c.Lr, c.Ran!.TotalSteps));
