@@ -158,9 +158,9 @@ el() { grep -a '"type":"epoch"' "$1" 2>/dev/null | grep -a '"epoch":1,' | grep -
 cp -r $W/7d $W/7e 2>/dev/null; rm -rf $W/7e/adapter; for c in $W/7e/checkpoints/step-*; do n=${c##*-}; [ $((10#$n)) -gt 10 ] && rm -rf "$c"; done
 TIMEOUT=600 run $W/7e.txt "${T[@]}" --out $W/7e --epochs 2 --save-every 10 --seed 3 --batch-size 16 --resume $W/7e/checkpoints/step-000010
 note 7e "epoch-1 train loss, uninterrupted vs resumed" "$(el $W/7d/metrics.jsonl) vs $(el $W/7e/metrics.jsonl) ($steps steps)"
-set -m  # job control: a background job of a script otherwise ignores SIGINT
-dotnet "$DLL" "${T[@]}" --out $W/7f --max-steps 400 --save-every 50 >$W/7f.txt 2>&1 </dev/null & p=$!
-set +m
+# a background job of a script starts with SIGINT ignored (and so does all of a replay run in the background):
+# give the CLI the default disposition, as a terminal's Ctrl-C would find it
+env --default-signal=INT dotnet "$DLL" "${T[@]}" --out $W/7f --max-steps 400 --save-every 50 >$W/7f.txt 2>&1 </dev/null & p=$!
 for _ in $(seq 300); do grep -q 'step 2/' $W/7f.txt 2>/dev/null && break; sleep 0.1; done
 kill -INT $p; wait $p; r=$?
 printf '%-5s rc=%-4s %-44s | %s\n' 7f "$r" "Ctrl-C" "$(grep -aiE 'resume' $W/7f.txt | head -1 | cut -c1-200)"
