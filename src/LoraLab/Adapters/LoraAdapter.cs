@@ -23,8 +23,9 @@ public sealed class LoraAdapter : IProjectionAdapter
     public int R { get; }
     public double Alpha { get; }
     public double Scaling { get; }
-    /// True while s·B·A is folded into the base weight (the projection then skips the adapter path).
-    public bool Merged { get; private set; }
+    /// Active on attach. Changed only by Enable, Disable, Merge and Unmerge, which refuse every move that would
+    /// count the delta twice or drop it while the weight still holds it (see <see cref="AdapterState"/>).
+    public AdapterState State { get; private set; } = AdapterState.Active;
 
     public static readonly ScalarType Dtype = ScalarType.Float32;
 
@@ -104,10 +105,30 @@ public sealed class LoraAdapter : IProjectionAdapter
         return ba.mul(Scaling);
     }
 
-    /// W ← W + s·B·A in place; the projection then runs the base path only. Refuses a non-finite result.
+    public void Enable()
+    {
+        if (State == AdapterState.Merged)
+            throw new InvalidOperationException($"{Path}: cannot enable a merged adapter (its delta is already in the base weight); unmerge it instead");
+        State = AdapterState.Active;
+    }
+
+    /// Refused when merged rather than unmerging: W − s·B·A is not an exact inverse in a bf16/fp16 weight, so a
+    /// disable/enable pair (e.g. an <see cref="AdaptersOff"/> scope) would leave the weights changed.
+    public void Disable()
+    {
+        if (State == AdapterState.Merged)
+            throw new InvalidOperationException($"{Path}: cannot disable a merged adapter (the base weight holds its delta); unmerge it first");
+        State = AdapterState.Disabled;
+    }
+
+    /// Active → Merged: W ← W + s·B·A in place; the projection then runs the base path only. Refuses a non-finite result.
+    /// A disabled adapter is refused rather than merged: disabled promises the base output, and merging would either
+    /// break that or need "disabled but merged", the two-flag state that let the delta be applied twice.
     public void Merge()
     {
-        if (Merged) throw new InvalidOperationException($"{Path}: adapter already merged");
+        if (State != AdapterState.Active) throw new InvalidOperationException(State == AdapterState.Merged
+            ? $"{Path}: adapter already merged"
+            : $"{Path}: cannot merge a disabled adapter; enable it first");
         var w = DenseWeight("merge");
         using var _ = no_grad();
         using var delta = DeltaWeight();
@@ -115,21 +136,19 @@ public sealed class LoraAdapter : IProjectionAdapter
         using var finite = merged.isfinite().all();
         if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
         w.copy_(merged);
-        Merged = true;
-        Base.AdapterEnabled = false;
+        State = AdapterState.Merged;
     }
 
-    /// W ← W − s·B·A: the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
+    /// Merged → Active: W ← W − s·B·A, the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
     public void Unmerge()
     {
-        if (!Merged) throw new InvalidOperationException($"{Path}: adapter is not merged");
+        if (State != AdapterState.Merged) throw new InvalidOperationException($"{Path}: adapter is not merged");
         var w = DenseWeight("unmerge");
         using var _ = no_grad();
         using var delta = DeltaWeight();
         using var restored = w.to(Dtype).sub_(delta);
         w.copy_(restored);
-        Merged = false;
-        Base.AdapterEnabled = true;
+        State = AdapterState.Active;
     }
 
     public IEnumerable<Parameter> Parameters() => new[] { lora_A.weight!, lora_B.weight! };

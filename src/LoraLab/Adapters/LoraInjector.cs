@@ -49,6 +49,6 @@ public static class LoraInjector
     public static void UnmergeAll(CausalLM model)
     {
         foreach (var a in Adapters(model))
-            if (a.Merged) a.Unmerge();
+            if (a.State == AdapterState.Merged) a.Unmerge();
     }
 }

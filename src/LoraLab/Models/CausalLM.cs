@@ -70,9 +70,9 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         lm_head is null ? nn.functional.linear(hidden, model.embed_tokens.weight) : lm_head.forward(hidden);
 
     /// The output layer's weight (vocab, hidden) when the head is a plain linear map (dense, or tied to the
-    /// embeddings) with no adapter; null otherwise. Lets the loss run the head in chunks.
+    /// embeddings) with no active adapter; null otherwise. Lets the loss run the head in chunks.
     public Tensor? DenseHeadWeight => lm_head is null ? model.embed_tokens.weight
-        : lm_head.Quantized is null && (lm_head.Adapter is null || !lm_head.AdapterEnabled) ? lm_head.Weight : null;
+        : lm_head.Quantized is null && !lm_head.AdapterActive ? lm_head.Weight : null;
 
     /// Final-norm hidden states (B, T, hidden).
     public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)

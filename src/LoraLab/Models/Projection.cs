@@ -14,9 +14,15 @@ public interface IBaseWeight
     long StorageBytes { get; }
 }
 
-/// An adapter on a projection's output (LoRA): `y = base(x) + adapter(x)`.
+/// An adapter on a projection's output (LoRA): `y = base(x) + adapter(x)` while its state is Active.
 public interface IProjectionAdapter
 {
+    /// The one record of whether the projection adds the delta; changed only through the adapter's transitions.
+    AdapterState State { get; }
+    /// Disabled → Active (Active: no change). Refuses a merged adapter: its delta is already in the weight.
+    void Enable();
+    /// Active → Disabled (Disabled: no change). Refuses a merged adapter: the weight still holds its delta.
+    void Disable();
     Tensor Delta(Tensor x);
     /// `baseOutput + Delta(x)` for 2-D `x` (rows, in) and `baseOutput` (rows, out). Consumes `baseOutput`: the adapter
     /// may add into it in place and return it, or return a new tensor and dispose it; the caller owns the result.
@@ -35,8 +41,8 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     public Parameter? Bias { get; private set; }
     public IBaseWeight? Quantized { get; private set; }
     public IProjectionAdapter? Adapter { get; private set; }
-    /// When false the adapter is skipped (e.g. after merging it into the base weight).
-    public bool AdapterEnabled { get; set; } = true;
+    /// Whether forward adds the adapter's delta (an adapter in state Active); disabled or merged ones are skipped.
+    public bool AdapterActive => Adapter is { State: AdapterState.Active };
 
     public Projection(string name, long inFeatures, long outFeatures, bool bias) : base(name)
     {
@@ -98,12 +104,12 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (Adapter is null || !AdapterEnabled) return BaseForward(x);
+        if (Adapter is not { State: AdapterState.Active } adapter) return BaseForward(x);
         // On 2-D rows the base output is a fresh tensor, not a view, so the adapter can add into it in place
         // (autograd allows that because the base product does not save its output; on a view it would not be cheap).
-        if (x.dim() == 2) return Adapter.AddTo(BaseForward(x), x);
+        if (x.dim() == 2) return adapter.AddTo(BaseForward(x), x);
         using var rows = x.reshape(-1, InFeatures);
-        using var y = Adapter.AddTo(BaseForward(rows), rows);
+        using var y = adapter.AddTo(BaseForward(rows), rows);
         var shape = x.shape.ToArray();
         shape[^1] = OutFeatures;
         return y.view(shape);

@@ -22,7 +22,7 @@ public class MergeTests
         double adaptedLoss = LoraTestModels.Loss(m, ids);
 
         LoraInjector.MergeAll(m);
-        Assert.All(LoraInjector.Adapters(m), a => Assert.True(a.Merged));
+        Assert.All(LoraInjector.Adapters(m), a => Assert.Equal(AdapterState.Merged, a.State));
         var q = LoraInjector.Adapters(m)[0];
         Assert.False(LoraTestModels.Same(before[q.Path + ".weight"], q.Base.Weight!));
         using var merged = LoraTestModels.Logits(m, ids);

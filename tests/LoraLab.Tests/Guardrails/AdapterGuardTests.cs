@@ -91,7 +91,7 @@ public class AdapterGuardTests
         PeftFormat.Load(SharedAdapter, m.Model);
         Assert.True(AdapterEffect.MaxLogitChange(m.Model) > 1e-3);
         using (AdaptersOff.On(m.Model)) Assert.Equal(0, AdapterEffect.MaxLogitChange(m.Model));
-        Assert.True(m.Model.Projections().Where(p => p.Projection.Adapter is not null).All(p => p.Projection.AdapterEnabled));
+        Assert.True(m.Model.Projections().Where(p => p.Projection.Adapter is not null).All(p => p.Projection.AdapterActive));
     }
 
     [SharedFact]

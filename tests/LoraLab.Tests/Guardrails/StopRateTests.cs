@@ -46,7 +46,7 @@ public class StopRateTests
         Assert.Equal(2, c.Tuned.Prompts);
         Assert.Equal(4, c.Tuned.MaxNewTokens);
         Assert.Equal(c.Tuned, c.Base);   // fresh adapters (B = 0) generate exactly what the base does
-        Assert.All(m.Projections().Where(p => p.Projection.Adapter is not null), p => Assert.True(p.Projection.AdapterEnabled));
+        Assert.All(m.Projections().Where(p => p.Projection.Adapter is not null), p => Assert.True(p.Projection.AdapterActive));
         var record = c.ToMetricsRecord();
         Assert.Equal("stop_rate", record.GetType().GetProperty("type")!.GetValue(record));
     }
