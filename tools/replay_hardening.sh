@@ -154,7 +154,7 @@ case_ 7c "resume after a kill at step 6 (checkpoint 4)" "${T[@]}" --out $W/7c --
 note 7c "" "train rows for step 5 in metrics.jsonl: $(grep '"train"' $W/7c/metrics.jsonl 2>/dev/null | grep -c '"step":5[,}]')"
 TIMEOUT=600 run $W/7d0.txt "${T[@]}" --out $W/7d --epochs 2 --max-seq-length 64 --save-every 10 --seed 3 --batch-size 16
 steps=$(grep -c '"train"' $W/7d/metrics.jsonl 2>/dev/null)
-el() { grep -a '"type":"epoch"' "$1" 2>/dev/null | grep -a '"epoch":1,' | grep -oE '"train_loss":[0-9.eE+-]+' | head -1; }
+el() { grep -a '"type":"epoch"' "$1" 2>/dev/null | grep -a '"epoch":1,' | grep -oE '"train_loss":[0-9.eE+-]+' | tail -1; }  # the last: a log that is not cut back on resume holds both
 cp -r $W/7d $W/7e 2>/dev/null; rm -rf $W/7e/adapter; for c in $W/7e/checkpoints/step-*; do n=${c##*-}; [ $((10#$n)) -gt 10 ] && rm -rf "$c"; done
 TIMEOUT=600 run $W/7e.txt "${T[@]}" --out $W/7e --epochs 2 --save-every 10 --seed 3 --batch-size 16 --resume $W/7e/checkpoints/step-000010
 note 7e "epoch-1 train loss, uninterrupted vs resumed" "$(el $W/7d/metrics.jsonl) vs $(el $W/7e/metrics.jsonl) ($steps steps)"
