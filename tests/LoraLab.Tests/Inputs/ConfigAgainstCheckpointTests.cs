@@ -38,19 +38,21 @@ public class ConfigAgainstCheckpointTests
     /// train --method lora plans its adapters (one per layer and projection) from the config: that must come after
     /// the header check, or 10^9 layers are planned first. Run as a process so a regression is killed, not waited on.
     [Fact]
-    public void TrainWithLoraChecksLayersAgainstTheHeaderBeforePlanningAdapters()
+    public async Task TrainWithLoraChecksLayersAgainstTheHeaderBeforePlanningAdapters()
     {
         var dir = WithConfig(c => c["num_hidden_layers"] = 1_000_000_000);
         var data = Path.Combine(LoraLab.Demo.DemoAssets.Locate(), LoraLab.Demo.DemoAssets.DataFolder, LoraLab.Demo.DemoAssets.TrainFile);
         using var p = Process.Start(CliRunner.StartInfo(["train", "--model", dir, "--data", data, "--out", Path.Combine(Cli.CliHarness.TempDir(), "run"),
             "--method", "lora", "--max-steps", "1", "--threads", "1"]))!;
         var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync(); // drained, so a chatty regression cannot block on a full pipe
         bool exited = p.WaitForExit(TimeSpan.FromSeconds(30));
         if (!exited) p.Kill(entireProcessTree: true);
         Assert.True(exited, "still running after 30 s");
         Assert.Equal(2, p.ExitCode);
         Assert.Equal($"error: {dir}/model.safetensors: config.json says 1000000000 layers but the checkpoint has 4 (no tensor model.layers.4.self_attn.q_proj.weight)",
-            stderr.Result.Trim());
+            (await stderr).Trim());
+        await stdout;
     }
 
     [Fact]
