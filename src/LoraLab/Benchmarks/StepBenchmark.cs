@@ -78,7 +78,7 @@ public static class StepBenchmark
 
         long peakRss = ProcessMemory.Peak();
         // Measured again after the steps, and the higher rate kept: on a shared host a single short measurement can
-        // fall into a slow moment, and MFU against it read 98–107 % in session F (BENCHMARKS.md).
+        // fall into a slow moment, and MFU against it read 98–107 % in the 2026-11-29 12:47 measurements (BENCHMARKS.md).
         progress?.Invoke("measuring the matrix-product peak again");
         peak = Math.Max(peak, MatmulPeak.GFlops(device));
 

@@ -18,7 +18,7 @@ readonly record struct AdamSlots(Tensor ExpAvg, Tensor ExpAvgSq, Tensor? MaxExpA
 public static class FusedAdamKernel
 {
     // The `_scaled` twins exist because passing grad_scale = 1 on unclipped steps is not free: small full fine-tuning's
-    // update took 65–67 ms (min of 4) with it against 48–50 without (session I).
+    // update took 65–67 ms (min of 4) with it against 48–50 without (BENCHMARKS.md, 2026-11-29 18:33).
     const string Script = @"
 def adamw(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], vmax: List[Tensor], steps: List[Tensor],
           lr: float, beta1: float, beta2: float, weight_decay: float, eps: float, amsgrad: bool, maximize: bool):
