@@ -1,11 +1,51 @@
 using System.Diagnostics;
+using LoraLab.Cli;
 
 namespace LoraLab.Tests;
 
-/// Runs the built CLI (`dotnet loralab.dll ...`) as a user would.
+/// The one place that knows how to run `loralab` in tests: in-process through CliApp.Run (fast; the usual way), or
+/// the built program (`dotnet loralab.dll ...`) as a real process, for tests that need one (the terminal, a signal,
+/// a kill, two processes at once).
 static class CliRunner
 {
-    /// The built program with `args`, output redirected and uncoloured, for tests that start it themselves.
+    static readonly object Gate = new();
+
+    /// In-process: runs `args` through CliApp.Run and captures what it prints (one run at a time).
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        lock (Gate)
+        {
+            var (oldOut, oldErr) = (Console.Out, Console.Error);
+            var (o, e) = (new StringWriter(), new StringWriter());
+            Console.SetOut(o); Console.SetError(e);
+            try { return (CliApp.Run(args), o.ToString(), e.ToString()); }
+            finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+        }
+    }
+
+    /// As a process: runs the built program with `args` to the end and returns what it printed.
+    public static (int Rc, string Stdout, string Stderr) RunProcess(params string[] args)
+    {
+        using var p = Process.Start(StartInfo(args))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr);
+    }
+
+    /// As a process: starts the built program with its output drained and discarded (the caller waits for or kills it).
+    public static Process Start(params string[] args)
+    {
+        var p = Process.Start(StartInfo(args))!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    /// As a process: the built program with `args`, output redirected and uncoloured, for tests that read its
+    /// output themselves.
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -13,14 +53,5 @@ static class CliRunner
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         return psi;
-    }
-
-    public static (int Rc, string Stdout, string Stderr) Run(params string[] args)
-    {
-        using var p = Process.Start(StartInfo(args))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
     }
 }

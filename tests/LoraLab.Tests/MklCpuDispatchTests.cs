@@ -28,7 +28,7 @@ public class MklCpuDispatchTests
     [Fact]
     public void DoctorReportsTheKernelChoice()
     {
-        var (rc, stdout, stderr) = CliRunner.Run("doctor");
+        var (rc, stdout, stderr) = CliRunner.RunProcess("doctor");
         Assert.True(rc == 0, stderr);
         var row = stdout.Split('\n').FirstOrDefault(l => l.Contains("MKL kernels")) ?? "";
         bool amd = RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && RuntimeInformation.ProcessArchitecture == Architecture.X64

@@ -11,7 +11,7 @@ namespace LoraLab.Tests;
 
 public sealed class SafeTensorsTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("loralab-st-").FullName;
+    readonly string _dir = TempDir.New("st");
 
     public SafeTensorsTests() => TorchRuntime.EnsureLoaded();
 

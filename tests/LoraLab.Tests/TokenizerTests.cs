@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     string NewTempDir()
     {
-        var dir = Directory.CreateTempSubdirectory("loralab-tok-").FullName;
+        var dir = TempDir.New("tok");
         _tempDirs.Add(dir);
         return dir;
     }
@@ -235,7 +235,7 @@ public sealed class TokenizerTests : IDisposable
     [Fact]
     public void Loader_names_the_folder_and_the_expected_files()
     {
-        var missing = Path.Combine(Path.GetTempPath(), "loralab-no-such-model-" + Guid.NewGuid());
+        var missing = Path.Combine(NewTempDir(), "no-such-model");
         var e1 = Assert.Throws<UserException>(() => TokenizerLoader.Load(missing));
         Assert.Contains(missing, e1.Message);
 

@@ -67,12 +67,21 @@ static class LoraTestModels
     public static Dictionary<string, Tensor> CloneBase(CausalLM model) =>
         model.BaseTensors().ToDictionary(t => t.Name, t => t.Tensor.detach().clone());
 
-    /// A fresh empty folder under the system temp folder.
-    public static string TempDir()
+    /// A tiny random Llama with the real Llama 2 tokenizer (vocab 32000), written as an HF folder.
+    public static string TinyModelWithLlama2Tokenizer()
     {
-        var d = Path.Combine(Path.GetTempPath(), $"loralab-test-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(d);
-        return d;
+        var dir = TempDir.New();
+        var cfg = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 32000, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
+            NumAttentionHeads = 4, NumKeyValueHeads = 2, HeadDim = 8, RmsNormEps = 1e-5, MaxPositionEmbeddings = 512,
+            BosTokenId = 1, EosTokenId = 2,
+        };
+        using var m = new CausalLM(cfg, ScalarType.Float32, CPU);
+        m.InitializeRandom(7);
+        ModelFolderWriter.Write(dir, m, ScalarType.Float32);
+        File.Copy(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
+        return dir;
     }
 
     /// Bit-exact equality of two tensors (same dtype, shape and values).

@@ -43,11 +43,11 @@ public class MergeTests
     public void MergeCommandWritesAStandaloneModel()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var root = LoraTestModels.TempDir();
+        var root = TempDir.New();
         var outDir = Path.Combine(root, "merged");
         try
         {
-            var (rc, stdout, stderr) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc, stdout, stderr) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
             Assert.True(rc == 0, stderr);
             Assert.Contains("max |diff|", stdout);
             Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(outDir).Select(Path.GetFileName).Order());
@@ -62,7 +62,7 @@ public class MergeTests
             Assert.Equal("float32", (string?)cfg["torch_dtype"]);
 
             // non-empty target: refused without --overwrite
-            var (rc2, _, err2) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc2, _, err2) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
             Assert.Equal(2, rc2);
             Assert.Contains("--overwrite", err2);
         }
@@ -73,7 +73,7 @@ public class MergeTests
     public void MergeToBf16ReportsRoundingAndCopiesTokenizerFiles()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var root = LoraTestModels.TempDir();
+        var root = TempDir.New();
         var baseDir = Path.Combine(root, "base");
         var outDir = Path.Combine(root, "out");
         try

@@ -57,23 +57,24 @@ public class PeftFixtureTests
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
         using var ids = LoraTestModels.GoldenIds(LoraTestModels.SharedAdapterDir, out double golden);
-        var data = Path.Combine(Path.GetTempPath(), $"loralab-eval-{Guid.NewGuid():N}.jsonl");
+        var scratch = TempDir.New("eval");
+        var data = Path.Combine(scratch, "eval.jsonl");
         var flat = ids.data<long>().ToArray();
         long t = ids.shape[1];
         File.WriteAllLines(data, Enumerable.Range(0, (int)ids.shape[0]).Select(i => JsonSerializer.Serialize(new { input_ids = flat.Skip(i * (int)t).Take((int)t) })));
         try
         {
-            var (rc, stdout, stderr) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--data", data, "--json");
+            var (rc, stdout, stderr) = CliRunner.RunProcess("eval", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--data", data, "--json");
             Assert.True(rc == 0, stderr);
             using var doc = JsonDocument.Parse(stdout);
             Assert.Equal(golden, doc.RootElement.GetProperty("loss").GetDouble(), 1e-4);
             Assert.Equal(64, doc.RootElement.GetProperty("tokens").GetInt64());
 
-            var (rc2, _, err2) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", "/nonexistent/adapter", "--data", data);
+            var (rc2, _, err2) = CliRunner.RunProcess("eval", "--model", LoraTestModels.TinyDir, "--adapter", "/nonexistent/adapter", "--data", data);
             Assert.Equal(2, rc2);
             Assert.Contains("/nonexistent/adapter", err2);
         }
-        finally { File.Delete(data); }
+        finally { Directory.Delete(scratch, true); }
     }
 
     [SharedFact]
@@ -81,7 +82,7 @@ public class PeftFixtureTests
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
         var prompt = new[] { 1, 5, 9, 300 };
-        var (rc, stdout, stderr) = CliRunner.Run("generate", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir,
+        var (rc, stdout, stderr) = CliRunner.RunProcess("generate", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir,
             "--prompt-ids", string.Join(",", prompt), "--max-new-tokens", "12");
         Assert.True(rc == 0, stderr);
         using var m = LoraTestModels.LoadTiny();
@@ -96,7 +97,7 @@ public class PeftFixtureTests
     public void OlderKeysWithDefaultAdapterNameAreAccepted()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = LoraTestModels.TempDir();
+        var dir = TempDir.New();
         try
         {
             File.Copy(Path.Combine(LoraTestModels.SharedAdapterDir, PeftFormat.ConfigFile), Path.Combine(dir, PeftFormat.ConfigFile));
@@ -113,7 +114,7 @@ public class PeftFixtureTests
     public void MismatchesNameTheOffendingTensor()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = LoraTestModels.TempDir();
+        var dir = TempDir.New();
         try
         {
             File.Copy(Path.Combine(LoraTestModels.SharedAdapterDir, PeftFormat.ConfigFile), Path.Combine(dir, PeftFormat.ConfigFile));

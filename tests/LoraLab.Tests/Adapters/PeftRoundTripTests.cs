@@ -21,7 +21,7 @@ public class PeftRoundTripTests
     public void SaveThenLoadIsBitExact()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = LoraTestModels.TempDir();
+        var dir = TempDir.New();
         try
         {
             var cfg = Config();
@@ -60,7 +60,7 @@ public class PeftRoundTripTests
     public void FilesUsePeftKeysAndFields()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = LoraTestModels.TempDir();
+        var dir = TempDir.New();
         try
         {
             var cfg = Config();
@@ -102,7 +102,7 @@ public class PeftRoundTripTests
     public void UnsupportedConfigsAreRefusedByField()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
-        var dir = LoraTestModels.TempDir();
+        var dir = TempDir.New();
         try
         {
             foreach (var (field, value) in new (string, JsonNode)[] { ("use_dora", true), ("bias", "all"), ("peft_type", "IA3"), ("r", "eight") })

@@ -12,8 +12,8 @@ public class EvalRunTests
 {
     static string FullRun(string data, params string[] extra)
     {
-        var run = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, new[] { "--method", "full", "--max-steps", "2" }.Concat(extra).ToArray())
+        var run = Path.Combine(TempDir.New(), "run");
+        var (code, _, err) = CliRunner.Run(DemoRuns.Train(run, new[] { "--method", "full", "--max-steps", "2" }.Concat(extra).ToArray())
             .Select(a => a == DemoRuns.Data ? data : a).ToArray());
         Assert.True(code == 0, err);
         return run;
@@ -25,7 +25,7 @@ public class EvalRunTests
     [Fact]
     public void AFullFineTuneOnTextDataIsScoredInFullWithOrWithoutRaw()
     {
-        var text = Path.Combine(CliHarness.TempDir(), "text.jsonl");
+        var text = Path.Combine(TempDir.New(), "text.jsonl");
         var records = JsonNode.Parse(File.ReadAllText(DemoRuns.Data))!.AsArray().Take(40)
             .Select(r => new JsonObject { ["text"] = $"{r!["instruction"]} {r["input"]} {r["output"]}" }.ToJsonString());
         File.WriteAllLines(text, records);
@@ -33,7 +33,7 @@ public class EvalRunTests
 
         foreach (var extra in new[] { Array.Empty<string>(), new[] { "--raw" } })
         {
-            var (code, stdout, err) = CliHarness.Run(new[] { "eval", "--run", run, "--json" }.Concat(extra).ToArray());
+            var (code, stdout, err) = CliRunner.Run(new[] { "eval", "--run", run, "--json" }.Concat(extra).ToArray());
             Assert.True(code == 0, $"exit {code} ({string.Join(" ", extra)}): {err}");
             Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(stdout).RootElement.GetProperty("template").ValueKind);
         }
@@ -43,7 +43,7 @@ public class EvalRunTests
     public void AFullFineTuneOnInstructionDataIsScoredWithItsRecordedTemplate()
     {
         var run = FullRun(DemoRuns.Data);
-        var (code, stdout, err) = CliHarness.Run("eval", "--run", run, "--json");
+        var (code, stdout, err) = CliRunner.Run("eval", "--run", run, "--json");
         Assert.True(code == 0, $"exit {code}: {err}");
         var r = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("alpaca", r.GetProperty("template").GetString());

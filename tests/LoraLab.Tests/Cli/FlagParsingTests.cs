@@ -9,7 +9,7 @@ public class FlagParsingTests
 {
     static void ExpectError(string expected, params string[] args)
     {
-        var (code, _, err) = CliHarness.Run(args);
+        var (code, _, err) = CliRunner.Run(args);
         Assert.Equal(2, code);
         Assert.Equal("error: " + expected, err.Trim());
     }
@@ -48,7 +48,7 @@ public class FlagParsingTests
     [Fact]
     public void TheRAliasStillWorks()
     {
-        var (code, stdout, err) = CliHarness.Run("params", "--config", "tiny", "--r", "4", "--json");
+        var (code, stdout, err) = CliRunner.Run("params", "--config", "tiny", "--r", "4", "--json");
         Assert.True(code == 0, err);
         Assert.Contains("\"r\":4", stdout);
     }

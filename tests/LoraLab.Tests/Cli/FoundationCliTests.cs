@@ -12,7 +12,7 @@ public class FoundationCliTests
     static string GoldenJsonl()
     {
         var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(Tiny, "golden.json"))).RootElement;
-        var path = Path.Combine(CliHarness.TempDir(), "golden.jsonl");
+        var path = Path.Combine(TempDir.New(), "golden.jsonl");
         File.WriteAllLines(path, golden.GetProperty("input_ids").EnumerateArray()
             .Select(r => JsonSerializer.Serialize(new { input_ids = r.EnumerateArray().Select(e => e.GetInt32()).ToArray() })));
         return path;
@@ -21,7 +21,7 @@ public class FoundationCliTests
     [SharedFact]
     public void EvalJsonGivesTheReferenceLoss()
     {
-        var (code, stdout, err) = CliHarness.Run("eval", "--model", Tiny, "--data", GoldenJsonl(), "--json");
+        var (code, stdout, err) = CliRunner.Run("eval", "--model", Tiny, "--data", GoldenJsonl(), "--json");
         Assert.True(code == 0, err);
         var r = JsonDocument.Parse(stdout.Trim()).RootElement; // exactly one JSON object on stdout
         var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(Tiny, "golden.json"))).RootElement;
@@ -33,8 +33,8 @@ public class FoundationCliTests
     [SharedFact]
     public void GreedyGenerationIsIdenticalTwice()
     {
-        var a = CliHarness.Run("generate", "--model", Tiny, "--prompt-ids", "1,45,300,7", "--max-new-tokens", "16");
-        var b = CliHarness.Run("generate", "--model", Tiny, "--prompt-ids", "1,45,300,7", "--max-new-tokens", "16");
+        var a = CliRunner.Run("generate", "--model", Tiny, "--prompt-ids", "1,45,300,7", "--max-new-tokens", "16");
+        var b = CliRunner.Run("generate", "--model", Tiny, "--prompt-ids", "1,45,300,7", "--max-new-tokens", "16");
         Assert.Equal(0, a.Code);
         Assert.Equal(a.Out, b.Out);
         Assert.True(a.Out.Trim().Split(' ').Length >= 1);
@@ -42,14 +42,14 @@ public class FoundationCliTests
 
     static string CopyOfTiny()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         foreach (var f in Directory.GetFiles(Tiny)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         return dir;
     }
 
     static void ExpectOneLineError(string modelDir, string expected)
     {
-        var (code, _, err) = CliHarness.Run("eval", "--model", modelDir, "--data", GoldenJsonl(), "--json");
+        var (code, _, err) = CliRunner.Run("eval", "--model", modelDir, "--data", GoldenJsonl(), "--json");
         Assert.NotEqual(0, code);
         Assert.Contains(expected, err);
         Assert.Single(err.Trim().Split('\n'));
@@ -77,7 +77,7 @@ public class FoundationCliTests
     [Fact]
     public void MissingModelFolderIsAOneLineError()
     {
-        var (code, _, err) = CliHarness.Run("eval", "--model", "/nonexistent/model", "--data", "/nonexistent/data.jsonl");
+        var (code, _, err) = CliRunner.Run("eval", "--model", "/nonexistent/model", "--data", "/nonexistent/data.jsonl");
         Assert.Equal(2, code);
         Assert.Single(err.Trim().Split('\n'));
     }
@@ -94,7 +94,7 @@ public class FoundationCliTests
     [SharedFact]
     public void PickleOnlyFolderIsRefused()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         File.Copy(Path.Combine(Tiny, "config.json"), Path.Combine(dir, "config.json"));
         File.WriteAllBytes(Path.Combine(dir, "pytorch_model.bin"), new byte[] { 0x80, 0x02 });
         ExpectOneLineError(dir, "safetensors");

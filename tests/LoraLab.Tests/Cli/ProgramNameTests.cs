@@ -11,7 +11,7 @@ public class ProgramNameTests
     {
         Assert.Equal("loralab", typeof(CliApp).Assembly.GetName().Name);
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "loralab.dll")));
-        var (rc, stdout, _) = CliRunner.Run("--help");
+        var (rc, stdout, _) = CliRunner.RunProcess("--help");
         Assert.Equal(0, rc);
         Assert.Contains("loralab", stdout);
     }

@@ -9,8 +9,8 @@ public class SettingRangeTests
 {
     static void ExpectRefusedBeforeWriting(string expected, params string[] args)
     {
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, _, err) = CliHarness.Run(new[] { "train", "--model", "no-model", "--data", "no-data.jsonl", "--out", outDir }.Concat(args).ToArray());
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, _, err) = CliRunner.Run(new[] { "train", "--model", "no-model", "--data", "no-data.jsonl", "--out", outDir }.Concat(args).ToArray());
         Assert.Equal(2, code);
         Assert.Equal("error: " + expected.Replace("{cores}", $"{4 * Environment.ProcessorCount} (4 x the {Environment.ProcessorCount} cores)"), err.Trim());
         Assert.False(Directory.Exists(outDir), "the output folder was created before the check");
@@ -62,7 +62,7 @@ public class SettingRangeTests
     [InlineData("- lr\n", "{f}:1: a run config is a mapping of settings (lr: 3e-4, r: 8, ...)")]
     public void YamlErrorsNameTheFileLineAndKey(string yaml, string expected)
     {
-        var file = Path.Combine(CliHarness.TempDir(), "x.yaml");
+        var file = Path.Combine(TempDir.New(), "x.yaml");
         File.WriteAllText(file, yaml);
         ExpectRefusedBeforeWriting(expected.Replace("{f}", file), "--config", file);
     }
@@ -71,7 +71,7 @@ public class SettingRangeTests
     [Fact]
     public void ARunYamlKeepsItsRecordKeys()
     {
-        var file = Path.Combine(CliHarness.TempDir(), LoraLab.Training.RunFolder.RunYaml);
+        var file = Path.Combine(TempDir.New(), LoraLab.Training.RunFolder.RunYaml);
         File.WriteAllText(file, "lr: 1e-4\nran: {total_steps: 3}\nresumed: []\n");
         var c = LoraLab.Training.RunConfig.LoadYaml(file);
         Assert.Equal((1e-4, 3), (c.Lr, c.Ran!.TotalSteps));
@@ -91,7 +91,7 @@ public class SettingRangeTests
     [InlineData("--lr must be a finite number > 0, got -1", "demo", "--lr", "-1")]
     public void OtherVerbsCheckTheirNumericFlags(string expected, params string[] args)
     {
-        var (code, _, err) = CliHarness.Run(args);
+        var (code, _, err) = CliRunner.Run(args);
         Assert.Equal(2, code);
         Assert.Equal("error: " + expected, err.Trim());
     }
@@ -103,7 +103,7 @@ public class SettingRangeTests
     [InlineData("-3")]
     public void BadThreadCountsAreRefusedBeforeLibtorchSeesThem(string threads)
     {
-        var (rc, _, err) = CliRunner.Run("generate", "--model", SharedFixtures.Path_("fixtures", "tiny-llama"), "--prompt-ids", "1,2", "--max-new-tokens", "1", "--threads", threads);
+        var (rc, _, err) = CliRunner.RunProcess("generate", "--model", SharedFixtures.Path_("fixtures", "tiny-llama"), "--prompt-ids", "1,2", "--max-new-tokens", "1", "--threads", threads);
         Assert.Equal(2, rc);
         Assert.StartsWith($"error: --threads must be between 1 and {4 * Environment.ProcessorCount}", err.Trim());
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraLab.Tests.Adapters;
 using Xunit;
 
 namespace LoraLab.Tests.Cli;
@@ -22,9 +23,9 @@ public class TrainCommandTests
     [SharedFact]
     public void TrainsOnRealAlpacaDataAndWritesAdapterMetricsAndConfig()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, stdout, err) = CliHarness.Run(Args(model, outDir, "--max-steps", "3", "--r", "4", "--alpha", "8"));
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, stdout, err) = CliRunner.Run(Args(model, outDir, "--max-steps", "3", "--r", "4", "--alpha", "8"));
         Assert.True(code == 0, err + stdout);
         Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_config.json")));
         Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_model.safetensors")));
@@ -37,17 +38,17 @@ public class TrainCommandTests
     [SharedFact]
     public void SameSeedGivesTheSameCurveAndResumeReachesTheSameLoss()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var root = CliHarness.TempDir();
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var root = TempDir.New();
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b"), c = Path.Combine(root, "c");
         var common = new[] { "--max-steps", "6", "--save-every", "3", "--seed", "5", "--lora-dropout", "0.1" };
-        Assert.Equal(0, CliHarness.Run(Args(model, a, common)).Code);
-        Assert.Equal(0, CliHarness.Run(Args(model, b, common)).Code);
+        Assert.Equal(0, CliRunner.Run(Args(model, a, common)).Code);
+        Assert.Equal(0, CliRunner.Run(Args(model, b, common)).Code);
         Assert.Equal(Losses(a), Losses(b));
 
         // resume the second half from a's mid-run checkpoint in a fresh folder
         var checkpoint = Path.Combine(a, "checkpoints", "step-000003");
-        var (code, _, err) = CliHarness.Run(Args(model, c, common.Append("--resume").Append(checkpoint).ToArray()));
+        var (code, _, err) = CliRunner.Run(Args(model, c, common.Append("--resume").Append(checkpoint).ToArray()));
         Assert.True(code == 0, err);
         var resumed = Losses(c);
         Assert.Equal(6, resumed.Count);                                   // a fork's log starts with the source's rows up to the checkpoint
@@ -62,8 +63,8 @@ public class TrainCommandTests
     [InlineData("--method", "dora", "unknown method 'dora'")]
     public void UnknownChoicesAreOneLineErrors(string flag, string value, string expected)
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var (code, _, err) = CliHarness.Run(Args(model, Path.Combine(CliHarness.TempDir(), "o"), flag, value, "--max-steps", "1"));
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var (code, _, err) = CliRunner.Run(Args(model, Path.Combine(TempDir.New(), "o"), flag, value, "--max-steps", "1"));
         Assert.Equal(2, code);
         Assert.Contains(expected, err);
         Assert.Single(err.Trim().Split('\n'));
@@ -72,8 +73,8 @@ public class TrainCommandTests
     [SharedFact]
     public void BadDataAndPathsAreOneLineErrorsWithExitCode2()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var dir = CliHarness.TempDir();
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var dir = TempDir.New();
         var malformed = Path.Combine(dir, "bad.jsonl");
         File.WriteAllText(malformed, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": oops}\n");
         var missingField = Path.Combine(dir, "missing.json");
@@ -85,8 +86,8 @@ public class TrainCommandTests
 
         void Expect(string data, string expected, string? outDir = null, params string[] extra)
         {
-            var args = new[] { "train", "--model", model, "--data", data, "--out", outDir ?? Path.Combine(CliHarness.TempDir(), "o"), "--max-steps", "1" }.Concat(extra).ToArray();
-            var (code, _, err) = CliHarness.Run(args);
+            var args = new[] { "train", "--model", model, "--data", data, "--out", outDir ?? Path.Combine(TempDir.New(), "o"), "--max-steps", "1" }.Concat(extra).ToArray();
+            var (code, _, err) = CliRunner.Run(args);
             Assert.True(code == 2, $"exit {code} for {data}: {err}");
             Assert.Contains(expected, err);
             Assert.Single(err.Trim().Split('\n'));
@@ -98,12 +99,12 @@ public class TrainCommandTests
         Expect(Path.Combine(dir, "nope.json"), "nope.json");
         Expect(Alpaca, "longer than", null, "--max-seq-length", "8", "--long-examples", "drop");
 
-        var full = CliHarness.TempDir();
+        var full = TempDir.New();
         File.WriteAllText(Path.Combine(full, "keep.txt"), "user file");
         Expect(Alpaca, "--overwrite", full);
         Assert.Equal("user file", File.ReadAllText(Path.Combine(full, "keep.txt")));
 
-        var (code2, _, err2) = CliHarness.Run("train", "--model", Path.Combine(dir, "no-model"), "--data", Alpaca, "--out", Path.Combine(dir, "o2"));
+        var (code2, _, err2) = CliRunner.Run("train", "--model", Path.Combine(dir, "no-model"), "--data", Alpaca, "--out", Path.Combine(dir, "o2"));
         Assert.Equal(2, code2);
         Assert.Contains("no-model", err2);
     }
@@ -116,16 +117,16 @@ public class MixedPrecisionTrainTests
     [SharedFact]
     public void Fp16MixedTrainsLoraAndRefusesFullFineTuning()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
         var alpaca = SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
-        var outDir = Path.Combine(CliHarness.TempDir(), "fp16");
+        var outDir = Path.Combine(TempDir.New(), "fp16");
         var common = new[] { "train", "--model", model, "--data", alpaca, "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64", "--max-steps", "2", "--precision", "fp16-mixed", "--stop-rate-prompts", "0" };
-        var (code, _, err) = CliHarness.Run(common.Concat(new[] { "--out", outDir }).ToArray());
+        var (code, _, err) = CliRunner.Run(common.Concat(new[] { "--out", outDir }).ToArray());
         Assert.True(code == 0, err);
         var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Where(l => l.Contains("\"train\"")).ToList();
         Assert.Equal(2, losses.Count);
         Assert.DoesNotContain("NaN", string.Join("", losses));
-        var (code2, _, err2) = CliHarness.Run(common.Concat(new[] { "--out", Path.Combine(CliHarness.TempDir(), "f"), "--method", "full" }).ToArray());
+        var (code2, _, err2) = CliRunner.Run(common.Concat(new[] { "--out", Path.Combine(TempDir.New(), "f"), "--method", "full" }).ToArray());
         Assert.Equal(2, code2);
         Assert.Contains("fp16-mixed", err2);
     }

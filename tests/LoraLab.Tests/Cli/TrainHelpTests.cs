@@ -15,7 +15,7 @@ public class TrainHelpTests
     [Fact]
     public void EveryTrainFlagWithADefaultShowsItAndNoDescriptionRepeatsIt()
     {
-        var (code, help, err) = CliHarness.Run("train", "--help");
+        var (code, help, err) = CliRunner.Run("train", "--help");
         Assert.True(code == 0, err);
         var lines = help.Split('\n');
         var defaults = RunConfig.Defaults();
@@ -49,7 +49,7 @@ public class EveryHelpTests
     [InlineData("demo")][InlineData("pretrain")]
     public void HelpRendersWithExitZero(params string[] verb)
     {
-        var (code, help, err) = CliHarness.Run(verb.Append("--help").ToArray());
+        var (code, help, err) = CliRunner.Run(verb.Append("--help").ToArray());
         Assert.True(code == 0, err);
         Assert.Contains("OPTIONS:", help);
     }

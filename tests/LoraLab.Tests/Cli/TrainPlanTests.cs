@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraLab.Tests.Adapters;
 using Xunit;
 
 namespace LoraLab.Tests.Cli;
@@ -11,24 +12,24 @@ public class TrainPlanTests
     static string[] Train(string model, params string[] extra) => new[]
     {
         "train", "--model", model, "--data", SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json"),
-        "--out", Path.Combine(CliHarness.TempDir(), "run"), "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64",
+        "--out", Path.Combine(TempDir.New(), "run"), "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64",
         "--max-steps", "1", "--threads", "1", "--stop-rate-prompts", "0",
     }.Concat(extra).ToArray();
 
     [SharedFact]
     public void SgdAtAnAdamSizedRateIsWarnedAndFullFineTuningFreezesNothing()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var (code, stdout, err) = CliHarness.Run(Train(model, "--optimizer", "sgd"));
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var (code, stdout, err) = CliRunner.Run(Train(model, "--optimizer", "sgd"));
         Assert.True(code == 0, err + stdout);
         Assert.Contains("--optimizer sgd at --lr 0.0003 will barely learn", stdout);
         Assert.Contains("frozen projection weights", stdout);
 
-        (code, stdout, err) = CliHarness.Run(Train(model, "--optimizer", "sgd", "--lr", "0.05"));
+        (code, stdout, err) = CliRunner.Run(Train(model, "--optimizer", "sgd", "--lr", "0.05"));
         Assert.True(code == 0, err + stdout);
         Assert.DoesNotContain("will barely learn", stdout);
 
-        (code, stdout, err) = CliHarness.Run(Train(model, "--method", "full"));
+        (code, stdout, err) = CliRunner.Run(Train(model, "--method", "full"));
         Assert.True(code == 0, err + stdout);
         Assert.DoesNotContain("frozen", stdout);
     }
@@ -38,7 +39,7 @@ public class TrainPlanTests
     {
         double? Reference(params string[] extra)
         {
-            var (code, stdout, err) = CliHarness.Run(new[] { "estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--targets", "all", "--json" }.Concat(extra).ToArray());
+            var (code, stdout, err) = CliRunner.Run(new[] { "estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--targets", "all", "--json" }.Concat(extra).ToArray());
             Assert.True(code == 0, err);
             var r = JsonDocument.Parse(stdout).RootElement[0].GetProperty("reference_gb");
             return r.ValueKind == JsonValueKind.Null ? null : r.GetDouble();

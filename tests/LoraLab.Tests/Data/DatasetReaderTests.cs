@@ -6,13 +6,20 @@ namespace LoraLab.Tests.Data;
 
 public class DatasetReaderTests : IDisposable
 {
-    readonly TempFiles _files = new();
-    public void Dispose() => _files.Dispose();
+    readonly string _dir = TempDir.New("data");
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Write(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
 
     [Fact]
     public void ReadsAlpacaJsonArrayWithAndWithoutInput()
     {
-        var path = _files.Write("a.json", """
+        var path = Write("a.json", """
             [
               {"instruction": "Add", "input": "1 2", "output": "3"},
               {"instruction": "Greet", "input": "", "output": "Hi"},
@@ -31,7 +38,7 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public void ReadsEachFormatFromJsonLinesPerRecord()
     {
-        var path = _files.Write("mixed.jsonl", string.Join("\n",
+        var path = Write("mixed.jsonl", string.Join("\n",
             """{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}""",
             "",
             """{"conversations": [{"from": "human", "value": "Q"}, {"from": "gpt", "value": "A"}]}""",
@@ -64,18 +71,18 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public async Task ReadsParquetColumnsIncludingNestedMessages()
     {
-        var alpaca = _files.PathOf("alpaca.parquet");
+        var alpaca = Path.Combine(_dir, "alpaca.parquet");
         await ParquetSerializer.SerializeAsync(new[]
         {
             new AlpacaRow { instruction = "Translate", input = "Hallo", output = "Hello" },
             new AlpacaRow { instruction = "Count", input = "", output = "1 2 3" },
         }, alpaca);
-        var chat = _files.PathOf("chat.parquet");
+        var chat = Path.Combine(_dir, "chat.parquet");
         await ParquetSerializer.SerializeAsync(new[]
         {
             new ChatRow { messages = [new Turn { role = "user", content = "Hi" }, new Turn { role = "assistant", content = "Hey" }] },
         }, chat);
-        var tokens = _files.PathOf("tokens.parquet");
+        var tokens = Path.Combine(_dir, "tokens.parquet");
         await ParquetSerializer.SerializeAsync(new[] { new TokenRow { input_ids = [3, 4, 5] } }, tokens);
 
         var a = DatasetReader.Load(alpaca);
@@ -86,7 +93,7 @@ public class DatasetReaderTests : IDisposable
         Assert.Equal([3, 4, 5], Assert.IsType<TokenizedRecord>(Assert.Single(DatasetReader.Load(tokens))).InputIds);
 
         // A folder reads its shards in name order.
-        var all = DatasetReader.Load(_files.Dir);
+        var all = DatasetReader.Load(_dir);
         Assert.Equal(4, all.Count);
         Assert.IsType<AlpacaRecord>(all[0]);
         Assert.IsType<ChatRecord>(all[2]);
@@ -95,7 +102,7 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public void MalformedJsonLineNamesFileAndLine()
     {
-        var path = _files.Write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\",}\n");
+        var path = Write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\",}\n");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
         Assert.StartsWith($"{path}:3: malformed JSON", e.Message);
     }
@@ -103,7 +110,7 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public void MalformedJsonArrayNamesFileLine()
     {
-        var path = _files.Write("bad.json", "[\n {\"text\": \"a\"},\n {\"text\": b}\n]");
+        var path = Write("bad.json", "[\n {\"text\": \"a\"},\n {\"text\": b}\n]");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
         Assert.StartsWith($"{path}:3: malformed JSON", e.Message);
     }
@@ -111,12 +118,12 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public void MissingFieldNamesRecordAndField()
     {
-        var array = _files.Write("missing.json", """[{"instruction": "a", "output": "b"}, {"instruction": "c"}]""");
+        var array = Write("missing.json", """[{"instruction": "a", "output": "b"}, {"instruction": "c"}]""");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(array));
         Assert.Contains($"{array}: record [1]", e.Message);
         Assert.Contains("field 'output' is missing", e.Message);
 
-        var lines = _files.Write("missing.jsonl", "{\"text\": \"ok\"}\n{\"messages\": [{\"role\": \"user\"}]}\n");
+        var lines = Write("missing.jsonl", "{\"text\": \"ok\"}\n{\"messages\": [{\"role\": \"user\"}]}\n");
         e = Assert.Throws<UserException>(() => DatasetReader.Load(lines));
         Assert.Contains($"{lines}:2", e.Message);
         Assert.Contains("field 'messages[0].content' is missing", e.Message);
@@ -132,7 +139,7 @@ public class DatasetReaderTests : IDisposable
     [InlineData("""["not", "an", "object"]""", "expected a JSON object per record")]
     public void BadRecordsAreUserErrorsNamingTheField(string line, string expected)
     {
-        var path = _files.Write("bad.jsonl", "{\"text\": \"fine\"}\n" + line + "\n");
+        var path = Write("bad.jsonl", "{\"text\": \"fine\"}\n" + line + "\n");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
         Assert.StartsWith($"{path}:2: ", e.Message);
         Assert.Contains(expected, e.Message);
@@ -141,18 +148,18 @@ public class DatasetReaderTests : IDisposable
     [Fact]
     public void EmptyDatasetAndMissingPathAreErrors()
     {
-        var empty = _files.Write("empty.jsonl", "\n\n");
+        var empty = Write("empty.jsonl", "\n\n");
         Assert.Contains("empty", Assert.Throws<UserException>(() => DatasetReader.Load(empty)).Message);
-        var emptyArray = _files.Write("empty.json", "[]");
+        var emptyArray = Write("empty.json", "[]");
         Assert.Contains("empty", Assert.Throws<UserException>(() => DatasetReader.Load(emptyArray)).Message);
-        var missing = Path.Combine(_files.Dir, "nope.jsonl");
+        var missing = Path.Combine(_dir, "nope.jsonl");
         Assert.Contains(missing, Assert.Throws<UserException>(() => DatasetReader.Load(missing)).Message);
     }
 
     [Fact]
     public void NonParquetFileWithParquetExtensionIsUserError()
     {
-        var path = _files.Write("fake.parquet", "this is not parquet");
+        var path = Write("fake.parquet", "this is not parquet");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
         Assert.StartsWith($"{path}: cannot read as Parquet", e.Message);
     }

@@ -14,7 +14,7 @@ public class ByteLevelBpeTrainerTests
     {
         var docs = DemoCorpus.Documents(4, 30_000);
         var vocab = ByteLevelBpeTrainer.Train(docs, vocabSize, ["<s>", "</s>", "<pad>"]);
-        var dir = Path.Combine(Path.GetTempPath(), $"bpe-{Guid.NewGuid():N}");
+        var dir = TempDir.New("bpe");
         HfTokenizerWriter.Write(dir, vocab, Roles, 256);
         return (vocab, dir);
     }

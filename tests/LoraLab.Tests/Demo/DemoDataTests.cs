@@ -76,7 +76,7 @@ public class DemoDataTests
     public void WrittenDatasetsLoadAsAlpacaRecords()
     {
         var (train, held) = DemoTasks.Generate(2, 20, 5);
-        var path = Path.Combine(Path.GetTempPath(), $"demo-{Guid.NewGuid():N}", "train.json");
+        var path = Path.Combine(TempDir.New("demo"), "train.json");
         try
         {
             DemoTasks.WriteAlpacaJson(path, train);

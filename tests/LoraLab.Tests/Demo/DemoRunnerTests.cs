@@ -25,7 +25,7 @@ public class DemoRunnerTests
     [Fact]
     public void RunsTheHookBetweenTwoMeasurementsAndWritesAReport()
     {
-        var outDir = Path.Combine(Path.GetTempPath(), $"demo-{Guid.NewGuid():N}");
+        var outDir = TempDir.New("demo");
         try
         {
             var trainer = new NoOpTrainer();
@@ -51,7 +51,7 @@ public class DemoRunnerTests
     [Fact]
     public void LoraTrainerSavesAPeftAdapterAndAMergedModel()
     {
-        var outDir = Path.Combine(Path.GetTempPath(), $"demo-lora-{Guid.NewGuid():N}");
+        var outDir = TempDir.New("demo-lora");
         try
         {
             var report = new DemoRunner(new DemoOptions { OutDir = outDir, Steps = 4, HeldOutPerTask = 1, MaxNewTokens = 4, BatchSize = 4, MicroBatchSize = 4 },

@@ -12,7 +12,7 @@ public class PretrainerTests
     [Fact]
     public void AFewStepsLowerTheLossAndWriteALoadableModelFolder()
     {
-        var root = Path.Combine(Path.GetTempPath(), $"pretrain-{Guid.NewGuid():N}");
+        var root = TempDir.New("pretrain");
         try
         {
             var docs = DemoCorpus.Documents(9, 20_000);
@@ -65,7 +65,7 @@ public class PretrainerTests
     [Fact]
     public void ChunkingCutsFullRowsOfDocumentsBetweenBosAndEos()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"chunk-{Guid.NewGuid():N}");
+        var dir = TempDir.New("chunk");
         try
         {
             DemoAssets.TrainTokenizer(dir, DemoCorpus.Documents(1, 5_000), [], 300);

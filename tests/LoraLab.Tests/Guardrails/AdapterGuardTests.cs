@@ -20,7 +20,7 @@ public class AdapterGuardTests
     /// The shared PEFT adapter with a loralab_adapter.json that records tiny-llama as its base.
     static string SharedAdapterWithProvenance()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         foreach (var f in Directory.GetFiles(SharedAdapter)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         AdapterProvenance.Write(dir, new AdapterProvenance
         {
@@ -32,7 +32,7 @@ public class AdapterGuardTests
     /// An adapter saved straight after injection: every B is zero, so it changes nothing.
     static string ZeroAdapter()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         using var m = LoraTestModels.LoadTiny();
         var cfg = new LoraConfig { R = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj"] };
         LoraInjector.Apply(m.Model, cfg, seed: 1);
@@ -43,7 +43,7 @@ public class AdapterGuardTests
     [SharedFact]
     public void RecordedBaseLoadsWithoutWarning()
     {
-        var (code, _, err) = CliHarness.Run(Generate(Tiny, SharedAdapterWithProvenance()));
+        var (code, _, err) = CliRunner.Run(Generate(Tiny, SharedAdapterWithProvenance()));
         Assert.True(code == 0, err);
         Assert.DoesNotContain("warning", err);
     }
@@ -52,7 +52,7 @@ public class AdapterGuardTests
     public void ADifferentBaseWarnsOnOneLineAndProceeds()
     {
         var nudged = ModelCopies.WithNudgedEmbedding(Tiny);
-        var (code, stdout, err) = CliHarness.Run(Generate(nudged, SharedAdapterWithProvenance()));
+        var (code, stdout, err) = CliRunner.Run(Generate(nudged, SharedAdapterWithProvenance()));
         Assert.True(code == 0, err);
         var warning = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("warning: ", warning);
@@ -64,7 +64,7 @@ public class AdapterGuardTests
     [SharedFact]
     public void ABaseTheAdapterDoesNotFitIsAnError()
     {
-        var (code, _, err) = CliHarness.Run(Generate(RepoFixtures.Path_("mqa-tied"), SharedAdapter));
+        var (code, _, err) = CliRunner.Run(Generate(RepoFixtures.Path_("mqa-tied"), SharedAdapter));
         Assert.Equal(2, code);
         Assert.Contains("has shape", err);
     }
@@ -73,13 +73,13 @@ public class AdapterGuardTests
     public void AnAdapterThatChangesNothingIsAnErrorForGenerateAndEval()
     {
         var zero = ZeroAdapter();
-        var (code, _, err) = CliHarness.Run(Generate(Tiny, zero));
+        var (code, _, err) = CliRunner.Run(Generate(Tiny, zero));
         Assert.Equal(2, code);
         Assert.Contains("does not change the model's output", err);
 
-        var data = Path.Combine(CliHarness.TempDir(), "ids.jsonl");
+        var data = Path.Combine(TempDir.New(), "ids.jsonl");
         File.WriteAllText(data, "{\"input_ids\": [1, 5, 9, 14, 20]}\n");
-        (code, _, err) = CliHarness.Run("eval", "--model", Tiny, "--adapter", zero, "--data", data);
+        (code, _, err) = CliRunner.Run("eval", "--model", Tiny, "--adapter", zero, "--data", data);
         Assert.Equal(2, code);
         Assert.Contains("does not change the model's output", err);
     }
@@ -98,7 +98,7 @@ public class AdapterGuardTests
     public void ValidateReportsModulesShapesAndFingerprint()
     {
         var adapter = SharedAdapterWithProvenance();
-        var (code, stdout, err) = CliHarness.Run("adapter", "validate", "--model", Tiny, "--adapter", adapter);
+        var (code, stdout, err) = CliRunner.Run("adapter", "validate", "--model", Tiny, "--adapter", adapter);
         Assert.True(code == 0, err + stdout);
         Assert.Contains("q_proj", stdout);
         Assert.Contains("[4, 64]", stdout);
@@ -106,16 +106,16 @@ public class AdapterGuardTests
         Assert.Contains("sampled weights", stdout);
         Assert.Contains("fits this base", stdout);
 
-        (code, stdout, _) = CliHarness.Run("adapter", "validate", "--model", ModelCopies.WithNudgedEmbedding(Tiny), "--adapter", adapter);
+        (code, stdout, _) = CliRunner.Run("adapter", "validate", "--model", ModelCopies.WithNudgedEmbedding(Tiny), "--adapter", adapter);
         Assert.Equal(1, code);
         Assert.Contains("differ", stdout);
         Assert.Contains("problems found", stdout);
 
-        (code, stdout, _) = CliHarness.Run("adapter", "validate", "--model", Tiny, "--adapter", ZeroAdapter());
+        (code, stdout, _) = CliRunner.Run("adapter", "validate", "--model", Tiny, "--adapter", ZeroAdapter());
         Assert.Equal(1, code);
         Assert.Contains("none: the output equals the base's", stdout);
 
-        (code, _, err) = CliHarness.Run("adapter", "validate", "--model", RepoFixtures.Path_("mqa-tied"), "--adapter", adapter);
+        (code, _, err) = CliRunner.Run("adapter", "validate", "--model", RepoFixtures.Path_("mqa-tied"), "--adapter", adapter);
         Assert.Equal(2, code);
         Assert.Contains("has shape", err);
     }

@@ -51,7 +51,7 @@ public class BaseFingerprintTests
     [Fact]
     public void SidecarIsWrittenAndReadBack()
     {
-        var dir = Cli.CliHarness.TempDir();
+        var dir = TempDir.New();
         var written = new AdapterProvenance
         {
             Template = "chatml", AddBos = false, BosId = 1, EosId = 2, EndOfTurn = "<|im_end|>", EndOfTurnId = 4, StopIds = [2, 4],
@@ -68,7 +68,7 @@ public class BaseFingerprintTests
     [Fact]
     public void MissingSidecarReadsAsNullAndABadOneIsAUserError()
     {
-        var dir = Cli.CliHarness.TempDir();
+        var dir = TempDir.New();
         Assert.Null(AdapterProvenance.Read(dir));
         File.WriteAllText(Path.Combine(dir, AdapterProvenance.FileName), "{\"format\":\"loralab-adapter/1\",\"template\":\"vicuna\"}");
         var e = Assert.Throws<UserException>(() => AdapterProvenance.Read(dir));

@@ -82,15 +82,15 @@ public class DataPreviewTests
     [SharedFact]
     public void PreviewCommandPrintsMarkedExamplesCountsAndWarnings()
     {
-        var model = CliHarness.TempDir();
+        var model = TempDir.New();
         File.Copy(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model"), Path.Combine(model, "tokenizer.model"));
-        var data = Path.Combine(CliHarness.TempDir(), "mixed.jsonl");
+        var data = Path.Combine(TempDir.New(), "mixed.jsonl");
         File.WriteAllLines(data,
         [
             "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"Hi there!\"}",
             "{\"instruction\": \"Write a long story\", \"input\": \"\", \"output\": \"" + string.Join(" ", Enumerable.Repeat("once upon a time", 40)) + "\"}",
         ]);
-        var (code, stdout, err) = CliHarness.Run("data", "preview", "--model", model, "--data", data, "-n", "2", "--max-seq-length", "64");
+        var (code, stdout, err) = CliRunner.Run("data", "preview", "--model", model, "--data", data, "-n", "2", "--max-seq-length", "64");
         Assert.True(code == 0, err);
         Assert.Contains("template alpaca", stdout);
         Assert.Contains("### Response:«Hi there!</s>»", stdout);
@@ -98,9 +98,9 @@ public class DataPreviewTests
         Assert.Contains("would be truncated", stdout);
         Assert.Contains("1 examples would be truncated and 0 dropped", stdout);
 
-        var ids = Path.Combine(CliHarness.TempDir(), "ids.jsonl");
+        var ids = Path.Combine(TempDir.New(), "ids.jsonl");
         File.WriteAllText(ids, "{\"input_ids\": [1, 1, 450, 4996, 17354]}\n");
-        (code, stdout, err) = CliHarness.Run("data", "preview", "--model", model, "--data", ids, "--template", "plain");
+        (code, stdout, err) = CliRunner.Run("data", "preview", "--model", model, "--data", ids, "--template", "plain");
         Assert.True(code == 0, err);
         Assert.Contains("doubled BOS", stdout);
         Assert.Contains("missing stop token", stdout);

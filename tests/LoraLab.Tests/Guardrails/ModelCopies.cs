@@ -9,7 +9,7 @@ static class ModelCopies
     /// A copy of `dir` (config and tokenizer files as they are) whose tensors pass through `change` (name, tensor → tensor).
     public static string Rewrite(string dir, Func<string, Tensor, Tensor> change)
     {
-        var outDir = Cli.CliHarness.TempDir();
+        var outDir = TempDir.New();
         foreach (var f in Directory.GetFiles(dir).Where(f => !f.EndsWith(".safetensors") && !f.EndsWith(".index.json")))
             File.Copy(f, Path.Combine(outDir, Path.GetFileName(f)));
         using var files = CheckpointFiles.Open(dir);

@@ -12,7 +12,7 @@ public class QuantizedBaseMergeTests
     static MergeReport Merge(string adapter, string? baseQuantization = null, string? requantize = null) =>
         AdapterMerger.MergeToFolder(new MergeOptions
         {
-            BaseDir = LoraTestModels.TinyDir, AdapterDir = adapter, OutDir = Path.Combine(CliHarness.TempDir(), "merged"),
+            BaseDir = LoraTestModels.TinyDir, AdapterDir = adapter, OutDir = Path.Combine(TempDir.New(), "merged"),
             BaseQuantization = baseQuantization, Requantize = requantize,
         });
 
@@ -30,7 +30,7 @@ public class QuantizedBaseMergeTests
     [SharedFact]
     public void TheAdaptersRecordSelectsTheQuantizedBaseAndNoneOverridesIt()
     {
-        var adapter = CliHarness.TempDir();
+        var adapter = TempDir.New();
         foreach (var f in Directory.GetFiles(LoraTestModels.SharedAdapterDir)) File.Copy(f, Path.Combine(adapter, Path.GetFileName(f)));
         AdapterProvenance.Write(adapter, new AdapterProvenance { Template = "plain", BaseQuantization = "nf4" });
         Assert.Equal("nf4", Merge(adapter).BaseQuantization);

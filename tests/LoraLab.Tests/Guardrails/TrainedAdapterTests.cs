@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LoraLab.Adapters;
+using LoraLab.Tests.Adapters;
 using LoraLab.Tests.Cli;
 using Xunit;
 
@@ -15,9 +16,9 @@ public class TrainedAdapterTests
     [SharedFact]
     public void TrainingRecordsTheTemplateAndBaseReportsStopRateAndServingUsesTheRecord()
     {
-        var model = CliHarness.TinyModelWithLlama2Tokenizer();
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, stdout, err) = CliHarness.Run("train", "--model", model, "--data", Alpaca, "--out", outDir, "--batch-size", "2",
+        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, stdout, err) = CliRunner.Run("train", "--model", model, "--data", Alpaca, "--out", outDir, "--batch-size", "2",
             "--micro-batch-size", "2", "--max-seq-length", "96", "--lr", "1e-2", "--warmup-steps", "0", "--max-steps", "2",
             "--threads", "2", "--stop-rate-prompts", "2");
         Assert.True(code == 0, err + stdout);
@@ -46,22 +47,22 @@ public class TrainedAdapterTests
 
         // generate renders with the recorded template by default, warns when told another, refuses --raw with --template
         string[] gen = ["generate", "--model", model, "--adapter", adapter, "--prompt", "Name a colour.", "--max-new-tokens", "3", "--threads", "2"];
-        (code, _, err) = CliHarness.Run(gen);
+        (code, _, err) = CliRunner.Run(gen);
         Assert.True(code == 0, err);
         Assert.Equal("", err);
-        (code, _, err) = CliHarness.Run([.. gen, "--template", "chatml"]);
+        (code, _, err) = CliRunner.Run([.. gen, "--template", "chatml"]);
         Assert.True(code == 0, err);
         Assert.Contains("trained with template 'alpaca'", err);
-        (code, _, err) = CliHarness.Run([.. gen, "--raw", "--template", "alpaca"]);
+        (code, _, err) = CliRunner.Run([.. gen, "--raw", "--template", "alpaca"]);
         Assert.Equal(2, code);
-        (code, _, err) = CliHarness.Run([.. gen, "--raw", "--input", "x"]);
+        (code, _, err) = CliRunner.Run([.. gen, "--raw", "--input", "x"]);
         Assert.Equal(2, code);
         Assert.Contains("--input needs a template", err);
 
         // eval scores instruction data on the responses, rendered with the recorded template
-        var data = Path.Combine(CliHarness.TempDir(), "val.jsonl");
+        var data = Path.Combine(TempDir.New(), "val.jsonl");
         File.WriteAllText(data, "{\"instruction\": \"Name a colour.\", \"input\": \"\", \"output\": \"Blue.\"}\n");
-        (code, stdout, err) = CliHarness.Run("eval", "--model", model, "--adapter", adapter, "--data", data, "--json", "--threads", "2");
+        (code, stdout, err) = CliRunner.Run("eval", "--model", model, "--adapter", adapter, "--data", data, "--json", "--threads", "2");
         Assert.True(code == 0, err);
         var r = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("alpaca", r.GetProperty("template").GetString());
@@ -84,7 +85,7 @@ public class TrainedAdapterTests
     {
         var old = Console.In;
         Console.SetIn(new StringReader(input));
-        try { return CliHarness.Run(args); }
+        try { return CliRunner.Run(args); }
         finally { Console.SetIn(old); }
     }
 }

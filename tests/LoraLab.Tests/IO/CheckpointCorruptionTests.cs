@@ -11,8 +11,8 @@ public class CheckpointCorruptionTests
     /// on the first step, so a checkpoint holds more than a new optimizer's state).
     static readonly Dictionary<string, Lazy<string>> Trained = new[] { "adamw", "sgd" }.ToDictionary(o => o, o => new Lazy<string>(() =>
     {
-        var run = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "2", "--save-every", "1", "--optimizer", o, "--momentum", "0.9"));
+        var run = Path.Combine(TempDir.New(), "run");
+        var (code, _, err) = CliRunner.Run(DemoRuns.Train(run, "--max-steps", "2", "--save-every", "1", "--optimizer", o, "--momentum", "0.9"));
         Assert.True(code == 0, err);
         return run;
     }));
@@ -22,9 +22,9 @@ public class CheckpointCorruptionTests
     [InlineData("sgd")]
     public void AnUndamagedCheckpointResumes(string optimizer)
     {
-        var run = Path.Combine(CliHarness.TempDir(), "run");
+        var run = Path.Combine(TempDir.New(), "run");
         CopyTree(Trained[optimizer].Value, run);
-        var (code, stdout, err) = CliHarness.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000001"));
+        var (code, stdout, err) = CliRunner.Run("train", "--resume", Path.Combine(run, "checkpoints", "step-000001"));
         Assert.True(code == 0, $"exit {code}: {err}");
         Assert.Contains("resumed from", stdout);
     }
@@ -42,7 +42,7 @@ public class CheckpointCorruptionTests
     [InlineData("adamw", "trainer_state.json", "truncate")]
     public void ResumeFromADamagedFileNamesItAndPrintsNoBytes(string optimizer, string file, string damage)
     {
-        var run = Path.Combine(CliHarness.TempDir(), "run");
+        var run = Path.Combine(TempDir.New(), "run");
         CopyTree(Trained[optimizer].Value, run);
         var checkpoint = Path.Combine(run, "checkpoints", "step-000001");
         var path = Path.Combine(checkpoint, file);
@@ -56,7 +56,7 @@ public class CheckpointCorruptionTests
             _ => Garbage(bytes.Length),
         });
 
-        var (code, _, err) = CliHarness.Run("train", "--resume", checkpoint);
+        var (code, _, err) = CliRunner.Run("train", "--resume", checkpoint);
         Assert.True(code == 2, $"exit {code}: {err}");
         Assert.Contains($"{path}: truncated or corrupt checkpoint file (", err);
         Assert.Contains("resume from an earlier checkpoint", err);

@@ -12,17 +12,6 @@ static class DemoRuns
     public static string[] Train(string outDir, params string[] extra) =>
         new[] { "train", "--model", Base, "--data", Data, "--out", outDir, "--threads", "1", "--stop-rate-prompts", "0" }.Concat(extra).ToArray();
 
-    /// Starts the built CLI as a separate process (the caller waits for or kills it).
-    public static Process Start(params string[] args)
-    {
-        var p = Process.Start(CliRunner.StartInfo(args))!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
     /// Waits until `path` exists (the other process got that far), or fails after `seconds`.
     public static void WaitFor(string path, Process p, int seconds = 120)
     {

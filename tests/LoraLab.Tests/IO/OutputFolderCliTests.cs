@@ -11,15 +11,15 @@ public class OutputFolderCliTests
     [Fact]
     public void ASecondRunIntoALiveRunsFolderIsRefusedWithTheHoldersPidOverwriteIncluded()
     {
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
-        var first = DemoRuns.Start(DemoRuns.Train(outDir, "--max-steps", "400", "--save-every", "2"));
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var first = CliRunner.Start(DemoRuns.Train(outDir, "--max-steps", "400", "--save-every", "2"));
         try
         {
             DemoRuns.WaitFor(Path.Combine(outDir, "checkpoints", "step-000002"), first);
             foreach (var overwrite in new[] { false, true })
             {
                 var args = DemoRuns.Train(outDir, "--max-steps", "1", "--seed", "7");
-                var (code, stdout, err) = CliHarness.Run(overwrite ? [.. args, "--overwrite"] : args);
+                var (code, stdout, err) = CliRunner.Run(overwrite ? [.. args, "--overwrite"] : args);
                 Assert.True(code == 2, $"exit {code}: {err}{stdout}");
                 Assert.Contains($"--out {outDir}: in use by another loralab process (PID {first.Id}); wait for it to finish or choose another --out", err);
             }
@@ -31,7 +31,7 @@ public class OutputFolderCliTests
             first.WaitForExit();
         }
         // kill -9 left its lock file behind, but the kernel released the lock with the process: the folder is free.
-        var (rc, _, e2) = CliHarness.Run(DemoRuns.Train(outDir, "--overwrite", "--max-steps", "1"));
+        var (rc, _, e2) = CliRunner.Run(DemoRuns.Train(outDir, "--overwrite", "--max-steps", "1"));
         Assert.True(rc == 0, e2);
     }
 
@@ -40,7 +40,7 @@ public class OutputFolderCliTests
     [Fact]
     public void OnlyTheLeftoversOfItsOwnKilledWritesAreRemoved()
     {
-        var run = Path.Combine(CliHarness.TempDir(), "run");
+        var run = Path.Combine(TempDir.New(), "run");
         string[] mine = ["notes.old-3", ".notes.tmp-4", "merged2.old-5"];
         Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
         foreach (var d in mine.Append(".adapter.tmp-999999").Append("checkpoints/.step-000007.tmp-999999"))
@@ -48,7 +48,7 @@ public class OutputFolderCliTests
             Directory.CreateDirectory(Path.Combine(run, d));
             File.WriteAllText(Path.Combine(run, d, "f"), "x");
         }
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite"));
+        var (code, _, err) = CliRunner.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite"));
         Assert.True(code == 0, err);
         foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
         Assert.False(Directory.Exists(Path.Combine(run, ".adapter.tmp-999999")));
@@ -57,7 +57,7 @@ public class OutputFolderCliTests
         // merge writes its --out like train writes adapter/: a killed merge's temporary is removed by the next one.
         var merged = Path.Combine(run, "merged");
         Directory.CreateDirectory(Path.Combine(run, ".merged.tmp-999999"));
-        (code, _, err) = CliHarness.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", merged);
+        (code, _, err) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", merged);
         Assert.True(code == 0, err);
         Assert.False(Directory.Exists(Path.Combine(run, ".merged.tmp-999999")));
         foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
@@ -67,7 +67,7 @@ public class OutputFolderCliTests
     [SharedFact]
     public void MergeRefusesAnOutThatIsContainsOrLiesInsideItsInputs()
     {
-        var root = CliHarness.TempDir();
+        var root = TempDir.New();
         var adapter = Path.Combine(root, "adapter");
         var baseDir = Path.Combine(root, "base");
         Copy(LoraTestModels.SharedAdapterDir, adapter);
@@ -82,7 +82,7 @@ public class OutputFolderCliTests
             (Path.Combine(link, "merged"), "--adapter"), (root, "holds the --"), (Path.Combine(baseDir, "merged"), "--model"),
         })
         {
-            var (code, _, err) = CliHarness.Run("merge", "--model", baseDir, "--adapter", adapter, "--out", outDir, "--overwrite");
+            var (code, _, err) = CliRunner.Run("merge", "--model", baseDir, "--adapter", adapter, "--out", outDir, "--overwrite");
             Assert.True(code == 2, $"--out {outDir}: exit {code}: {err}");
             Assert.Contains(named, err);
             Assert.Contains("--out", err);
@@ -93,10 +93,10 @@ public class OutputFolderCliTests
     [Fact]
     public void TrainRefusesAnOutInsideTheModelFolderOrHoldingItsData()
     {
-        var root = CliHarness.TempDir();
+        var root = TempDir.New();
         var baseDir = Path.Combine(root, "base");
         Copy(DemoRuns.Base, baseDir);
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(Path.Combine(baseDir, "run"), "--max-steps", "1").Select(a => a == DemoRuns.Base ? baseDir : a).ToArray());
+        var (code, _, err) = CliRunner.Run(DemoRuns.Train(Path.Combine(baseDir, "run"), "--max-steps", "1").Select(a => a == DemoRuns.Base ? baseDir : a).ToArray());
         Assert.True(code == 2, $"exit {code}: {err}");
         Assert.Contains("--model", err);
         Assert.False(Directory.Exists(Path.Combine(baseDir, "run")));
@@ -105,7 +105,7 @@ public class OutputFolderCliTests
         Directory.CreateDirectory(run);
         var data = Path.Combine(run, "train.json");
         File.Copy(DemoRuns.Data, data);
-        (code, _, err) = CliHarness.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite").Select(a => a == DemoRuns.Data ? data : a).ToArray());
+        (code, _, err) = CliRunner.Run(DemoRuns.Train(run, "--max-steps", "1", "--overwrite").Select(a => a == DemoRuns.Data ? data : a).ToArray());
         Assert.True(code == 2, $"exit {code}: {err}");
         Assert.Contains("--data", err);
     }
@@ -113,9 +113,9 @@ public class OutputFolderCliTests
     [Fact]
     public void AnOutUnderAFileIsAUserError()
     {
-        var file = Path.Combine(CliHarness.TempDir(), "notes.txt");
+        var file = Path.Combine(TempDir.New(), "notes.txt");
         File.WriteAllText(file, "x");
-        var (code, _, err) = CliHarness.Run(DemoRuns.Train(Path.Combine(file, "run"), "--max-steps", "1"));
+        var (code, _, err) = CliRunner.Run(DemoRuns.Train(Path.Combine(file, "run"), "--max-steps", "1"));
         Assert.True(code == 2, $"exit {code}: {err}");
         Assert.Contains($"{file} is a file, not a folder", err);
     }

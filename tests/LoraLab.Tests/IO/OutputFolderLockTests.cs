@@ -9,7 +9,7 @@ public class OutputFolderLockTests
     [Fact]
     public void ASecondLockInTheSameProcessIsRefusedWithThisPidAndFreedOnDispose()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         using (var first = OutputFolderLock.Acquire(dir))
         {
             var e = Assert.Throws<UserException>(() => OutputFolderLock.Acquire(dir));
@@ -25,7 +25,7 @@ public class OutputFolderLockTests
     [Fact]
     public void ALockFileLeftByAKilledProcessDoesNotBlock()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         File.WriteAllText(Path.Combine(dir, OutputFolderLock.LockFile), "");
         File.WriteAllText(Path.Combine(dir, OutputFolderLock.PidFile), "999999\n");
         using var held = OutputFolder.Claim(dir, overwrite: false, []);
@@ -35,7 +35,7 @@ public class OutputFolderLockTests
     [Fact]
     public void ANonEmptyFolderNeedsOverwrite()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         File.WriteAllText(Path.Combine(dir, "notes.txt"), "mine");
         var e = Assert.Throws<UserException>(() => OutputFolder.Claim(dir, overwrite: false, []));
         Assert.Contains("not empty (pass --overwrite", e.Message);
@@ -45,7 +45,7 @@ public class OutputFolderLockTests
     [Fact]
     public void SymlinksAreResolvedBeforeOutIsComparedWithTheInputs()
     {
-        var root = CliHarness.TempDir();
+        var root = TempDir.New();
         var model = Directory.CreateDirectory(Path.Combine(root, "models", "base")).FullName;
         Directory.CreateSymbolicLink(Path.Combine(root, "m"), "models");           // relative link
         Directory.CreateSymbolicLink(Path.Combine(root, "b"), Path.Combine(root, "m", "base")); // link through a link

@@ -24,7 +24,7 @@ public class StorageErrorsTests
     [Fact]
     public void AFileInThePathIsNamed()
     {
-        var file = Path.Combine(CliHarness.TempDir(), "notes.txt");
+        var file = Path.Combine(TempDir.New(), "notes.txt");
         File.WriteAllText(file, "x");
         var under = Path.Combine(file, "run", "metrics.jsonl");
         var e = Assert.Throws<DirectoryNotFoundException>(() => File.WriteAllText(under, "{}"));
@@ -34,7 +34,7 @@ public class StorageErrorsTests
     [Fact]
     public void AFailedAtomicWriteLeavesThePreviousFolderAndNoTemporaryOne()
     {
-        var parent = CliHarness.TempDir();
+        var parent = TempDir.New();
         var target = Path.Combine(parent, "step-000002");
         AtomicDirectory.Write(target, d => File.WriteAllText(Path.Combine(d, "a.txt"), "old"));
         var e = Assert.Throws<StorageException>(() => AtomicDirectory.Write(target, d =>

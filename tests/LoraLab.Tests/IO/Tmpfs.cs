@@ -13,8 +13,7 @@ sealed class Tmpfs : IDisposable
 
     public static Tmpfs Mount(string size)
     {
-        var dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "loralab-tmpfs-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(dir);
+        var dir = TempDir.New("tmpfs");
         var (rc, err) = Sh("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", dir);
         if (rc != 0) { Directory.Delete(dir); throw new InvalidOperationException($"mount -t tmpfs failed: {err}"); }
         return new Tmpfs(dir);

@@ -12,7 +12,7 @@ namespace LoraLab.Tests.Inputs;
 /// /dev/zero, a FIFO or a multi-GB file is refused with one line before anything is read.
 public class BoundedFileTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("loralab-bounded-").FullName;
+    readonly string _dir = TempDir.New("bounded");
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     public static TheoryData<string> Inputs => new()

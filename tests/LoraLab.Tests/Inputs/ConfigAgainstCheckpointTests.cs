@@ -14,7 +14,7 @@ public class ConfigAgainstCheckpointTests
     /// A copy of the demo base whose config.json has `edit` applied.
     public static string WithConfig(Action<JsonObject> edit)
     {
-        var dir = Cli.CliHarness.TempDir();
+        var dir = TempDir.New();
         foreach (var f in Directory.GetFiles(DemoBase)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
         edit(cfg);
@@ -42,7 +42,7 @@ public class ConfigAgainstCheckpointTests
     {
         var dir = WithConfig(c => c["num_hidden_layers"] = 1_000_000_000);
         var data = Path.Combine(LoraLab.Demo.DemoAssets.Locate(), LoraLab.Demo.DemoAssets.DataFolder, LoraLab.Demo.DemoAssets.TrainFile);
-        using var p = Process.Start(CliRunner.StartInfo(["train", "--model", dir, "--data", data, "--out", Path.Combine(Cli.CliHarness.TempDir(), "run"),
+        using var p = Process.Start(CliRunner.StartInfo(["train", "--model", dir, "--data", data, "--out", Path.Combine(TempDir.New(), "run"),
             "--method", "lora", "--max-steps", "1", "--threads", "1"]))!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync(); // drained, so a chatty regression cannot block on a full pipe

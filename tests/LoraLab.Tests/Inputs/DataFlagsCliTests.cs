@@ -14,7 +14,7 @@ public class DataFlagsCliTests
 
     static string Latin1Alpaca()
     {
-        var path = Path.Combine(CliHarness.TempDir(), "latin1.jsonl");
+        var path = Path.Combine(TempDir.New(), "latin1.jsonl");
         var line = "{\"instruction\": \"Name the drink.\", \"input\": \"\", \"output\": \"caf\u00e9\"}\n";
         File.WriteAllBytes(path, Encoding.Latin1.GetBytes(line + line));
         return path;
@@ -25,28 +25,28 @@ public class DataFlagsCliTests
     {
         var data = Latin1Alpaca();
         long offset = Encoding.Latin1.GetBytes("{\"instruction\": \"Name the drink.\", \"input\": \"\", \"output\": \"caf").Length;
-        var (code, _, err) = CliHarness.Run("data", "preview", "--model", DemoBase, "--data", data);
+        var (code, _, err) = CliRunner.Run("data", "preview", "--model", DemoBase, "--data", data);
         Assert.Equal(2, code);
         Assert.Equal($"error: {data}:1: invalid UTF-8 at byte {offset}; re-encode the file as UTF-8 or pass --encoding-errors replace", err.Trim());
 
-        (code, _, err) = CliHarness.Run("data", "preview", "--model", DemoBase, "--data", data, "--encoding-errors", "replace");
+        (code, _, err) = CliRunner.Run("data", "preview", "--model", DemoBase, "--data", data, "--encoding-errors", "replace");
         Assert.True(code == 0, err);
     }
 
     [Fact]
     public void EvalAndTrainHonourMaxRecordBytes()
     {
-        var data = Path.Combine(CliHarness.TempDir(), "d.jsonl");
+        var data = Path.Combine(TempDir.New(), "d.jsonl");
         File.WriteAllText(data, "{\"text\": \"" + new string('a', 3000) + "\"}\n");
-        var (code, _, err) = CliHarness.Run("eval", "--model", DemoBase, "--data", data, "--max-record-bytes", "2000");
+        var (code, _, err) = CliRunner.Run("eval", "--model", DemoBase, "--data", data, "--max-record-bytes", "2000");
         Assert.Equal(2, code);
         Assert.StartsWith($"error: {data}:1: record is over the 2 KB limit (--max-record-bytes 2000)", err.Trim());
 
-        (code, _, err) = CliHarness.Run("train", "--model", DemoBase, "--data", data, "--out", Path.Combine(CliHarness.TempDir(), "run"), "--max-record-bytes", "2000");
+        (code, _, err) = CliRunner.Run("train", "--model", DemoBase, "--data", data, "--out", Path.Combine(TempDir.New(), "run"), "--max-record-bytes", "2000");
         Assert.Equal(2, code);
         Assert.StartsWith($"error: {data}:1: record is over the 2 KB limit", err.Trim());
 
-        (code, _, err) = CliHarness.Run("train", "--model", DemoBase, "--data", data, "--out", Path.Combine(CliHarness.TempDir(), "run"), "--encoding-errors", "ignore");
+        (code, _, err) = CliRunner.Run("train", "--model", DemoBase, "--data", data, "--out", Path.Combine(TempDir.New(), "run"), "--encoding-errors", "ignore");
         Assert.Equal(2, code);
         Assert.Equal("error: unknown --encoding-errors 'ignore' (strict or replace)", err.Trim());
     }
@@ -57,7 +57,7 @@ public class DataFlagsCliTests
         // (eval --help fails on a '[...]' in another option's description; its help is the CLI's to fix)
         foreach (var verb in new[] { new[] { "train" }, new[] { "data", "preview" } })
         {
-            var (_, stdout, _) = CliRunner.Run([.. verb, "--help"]); // help goes to the terminal, so a real process
+            var (_, stdout, _) = CliRunner.RunProcess([.. verb, "--help"]); // help goes to the terminal, so a real process
             Assert.Contains("--max-record-bytes", stdout);
             Assert.Contains($"(default {DataReadOptions.DefaultMaxRecordBytes} = 4 MB)", System.Text.RegularExpressions.Regex.Replace(stdout, @"\s+", " "));
             Assert.Contains("--encoding-errors", stdout);

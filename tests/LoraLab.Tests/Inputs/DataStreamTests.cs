@@ -1,7 +1,6 @@
 using System.Text;
 using LoraLab.Data;
 using LoraLab.Evaluation;
-using LoraLab.Tests.Data;
 using Xunit;
 
 namespace LoraLab.Tests.Inputs;
@@ -10,15 +9,22 @@ namespace LoraLab.Tests.Inputs;
 /// error naming file, line and byte unless --encoding-errors replace.
 public class DataStreamTests : IDisposable
 {
-    readonly TempFiles _files = new();
-    public void Dispose() => _files.Dispose();
+    readonly string _dir = TempDir.New("data");
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Write(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
 
     static readonly DataReadOptions Small = new() { MaxRecordBytes = 1000 };
     static string Text(int i, int pad = 60) => $"{{\"text\": \"record {i} {new string('x', pad)}\"}}";
 
     string WriteBytes(string name, byte[] bytes)
     {
-        var path = _files.PathOf(name);
+        var path = Path.Combine(_dir, name);
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -26,7 +32,7 @@ public class DataStreamTests : IDisposable
     [Fact]
     public void AJsonLinesRecordOverTheLimitNamesFileLineAndLimit()
     {
-        var path = _files.Write("long.jsonl", Text(0) + "\n\n" + Text(1, 5000) + "\n" + Text(2) + "\n");
+        var path = Write("long.jsonl", Text(0) + "\n\n" + Text(1, 5000) + "\n" + Text(2) + "\n");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, Small));
         Assert.Equal($"{path}:3: record is over the 1 KB limit (--max-record-bytes 1000); raise --max-record-bytes if records this long are intended", e.Message);
     }
@@ -35,7 +41,7 @@ public class DataStreamTests : IDisposable
     public void AJsonLinesFileWithoutNewlinesStopsAtTheLimit()
     {
         // the last record has no newline, and is read chunk by chunk until it passes the limit
-        var path = _files.Write("one.jsonl", Text(0, 200_000));
+        var path = Write("one.jsonl", Text(0, 200_000));
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, new DataReadOptions { MaxRecordBytes = 100_000 }));
         Assert.StartsWith($"{path}:1: record is over the 100 KB limit", e.Message);
     }
@@ -43,7 +49,7 @@ public class DataStreamTests : IDisposable
     [Fact]
     public void TheDefaultLimitRefusesAHugeLineWithoutReadingItWhole()
     {
-        var path = _files.Write("huge.jsonl", Text(0) + "\n" + Text(1, 6_000_000) + "\n");
+        var path = Write("huge.jsonl", Text(0) + "\n" + Text(1, 6_000_000) + "\n");
         var before = GC.GetTotalAllocatedBytes(precise: true);
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path));
         Assert.StartsWith($"{path}:2: record is over the 4 MB limit (--max-record-bytes {DataReadOptions.DefaultMaxRecordBytes})", e.Message);
@@ -54,7 +60,7 @@ public class DataStreamTests : IDisposable
     [Fact]
     public void AJsonArrayElementOverTheLimitNamesItsLine()
     {
-        var path = _files.Write("long.json", "[\n" + Text(0) + ",\n" + Text(1) + ",\n" + Text(2, 5000) + "\n]\n");
+        var path = Write("long.json", "[\n" + Text(0) + ",\n" + Text(1) + ",\n" + Text(2, 5000) + "\n]\n");
         var e = Assert.Throws<UserException>(() => DatasetReader.Load(path, Small));
         Assert.StartsWith($"{path}:4: record is over the 1 KB limit", e.Message);
     }
@@ -65,7 +71,7 @@ public class DataStreamTests : IDisposable
     public void ManySmallRecordsStreamPastTheLimitAndChunkBoundaries(string ext)
     {
         var records = Enumerable.Range(0, 3000).Select(i => Text(i)).ToList();
-        var path = _files.Write("many" + ext, ext == ".json" ? "[\n" + string.Join(",\n", records) + "\n]" : string.Join("\n", records));
+        var path = Write("many" + ext, ext == ".json" ? "[\n" + string.Join(",\n", records) + "\n]" : string.Join("\n", records));
         var loaded = DatasetReader.Load(path, Small);
         Assert.Equal(3000, loaded.Count);
         Assert.Equal($"record 2999 {new string('x', 60)}", ((TextRecord)loaded[2999]).Text);
@@ -75,9 +81,9 @@ public class DataStreamTests : IDisposable
     [Fact]
     public void ABadArrayIsMalformedAtItsLine()
     {
-        var path = _files.Write("bad.json", "[\n" + Text(0) + "\n" + Text(1) + "\n]");
+        var path = Write("bad.json", "[\n" + Text(0) + "\n" + Text(1) + "\n]");
         Assert.StartsWith($"{path}:3: malformed JSON: expected ',' or ']'", Assert.Throws<UserException>(() => DatasetReader.Load(path)).Message);
-        var open = _files.Write("open.json", "[\n" + Text(0) + ",\n");
+        var open = Write("open.json", "[\n" + Text(0) + ",\n");
         Assert.StartsWith($"{open}:3: malformed JSON", Assert.Throws<UserException>(() => DatasetReader.Load(open)).Message);
     }
 
@@ -107,7 +113,7 @@ public class DataStreamTests : IDisposable
         var e = Assert.Throws<UserException>(() => EvalData.Load(path, () => throw new InvalidOperationException("no tokenizer needed")));
         Assert.Equal($"{path}:2: invalid UTF-8 at byte {Array.IndexOf(bytes, (byte)0xC3)}; re-encode the file as UTF-8 or pass --encoding-errors replace", e.Message);
 
-        var longLine = _files.Write("long-eval.jsonl", "{\"input_ids\": [" + string.Join(", ", Enumerable.Range(0, 1000)) + "]}\n");
+        var longLine = Write("long-eval.jsonl", "{\"input_ids\": [" + string.Join(", ", Enumerable.Range(0, 1000)) + "]}\n");
         Assert.StartsWith($"{longLine}:1: record is over the 1 KB limit", Assert.Throws<UserException>(() => EvalData.Load(longLine, () => null!, Small)).Message);
     }
 
@@ -123,10 +129,10 @@ public class DataStreamTests : IDisposable
     [Fact]
     public void CommentsInAJsonArrayAreSkipped()
     {
-        var path = _files.Write("commented.json", "// exported 2026-12-01\n[\n  // first\n  " + Text(0) + ", /* second, a / and a * inside */ " + Text(1) +
+        var path = Write("commented.json", "// exported 2026-12-01\n[\n  // first\n  " + Text(0) + ", /* second, a / and a * inside */ " + Text(1) +
             "\n  /* long: " + new string('*', 70_000) + " */\n, " + Text(2) + " // trailing\n]\n// end");
         Assert.Equal(["record 0", "record 1", "record 2"], DatasetReader.Load(path).Select(r => ((TextRecord)r).Text[..8]));
-        var open = _files.Write("open.json", "[" + Text(0) + ", /* never closed");
+        var open = Write("open.json", "[" + Text(0) + ", /* never closed");
         Assert.Equal($"{open}:1: malformed JSON: the file ends inside a /* comment", Assert.Throws<UserException>(() => DatasetReader.Load(open)).Message);
     }
 
@@ -140,7 +146,7 @@ public class DataStreamTests : IDisposable
         var enc = Encoding.GetEncoding(encoding);
         var text = "{\"text\": \"caf\u00e9 \ud83d\ude00\"}\r\n" + Text(1) + "\r\n";
         var path = WriteBytes("wide.jsonl", enc.GetPreamble().Concat(enc.GetBytes(text)).ToArray());
-        Assert.Equal(["caf\u00e9 \ud83d\ude00", ((TextRecord)DatasetReader.Load(_files.Write("narrow.jsonl", text))[1]).Text],
+        Assert.Equal(["caf\u00e9 \ud83d\ude00", ((TextRecord)DatasetReader.Load(Write("narrow.jsonl", text))[1]).Text],
             DatasetReader.Load(path).Select(r => ((TextRecord)r).Text));
     }
 

@@ -16,20 +16,20 @@ public class EvalDataMessagesTests
     [Fact]
     public void EvalOnAnAlpacaArrayWithoutTemplateAsksForOne()
     {
-        var (code, _, err) = CliHarness.Run("eval", "--model", DemoBase, "--data", HeldOut);
+        var (code, _, err) = CliRunner.Run("eval", "--model", DemoBase, "--data", HeldOut);
         Assert.Equal(2, code);
         Assert.Equal($"error: {HeldOut}:1: a JSON array (eval reads text and input_ids records as JSON Lines); {Ask}", err.Trim());
 
-        (code, _, err) = CliHarness.Run("eval", "--model", DemoBase, "--data", HeldOut, "--template", "alpaca", "--json");
+        (code, _, err) = CliRunner.Run("eval", "--model", DemoBase, "--data", HeldOut, "--template", "alpaca", "--json");
         Assert.True(code == 0, err);
     }
 
     [Fact]
     public void EvalOnAlpacaJsonLinesWithoutTemplateAsksForOne()
     {
-        var data = Path.Combine(CliHarness.TempDir(), "heldout.jsonl");
+        var data = Path.Combine(TempDir.New(), "heldout.jsonl");
         File.WriteAllText(data, "{\"text\": \"plain text is fine\"}\n{\"instruction\": \"Say hi.\", \"input\": \"\", \"output\": \"hi\"}\n");
-        var (code, _, err) = CliHarness.Run("eval", "--model", DemoBase, "--data", data);
+        var (code, _, err) = CliRunner.Run("eval", "--model", DemoBase, "--data", data);
         Assert.Equal(2, code);
         Assert.Equal($"error: {data}:2: a record with 'instruction'; {Ask}", err.Trim());
     }
@@ -37,14 +37,14 @@ public class EvalDataMessagesTests
     [Fact]
     public void AllExamplesDroppedNamesTheFileAndThePolicy()
     {
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
-        var (code, _, err) = CliHarness.Run("train", "--model", DemoBase, "--data", HeldOut, "--out", outDir,
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, _, err) = CliRunner.Run("train", "--model", DemoBase, "--data", HeldOut, "--out", outDir,
             "--max-seq-length", "8", "--long-examples", "drop", "--val-fraction", "0");
         Assert.Equal(2, code);
         Assert.Equal($"error: {HeldOut}: all 125 examples were dropped: each is longer than the maximum sequence length (8 tokens, --max-seq-length) " +
                      "and long examples are dropped (--long-examples drop); raise --max-seq-length or use --long-examples truncate", err.Trim());
 
-        (code, _, err) = CliHarness.Run("train", "--model", DemoBase, "--data", HeldOut, "--out", outDir, "--max-seq-length", "8", "--val-fraction", "0");
+        (code, _, err) = CliRunner.Run("train", "--model", DemoBase, "--data", HeldOut, "--out", outDir, "--max-seq-length", "8", "--val-fraction", "0");
         Assert.Equal(2, code);
         Assert.Equal($"error: {HeldOut}: all 125 examples were dropped: in each the prompt alone fills the maximum sequence length (8 tokens, --max-seq-length), " +
                      "so truncating (--long-examples truncate) would leave no response to learn; raise --max-seq-length", err.Trim());

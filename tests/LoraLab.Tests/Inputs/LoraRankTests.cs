@@ -20,9 +20,9 @@ public class LoraRankTests
     [InlineData(100_000)]
     public void TrainRefusesARankAboveTheSmallestTargetedLayer(int r)
     {
-        var outDir = Path.Combine(CliHarness.TempDir(), "run");
+        var outDir = Path.Combine(TempDir.New(), "run");
         var clock = Stopwatch.StartNew();
-        var (code, _, err) = CliHarness.Run("train", "--model", Demo(DemoAssets.BaseFolder), "--data", Path.Combine(Demo(DemoAssets.DataFolder), DemoAssets.TrainFile),
+        var (code, _, err) = CliRunner.Run("train", "--model", Demo(DemoAssets.BaseFolder), "--data", Path.Combine(Demo(DemoAssets.DataFolder), DemoAssets.TrainFile),
             "--out", outDir, "--r", r.ToString(), "--max-steps", "1", "--threads", "2");
         Assert.Equal(2, code);
         // the demo base: hidden 192, 2 KV heads of 32 → k_proj and v_proj are 192 → 64
@@ -45,7 +45,7 @@ public class LoraRankTests
     [Fact]
     public void AnAdapterConfigWithAnAbsurdRankIsRefusedBeforeAllocating()
     {
-        var adapter = CliHarness.TempDir();
+        var adapter = TempDir.New();
         var cfg = new LoraConfig { R = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj"] };
         using (var loaded = ModelLoader.Load(Demo(DemoAssets.BaseFolder), new LoadOptions { LoadTokenizer = false }))
         {

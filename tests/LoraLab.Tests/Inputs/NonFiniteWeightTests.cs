@@ -71,7 +71,7 @@ public class NonFiniteWeightTests
     public void GenerateOnANaNBaseIsAOneLineErrorWithoutNulBytes()
     {
         var dir = PoisonedBase();
-        var (code, stdout, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "hello", "--max-new-tokens", "4");
+        var (code, stdout, err) = CliRunner.Run("generate", "--model", dir, "--prompt", "hello", "--max-new-tokens", "4");
         Assert.Equal(2, code);
         Assert.Equal($"error: {dir}/model.safetensors: tensor {Poisoned} has 12 NaN/Inf values", err.Trim());
         Assert.DoesNotContain('\0', stdout);
@@ -80,7 +80,7 @@ public class NonFiniteWeightTests
     [Fact]
     public void AnAdapterWithNaNIsRefusedNamingTheTensor()
     {
-        var adapter = CliHarness.TempDir();
+        var adapter = TempDir.New();
         var cfg = new LoraConfig { R = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj"] };
         using (var loaded = ModelLoader.Load(DemoBase, new LoadOptions { LoadTokenizer = false }))
         {

@@ -16,7 +16,7 @@ public class TokenizerModelMatchTests
     [SharedFact]
     public void ATokenizerLargerThanTheEmbeddingIsRefusedNamingBothFiles()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         foreach (var f in Directory.GetFiles(Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder)).Where(f => !f.EndsWith("tokenizer.json")))
             File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         File.Copy(Llama2TokenizerModel, Path.Combine(dir, "tokenizer.model"));
@@ -30,18 +30,18 @@ public class TokenizerModelMatchTests
     [Fact]
     public void AddedTokensPastTheEmbeddingAreAWarningUntilTextUsesThem()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         foreach (var f in Directory.GetFiles(Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
         json["added_tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject { ["id"] = 1115, ["content"] = "<extra>", ["special"] = true });
         File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
         const string warning = "tokenizer.json has 1 added token past config.json vocab_size 1115 (<extra> = 1115), with no embedding row; text that contains it will be refused";
 
-        var (code, _, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "Hello", "--max-new-tokens", "2", "--threads", "1");
+        var (code, _, err) = CliRunner.Run("generate", "--model", dir, "--prompt", "Hello", "--max-new-tokens", "2", "--threads", "1");
         Assert.True(code == 0, err);
         Assert.Equal($"warning: {dir}: {warning}", err.Trim());
 
-        (code, _, err) = CliHarness.Run("generate", "--model", dir, "--prompt", "Hello <extra>", "--max-new-tokens", "2", "--threads", "1");
+        (code, _, err) = CliRunner.Run("generate", "--model", dir, "--prompt", "Hello <extra>", "--max-new-tokens", "2", "--threads", "1");
         Assert.Equal(2, code);
         Assert.EndsWith($"error: {dir}: the text contains '<extra>' (id 1115 in tokenizer.json), which has no embedding row (config.json vocab_size is 1115)", err.Trim());
     }
@@ -49,7 +49,7 @@ public class TokenizerModelMatchTests
     [SharedFact]
     public void AVocabSizePaddedPastTheTokenizerIsFine()
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         var cfg = new ModelConfig
         {
             ModelType = "llama", VocabSize = 32064, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1,
@@ -66,7 +66,7 @@ public class TokenizerModelMatchTests
     [InlineData(new byte[] { 0x18, 0x01 }, "not a SentencePiece model (no pieces in it)")]
     public void AnEmptyOrForeignTokenizerModelSaysSo(byte[] bytes, string expected)
     {
-        var dir = CliHarness.TempDir();
+        var dir = TempDir.New();
         var path = Path.Combine(dir, "tokenizer.model");
         File.WriteAllBytes(path, bytes);
         Assert.Equal($"{path}: {expected}", Assert.Throws<UserException>(() => TokenizerLoader.Load(dir)).Message);

@@ -10,7 +10,7 @@ public class AtomicDirectoryTests
     [Fact]
     public void RecoverFinishesAWriteKilledBetweenItsRenamesAndRemovesOtherLeftovers()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "loralab-atomic-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = TempDir.New("atomic");
         void Make(string name, string text) { Directory.CreateDirectory(Path.Combine(dir, name)); File.WriteAllText(Path.Combine(dir, name, "f"), text); }
         Make(".adapter.tmp-41", "new");
         Make("adapter.old-41", "old");

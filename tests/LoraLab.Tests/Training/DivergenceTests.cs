@@ -28,8 +28,7 @@ public class DivergenceTests
             return new TokenizedExample(ids, ids);
         }).ToList();
         var options = new TrainOptions { Lr = lr, BatchSize = 2, MicroBatchSize = 2, MaxSteps = 4, Schedule = "constant" };
-        var outDir = Path.Combine(Path.GetTempPath(), "loralab-diverge-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(outDir);
+        var outDir = TempDir.New("diverge");
         var trainer = new Trainer(model, trainable, options, new DataLoader(examples, new Batcher(0), 2, 1), null, outDir, new FullModelWeights(model));
         return Assert.Throws<TrainingDivergedException>(() => trainer.Run(null, CancellationToken.None)).Message;
     }

@@ -132,12 +132,12 @@ public class StepStreamsTests
         TrainingStep.CheckStreams(2, "lora", 0);
         TrainingStep.CheckStreams(2, "qlora", 0);
         TrainingStep.CheckStreams(1, "full", 0.1);
-        var (rc, _, err) = CliRunner.Run("train", "--model", "/nonexistent-model", "--data", "/nonexistent.jsonl", "--out",
-            Path.Combine(Path.GetTempPath(), "loralab-streams-refusal"), "--streams", "2");
+        var (rc, _, err) = CliRunner.RunProcess("train", "--model", "/nonexistent-model", "--data", "/nonexistent.jsonl", "--out",
+            Path.Combine(TempDir.New("streams"), "run"), "--streams", "2");
         Assert.Equal(2, rc);
         Assert.Contains("--streams 2: the model has dropout", err);
         Assert.Single(err.Trim().Split('\n'));
-        (rc, _, err) = CliRunner.Run("bench", "--config", "tiny", "--method", "full", "--streams", "2");
+        (rc, _, err) = CliRunner.RunProcess("bench", "--config", "tiny", "--method", "full", "--streams", "2");
         Assert.Equal(2, rc);
         Assert.Contains("--streams 2: the embedding or output layer", err);
     }
