@@ -103,6 +103,8 @@ public class ChunkedHeadLossTests
         float chunked;
         using (no_grad()) chunked = ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore, 100).item<float>();
         var plain = nn.functional.cross_entropy(nn.functional.linear(hidden, weight), targets, reduction: nn.Reduction.Sum).item<float>();
-        Assert.Equal(plain, chunked, 3);
+        // a tolerance, not Assert.Equal(.., 3): rounding both to 3 decimals fails when unseeded inputs land the two
+        // float sums on either side of a rounding boundary (it did once in a full run)
+        Assert.InRange(Math.Abs(plain - chunked), 0, 1e-5 * Math.Max(1, Math.Abs(plain)));
     }
 }
