@@ -4,18 +4,8 @@ using Xunit;
 
 namespace LoraLab.Tests.Data;
 
-public class DatasetReaderTests : IDisposable
+public class DatasetReaderTests() : ScratchFolderTest("data")
 {
-    readonly string _dir = TempDir.New("data");
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    string Write(string name, string content)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
-
     [Fact]
     public void ReadsAlpacaJsonArrayWithAndWithoutInput()
     {

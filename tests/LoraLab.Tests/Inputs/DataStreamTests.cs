@@ -7,18 +7,8 @@ namespace LoraLab.Tests.Inputs;
 
 /// Data files are read as a stream of records, each under --max-record-bytes, and bytes that are not UTF-8 are an
 /// error naming file, line and byte unless --encoding-errors replace.
-public class DataStreamTests : IDisposable
+public class DataStreamTests() : ScratchFolderTest("data")
 {
-    readonly string _dir = TempDir.New("data");
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    string Write(string name, string content)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
-
     static readonly DataReadOptions Small = new() { MaxRecordBytes = 1000 };
     static string Text(int i, int pad = 60) => $"{{\"text\": \"record {i} {new string('x', pad)}\"}}";
 
