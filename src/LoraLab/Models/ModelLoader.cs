@@ -51,25 +51,16 @@ public static class ModelLoader
                     proj.Quantizer = options.QuantizerFor(path, proj);
             LoadWeights(model, files);
             model.eval();
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        ITokenizer? tok = null;
-        var warnings = new List<string>();
-        try
-        {
-            tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
+            var warnings = new List<string>();
+            var tok = options.LoadTokenizer && HasTokenizer(dir) ? TokenizerLoader.Load(dir) : null;
             if (tok is not null) tok = CheckVocabulary(tok, cfg, dir, warnings);
+            return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok, Warnings = warnings };
         }
         catch
         {
             model.Dispose();
             throw;
         }
-        return new LoadedModel { Dir = dir, Config = cfg, Model = model, Tokenizer = tok, Warnings = warnings };
     }
 
     /// Every token id must have an embedding row. A vocab_size above the tokenizer's is common (rows padded to a
