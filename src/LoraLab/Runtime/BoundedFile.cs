@@ -23,6 +23,8 @@ public sealed record FileLimit(string Kind, long Bytes)
     public static readonly FileLimit RunConfig = new("YAML run config", 1_000_000);
     /// chat_template.jinja: a few KB in real models.
     public static readonly FileLimit ChatTemplate = new("chat template", 1_000_000);
+    /// A checkpoint's trainer_state.json is a few kB (mostly the random generator's state).
+    public static readonly FileLimit TrainerState = new("trainer state", 1_000_000);
 
     /// The limit of a file a model folder holds, by name (merge copies these beside the merged weights).
     public static FileLimit ForModelFile(string fileName) => fileName switch

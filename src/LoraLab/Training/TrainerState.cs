@@ -25,18 +25,15 @@ public sealed record TrainerState
     public void Save(string dir) =>
         File.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
 
-    /// A trainer state is a few kB (mostly the RNG state); anything far larger is not one.
-    const long MaxFileBytes = 1 << 20;
-
     public static TrainerState Load(string dir)
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new UserException($"{dir}: not a checkpoint folder ({FileName} missing)");
-        long size = new FileInfo(path).Length;
-        if (size > MaxFileBytes) throw CheckpointFileError.Corrupt(path, $"{size} bytes; a trainer state is a few kB");
+        // Bounded like every small input: a size past the cap, or a link to /dev/zero, is refused before it is read.
+        var bytes = Runtime.BoundedFile.ReadBytes(path, Runtime.FileLimit.TrainerState);
         TrainerState? state;
         // Never the parser's message: it can quote the file's bytes.
-        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(path)); }
+        try { state = JsonSerializer.Deserialize<TrainerState>(bytes); }
         catch (JsonException e) { throw CheckpointFileError.Corrupt(path, $"not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}"); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {

@@ -17,6 +17,16 @@ public class CheckpointCorruptionTests
         return run;
     }));
 
+    /// A trainer_state.json that is a link to /dev/zero reports a length of 0 and never ends: refused before it is read.
+    [Fact]
+    public void ATrainerStateLinkedToAnEndlessDeviceIsRefusedBeforeItIsRead()
+    {
+        var dir = TempDir.New();
+        File.CreateSymbolicLink(Path.Combine(dir, LoraLab.Training.TrainerState.FileName), "/dev/zero");
+        var e = Assert.Throws<UserException>(() => LoraLab.Training.TrainerState.Load(dir));
+        Assert.Contains("not a regular file", e.Message);
+    }
+
     [Theory]
     [InlineData("adamw")]
     [InlineData("sgd")]
