@@ -12,7 +12,7 @@ public static class AtomicDirectory
     {
         var full = Path.GetFullPath(target);
         var parent = Path.GetDirectoryName(full)!;
-        var tmp = Path.Combine(parent, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId);
+        var tmp = TempName(full);
         try
         {
             Directory.CreateDirectory(parent);
@@ -43,6 +43,11 @@ public static class AtomicDirectory
             throw;
         }
     }
+
+    /// The temporary sibling this process writes `fullPath` through (`.NAME.tmp-PID`), the name Recover knows; also
+    /// for single files replaced whole (metrics.jsonl).
+    public static string TempName(string fullPath) =>
+        Path.Combine(Path.GetDirectoryName(fullPath)!, "." + Path.GetFileName(fullPath) + ".tmp-" + Environment.ProcessId);
 
     /// What a killed Write of a NAME that `ours` accepts leaves in `parent`: `.NAME.tmp-PID` (a temporary, complete
     /// only if the old copy was already moved aside) and `NAME.old-PID` (the previous copy). Where NAME itself is gone

@@ -46,7 +46,7 @@ public sealed class MetricsLog : IDisposable
             if (row is JsonObject o && o["step"] is JsonValue v && v.TryGetValue<int>(out var s) && s > step) break;
             kept.Add(line);
         }
-        var tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "." + Path.GetFileName(path) + ".tmp-" + Environment.ProcessId);
+        var tmp = AtomicDirectory.TempName(Path.GetFullPath(path));
         File.WriteAllLines(tmp, kept);
         File.Move(tmp, path, overwrite: true);
     }
