@@ -1,26 +1,25 @@
 using System.ComponentModel;
-using System.Reflection;
-using LoraLab.Cli.Commands;
-using LoraLab.Training;
+using LoraLab.Configuration;
 using Spectre.Console.Cli;
 using Spectre.Console.Cli.Help;
 using Spectre.Console.Rendering;
 
 namespace LoraLab.Cli;
 
-/// Spectre's help, with `train`'s DEFAULT column filled from RunConfig.Defaults(), the one declaration of the
-/// defaults. Train flags carry no [DefaultValue]: they stay null when not given so that a YAML config can set them.
+/// Spectre's help, with `train`'s descriptions from RunSettings and DEFAULT column from RunConfig's initialisers, the
+/// one declaration of each. Train flags carry no [DefaultValue]: they stay null when not given so that a YAML config can set them.
 public sealed class DefaultsHelpProvider(ICommandAppSettings settings) : HelpProvider(settings)
 {
     public override IEnumerable<IRenderable> GetOptions(ICommandModel model, ICommandInfo? command) =>
         base.GetOptions(model, command is { Name: "train", Parent: null } ? new WithDefaults(command) : command);
 
-    /// The default `train --help` shows for a flag: RunConfig.Defaults()' value of the property it sets.
-    public static object? TrainDefault(string longName)
-    {
-        var p = typeof(TrainSettings).GetProperties().FirstOrDefault(p => p.GetCustomAttribute<CommandOptionAttribute>()?.LongNames.Contains(longName) == true);
-        return p is null ? null : typeof(RunConfig).GetProperty(p.Name)?.GetValue(RunConfig.Defaults());
-    }
+    /// The run setting a `train` flag sets (its long name without dashes), or null for flags that are not settings.
+    public static IRunSetting? SettingOf(string longName) =>
+        RunSettings.All.FirstOrDefault(s => s.FlagTemplate.Split(' ')[0].Split('|').Any(n => n.TrimStart('-') == longName && n.StartsWith("--", StringComparison.Ordinal)));
+
+    /// The default `train --help` shows for a flag: the value a new RunConfig holds (nothing for unset and off).
+    public static string? TrainDefault(string longName) =>
+        SettingOf(longName) is { } s && s.Get(new RunConfig()) is { } v and not false ? s.Format(v) : null;
 
     sealed class WithDefaults(ICommandInfo c) : ICommandInfo
     {
@@ -34,11 +33,11 @@ public sealed class DefaultsHelpProvider(ICommandAppSettings settings) : HelpPro
         public IReadOnlyList<ICommandInfo> Commands => c.Commands;
         public ICommandInfo? DefaultCommand => c.DefaultCommand;
         public IReadOnlyList<ICommandParameter> Parameters =>
-            c.Parameters.Select(p => p is ICommandOption { DefaultValue: null } o && o.LongNames.FirstOrDefault() is { } name
-                && TrainDefault(name) is { } d ? new Option(o, new DefaultValueAttribute(d)) : p).ToList();
+            c.Parameters.Select(p => p is ICommandOption { DefaultValue: null } o && o.LongNames.FirstOrDefault() is { } name && SettingOf(name) is { } s
+                ? new Option(o, s.Help, TrainDefault(name) is { } d ? new DefaultValueAttribute(d) : null) : p).ToList();
     }
 
-    sealed class Option(ICommandOption o, DefaultValueAttribute defaultValue) : ICommandOption
+    sealed class Option(ICommandOption o, string description, DefaultValueAttribute? defaultValue) : ICommandOption
     {
         public IReadOnlyList<string> LongNames => o.LongNames;
         public IReadOnlyList<string> ShortNames => o.ShortNames;
@@ -46,7 +45,7 @@ public sealed class DefaultsHelpProvider(ICommandAppSettings settings) : HelpPro
         public bool ValueIsOptional => o.ValueIsOptional;
         public bool IsFlag => o.IsFlag;
         public bool IsRequired => o.IsRequired;
-        public string? Description => o.Description;
+        public string? Description => description;
         public DefaultValueAttribute? DefaultValue => defaultValue;
         public bool IsHidden => o.IsHidden;
     }

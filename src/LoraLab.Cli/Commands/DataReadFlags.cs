@@ -1,11 +1,13 @@
+using LoraLab.Configuration;
+
 namespace LoraLab.Cli.Commands;
 
-/// The data-reading flags of train, eval and data preview, spelt and described once (LoraLab.Data.DataReadOptions
-/// holds the default and the checks).
+/// The data-reading flags of eval and data preview, spelt and described as train's run settings (RunSettings), with
+/// the default written out because these verbs' help has no DEFAULT column filled from RunConfig.
 static class DataReadFlags
 {
-    public const string MaxRecordBytes = "--max-record-bytes <BYTES>";
-    public const string MaxRecordBytesHelp = "Largest data record (one JSONL line or JSON array element) in bytes; a longer one is an error naming its line (default 4000000 = 4 MB).";
-    public const string EncodingErrors = "--encoding-errors <MODE>";
-    public const string EncodingErrorsHelp = "strict (default): bytes in the data that are not UTF-8 are an error naming file, line and byte; replace: they become U+FFFD.";
+    public const string MaxRecordBytes = RunSettings.MaxRecordBytesFlag;
+    public const string MaxRecordBytesHelp = RunSettings.MaxRecordBytesHelp + " (default 4000000 = 4 MB)";
+    public const string EncodingErrors = RunSettings.EncodingErrorsFlag;
+    public const string EncodingErrorsHelp = RunSettings.EncodingErrorsHelp + " (default strict)";
 }

@@ -51,8 +51,8 @@ public sealed class DemoSettings : CommandSettings
     public override ValidationResult Validate()
     {
         NumberRange.AtLeast(1).Check("--steps", Steps);
-        LoraLab.Training.SettingRanges.Lr.Check("--lr", Lr);
-        LoraLab.Training.SettingRanges.R.Check("--rank", Rank);
+        LoraLab.Configuration.RunSettings.Lr.Check("--lr", Lr);
+        LoraLab.Configuration.RunSettings.R.Check("--rank", Rank);
         return base.Validate();
     }
 }

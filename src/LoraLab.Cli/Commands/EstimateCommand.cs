@@ -62,7 +62,7 @@ public sealed class EstimateSettings : CommandSettings
 
     public override ValidationResult Validate()
     {
-        LoraLab.Training.SettingRanges.R.Check("--rank", R);
+        LoraLab.Configuration.RunSettings.R.Check("--rank", R);
         NumberRange.AtLeast(1).Check("--batch", Batch);
         NumberRange.AtLeast(1).Check("--seq", Seq);
         return base.Validate();

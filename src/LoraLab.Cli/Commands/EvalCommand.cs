@@ -78,13 +78,13 @@ public sealed class EvalCommand : Command<EvalSettings>
     {
         var yaml = Path.Combine(s.Run!, LoraLab.Training.RunFolder.RunYaml);
         if (!File.Exists(yaml)) throw new UserException($"{s.Run}: not a training run folder ({LoraLab.Training.RunFolder.RunYaml} missing)");
-        var run = LoraLab.Training.RunConfig.LoadYaml(yaml);
+        var run = LoraLab.Configuration.RunConfig.LoadYaml(yaml);
         string adapter = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Adapter), model = Path.Combine(s.Run!, LoraLab.Training.RunFolder.Model);
         string? template = null;
         if (Directory.Exists(adapter))
         {
             if (s.Model is null && run.Model is { } recorded && !Path.IsPathFullyQualified(recorded))
-                throw LoraLab.Training.RunRecord.RelativePath(yaml, nameof(run.Model), recorded);
+                throw LoraLab.Training.RunRecord.RelativePath(yaml, LoraLab.Configuration.RunSettings.Model, recorded);
             s.Model ??= run.Model; s.Adapter ??= adapter;
         }
         else if (Directory.Exists(model)) { s.Model ??= model; template = run.Template; }

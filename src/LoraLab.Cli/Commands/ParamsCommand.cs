@@ -37,7 +37,7 @@ public sealed class ParamsSettings : CommandSettings
 
     public override ValidationResult Validate()
     {
-        LoraLab.Training.SettingRanges.R.Check("--rank", R);
+        LoraLab.Configuration.RunSettings.R.Check("--rank", R);
         return base.Validate();
     }
 }

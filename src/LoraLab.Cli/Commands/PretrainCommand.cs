@@ -112,11 +112,11 @@ public sealed class PretrainSettings : CommandSettings
         foreach (var (flag, value) in new (string, int)[] { ("--hidden", Hidden), ("--layers", Layers), ("--intermediate", Intermediate), ("--heads", Heads), ("--kv-heads", KvHeads) })
             NumberRange.AtLeast(0).Check(flag, value); // 0 = the demo model's
         NumberRange.AtLeast(2).Check("--seq-len", SeqLen);
-        SettingRanges.BatchSize.Check("--batch-size", BatchSize);
-        SettingRanges.MicroBatchSize.Check("--micro-batch-size", MicroBatchSize);
-        SettingRanges.Lr.Check("--lr", Lr);
-        SettingRanges.WarmupSteps.Check("--warmup-steps", WarmupSteps);
-        SettingRanges.EvalEvery.Check("--eval-every", EvalEvery);
+        LoraLab.Configuration.RunSettings.BatchSize.Check("--batch-size", BatchSize);
+        LoraLab.Configuration.RunSettings.MicroBatchSize.Check("--micro-batch-size", MicroBatchSize);
+        LoraLab.Configuration.RunSettings.Lr.Check("--lr", Lr);
+        LoraLab.Configuration.RunSettings.WarmupSteps.Check("--warmup-steps", WarmupSteps);
+        LoraLab.Configuration.RunSettings.EvalEvery.Check("--eval-every", EvalEvery);
         return base.Validate();
     }
 }
@@ -181,10 +181,10 @@ public sealed class PretrainCommand : Command<PretrainSettings>
             Model = cfg,
             SeqLength = s.SeqLen,
             SaveDtype = saveDtype,
-            Train = new TrainOptions
+            Train = new LoraLab.Configuration.RunConfig
             {
                 Lr = s.Lr, BatchSize = s.BatchSize, MicroBatchSize = s.MicroBatchSize, MaxSteps = s.Steps, Seed = s.Seed,
-                WarmupSteps = s.WarmupSteps, Schedule = "cosine", MinLr = s.Lr / 10, WeightDecay = 0.1, EvalEvery = s.EvalEvery, LogEvery = 10,
+                WarmupSteps = s.WarmupSteps, Schedule = LoraLab.Configuration.ScheduleKind.Cosine, MinLr = s.Lr / 10, WeightDecay = 0.1, EvalEvery = s.EvalEvery, LogEvery = 10,
             },
         };
         AnsiConsole.MarkupLineInterpolated($"model: {Models.ModelShapes.TotalParameters(cfg):N0} parameters (hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.NumAttentionHeads} heads / {cfg.NumKeyValueHeads} kv, vocab {cfg.VocabSize})");

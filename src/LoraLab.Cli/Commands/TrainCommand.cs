@@ -1,3 +1,4 @@
+using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Evaluation;
 using LoraLab.IO;
@@ -15,20 +16,21 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         // --resume RUN_DIR (or a checkpoint inside it) starts from the run's run.yaml; --config and flags go over it.
         var resume = s.Resume is null ? null : ResumePoint.Locate(s.Resume);
-        var given = (s.ConfigFile is null ? new RunConfig() : RunConfig.LoadYaml(s.ConfigFile)).Overlay(s.ToRunConfig());
+        // A run.yaml given as --config gives its settings only: what that run did is not this run's record.
+        var given = (s.ConfigFile is null ? new SettingLayer() : RunConfigYaml.Load(s.ConfigFile).Settings).Then(s.ToLayer());
         var recorded = resume?.Recorded(given);
-        var config = (recorded ?? RunConfig.Defaults()).Overlay(given);
+        var config = (recorded ?? new RunConfig()).With(given);
+        config.Validate();
         IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
-        if (recorded is null) { config.Ran = null; config.Resumed = null; } // a run.yaml given as --config starts a new record
-        var outDir = config.Out ?? throw new UserException("--out is required");
+        var outDir = config.Out!;
         bool existed = Directory.Exists(outDir);
         // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
         // of its own (non-empty only with --overwrite), and the checkpoint it starts from is one of its inputs.
         bool inPlace = resume?.RunDir is { } runDir && RealPath.Same(outDir, runDir);
         var fork = resume is not null && !inPlace ? resume.CheckpointDir() : null;
         using var outLock = OutputFolder.Claim(outDir, s.Overwrite || inPlace,
-            [new("--model", config.Model!), new("--data", config.Data!), new("--val-data", config.ValData!), new("--resume", fork ?? "")]);
+            [new(RunSettings.Model.Flag, config.Model!), new(RunSettings.Data.Flag, config.Data!), new(RunSettings.ValData.Flag, config.ValData ?? ""), new("--resume", fork ?? "")]);
         // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
         // as found, which a failed run must leave as it is.
         AtomicDirectory.Recover(outDir, RunFolder.IsReplacedWhole);
@@ -49,7 +51,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             if (fork is not null && resume!.RunDir is { } source && File.Exists(Path.Combine(source, RunFolder.Metrics)))
                 File.Copy(Path.Combine(source, RunFolder.Metrics), Path.Combine(outDir, RunFolder.Metrics), overwrite: true); // cut back to the checkpoint by the Trainer
             var resumed = checkpoint is null ? null : RunRecord.Resume(fromStep!.Value, checkpoint, changes);
-            File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(config, run.Trainer, resumed).ToYaml());
+            File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(run.Config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);
             run.Trainer.ResumeChanges = resumed?.Changes;
             return Train(run, checkpoint, cancellation);
@@ -114,13 +116,13 @@ public sealed class TrainCommand : Command<TrainSettings>
     static void PrintPlan(TrainingRun run)
     {
         var c = run.Config;
-        AnsiConsole.MarkupLine($"[bold]loralab train[/] {Markup.Escape(c.Method!)} on {Markup.Escape(c.Model!)}  ·  data {Markup.Escape(c.Data!)}");
+        AnsiConsole.MarkupLine($"[bold]loralab train[/] {RunChoices.Method.NameOf(c.Method)} on {Markup.Escape(c.Model!)}  ·  data {Markup.Escape(c.Data!)}");
         AnsiConsole.MarkupLine($"  train: {Markup.Escape(run.TrainStats.ToString())}");
         if (run.ValStats is not null) AnsiConsole.MarkupLine($"  val:   {Markup.Escape(run.ValStats.ToString())}");
         AnsiConsole.MarkupLine($"  trainable params: {run.TrainableParameters:N0} of {run.TotalParameters:N0} ({100.0 * run.TrainableParameters / run.TotalParameters:F3}%)" +
                                (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
         if (run.Lora is not null) // full fine-tuning freezes nothing
-            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == "qlora" ? $" ({c.Quantize ?? "nf4"})" : "")}");
+            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == TrainMethod.Qlora ? $" ({RunChoices.Quantize.NameOf(c.Quantize ?? LoraLab.Adapters.Quantization.QuantScheme.Nf4)})" : "")}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
@@ -128,13 +130,13 @@ public sealed class TrainCommand : Command<TrainSettings>
 
     /// SGD has no adaptive step size: at an Adam-sized rate (the default 3e-4) it barely moves the weights (10.70 → 10.64
     /// on the demo). A warning rather than a silent SGD default: the rate stays what run.yaml records.
-    public static string? SgdLrWarning(RunConfig c) => c.Optimizer == "sgd" && c.Lr < 1e-2
+    public static string? SgdLrWarning(RunConfig c) => c.Optimizer == OptimizerKind.Sgd && c.Lr < 1e-2
         ? $"--optimizer sgd at --lr {c.Lr} will barely learn: SGD needs a rate 10-100x Adam's (try --lr 1e-2 to 1e-1)" : null;
 
     /// How often held-out prompts' greedy generations stop, base vs tuned; logged to metrics.jsonl.
     static StopRateComparison? MeasureStopRate(TrainingRun run, double runSeconds)
     {
-        int n = run.Config.StopRatePrompts ?? StopRate.DefaultPrompts;
+        int n = run.Config.StopRatePrompts;
         if (n <= 0 || run.ValRecords.Count == 0) return null;
         var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
         if (stops.Tuned.Prompts == 0) return null;

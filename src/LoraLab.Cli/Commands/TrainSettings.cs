@@ -1,119 +1,125 @@
 using System.ComponentModel;
+using LoraLab.Configuration;
 using Spectre.Console.Cli;
+using S = LoraLab.Configuration.RunSettings;
 
 namespace LoraLab.Cli.Commands;
 
-/// `loralab train` flags. Each is also a key of the YAML run config (`--micro-batch-size` = `micro_batch_size`);
-/// property names equal RunConfig's, so mapping is by name.
+/// `loralab train` flags. Each run setting's spelling, help and range are RunSettings' and its default RunConfig's
+/// (the help provider shows both); this class only lets Spectre parse them, and ToLayer binds each one explicitly.
 public sealed class TrainSettings : CommandSettings
 {
-    [CommandOption("--config <YAML>")][Description("YAML run config; flags given on the command line override it.")]
+    [CommandOption("--config <YAML>")][Description("YAML run config (keys as the flags with underscores: micro_batch_size; flat or grouped by section: lora: {r: 16}); flags given on the command line override it.")]
     public string? ConfigFile { get; set; }
-    [CommandOption("--model <DIR>")][Description("Base model: a Hugging Face model folder.")]
-    public string? Model { get; set; }
-    [CommandOption("--data <FILE>")][Description("Training data: Alpaca JSON/JSONL, chat (messages), ShareGPT, text, input_ids, or Parquet.")]
-    public string? Data { get; set; }
-    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)] public long? MaxRecordBytes { get; set; }
-    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)] public string? EncodingErrors { get; set; }
-    [CommandOption("--val-data <FILE>")][Description("Validation data (otherwise --val-fraction of --data is held out).")]
-    public string? ValData { get; set; }
-    [CommandOption("--out <DIR>")][Description("Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.")]
-    public string? Out { get; set; }
+    [CommandOption("--set <KEY=VALUE>")][Description("Override one setting by key path, after the flags: --set lora.r=16 --set optim.lr=1e-4 (repeatable; the bare key works too: r=16).")]
+    public string[] Set { get; set; } = [];
     [CommandOption("--overwrite")][Description("Allow writing into a non-empty --out folder.")]
     public bool Overwrite { get; set; }
     [CommandOption("--resume <DIR>")][Description("Continue a run: its folder (settings from its run.yaml, its newest checkpoint) or one checkpoint folder (weights, optimizer, schedule, data position, RNG).")]
     public string? Resume { get; set; }
     [CommandOption("--allow-config-change")][Description("On --resume, apply settings that differ from the run's run.yaml (data, base, seed, batch, LoRA shape, schedule); they are recorded.")]
     public bool AllowConfigChange { get; set; }
-    [CommandOption("--method <METHOD>")][Description("lora, qlora (4-bit base + LoRA) or full (all weights; the baseline).")]
-    public string? Method { get; set; }
-    [CommandOption("--device <DEVICE>")][Description("auto, cpu or cuda.")]
-    public string? Device { get; set; }
-    [CommandOption("--precision <P>")][Description("auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).")]
-    public string? Precision { get; set; }
-    [CommandOption("--template <NAME>")][Description("Prompt template: alpaca, chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).")]
-    public string? Template { get; set; }
-    [CommandOption("--max-seq-length <N>")][Description("Longest example in tokens.")]
-    public int? MaxSeqLength { get; set; }
-    [CommandOption("--long-examples <POLICY>")][Description("truncate or drop examples over --max-seq-length.")]
-    public string? LongExamples { get; set; }
-    [CommandOption("--train-on-inputs")][Description("Also train on prompt tokens (default: responses only).")]
-    public bool? TrainOnInputs { get; set; }
-    [CommandOption("--packing")][Description("Pack examples into full rows (block-diagonal attention, per-example positions).")]
-    public bool? Packing { get; set; }
-    [CommandOption("--val-fraction <F>")][Description("Share of --data held out for validation.")]
-    public double? ValFraction { get; set; }
-    [CommandOption("--lr <LR>")][Description("Peak learning rate.")]
-    public double? Lr { get; set; }
-    [CommandOption("--batch-size <N>")][Description("Global batch size in examples.")]
-    public int? BatchSize { get; set; }
-    [CommandOption("--micro-batch-size <N>")][Description("Examples per forward pass; gradients accumulate to --batch-size.")]
-    public int? MicroBatchSize { get; set; }
-    [CommandOption("--max-steps <N>")][Description("Stop after N optimizer steps (overrides --epochs).")]
-    public int? MaxSteps { get; set; }
-    [CommandOption("--epochs <N>")][Description("Passes over the data. More can overfit: watch val loss per epoch.")]
-    public int? Epochs { get; set; }
-    [CommandOption("--seed <N>")][Description("Fixes data order, initialisation and dropout.")]
-    public int? Seed { get; set; }
-    [CommandOption("--optimizer <NAME>")][Description("adamw, adam or sgd.")]
-    public string? Optimizer { get; set; }
-    [CommandOption("--weight-decay <W>")][Description("Decoupled weight decay (AdamW) or L2 penalty (Adam, SGD).")]
-    public double? WeightDecay { get; set; }
-    [CommandOption("--momentum <M>")][Description("SGD momentum.")]
-    public double? Momentum { get; set; }
-    [CommandOption("--nesterov")][Description("Nesterov momentum for SGD.")]
-    public bool? Nesterov { get; set; }
-    [CommandOption("--schedule <NAME>")][Description("constant, linear or cosine, each after linear warmup.")]
-    public string? Schedule { get; set; }
-    [CommandOption("--warmup-steps <N>")][Description("Linear warmup steps (overrides --warmup-ratio).")]
-    public int? WarmupSteps { get; set; }
-    [CommandOption("--warmup-ratio <F>")][Description("Warmup as a share of all steps (when --warmup-steps is not given).")]
-    public double? WarmupRatio { get; set; }
-    [CommandOption("--min-lr <LR>")][Description("Floor of the linear/cosine decay.")]
-    public double? MinLr { get; set; }
-    [CommandOption("--max-grad-norm <N>")][Description("Clip gradients to this global norm (0 = off).")]
-    public double? MaxGradNorm { get; set; }
-    [CommandOption("--eval-every <N>")][Description("Validation loss every N steps (and always at each epoch end).")]
-    public int? EvalEvery { get; set; }
-    [CommandOption("--save-every <N>")][Description("Checkpoint every N steps (and always at the end).")]
-    public int? SaveEvery { get; set; }
-    [CommandOption("--save-total-limit <N>")][Description("Keep only the newest N checkpoints (default: all).")]
-    public int? SaveTotalLimit { get; set; }
-    [CommandOption("--log-every <N>")][Description("Train loss to metrics.jsonl every N steps.")]
-    public int? LogEvery { get; set; }
-    [CommandOption("-r|--rank <R>")][Description("LoRA rank r (`--r` works too).")]
-    public int? R { get; set; }
-    [CommandOption("--alpha <A>")][Description("LoRA alpha; the update is scaled by alpha/r (rule of thumb: alpha = 2r).")]
-    public double? Alpha { get; set; }
-    [CommandOption("--lora-dropout <P>")][Description("Dropout on the LoRA branch's input.")]
-    public double? LoraDropout { get; set; }
-    [CommandOption("--targets <T>")][Description("all, attn, mlp, qv, kv, or module names like q_proj,v_proj.")]
-    public string? Targets { get; set; }
-    [CommandOption("--lora-head")][Description("Also adapt lm_head.")]
-    public bool? LoraHead { get; set; }
-    [CommandOption("--use-rslora")][Description("Scale by alpha/sqrt(r) (rank-stabilised LoRA).")]
-    public bool? UseRslora { get; set; }
-    [CommandOption("--quantize <Q>")][Description("Base quantization for --method qlora: nf4 (default), fp4, int8.")]
-    public string? Quantize { get; set; }
-    [CommandOption("--threads <N>")][Description("CPU threads for libtorch (default: the physical cores).")]
-    public int? Threads { get; set; }
-    [CommandOption("--streams <N>")][Description("Split each micro-batch over N single-threaded slices run side by side on the CPU (1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.")]
-    public int? Streams { get; set; }
-    [CommandOption("--stop-rate-prompts <N>")][Description("After training, greedy-generate this many held-out prompts (0 = skip) and report how many stop, base vs tuned.")]
-    public int? StopRatePrompts { get; set; }
 
-    /// Numeric flags against their ranges (SettingRanges), before any file is read or written.
-    public override Spectre.Console.ValidationResult Validate()
-    {
-        ToRunConfig().CheckRanges(LoraLab.Training.RunConfig.FlagName);
-        return base.Validate();
-    }
+    [CommandOption(S.ModelFlag)] public string? Model { get; set; }
+    [CommandOption(S.MethodFlag)] public string? Method { get; set; }
+    [CommandOption(S.DeviceFlag)] public string? Device { get; set; }
+    [CommandOption(S.PrecisionFlag)] public string? Precision { get; set; }
+    [CommandOption(S.QuantizeFlag)] public string? Quantize { get; set; }
+    [CommandOption(S.ThreadsFlag)] public int? Threads { get; set; }
+    [CommandOption(S.StreamsFlag)] public int? Streams { get; set; }
+    [CommandOption(S.DataFlag)] public string? Data { get; set; }
+    [CommandOption(S.ValDataFlag)] public string? ValData { get; set; }
+    [CommandOption(S.MaxRecordBytesFlag)] public long? MaxRecordBytes { get; set; }
+    [CommandOption(S.EncodingErrorsFlag)] public string? EncodingErrors { get; set; }
+    [CommandOption(S.TemplateFlag)] public string? Template { get; set; }
+    [CommandOption(S.MaxSeqLengthFlag)] public int? MaxSeqLength { get; set; }
+    [CommandOption(S.LongExamplesFlag)] public string? LongExamples { get; set; }
+    [CommandOption(S.TrainOnInputsFlag)] public bool? TrainOnInputs { get; set; }
+    [CommandOption(S.PackingFlag)] public bool? Packing { get; set; }
+    [CommandOption(S.ValFractionFlag)] public double? ValFraction { get; set; }
+    [CommandOption(S.RFlag)] public int? R { get; set; }
+    [CommandOption(S.AlphaFlag)] public double? Alpha { get; set; }
+    [CommandOption(S.LoraDropoutFlag)] public double? LoraDropout { get; set; }
+    [CommandOption(S.TargetsFlag)] public string? Targets { get; set; }
+    [CommandOption(S.LoraHeadFlag)] public bool? LoraHead { get; set; }
+    [CommandOption(S.UseRsloraFlag)] public bool? UseRslora { get; set; }
+    [CommandOption(S.OptimizerFlag)] public string? Optimizer { get; set; }
+    [CommandOption(S.LrFlag)] public double? Lr { get; set; }
+    [CommandOption(S.WeightDecayFlag)] public double? WeightDecay { get; set; }
+    [CommandOption(S.MomentumFlag)] public double? Momentum { get; set; }
+    [CommandOption(S.NesterovFlag)] public bool? Nesterov { get; set; }
+    [CommandOption(S.MaxGradNormFlag)] public double? MaxGradNorm { get; set; }
+    [CommandOption(S.ScheduleFlag)] public string? Schedule { get; set; }
+    [CommandOption(S.WarmupStepsFlag)] public int? WarmupSteps { get; set; }
+    [CommandOption(S.WarmupRatioFlag)] public double? WarmupRatio { get; set; }
+    [CommandOption(S.MinLrFlag)] public double? MinLr { get; set; }
+    [CommandOption(S.BatchSizeFlag)] public int? BatchSize { get; set; }
+    [CommandOption(S.MicroBatchSizeFlag)] public int? MicroBatchSize { get; set; }
+    [CommandOption(S.MaxStepsFlag)] public int? MaxSteps { get; set; }
+    [CommandOption(S.EpochsFlag)] public int? Epochs { get; set; }
+    [CommandOption(S.SeedFlag)] public int? Seed { get; set; }
+    [CommandOption(S.EvalEveryFlag)] public int? EvalEvery { get; set; }
+    [CommandOption(S.SaveEveryFlag)] public int? SaveEvery { get; set; }
+    [CommandOption(S.SaveTotalLimitFlag)] public int? SaveTotalLimit { get; set; }
+    [CommandOption(S.LogEveryFlag)] public int? LogEvery { get; set; }
+    [CommandOption(S.StopRatePromptsFlag)] public int? StopRatePrompts { get; set; }
+    [CommandOption(S.OutFlag)] public string? Out { get; set; }
 
-    public LoraLab.Training.RunConfig ToRunConfig()
+    /// The run settings given as flags, then the --set overrides, each named as the user wrote it.
+    public SettingLayer ToLayer()
     {
-        var r = new LoraLab.Training.RunConfig();
-        foreach (var p in typeof(LoraLab.Training.RunConfig).GetProperties())
-            if (GetType().GetProperty(p.Name)?.GetValue(this) is { } v) p.SetValue(r, v);
-        return r;
+        var layer = new SettingLayer()
+        .Flag(S.Model, Model)
+        .Flag(S.Method, Method)
+        .Flag(S.Device, Device)
+        .Flag(S.Precision, Precision)
+        .Flag(S.Quantize, Quantize)
+        .Flag(S.Threads, Threads)
+        .Flag(S.Streams, Streams)
+        .Flag(S.Data, Data)
+        .Flag(S.ValData, ValData)
+        .Flag(S.MaxRecordBytes, MaxRecordBytes)
+        .Flag(S.EncodingErrors, EncodingErrors)
+        .Flag(S.Template, Template)
+        .Flag(S.MaxSeqLength, MaxSeqLength)
+        .Flag(S.LongExamples, LongExamples)
+        .Flag(S.TrainOnInputs, TrainOnInputs)
+        .Flag(S.Packing, Packing)
+        .Flag(S.ValFraction, ValFraction)
+        .Flag(S.R, R)
+        .Flag(S.Alpha, Alpha)
+        .Flag(S.LoraDropout, LoraDropout)
+        .Flag(S.Targets, Targets)
+        .Flag(S.LoraHead, LoraHead)
+        .Flag(S.UseRslora, UseRslora)
+        .Flag(S.Optimizer, Optimizer)
+        .Flag(S.Lr, Lr)
+        .Flag(S.WeightDecay, WeightDecay)
+        .Flag(S.Momentum, Momentum)
+        .Flag(S.Nesterov, Nesterov)
+        .Flag(S.MaxGradNorm, MaxGradNorm)
+        .Flag(S.Schedule, Schedule)
+        .Flag(S.WarmupSteps, WarmupSteps)
+        .Flag(S.WarmupRatio, WarmupRatio)
+        .Flag(S.MinLr, MinLr)
+        .Flag(S.BatchSize, BatchSize)
+        .Flag(S.MicroBatchSize, MicroBatchSize)
+        .Flag(S.MaxSteps, MaxSteps)
+        .Flag(S.Epochs, Epochs)
+        .Flag(S.Seed, Seed)
+        .Flag(S.EvalEvery, EvalEvery)
+        .Flag(S.SaveEvery, SaveEvery)
+        .Flag(S.SaveTotalLimit, SaveTotalLimit)
+        .Flag(S.LogEvery, LogEvery)
+        .Flag(S.StopRatePrompts, StopRatePrompts)
+        .Flag(S.Out, Out);
+        foreach (var kv in Set)
+        {
+            int eq = kv.IndexOf('=');
+            if (eq <= 0) throw new UserException($"--set {kv}: expected KEY=VALUE (e.g. --set lora.r=16)");
+            var setting = RunSettings.Find(kv[..eq]);
+            layer.Parse(setting, kv[(eq + 1)..], $"--set {kv[..eq]}");
+        }
+        return layer;
     }
 }

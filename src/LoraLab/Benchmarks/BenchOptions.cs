@@ -43,8 +43,8 @@ public sealed record BenchOptions
         if (Steps < 1) throw new UserException("--steps must be at least 1");
         if (Warmup < 0) throw new UserException("--warmup must be >= 0");
         if (!(PromptFraction >= 0 && PromptFraction < 1)) throw new UserException($"--prompt-fraction must be in [0, 1), got {PromptFraction}");
-        Training.SettingRanges.R.Check("--r", R);
-        Training.SettingRanges.Alpha.Check("--alpha", Alpha);
+        Configuration.RunSettings.R.Check("--r", R);
+        Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
         Runtime.TorchRuntime.ThreadRange.Check("--threads", Threads);
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");

@@ -55,7 +55,7 @@ public static class StepBenchmark
         long frozenBytes = layerProjections.Sum(p => p.Quantized?.StorageBytes ?? p.Weight!.numel() * p.Weight!.element_size());
         long frozenBf16 = layerProjections.Sum(p => p.InFeatures * p.OutFeatures * 2);
 
-        using var opt = OptimizerFactory.Create("adamw", trainable, 3e-4, 0.01);
+        using var opt = OptimizerFactory.Create(Configuration.OptimizerKind.AdamW, trainable, 3e-4, 0.01);
         using var keptBuffers = KeptBuffers.Scope();
         using var step = new TrainingStep(model, trainable, maxGradNorm: 1.0, streams: o.Streams);
         long setupRss = ProcessMemory.Rss();

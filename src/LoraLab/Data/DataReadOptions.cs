@@ -2,6 +2,9 @@ using LoraLab.Runtime;
 
 namespace LoraLab.Data;
 
+/// What to do with bytes in data files that are not UTF-8: refuse the file (naming file, line and byte), or read U+FFFD.
+public enum EncodingErrors { Strict, Replace }
+
 /// How data files are read: the most bytes one record may take, and what to do with bytes that are not UTF-8.
 public sealed record DataReadOptions
 {
@@ -9,10 +12,9 @@ public sealed record DataReadOptions
     /// conversation is ~0.5 MB of text and 128k pre-tokenized input_ids ~0.8 MB of JSON, so real records fit with
     /// room to spare, while parsing one (~40× its size in memory) stays near 160 MB.
     public const long DefaultMaxRecordBytes = 4_000_000;
-    /// The accepted --max-record-bytes (SettingRanges.MaxRecordBytes for train's flag and YAML key, here for eval
+    /// The accepted --max-record-bytes (RunSettings.MaxRecordBytes for train's flag and YAML key, here for eval
     /// and data preview): a record is held in one array while it is parsed, so at most 1 GB.
     public static readonly NumberRange RecordBytesRange = new(1, 1_000_000_000, Whole: true);
-    public static readonly string[] EncodingErrorModes = ["strict", "replace"];
 
     public long MaxRecordBytes { get; init; } = DefaultMaxRecordBytes;
     /// Replace invalid UTF-8 with U+FFFD (--encoding-errors replace) instead of refusing the file.
@@ -25,9 +27,12 @@ public sealed record DataReadOptions
     {
         long max = maxRecordBytes ?? DefaultMaxRecordBytes;
         RecordBytesRange.Check("--max-record-bytes", max);
-        string mode = encodingErrors ?? "strict";
-        if (!EncodingErrorModes.Contains(mode))
-            throw new UserException($"unknown --encoding-errors '{mode}' ({string.Join(" or ", EncodingErrorModes)})");
-        return new DataReadOptions { MaxRecordBytes = max, ReplaceInvalidUtf8 = mode == "replace" };
+        var mode = EncodingErrors.Strict;
+        if (encodingErrors is not null && !Configuration.RunChoices.EncodingErrors.TryParse(encodingErrors, out mode))
+            throw new UserException($"--encoding-errors: unknown value '{encodingErrors}' ({Configuration.RunChoices.EncodingErrors.Describe()})");
+        return From(max, mode);
     }
+
+    public static DataReadOptions From(long maxRecordBytes, EncodingErrors mode) =>
+        new() { MaxRecordBytes = maxRecordBytes, ReplaceInvalidUtf8 = mode == EncodingErrors.Replace };
 }

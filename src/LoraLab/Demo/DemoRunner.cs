@@ -68,10 +68,10 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         var before = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("base", i, n));
         Message?.Invoke($"base: held-out accuracy {before.Accuracy:P1}, validation loss {before.ValLoss:F3}");
 
-        var trainOptions = new TrainOptions
+        var trainOptions = new LoraLab.Configuration.RunConfig
         {
             Lr = options.Lr ?? trainer.DefaultLr, BatchSize = options.BatchSize, MicroBatchSize = options.MicroBatchSize,
-            MaxSteps = options.Steps, Seed = options.Seed, Schedule = "cosine", WarmupSteps = Math.Min(20, options.Steps / 10),
+            MaxSteps = options.Steps, Seed = options.Seed, Schedule = LoraLab.Configuration.ScheduleKind.Cosine, WarmupSteps = Math.Min(20, options.Steps / 10),
             LogEvery = 10,
         };
         var outcome = TrainAdapter(new AdapterTrainingRequest(loaded.Model, tokenizer, baseDir, train, held, trainOptions, options.OutDir), cancel);

@@ -8,7 +8,7 @@ namespace LoraLab.Demo;
 /// What the demo hands to the fine-tuning step: the loaded base (trained in place), its tokenizer and folder,
 /// the encoded datasets, the loop's options and the folder for everything the step writes.
 public sealed record AdapterTrainingRequest(CausalLM Model, ITokenizer Tokenizer, string BaseDir, BuiltDataset Train,
-    BuiltDataset Validation, TrainOptions Options, string OutDir);
+    BuiltDataset Validation, LoraLab.Configuration.RunConfig Options, string OutDir);
 
 /// What the fine-tuning step did: the training run, how many parameters it trained, where it saved the trained
 /// weights (an adapter, or a whole model) and, when it has one, the merged model folder.

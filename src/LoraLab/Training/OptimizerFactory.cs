@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using LoraLab.Configuration;
 using static TorchSharp.torch;
 
 namespace LoraLab.Training;
@@ -8,18 +9,16 @@ namespace LoraLab.Training;
 /// no step-long temporaries). AdamW decouples weight decay; Adam adds it to the gradient.
 public static class OptimizerFactory
 {
-    public static readonly string[] Names = { "adamw", "adam", "sgd" };
-
-    public static optim.Optimizer Create(string name, IList<Parameter> parameters, double lr, double weightDecay,
+    public static optim.Optimizer Create(OptimizerKind kind, IList<Parameter> parameters, double lr, double weightDecay,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double momentum = 0.9, bool nesterov = false)
     {
         if (parameters.Count == 0) throw new UserException("nothing to train: no parameter requires a gradient");
-        return name switch
+        return kind switch
         {
-            "adamw" => new Optimizers.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
-            "adam" => new Optimizers.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
-            "sgd" => new Optimizers.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
-            _ => throw new UserException($"unknown optimizer '{name}' (available: {string.Join(", ", Names)})"),
+            OptimizerKind.AdamW => new Optimizers.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
+            OptimizerKind.Adam => new Optimizers.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
+            OptimizerKind.Sgd => new Optimizers.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
     }
 

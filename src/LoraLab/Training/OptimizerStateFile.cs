@@ -20,7 +20,7 @@ static class OptimizerStateFile
         {
             var head = r.ReadBytes(64);
             string? theirs = ClassName(head);
-            if (theirs is not null && theirs != ours && OptimizerFactory.Names.Contains(theirs.ToLowerInvariant()))
+            if (theirs is not null && theirs != ours && LoraLab.Configuration.RunChoices.Optimizer.TryParse(theirs, out _))
                 throw new UserException($"{path}: holds {theirs} optimizer state but this run uses {ours} (--optimizer); resume with the optimizer the checkpoint was trained with");
             if (theirs != ours) throw CheckpointFileError.Corrupt(path, $"it does not start with the {ours} optimizer's header");
         }

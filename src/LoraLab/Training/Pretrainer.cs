@@ -11,7 +11,7 @@ namespace LoraLab.Training;
 public sealed record PretrainOptions
 {
     public required ModelConfig Model { get; init; }
-    public required TrainOptions Train { get; init; }
+    public required LoraLab.Configuration.RunConfig Train { get; init; }
     /// Tokens per training row.
     public int SeqLength { get; init; } = 128;
     /// Share of rows held out to measure validation loss.

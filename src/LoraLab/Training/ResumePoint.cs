@@ -1,3 +1,5 @@
+using LoraLab.Configuration;
+
 namespace LoraLab.Training;
 
 /// What `--resume PATH` names: a run folder (its settings from run.yaml, its newest checkpoint) or one checkpoint
@@ -20,11 +22,11 @@ public sealed record ResumePoint(string? RunDir, string? Checkpoint)
     /// The run's settings as recorded, over today's defaults (a key added since then takes its default).
     /// Its output folder is where it is now (moved or not), unless --out says otherwise. `given`: the --config file
     /// and flags, which must repeat any input path an older record holds relative to an unknown folder.
-    public RunConfig? Recorded(RunConfig given)
+    public RunConfig? Recorded(SettingLayer given)
     {
         if (RunDir is null) return null;
         var yaml = Path.Combine(RunDir, RunFolder.RunYaml);
-        var c = RunConfig.Defaults().Overlay(RunConfig.LoadYaml(yaml));
+        var c = RunConfig.LoadYaml(yaml);
         RunRecord.InputPaths(c, given, yaml);
         c.Out = RunDir;
         return c;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using YamlDotNet.Serialization.NamingConventions;
+using LoraLab.Configuration;
 
 namespace LoraLab.Training;
 
@@ -21,52 +21,38 @@ public sealed class ResumeRecord
     public Dictionary<string, string>? Changes { get; set; }
 }
 
-/// What run.yaml holds beyond the settings, and which settings a resume may not change silently.
+/// What run.yaml holds beyond the settings, and which settings a resume may not change silently (those that change
+/// what is learned: RunSettings' ChangesLearning).
 public static class RunRecord
 {
-    /// Settings that do not change what is learned; every other one (data, base, seed, batch, method and LoRA shape,
-    /// schedule, optimizer, ...) is refused on resume without --allow-config-change.
-    static readonly HashSet<string> Harmless = new()
-    {
-        nameof(RunConfig.Out), nameof(RunConfig.Threads), nameof(RunConfig.Device), nameof(RunConfig.LogEvery),
-        nameof(RunConfig.SaveEvery), nameof(RunConfig.EvalEvery), nameof(RunConfig.StopRatePrompts), nameof(RunConfig.Streams),
-        nameof(RunConfig.SaveTotalLimit), nameof(RunConfig.Ran), nameof(RunConfig.Resumed),
-    };
-
-    /// Recorded as full paths, so `--resume RUN_DIR` works from any folder.
-    static readonly string[] PathKeys = { nameof(RunConfig.Model), nameof(RunConfig.Data), nameof(RunConfig.ValData), nameof(RunConfig.Out) };
-
     /// The recorded input paths, checked by InputPaths.
-    static readonly string[] InputKeys = { nameof(RunConfig.Model), nameof(RunConfig.Data), nameof(RunConfig.ValData) };
+    static readonly IRunSetting[] Inputs = { RunSettings.Model, RunSettings.Data, RunSettings.ValData };
 
     /// An older run.yaml may hold input paths relative to wherever that run started, which mean nothing from here:
     /// each such path must be given again (in `given`, the --config file and flags), and then replaces it.
-    public static void InputPaths(RunConfig recorded, RunConfig given, string yamlPath)
+    public static void InputPaths(RunConfig recorded, SettingLayer given, string yamlPath)
     {
-        foreach (var name in InputKeys)
+        foreach (var s in Inputs)
         {
-            var p = typeof(RunConfig).GetProperty(name)!;
-            if (p.GetValue(recorded) is not string path || Path.IsPathFullyQualified(path)) continue;
-            if (p.GetValue(given) is not string again) throw RelativePath(yamlPath, name, path);
-            p.SetValue(recorded, again);
+            if (s.Get(recorded) is not string path || Path.IsPathFullyQualified(path)) continue;
+            if (given.ValueOf(s) is not string again) throw RelativePath(yamlPath, s, path);
+            s.Set(recorded, again);
         }
     }
 
-    /// A recorded path relative to an unknown folder (see InputPaths); `property` a RunConfig property name.
-    public static UserException RelativePath(string yamlPath, string property, string path) =>
-        new($"{yamlPath} records a relative {Key(property)} path {path}; pass {RunConfig.FlagName(property)} again");
-
-    static string Key(string property) => UnderscoredNamingConvention.Instance.Apply(property);
+    /// A recorded path relative to an unknown folder (see InputPaths).
+    public static UserException RelativePath(string yamlPath, IRunSetting setting, string path) =>
+        new($"{yamlPath} records a relative {setting.Key} path {path}; pass {setting.Flag} again");
 
     /// The settings that differ between a run's record and its resume, in run.yaml's key order, as (key, old, new).
     public static IReadOnlyList<(string Key, string Old, string New)> Changes(RunConfig recorded, RunConfig resumed)
     {
         var changes = new List<(string, string, string)>();
-        foreach (var p in typeof(RunConfig).GetProperties().Where(p => !Harmless.Contains(p.Name)))
+        foreach (var s in RunSettings.All.Where(s => s.ChangesLearning))
         {
-            object? a = Normal(p.Name, p.GetValue(recorded)), b = Normal(p.Name, p.GetValue(resumed));
-            if (p.Name == nameof(RunConfig.Template) && IsAuto(b)) b = a; // run.yaml holds what `auto` resolved to
-            if (!Equals(a, b)) changes.Add((Key(p.Name), Show(a), Show(b)));
+            string a = Show(s, recorded), b = Show(s, resumed);
+            if (s == RunSettings.Template && IsAuto(resumed.Template)) b = a; // run.yaml holds what `auto` resolved to
+            if (a != b) changes.Add((s.Key, a, b));
         }
         return changes;
     }
@@ -85,12 +71,9 @@ public static class RunRecord
     /// The config as run.yaml records it: full paths, the computed plan, and the resume history with `resumed` added.
     public static RunConfig ForYaml(RunConfig c, Trainer trainer, ResumeRecord? resumed)
     {
-        var r = c.Overlay(new RunConfig());
-        foreach (var name in PathKeys)
-        {
-            var p = typeof(RunConfig).GetProperty(name)!;
-            if (p.GetValue(r) is string s) p.SetValue(r, Path.GetFullPath(s));
-        }
+        var r = c.Clone();
+        foreach (var s in RunSettings.All.Where(s => s.IsPath))
+            if (s.Get(r) is string path) s.Set(r, Path.GetFullPath(path));
         r.Ran = new RunPlan
         {
             TotalSteps = trainer.TotalSteps, StepsPerEpoch = trainer.StepsPerEpoch,
@@ -100,16 +83,13 @@ public static class RunRecord
         return r;
     }
 
-    static bool IsAuto(object? template) => template is string t && t.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+    static bool IsAuto(string template) => template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
-    static object? Normal(string property, object? v) => PathKeys.Contains(property) && v is string s ? Path.GetFullPath(s) : v;
-
-    static string Show(object? v) => v switch
+    /// The value as messages show it; paths in full, so `data.jsonl` and its full path are the same setting.
+    static string Show(IRunSetting s, RunConfig c) => s.Get(c) switch
     {
         null => "(unset)",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => v.ToString()!,
+        string path when s.IsPath => Path.GetFullPath(path),
+        var v => s.Format(v)!,
     };
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Runtime;
@@ -34,7 +35,7 @@ public sealed class Trainer
 {
     readonly CausalLM _model;
     readonly IReadOnlyList<(string Name, Parameter Param)> _trainable;
-    readonly TrainOptions _o;
+    readonly RunConfig _o;
     readonly DataLoader _train;
     readonly DataLoader? _val;
     readonly string _outDir;
@@ -50,10 +51,11 @@ public sealed class Trainer
     /// Settings a resume changed (key → "old → new"), logged with the resume in metrics.jsonl.
     public IReadOnlyDictionary<string, string>? ResumeChanges { get; set; }
 
-    public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, TrainOptions options,
+    /// `options`: the loop's settings (optimizer, schedule, batch, steps, intervals) are read from it.
+    public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options,
         DataLoader train, DataLoader? val, string outDir, IWeightStore weights)
     {
-        options.Validate();
+        options.Validate(inputs: false);
         _model = model; _trainable = trainable; _o = options; _train = train; _val = val; _outDir = outDir; _weights = weights;
     }
 

@@ -1,5 +1,6 @@
 using LoraLab.Adapters;
 using LoraLab.Adapters.Quantization;
+using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Runtime;
@@ -35,8 +36,6 @@ public sealed class TrainingRun : IDisposable
     /// The held-out records (validation data), e.g. for measuring how often generations stop.
     public IReadOnlyList<Record> ValRecords { get; }
 
-    public static readonly string[] Methods = { "lora", "qlora", "full" };
-
     TrainingRun(RunConfig c, LoadedModel loaded, ITokenizer tok, PromptTemplate template, DataStats train, DataStats? val,
         LoraConfig? lora, LoraSummary? summary, long trainable, long total, long frozenBytes, Trainer trainer, string outDir,
         IWeightStore store, ExampleBuilder builder, IReadOnlyList<Record> valRecords)
@@ -49,27 +48,16 @@ public sealed class TrainingRun : IDisposable
 
     static LoraConfig LoraOf(RunConfig c) => new()
     {
-        R = c.R!.Value, Alpha = c.Alpha!.Value, Dropout = c.LoraDropout!.Value, UseRslora = c.UseRslora!.Value,
-        TargetModules = LoraTargets.Parse(c.Targets!, c.LoraHead!.Value), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
+        R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora,
+        TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
     };
 
-    public static TrainingRun Prepare(RunConfig c)
+    /// Loads and builds everything `config` (already validated) describes; the returned run's Config is a copy with
+    /// the template `auto` resolved to the one used.
+    public static TrainingRun Prepare(RunConfig config)
     {
-        if (string.IsNullOrWhiteSpace(c.Model)) throw new UserException("--model is required (a Hugging Face model folder)");
-        if (string.IsNullOrWhiteSpace(c.Data)) throw new UserException("--data is required (Alpaca/chat/text JSON, JSONL or Parquet)");
-        if (string.IsNullOrWhiteSpace(c.Out)) throw new UserException("--out is required (a folder for the adapter, checkpoints and metrics)");
-        if (!Methods.Contains(c.Method)) throw new UserException($"unknown method '{c.Method}' (available: {string.Join(", ", Methods)})");
-        c.CheckRanges(RunConfig.FlagName);
-        var opts = c.ToTrainOptions();
-        opts.Validate();
-        TrainingStep.CheckStreams(opts.Streams, c.Method!, c.LoraDropout ?? 0);
-        if (c.Template != "auto") PromptTemplate.Get(c.Template!); // an unknown name fails before any loading
-        var longPolicy = c.LongExamples switch
-        {
-            "truncate" => LongExamplePolicy.Truncate,
-            "drop" => LongExamplePolicy.Drop,
-            _ => throw new UserException($"unknown --long-examples '{c.LongExamples}' (truncate or drop)"),
-        };
+        var c = config.Clone();
+        c.Validate();
         // Read the data before the model: a bad file should fail in a second, not after loading weights.
         var dataOptions = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
         var records = DatasetReader.Load(c.Data!, dataOptions);
@@ -78,16 +66,11 @@ public sealed class TrainingRun : IDisposable
         var device = Devices.Resolve(c.Device);
         TorchRuntime.SetThreads(c.Threads);
         // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
-        if (c.Precision is not ("auto" or "fp32" or "bf16" or "fp16-mixed"))
-            throw new UserException($"unknown --precision '{c.Precision}' (fp32, bf16 or fp16-mixed)");
-        if (c.Precision == "fp16-mixed" && c.Method == "full")
-            throw new UserException("--precision fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
-        var dtype = Devices.ParseDtype(c.Precision switch { "fp32" => "fp32", "bf16" => "bf16", "fp16-mixed" => "fp16", _ => "auto" }, device);
-        manual_seed(c.Seed!.Value);
+        var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
+        manual_seed(c.Seed);
         var load = new LoadOptions { Device = device, Dtype = dtype };
-        if (c.Method == "qlora") load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? "nf4") };
-        else if (c.Quantize is not null) throw new UserException("--quantize applies to --method qlora only");
-        LoraConfig? lora = c.Method == "full" ? null : LoraOf(c);
+        if (c.Method == TrainMethod.Qlora) load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? QuantScheme.Nf4) };
+        LoraConfig? lora = c.Method == TrainMethod.Full ? null : LoraOf(c);
         lora?.Validate("--targets/--r/--alpha");
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
@@ -95,15 +78,15 @@ public sealed class TrainingRun : IDisposable
         try
         {
             var tok = loaded.RequireTokenizer();
-            var template = PromptTemplate.Resolve(c.Template!, tok.ChatTemplate);
+            var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
             c.Template = template.Name; // run.yaml records the template actually used
             var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
             {
-                MaxSeqLength = c.MaxSeqLength!.Value, TrainOnInputs = c.TrainOnInputs!.Value, LongExamples = longPolicy,
+                MaxSeqLength = c.MaxSeqLength, TrainOnInputs = c.TrainOnInputs, LongExamples = c.LongExamples,
             });
             IReadOnlyList<Record> trainRecords = records;
             if (valRecords is null && c.ValFraction > 0 && records.Count >= 2)
-                (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction!.Value, c.Seed!.Value);
+                (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction, c.Seed);
             var train = builder.Build(trainRecords, c.Data);
             var val = valRecords is { Count: > 0 } ? builder.Build(valRecords, c.ValData ?? c.Data) : null;
             CheckTrainable(train.Stats, c.Data!);
@@ -119,18 +102,18 @@ public sealed class TrainingRun : IDisposable
             }
             else
             {
-                summary = LoraInjector.Apply(loaded.Model, lora, c.Seed!.Value);
+                summary = LoraInjector.Apply(loaded.Model, lora, c.Seed);
                 trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();
             }
             long trainableCount = trainable.Sum(t => t.Item2.numel());
             long total = ModelShapes.TotalParameters(loaded.Config);
             long frozenBytes = loaded.Model.Projections().Sum(p => p.Projection.Quantized?.StorageBytes ?? (p.Projection.Weight is null ? 0 : p.Projection.Weight.numel() * p.Projection.Weight.element_size()));
 
-            var trainLoader = new DataLoader(train.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: true, packLength: c.Packing!.Value ? c.MaxSeqLength : null);
-            var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, opts.MicroBatchSize, opts.Seed, shuffle: false);
+            var trainLoader = new DataLoader(train.Examples, tok, c.MicroBatchSize, c.Seed, shuffle: true, packLength: c.Packing ? c.MaxSeqLength : null);
+            var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, c.MicroBatchSize, c.Seed, shuffle: false);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == "qlora" ? c.Quantize ?? "nf4" : null));
-            var trainer = new Trainer(loaded.Model, trainable, opts, trainLoader, valLoader, c.Out!, store);
+                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == TrainMethod.Qlora ? RunChoices.Quantize.NameOf(c.Quantize ?? QuantScheme.Nf4) : null));
+            var trainer = new Trainer(loaded.Model, trainable, c, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
                 store, builder, valRecords ?? (IReadOnlyList<Record>)Array.Empty<Record>());
         }

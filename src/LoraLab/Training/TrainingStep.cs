@@ -54,7 +54,7 @@ public sealed class TrainingStep : IDisposable
 
     static void CheckCount(int streams)
     {
-        SettingRanges.Streams.Check("--streams", streams);
+        TorchRuntime.ThreadRange.Check("--streams", streams);
     }
 
     static void Refuse(int streams, string? why)

@@ -49,8 +49,8 @@ public class SettingRangeTests
     [InlineData("model: m\nsave_every: -5\n", "{f}:2: save_every must be at least 0, got -5")]
     [InlineData("lora_dropout: .nan\n", "{f}:1: lora_dropout must be a finite number in [0, 1), got NaN")]
     [InlineData("model: m\n\nr: [1, 2]\n", "{f}:3: r: expected a whole number")]
-    [InlineData("lr: fast\n", "{f}:1: lr: expected a number")]
-    [InlineData("packing: maybe\n", "{f}:1: packing: expected true or false")]
+    [InlineData("lr: fast\n", "{f}:1: lr: expected a number, got 'fast'")]
+    [InlineData("packing: maybe\n", "{f}:1: packing: expected true or false, got 'maybe'")]
     [InlineData("model: {a: 1}\n", "{f}:1: model: expected a single value (text)")]
     [InlineData("lr: 1e-4\nlearning_rate: 1e-3\n", "{f}:2: unknown key 'learning_rate' (did you mean 'lr'?)")]
     [InlineData("max_step: 3\n", "{f}:1: unknown key 'max_step' (did you mean 'max_steps'?)")]
@@ -73,7 +73,7 @@ public class SettingRangeTests
     {
         var file = Path.Combine(TempDir.New(), LoraLab.Training.RunFolder.RunYaml);
         File.WriteAllText(file, "lr: 1e-4\nran: {total_steps: 3}\nresumed: []\n");
-        var c = LoraLab.Training.RunConfig.LoadYaml(file);
+        var c = LoraLab.Configuration.RunConfig.LoadYaml(file);
         Assert.Equal((1e-4, 3), (c.Lr, c.Ran!.TotalSteps));
     }
 

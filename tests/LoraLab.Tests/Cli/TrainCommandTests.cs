@@ -57,10 +57,10 @@ public class TrainCommandTests
     }
 
     [SharedTheory]
-    [InlineData("--optimizer", "lion", "unknown optimizer 'lion'")]
+    [InlineData("--optimizer", "lion", "--optimizer: unknown value 'lion' (adamw, adam or sgd)")]
     [InlineData("--template", "vicuna", "vicuna")]
-    [InlineData("--schedule", "step", "unknown schedule 'step'")]
-    [InlineData("--method", "dora", "unknown method 'dora'")]
+    [InlineData("--schedule", "step", "--schedule: unknown value 'step' (constant, linear or cosine)")]
+    [InlineData("--method", "dora", "--method: unknown value 'dora' (lora, qlora or full)")]
     public void UnknownChoicesAreOneLineErrors(string flag, string value, string expected)
     {
         var model = LoraTestModels.TinyModelWithLlama2Tokenizer();

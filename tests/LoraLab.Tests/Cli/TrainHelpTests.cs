@@ -1,14 +1,10 @@
-using System.Globalization;
-using System.Reflection;
-using LoraLab.Cli.Commands;
-using LoraLab.Training;
-using Spectre.Console.Cli;
+using LoraLab.Configuration;
 using Xunit;
 
 namespace LoraLab.Tests.Cli;
 
-/// `train --help` shows each flag's default like the other verbs, taken from RunConfig.Defaults() (the one
-/// declaration), and no description repeats a default by hand.
+/// `train --help` shows each setting's help from RunSettings and its default from RunConfig (the one declaration of
+/// each), and no description repeats a default by hand.
 [Collection("cli")]
 public class TrainHelpTests
 {
@@ -18,24 +14,21 @@ public class TrainHelpTests
         var (code, help, err) = CliRunner.Run("train", "--help");
         Assert.True(code == 0, err);
         var lines = help.Split('\n');
-        var defaults = RunConfig.Defaults();
+        var defaults = new RunConfig();
         int checkedFlags = 0;
-        foreach (var p in typeof(TrainSettings).GetProperties())
+        foreach (var s in RunSettings.All)
         {
-            var option = p.GetCustomAttribute<CommandOptionAttribute>();
-            var value = typeof(RunConfig).GetProperty(p.Name)?.GetValue(defaults);
-            if (option is null || value is null or false) continue;
-            var flag = "--" + option.LongNames[0];
+            var flag = s.FlagTemplate.Split(' ')[0].Split('|').Last();
             // the option column: "        --lr <LR>" or "    -r, --rank <R>" (wrapped descriptions are indented further)
-            var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag} "));
+            var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag}\b"));
             Assert.True(line is not null, $"no help line for {flag} in:\n{help}");
-            Assert.Contains($" {Convert.ToString(value, CultureInfo.InvariantCulture)} ", line + " ");
+            Assert.Contains(s.Help.Split(' ')[0], line);
+            Assert.DoesNotMatch(@"\(default[ :]|\w \(default\)", s.Help);
+            if (s.Get(defaults) is not ({ } value and not false)) continue;
+            Assert.Contains($" {s.Format(value)} ", line + " ");
             checkedFlags++;
         }
         Assert.True(checkedFlags >= 25, $"only {checkedFlags} flags with defaults found");
-        foreach (var p in typeof(TrainSettings).GetProperties())
-            if (p.GetCustomAttribute<System.ComponentModel.DescriptionAttribute>()?.Description is { } d && typeof(RunConfig).GetProperty(p.Name)?.GetValue(defaults) is not (null or false))
-                Assert.DoesNotMatch(@"\(default[ :]|\w \(default\)", d);
     }
 }
 

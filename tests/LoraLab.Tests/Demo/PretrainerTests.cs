@@ -26,7 +26,7 @@ public class PretrainerTests
             var options = new PretrainOptions
             {
                 Model = cfg, SeqLength = 32, SaveDtype = TorchSharp.torch.ScalarType.Float16,
-                Train = new TrainOptions { Lr = 1e-2, BatchSize = 8, MicroBatchSize = 8, MaxSteps = 30, WarmupSteps = 0, Schedule = "constant", Seed = 3 },
+                Train = new LoraLab.Configuration.RunConfig { Lr = 1e-2, BatchSize = 8, MicroBatchSize = 8, MaxSteps = 30, WarmupSteps = 0, Schedule = LoraLab.Configuration.ScheduleKind.Constant, Seed = 3 },
             };
             var losses = new List<double>();
             var outDir = Path.Combine(root, "model");

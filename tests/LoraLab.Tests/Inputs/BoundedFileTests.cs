@@ -3,6 +3,7 @@ using LoraLab.Adapters;
 using LoraLab.Models;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;
+using LoraLab.Configuration;
 using LoraLab.Training;
 using Xunit;
 

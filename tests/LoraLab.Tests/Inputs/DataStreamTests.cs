@@ -154,7 +154,7 @@ public class DataStreamTests() : ScratchFolderTest("data")
     public void BadFlagValuesAreNamed()
     {
         Assert.Equal("--max-record-bytes must be between 1 and 1000000000, got 0", Assert.Throws<UserException>(() => DataReadOptions.From(0, null)).Message);
-        Assert.Equal("unknown --encoding-errors 'ignore' (strict or replace)", Assert.Throws<UserException>(() => DataReadOptions.From(null, "ignore")).Message);
+        Assert.Equal("--encoding-errors: unknown value 'ignore' (strict or replace)", Assert.Throws<UserException>(() => DataReadOptions.From(null, "ignore")).Message);
         Assert.Equal(new DataReadOptions { MaxRecordBytes = 2048, ReplaceInvalidUtf8 = true }, DataReadOptions.From(2048, "replace"));
     }
 }

@@ -27,7 +27,7 @@ public class DivergenceTests
             var ids = Enumerable.Range(0, 12).Select(_ => rng.Next(3, 200)).ToArray();
             return new TokenizedExample(ids, ids);
         }).ToList();
-        var options = new TrainOptions { Lr = lr, BatchSize = 2, MicroBatchSize = 2, MaxSteps = 4, Schedule = "constant" };
+        var options = new LoraLab.Configuration.RunConfig { Lr = lr, BatchSize = 2, MicroBatchSize = 2, MaxSteps = 4, Schedule = LoraLab.Configuration.ScheduleKind.Constant };
         var outDir = TempDir.New("diverge");
         var trainer = new Trainer(model, trainable, options, new DataLoader(examples, new Batcher(0), 2, 1), null, outDir, new FullModelWeights(model));
         return Assert.Throws<TrainingDivergedException>(() => trainer.Run(null, CancellationToken.None)).Message;

@@ -73,7 +73,7 @@ public class ScopedOptimizerTests
     {
         Runtime.TorchRuntime.EnsureLoaded();
         using var p = new Ts.Parameter(zeros(2));
-        using var opt = OptimizerFactory.Create("adamw", new[] { p }, 1e-3, 0.01);
+        using var opt = OptimizerFactory.Create(LoraLab.Configuration.OptimizerKind.AdamW, new[] { p }, 1e-3, 0.01);
         Assert.IsType<LoraLab.Training.Optimizers.AdamW>(opt);
     }
 }

@@ -1,0 +1,28 @@
+using LoraLab.Adapters.Quantization;
+using LoraLab.Data;
+
+namespace LoraLab.Configuration;
+
+/// What a run trains: LoRA adapters on a dense base, on a quantized base (QLoRA), or every weight.
+public enum TrainMethod { Lora, Qlora, Full }
+
+/// Compute precision of a run. Fp16Mixed: fp16 base, fp32 adapters and optimizer state, dynamic loss scaling.
+public enum Precision { Auto, Fp32, Bf16, Fp16Mixed }
+
+public enum OptimizerKind { AdamW, Adam, Sgd }
+
+/// The decay after linear warmup.
+public enum ScheduleKind { Constant, Linear, Cosine }
+
+/// The spelling of every enum run setting's values (YAML, flags, run.yaml, messages).
+public static class RunChoices
+{
+    public static readonly Choices<TrainMethod> Method = new((TrainMethod.Lora, "lora"), (TrainMethod.Qlora, "qlora"), (TrainMethod.Full, "full"));
+    public static readonly Choices<Precision> Precision = new((Configuration.Precision.Auto, "auto"), (Configuration.Precision.Fp32, "fp32"),
+        (Configuration.Precision.Bf16, "bf16"), (Configuration.Precision.Fp16Mixed, "fp16-mixed"));
+    public static readonly Choices<OptimizerKind> Optimizer = new((OptimizerKind.AdamW, "adamw"), (OptimizerKind.Adam, "adam"), (OptimizerKind.Sgd, "sgd"));
+    public static readonly Choices<ScheduleKind> Schedule = new((ScheduleKind.Constant, "constant"), (ScheduleKind.Linear, "linear"), (ScheduleKind.Cosine, "cosine"));
+    public static readonly Choices<LongExamplePolicy> LongExamples = new((LongExamplePolicy.Truncate, "truncate"), (LongExamplePolicy.Drop, "drop"));
+    public static readonly Choices<EncodingErrors> EncodingErrors = new((Data.EncodingErrors.Strict, "strict"), (Data.EncodingErrors.Replace, "replace"));
+    public static readonly Choices<QuantScheme> Quantize = new((QuantScheme.Nf4, "nf4"), (QuantScheme.Fp4, "fp4"), (QuantScheme.Int8, "int8"));
+}

@@ -1,0 +1,130 @@
+using LoraLab.Adapters.Quantization;
+using LoraLab.Data;
+using LoraLab.Training;
+
+namespace LoraLab.Configuration;
+
+/// Everything one training run is made of, typed, with every default declared here and nowhere else. Read from
+/// YAML and flags through RunSettings (which also spells each key, flag and range), validated by Validate, written
+/// beside the outputs as run.yaml. Null means "unset" where a setting has no default.
+public sealed class RunConfig
+{
+    // base
+    public string? Model { get; set; }
+    public TrainMethod Method { get; set; } = TrainMethod.Lora;
+    public Precision Precision { get; set; } = Precision.Auto;
+    /// Base storage for QLoRA; null = nf4 (and refused for the other methods).
+    public QuantScheme? Quantize { get; set; }
+    // runtime
+    public string Device { get; set; } = "auto";
+    /// libtorch threads; null = the physical cores.
+    public int? Threads { get; set; }
+    /// Single-threaded slices each micro-batch is split into on the CPU (1 = off; LoRA/QLoRA without dropout).
+    public int Streams { get; set; } = 1;
+
+    // dataset
+    public string? Data { get; set; }
+    public string? ValData { get; set; }
+    public long MaxRecordBytes { get; set; } = DataReadOptions.DefaultMaxRecordBytes;
+    public EncodingErrors EncodingErrors { get; set; } = EncodingErrors.Strict;
+    public string Template { get; set; } = "alpaca";
+    public int MaxSeqLength { get; set; } = 512;
+    public LongExamplePolicy LongExamples { get; set; } = LongExamplePolicy.Truncate;
+    public bool TrainOnInputs { get; set; }
+    public bool Packing { get; set; }
+    public double ValFraction { get; set; } = 0.05;
+
+    // lora
+    public int R { get; set; } = 8;
+    public double Alpha { get; set; } = 16;
+    public double LoraDropout { get; set; } = 0.05;
+    public string Targets { get; set; } = "all";
+    public bool LoraHead { get; set; }
+    public bool UseRslora { get; set; }
+
+    // optim
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
+    public double Lr { get; set; } = 3e-4;
+    public double WeightDecay { get; set; }
+    public double Momentum { get; set; } = 0.9;
+    public bool Nesterov { get; set; }
+    /// Global gradient-norm clip; 0 = off.
+    public double MaxGradNorm { get; set; } = 1.0;
+
+    // schedule
+    public ScheduleKind Schedule { get; set; } = ScheduleKind.Cosine;
+    /// Linear warmup steps; overrides WarmupRatio.
+    public int? WarmupSteps { get; set; }
+    public double? WarmupRatio { get; set; }
+    public double MinLr { get; set; }
+
+    // loop
+    public int BatchSize { get; set; } = 16;
+    public int MicroBatchSize { get; set; } = 4;
+    /// Optimizer steps; null = Epochs passes over the data.
+    public int? MaxSteps { get; set; }
+    public int Epochs { get; set; } = 1;
+    public int Seed { get; set; } = 42;
+    /// Intervals in steps: 0 = at epoch ends only (eval), at the end only (save), every step (log).
+    public int EvalEvery { get; set; }
+    public int SaveEvery { get; set; }
+    /// Checkpoints kept (the newest); null keeps all, as Hugging Face's Trainer does.
+    public int? SaveTotalLimit { get; set; }
+    public int LogEvery { get; set; } = 1;
+    /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
+    public int StopRatePrompts { get; set; } = Evaluation.StopRate.DefaultPrompts;
+
+    // output
+    public string? Out { get; set; }
+
+    /// What the run did (RunRecord), kept in run.yaml beside the settings; never a setting.
+    public RunPlan? Ran { get; set; }
+    public List<ResumeRecord>? Resumed { get; set; }
+
+    /// Where each setting given (not defaulted) came from: `--lr`, or `run.yaml:3: lr`, for messages.
+    public Dictionary<string, string> Origins { get; private set; } = new();
+
+    public int AccumulationSteps => BatchSize / MicroBatchSize;
+
+    public RunConfig Clone()
+    {
+        var c = (RunConfig)MemberwiseClone();
+        c.Origins = new Dictionary<string, string>(Origins);
+        c.Resumed = Resumed?.ToList();
+        return c;
+    }
+
+    /// A copy with `layers` applied in order (later layers win).
+    public RunConfig With(params SettingLayer[] layers)
+    {
+        var c = Clone();
+        foreach (var layer in layers) layer.ApplyTo(c);
+        return c;
+    }
+
+    /// How messages name setting `s` of this config: where its value came from, or its flag.
+    public string NameOf(IRunSetting s) => Origins.TryGetValue(s.Key, out var origin) ? origin : s.Flag;
+
+    /// Sets one setting by key path (`lora.r`, or the bare key `r`) from text: the sweep's and `--set`'s entry point.
+    public void Set(string keyPath, string text, string? origin = null)
+    {
+        var s = RunSettings.Find(keyPath);
+        new SettingLayer().Parse(s, text, origin ?? keyPath).ApplyTo(this);
+    }
+
+    /// The defaults with a YAML file's settings over them (and, from a run.yaml, what the run did).
+    public static RunConfig LoadYaml(string path)
+    {
+        var read = RunConfigYaml.Load(path);
+        var c = new RunConfig().With(read.Settings);
+        c.Ran = read.Ran;
+        c.Resumed = read.Resumed;
+        return c;
+    }
+
+    public string ToYaml() => RunConfigYaml.Write(this);
+
+    /// Every bad setting at once, each named as it was given; throws one UserException listing them.
+    /// `inputs`: model, data and out must be set (a `train` run; the demo and pretraining pass their own).
+    public void Validate(bool inputs = true) => RunConfigChecks.Validate(this, inputs);
+}

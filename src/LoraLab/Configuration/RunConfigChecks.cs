@@ -1,0 +1,40 @@
+using LoraLab.Data;
+using LoraLab.Training;
+
+namespace LoraLab.Configuration;
+
+/// RunConfig.Validate: every range and every rule between settings, all reported at once, each named as given.
+static class RunConfigChecks
+{
+    public static void Validate(RunConfig c, bool inputs)
+    {
+        var errors = new List<string>();
+        foreach (var s in RunSettings.All)
+            if (s.RangeError(s.Get(c)) is { } why) errors.Add($"{c.NameOf(s)} {why}");
+        if (inputs)
+        {
+            if (string.IsNullOrWhiteSpace(c.Model)) errors.Add($"{RunSettings.Model.Flag} is required (a Hugging Face model folder)");
+            if (string.IsNullOrWhiteSpace(c.Data)) errors.Add($"{RunSettings.Data.Flag} is required (Alpaca/chat/text JSON, JSONL or Parquet)");
+            if (string.IsNullOrWhiteSpace(c.Out)) errors.Add($"{RunSettings.Out.Flag} is required (a folder for the adapter, checkpoints and metrics)");
+        }
+        if (c.BatchSize >= 1 && c.MicroBatchSize >= 1 && (c.BatchSize < c.MicroBatchSize || c.BatchSize % c.MicroBatchSize != 0))
+            errors.Add($"{c.NameOf(RunSettings.BatchSize)} ({c.BatchSize}) must be a multiple of {c.NameOf(RunSettings.MicroBatchSize)} ({c.MicroBatchSize})");
+        if (c.Precision == Precision.Fp16Mixed && c.Method == TrainMethod.Full)
+            errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
+        if (c.Quantize is not null && c.Method != TrainMethod.Qlora)
+            errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora only");
+        if (RunSettings.Streams.RangeError(c.Streams) is null)
+            Collect(errors, () => TrainingStep.CheckStreams(c.Streams, RunChoices.Method.NameOf(c.Method), c.LoraDropout));
+        if (!c.Template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) Collect(errors, () => PromptTemplate.Get(c.Template));
+
+        if (errors.Count == 1) throw new UserException(errors[0]);
+        if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");
+    }
+
+    /// A check that throws its refusal, as one more entry of the list.
+    static void Collect(List<string> errors, Action check)
+    {
+        try { check(); }
+        catch (UserException e) { errors.Add(e.Message); }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using LoraLab.Runtime;
+using static LoraLab.Configuration.SettingKinds;
+
+namespace LoraLab.Configuration;
+
+/// Every run setting, declared once: section, flag (the constant is what `train`'s option attribute uses; the YAML key
+/// is the flag's name with underscores), help and range. Defaults live in RunConfig's initialisers.
+public static class RunSettings
+{
+    public const string ModelFlag = "--model <DIR>", MethodFlag = "--method <METHOD>", DeviceFlag = "--device <DEVICE>",
+        PrecisionFlag = "--precision <P>", QuantizeFlag = "--quantize <Q>", ThreadsFlag = "--threads <N>", StreamsFlag = "--streams <N>",
+        DataFlag = "--data <FILE>", ValDataFlag = "--val-data <FILE>", MaxRecordBytesFlag = "--max-record-bytes <BYTES>",
+        EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
+        LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
+        ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
+        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", OptimizerFlag = "--optimizer <NAME>",
+        LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
+        MaxGradNormFlag = "--max-grad-norm <N>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
+        WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
+        MicroBatchSizeFlag = "--micro-batch-size <N>", MaxStepsFlag = "--max-steps <N>", EpochsFlag = "--epochs <N>", SeedFlag = "--seed <N>",
+        EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
+        LogEveryFlag = "--log-every <N>", StopRatePromptsFlag = "--stop-rate-prompts <N>", OutFlag = "--out <DIR>";
+
+    public const string MaxRecordBytesHelp = "Largest data record (one JSONL line or JSON array element) in bytes; a longer one is an error naming its line.";
+    public const string EncodingErrorsHelp = "strict: bytes in the data that are not UTF-8 are an error naming file, line and byte; replace: they become U+FFFD.";
+
+    // Section names differ from every key, so `base: {model: ...}` and `model: ...` never read alike.
+    const string ModelS = "base", RuntimeS = "runtime", DataS = "dataset", LoraS = "lora", OptimS = "optim", ScheduleS = "schedule", LoopS = "loop", OutputS = "output";
+
+    // base
+    public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a Hugging Face model folder.", c => c.Model, (c, v) => c.Model = v);
+    public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag, "lora, qlora (4-bit base + LoRA) or full (all weights; the baseline).",
+        RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
+    public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, "auto, cpu or cuda.", c => c.Device, (c, v) => c.Device = v!, learns: false);
+    public static readonly RunSetting<Precision> Precision = Choice(ModelS, PrecisionFlag,
+        "auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).",
+        RunChoices.Precision, c => c.Precision, (c, v) => c.Precision = v);
+    public static readonly RunSetting<Adapters.Quantization.QuantScheme?> Quantize = OptionalChoice(ModelS, QuantizeFlag,
+        "Base quantization for --method qlora: nf4 (when not given), fp4, int8.", RunChoices.Quantize, c => c.Quantize, (c, v) => c.Quantize = v);
+    public static readonly RunSetting<int?> Threads = OptionalWhole(RuntimeS, ThreadsFlag, "CPU threads for libtorch; unset = the physical cores.",
+        c => c.Threads, (c, v) => c.Threads = v, TorchRuntime.ThreadRange, learns: false);
+    public static readonly RunSetting<int> Streams = Whole(RuntimeS, StreamsFlag,
+        "Split each micro-batch over N single-threaded slices run side by side on the CPU (1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.",
+        c => c.Streams, (c, v) => c.Streams = v, TorchRuntime.ThreadRange, learns: false);
+
+    // dataset
+    public static readonly RunSetting<string?> Data = Path(DataS, DataFlag, "Training data: Alpaca JSON/JSONL, chat (messages), ShareGPT, text, input_ids, or Parquet.",
+        c => c.Data, (c, v) => c.Data = v);
+    public static readonly RunSetting<string?> ValData = Path(DataS, ValDataFlag, "Validation data (otherwise --val-fraction of --data is held out).",
+        c => c.ValData, (c, v) => c.ValData = v);
+    public static readonly RunSetting<long> MaxRecordBytes = WholeLong(DataS, MaxRecordBytesFlag, MaxRecordBytesHelp,
+        c => c.MaxRecordBytes, (c, v) => c.MaxRecordBytes = v, LoraLab.Data.DataReadOptions.RecordBytesRange);
+    public static readonly RunSetting<LoraLab.Data.EncodingErrors> EncodingErrors = Choice(DataS, EncodingErrorsFlag, EncodingErrorsHelp,
+        RunChoices.EncodingErrors, c => c.EncodingErrors, (c, v) => c.EncodingErrors = v);
+    public static readonly RunSetting<string> Template = Text(DataS, TemplateFlag,
+        "Prompt template: alpaca, chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these).",
+        c => c.Template, (c, v) => c.Template = v!);
+    public static readonly RunSetting<int> MaxSeqLength = Whole(DataS, MaxSeqLengthFlag, "Longest example in tokens.",
+        c => c.MaxSeqLength, (c, v) => c.MaxSeqLength = v, NumberRange.AtLeast(8));
+    public static readonly RunSetting<LoraLab.Data.LongExamplePolicy> LongExamples = Choice(DataS, LongExamplesFlag, "truncate or drop examples over --max-seq-length.",
+        RunChoices.LongExamples, c => c.LongExamples, (c, v) => c.LongExamples = v);
+    public static readonly RunSetting<bool> TrainOnInputs = Switch(DataS, TrainOnInputsFlag, "Also train on prompt tokens (otherwise responses only).",
+        c => c.TrainOnInputs, (c, v) => c.TrainOnInputs = v);
+    public static readonly RunSetting<bool> Packing = Switch(DataS, PackingFlag, "Pack examples into full rows (block-diagonal attention, per-example positions).",
+        c => c.Packing, (c, v) => c.Packing = v);
+    public static readonly RunSetting<double> ValFraction = Number(DataS, ValFractionFlag, "Share of --data held out for validation.",
+        c => c.ValFraction, (c, v) => c.ValFraction = v, NumberRange.Fraction);
+
+    // lora
+    public static readonly RunSetting<int> R = Whole(LoraS, RFlag, "LoRA rank r (`--r` works too).", c => c.R, (c, v) => c.R = v, NumberRange.AtLeast(1), key: "r");
+    public static readonly RunSetting<double> Alpha = Number(LoraS, AlphaFlag, "LoRA alpha; the update is scaled by alpha/r (rule of thumb: alpha = 2r).",
+        c => c.Alpha, (c, v) => c.Alpha = v, NumberRange.Positive);
+    public static readonly RunSetting<double> LoraDropout = Number(LoraS, LoraDropoutFlag, "Dropout on the LoRA branch's input.",
+        c => c.LoraDropout, (c, v) => c.LoraDropout = v, NumberRange.Fraction);
+    public static readonly RunSetting<string> Targets = Text(LoraS, TargetsFlag, "all, attn, mlp, qv, kv, or module names like q_proj,v_proj.",
+        c => c.Targets, (c, v) => c.Targets = v!);
+    public static readonly RunSetting<bool> LoraHead = Switch(LoraS, LoraHeadFlag, "Also adapt lm_head.", c => c.LoraHead, (c, v) => c.LoraHead = v);
+    public static readonly RunSetting<bool> UseRslora = Switch(LoraS, UseRsloraFlag, "Scale by alpha/sqrt(r) (rank-stabilised LoRA).",
+        c => c.UseRslora, (c, v) => c.UseRslora = v);
+
+    // optim
+    public static readonly RunSetting<OptimizerKind> Optimizer = Choice(OptimS, OptimizerFlag, "adamw, adam or sgd.", RunChoices.Optimizer,
+        c => c.Optimizer, (c, v) => c.Optimizer = v);
+    public static readonly RunSetting<double> Lr = Number(OptimS, LrFlag, "Peak learning rate.", c => c.Lr, (c, v) => c.Lr = v, NumberRange.Positive);
+    public static readonly RunSetting<double> WeightDecay = Number(OptimS, WeightDecayFlag, "Decoupled weight decay (AdamW) or L2 penalty (Adam, SGD).",
+        c => c.WeightDecay, (c, v) => c.WeightDecay = v, NumberRange.NonNegative);
+    public static readonly RunSetting<double> Momentum = Number(OptimS, MomentumFlag, "SGD momentum.", c => c.Momentum, (c, v) => c.Momentum = v, NumberRange.Fraction);
+    public static readonly RunSetting<bool> Nesterov = Switch(OptimS, NesterovFlag, "Nesterov momentum for SGD.", c => c.Nesterov, (c, v) => c.Nesterov = v);
+    public static readonly RunSetting<double> MaxGradNorm = Number(OptimS, MaxGradNormFlag, "Clip gradients to this global norm (0 = off).",
+        c => c.MaxGradNorm, (c, v) => c.MaxGradNorm = v, NumberRange.NonNegative);
+
+    // schedule
+    public static readonly RunSetting<ScheduleKind> Schedule = Choice(ScheduleS, ScheduleFlag, "constant, linear or cosine, each after linear warmup.",
+        RunChoices.Schedule, c => c.Schedule, (c, v) => c.Schedule = v);
+    public static readonly RunSetting<int?> WarmupSteps = OptionalWhole(ScheduleS, WarmupStepsFlag, "Linear warmup steps (overrides --warmup-ratio).",
+        c => c.WarmupSteps, (c, v) => c.WarmupSteps = v, NumberRange.AtLeast(0));
+    public static readonly RunSetting<double?> WarmupRatio = OptionalNumber(ScheduleS, WarmupRatioFlag, "Warmup as a share of all steps (when --warmup-steps is not given).",
+        c => c.WarmupRatio, (c, v) => c.WarmupRatio = v, new NumberRange(0, 1));
+    public static readonly RunSetting<double> MinLr = Number(ScheduleS, MinLrFlag, "Floor of the linear/cosine decay.", c => c.MinLr, (c, v) => c.MinLr = v, NumberRange.NonNegative);
+
+    // loop
+    public static readonly RunSetting<int> BatchSize = Whole(LoopS, BatchSizeFlag, "Global batch size in examples.",
+        c => c.BatchSize, (c, v) => c.BatchSize = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<int> MicroBatchSize = Whole(LoopS, MicroBatchSizeFlag, "Examples per forward pass; gradients accumulate to --batch-size.",
+        c => c.MicroBatchSize, (c, v) => c.MicroBatchSize = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<int?> MaxSteps = OptionalWhole(LoopS, MaxStepsFlag, "Stop after N optimizer steps (overrides --epochs).",
+        c => c.MaxSteps, (c, v) => c.MaxSteps = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<int> Epochs = Whole(LoopS, EpochsFlag, "Passes over the data. More can overfit: watch val loss per epoch.",
+        c => c.Epochs, (c, v) => c.Epochs = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<int> Seed = Whole(LoopS, SeedFlag, "Fixes data order, initialisation and dropout.", c => c.Seed, (c, v) => c.Seed = v, null);
+    public static readonly RunSetting<int> EvalEvery = Whole(LoopS, EvalEveryFlag, "Validation loss every N steps (and always at each epoch end).",
+        c => c.EvalEvery, (c, v) => c.EvalEvery = v, NumberRange.AtLeast(0), learns: false);
+    public static readonly RunSetting<int> SaveEvery = Whole(LoopS, SaveEveryFlag, "Checkpoint every N steps (and always at the end).",
+        c => c.SaveEvery, (c, v) => c.SaveEvery = v, NumberRange.AtLeast(0), learns: false);
+    public static readonly RunSetting<int?> SaveTotalLimit = OptionalWhole(LoopS, SaveTotalLimitFlag, "Keep only the newest N checkpoints (unset = all).",
+        c => c.SaveTotalLimit, (c, v) => c.SaveTotalLimit = v, NumberRange.AtLeast(1), learns: false);
+    public static readonly RunSetting<int> LogEvery = Whole(LoopS, LogEveryFlag, "Train loss to metrics.jsonl every N steps.",
+        c => c.LogEvery, (c, v) => c.LogEvery = v, NumberRange.AtLeast(0), learns: false);
+    public static readonly RunSetting<int> StopRatePrompts = Whole(LoopS, StopRatePromptsFlag,
+        "After training, greedy-generate this many held-out prompts (0 = skip) and report how many stop, base vs tuned.",
+        c => c.StopRatePrompts, (c, v) => c.StopRatePrompts = v, NumberRange.AtLeast(0), learns: false);
+
+    // output
+    public static readonly RunSetting<string?> Out = Path(OutputS, OutFlag, "Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.",
+        c => c.Out, (c, v) => c.Out = v, learns: false);
+
+    /// In run.yaml's order.
+    public static readonly IReadOnlyList<IRunSetting> All =
+    [
+        Model, Method, Device, Precision, Quantize, Threads, Streams,
+        Data, ValData, MaxRecordBytes, EncodingErrors, Template, MaxSeqLength, LongExamples, TrainOnInputs, Packing, ValFraction,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora,
+        Optimizer, Lr, WeightDecay, Momentum, Nesterov, MaxGradNorm,
+        Schedule, WarmupSteps, WarmupRatio, MinLr,
+        BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery, StopRatePrompts,
+        Out,
+    ];
+
+    public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);
+
+    public static IEnumerable<string> Sections => All.Select(s => s.Section).Distinct();
+
+    /// The setting a key path names: `lora.r` or the bare key `r`; an unknown one is refused with the nearest key.
+    public static IRunSetting Find(string keyPath)
+    {
+        var parts = keyPath.Trim().Split('.');
+        if (parts.Length <= 2 && ByKey.TryGetValue(parts[^1], out var s))
+        {
+            if (parts.Length == 1 || parts[0] == s.Section) return s;
+            throw new UserException($"unknown setting '{keyPath}' (did you mean '{s.Section}.{s.Key}'?)");
+        }
+        var paths = All.Select(x => $"{x.Section}.{x.Key}").Concat(All.Select(x => x.Key)).ToList();
+        var near = ClosestName.For(keyPath.Trim(), paths);
+        throw new UserException($"unknown setting '{keyPath}'" + (near is null ? "" : $" (did you mean '{near}'?)"));
+    }
+
+    internal static string Invariant(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,142 @@
+using LoraLab.Cli.Commands;
+using LoraLab.Configuration;
+using Spectre.Console.Cli;
+using Xunit;
+
+namespace LoraLab.Tests.Configuration;
+
+/// The one typed run config: every setting reads the same from YAML (flat or grouped), from flags and from key paths,
+/// round-trips through run.yaml, and Validate reports every bad setting at once.
+public class RunConfigTests
+{
+    /// A value other than the default for every setting, as YAML and flags write it. A setting added to RunSettings
+    /// without a line here fails EverySettingIsCovered.
+    static readonly Dictionary<string, string> NonDefault = new()
+    {
+        ["model"] = "/m/base", ["method"] = "qlora", ["device"] = "cpu", ["precision"] = "bf16", ["quantize"] = "fp4", ["threads"] = "1",
+        ["streams"] = "2", ["data"] = "/d/train.jsonl", ["val_data"] = "/d/val.jsonl", ["max_record_bytes"] = "123456",
+        ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
+        ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
+        ["lora_dropout"] = "0", ["targets"] = "qv", ["lora_head"] = "true", ["use_rslora"] = "true", ["optimizer"] = "sgd",
+        ["lr"] = "0.05", ["weight_decay"] = "0.01", ["momentum"] = "0.5", ["nesterov"] = "true", ["max_grad_norm"] = "0.5",
+        ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",
+        ["micro_batch_size"] = "2", ["max_steps"] = "7", ["epochs"] = "3", ["seed"] = "7", ["eval_every"] = "5", ["save_every"] = "6",
+        ["save_total_limit"] = "2", ["log_every"] = "4", ["stop_rate_prompts"] = "0", ["out"] = "/o/run",
+    };
+
+    [Fact]
+    public void EverySettingIsCoveredAndDiffersFromItsDefault()
+    {
+        Assert.Equal(RunSettings.All.Select(s => s.Key).Order(), NonDefault.Keys.Order());
+        var defaults = new RunConfig();
+        foreach (var s in RunSettings.All)
+            Assert.NotEqual(s.Format(s.Get(defaults)), s.Format(s.Parse(NonDefault[s.Key], s.Key)));
+    }
+
+    [Fact]
+    public void YamlFlagsAndKeyPathsGiveEqualConfigs()
+    {
+        var dir = TempDir.New();
+        var flat = Path.Combine(dir, "flat.yaml");
+        File.WriteAllText(flat, string.Concat(NonDefault.Select(kv => $"{kv.Key}: {kv.Value}\n")));
+        var grouped = Path.Combine(dir, "grouped.yaml");
+        File.WriteAllText(grouped, string.Concat(RunSettings.All.GroupBy(s => s.Section)
+            .Select(g => $"{g.Key}:\n" + string.Concat(g.Select(s => $"  {s.Key}: {NonDefault[s.Key]}\n")))));
+        var fromFlat = RunConfig.LoadYaml(flat);
+        var fromGrouped = RunConfig.LoadYaml(grouped);
+        var fromFlags = new RunConfig().With(ParseTrainFlags(RunSettings.All.SelectMany(FlagArgs).ToArray()).ToLayer());
+        var fromSet = new RunConfig().With(ParseTrainFlags(RunSettings.All.SelectMany(s => new[] { "--set", $"{s.Section}.{s.Key}={NonDefault[s.Key]}" }).ToArray()).ToLayer());
+        var fromPaths = new RunConfig();
+        foreach (var s in RunSettings.All) fromPaths.Set(s.Key, NonDefault[s.Key]);
+
+        var expected = fromFlat.ToYaml();
+        Assert.NotEqual(new RunConfig().ToYaml(), expected);
+        foreach (var s in RunSettings.All) Assert.Equal(NonDefault[s.Key], s.Format(s.Get(fromFlat)));
+        Assert.Equal(expected, fromGrouped.ToYaml());
+        Assert.Equal(expected, fromFlags.ToYaml());
+        Assert.Equal(expected, fromSet.ToYaml());
+        Assert.Equal(expected, fromPaths.ToYaml());
+    }
+
+    static IEnumerable<string> FlagArgs(IRunSetting s)
+    {
+        var flag = s.FlagTemplate.Split(' ')[0].Split('|').Last();
+        return s.Expected == "true or false" ? [flag] : [flag, NonDefault[s.Key]];
+    }
+
+    /// `train`'s real settings class parsed by Spectre (strictly), without running anything.
+    static TrainSettings ParseTrainFlags(string[] args)
+    {
+        TrainSettings? parsed = null;
+        var app = new CommandApp();
+        app.Configure(c =>
+        {
+            c.UseStrictParsing();
+            c.PropagateExceptions();
+            c.AddDelegate<TrainSettings>("train", (_, s, _) => { parsed = s; return 0; });
+        });
+        Assert.Equal(0, app.Run(new[] { "train" }.Concat(args)));
+        return parsed!;
+    }
+
+    [Fact]
+    public void RunYamlRoundTripsEverySetting()
+    {
+        var c = new RunConfig();
+        foreach (var s in RunSettings.All) c.Set(s.Key, NonDefault[s.Key]);
+        var file = Path.Combine(TempDir.New(), "x.yaml");
+        File.WriteAllText(file, c.ToYaml());
+        Assert.Equal(c.ToYaml(), RunConfig.LoadYaml(file).ToYaml());
+    }
+
+    [Fact]
+    public void DefaultsAreValidApartFromTheInputs()
+    {
+        new RunConfig().Validate(inputs: false);
+        var e = Assert.Throws<UserException>(() => new RunConfig().Validate());
+        Assert.Equal("3 settings are invalid: --model is required (a Hugging Face model folder); " +
+                     "--data is required (Alpaca/chat/text JSON, JSONL or Parquet); --out is required (a folder for the adapter, checkpoints and metrics)", e.Message);
+    }
+
+    [Fact]
+    public void ValidateReportsEveryBadSettingNamedAsGiven()
+    {
+        var file = Path.Combine(TempDir.New(), "bad.yaml");
+        File.WriteAllText(file, "lr: 0\nr: 0\n");
+        var c = RunConfig.LoadYaml(file).With(ParseTrainFlags(["--batch-size", "6", "--micro-batch-size", "4", "--lora-dropout", "1",
+            "--method", "full", "--precision", "fp16-mixed", "--quantize", "nf4", "--template", "nope"]).ToLayer());
+        var e = Assert.Throws<UserException>(() => c.Validate(inputs: false));
+        Assert.StartsWith("7 settings are invalid: ", e.Message);
+        Assert.Contains($"{file}:1: lr must be a finite number > 0, got 0", e.Message);
+        Assert.Contains($"{file}:2: r must be at least 1, got 0", e.Message);
+        Assert.Contains("--lora-dropout must be a finite number in [0, 1), got 1", e.Message);
+        Assert.Contains("--batch-size (6) must be a multiple of --micro-batch-size (4)", e.Message);
+        Assert.Contains("--precision fp16-mixed keeps fp32 weights only for adapters", e.Message);
+        Assert.Contains("--quantize applies to --method qlora only", e.Message);
+        Assert.Contains("'nope'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("lora.r", "16", null)]
+    [InlineData("r", "16", null)]
+    [InlineData("optim.r", "16", "unknown setting 'optim.r' (did you mean 'lora.r'?)")]
+    [InlineData("lora.rank", "16", "unknown setting 'lora.rank' (did you mean 'lora.r'?)")]
+    [InlineData("learning_rate", "1e-4", "unknown setting 'learning_rate' (did you mean 'lr'?)")]
+    [InlineData("lora.r", "x", "lora.r: expected a whole number, got 'x'")]
+    [InlineData("optimizer", "lion", "optimizer: unknown value 'lion' (adamw, adam or sgd)")]
+    public void KeyPathsNameOneSetting(string path, string value, string? error)
+    {
+        var c = new RunConfig();
+        if (error is null) { c.Set(path, value); Assert.Equal(16, c.R); }
+        else Assert.Equal(error, Assert.Throws<UserException>(() => c.Set(path, value)).Message);
+    }
+
+    [Fact]
+    public void NullUnsetsAnOptionalSettingAndIsRefusedForOthers()
+    {
+        var c = new RunConfig { MaxSteps = 5 };
+        c.Set("max_steps", "null");
+        Assert.Null(c.MaxSteps);
+        Assert.Equal("lr: expected a number, got 'null'", Assert.Throws<UserException>(() => c.Set("lr", "null")).Message);
+    }
+}
