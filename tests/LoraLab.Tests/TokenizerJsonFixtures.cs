@@ -126,7 +126,19 @@ public static class TokenizerJsonFixtures
 
     /// Llama 2 style tokenizer.json: Prepend("▁") + Replace(" "→"▁") normalizer, no pre-tokenizer, byte fallback,
     /// BOS through TemplateProcessing, and the Replace/ByteFallback/Fuse/Strip decoder.
-    public static string Llama2Style()
+    public static string Llama2Style() => Llama2StyleNode().ToJsonString();
+
+    /// Llama 2 style with "▁▁" also listed as a non-special added token under its vocabulary id, as Gemma's file lists
+    /// its space runs: the decoder's Replace must turn it back into spaces.
+    public static string Llama2StyleWithAddedSpaceRun()
+    {
+        var root = Llama2StyleNode();
+        var id = (int)root["model"]!["vocab"]!["▁▁"]!;
+        root["added_tokens"]!.AsArray().Add(Added(id, "▁▁", false));
+        return root.ToJsonString();
+    }
+
+    static JsonObject Llama2StyleNode()
     {
         var vocab = new JsonObject { ["<unk>"] = 0, ["<s>"] = 1, ["</s>"] = 2 };
         for (int b = 0; b < 256; b++) vocab[$"<0x{b:X2}>"] = 3 + b;
@@ -177,6 +189,6 @@ public static class TokenizerJsonFixtures
                 ["vocab"] = vocab,
                 ["merges"] = new JsonArray([.. SentencePieceMerges.Select(m => (JsonNode)JsonValue.Create(m))]),
             },
-        }.ToJsonString();
+        };
     }
 }

@@ -138,6 +138,10 @@ public sealed class TokenizerTests : IDisposable
         { "llama2", "aaa", [1, 259, 288, 270], "aaa" },
         { "llama2", "xyz", [1, 259, 123, 124, 125], "xyz" },
         { "llama2", "", [1], "" },
+        { "llama2-space-run", "  Hello  world.", [1, 287, 259, 277, 265, 259, 285, 271], "  Hello  world." },
+        { "llama2-space-run", "a  b", [1, 259, 270, 287, 101], "a  b" },
+        { "llama2-space-run", "Hello   ", [1, 259, 277, 265, 287, 259], "Hello   " },
+        { "llama2-space-run", "  ", [1, 287, 259], "  " },
     };
 
     static readonly Dictionary<string, Func<string>> HfFixtures = new()
@@ -145,6 +149,7 @@ public sealed class TokenizerTests : IDisposable
         ["gpt2"] = TokenizerJsonFixtures.Gpt2Style,
         ["llama3"] = TokenizerJsonFixtures.Llama3Style,
         ["llama2"] = TokenizerJsonFixtures.Llama2Style,
+        ["llama2-space-run"] = TokenizerJsonFixtures.Llama2StyleWithAddedSpaceRun,
     };
 
     string WriteTemp(string fileName, string content)
@@ -186,6 +191,9 @@ public sealed class TokenizerTests : IDisposable
         Assert.True(llama2.AddBosByDefault);
         Assert.Equal(1, llama2.BosId);
         Assert.Equal("\n", llama2.TokenText(13));
+
+        var spaceRun = HfJsonTokenizer.Load(WriteTemp("tokenizer.json", TokenizerJsonFixtures.Llama2StyleWithAddedSpaceRun()));
+        Assert.Equal("  ", spaceRun.TokenText(287)); // an added token streams as the decoder renders it
     }
 
     [Fact]

@@ -15,6 +15,9 @@ public sealed class HfJsonTokenizer : TokenizerBase
     readonly byte[][] _tokenBytes;
     readonly bool _stripsLeadingSpace;
     readonly char? _chunkMarker;
+    readonly char? _spaceMarker;
+    readonly bool _byteFallbackDecode;
+    readonly Dictionary<int, byte[]> _addedTokenBytes = [];
 
     public string SourcePath { get; }
     /// Whether tokens are spelled in GPT-2's byte-level alphabet.
@@ -32,8 +35,8 @@ public sealed class HfJsonTokenizer : TokenizerBase
 
         var decoder = root.TryGetProperty("decoder", out var d) ? Flatten(d, "decoders").ToList() : [];
         IsByteLevel = (_preTokenizer?.IsByteLevel ?? false) || decoder.Any(x => TokenizerJson.Str(x, "type") == "ByteLevel");
-        var spaceMarker = decoder.Select(SpaceMarker).FirstOrDefault(c => c != null);
-        bool byteFallbackDecode = decoder.Any(x => TokenizerJson.Str(x, "type") == "ByteFallback") || _model.ByteFallback;
+        var spaceMarker = _spaceMarker = decoder.Select(SpaceMarker).FirstOrDefault(c => c != null);
+        bool byteFallbackDecode = _byteFallbackDecode = decoder.Any(x => TokenizerJson.Str(x, "type") == "ByteFallback") || _model.ByteFallback;
         _stripsLeadingSpace = decoder.Any(StripsOneLeadingSpace);
         // ignore_merges looks words up whole, so cutting them could change the result.
         if (!IsByteLevel && !_model.IgnoresMerges && spaceMarker is char marker && SpaceMarkerChunks.IsSafe(_model.IdToToken.OfType<string>(), marker))
@@ -50,6 +53,7 @@ public sealed class HfJsonTokenizer : TokenizerBase
         var (bos, eos) = root.TryGetProperty("post_processor", out var pp) ? TemplateSpecials(pp) : (null, null);
         Configure(added, settings, path, defaultBos: bos, defaultEos: eos, defaultPad: null,
             defaultAddBos: bos != null, defaultAddEos: eos != null);
+        foreach (var t in AddedTokens) _addedTokenBytes[t.Id] = TokenBytesOf(t.Content, _spaceMarker, _byteFallbackDecode);
     }
 
     /// Loads `tokenizer.json`; `settings` (from tokenizer_config.json / config.json) override its defaults.
@@ -63,6 +67,8 @@ public sealed class HfJsonTokenizer : TokenizerBase
     protected override bool StripsLeadingSpace => _stripsLeadingSpace;
     protected override ReadOnlySpan<byte> ModelTokenBytes(int id) => _tokenBytes[id];
     protected override int? ModelTokenToId(string token) => _model.TokenToId(token);
+    // tokenizers runs added tokens through the decoder too (Replace "▁" → " ", byte-level alphabet, Strip).
+    protected override byte[]? DecodedAddedToken(AddedToken token) => _addedTokenBytes[token.Id];
 
     protected override void EncodePlain(string text, bool atTextStart, List<int> output)
     {

@@ -31,6 +31,10 @@ public abstract class TokenizerBase : ITokenizer
     protected abstract bool StripsLeadingSpace { get; }
     /// Looks a token string up in the model vocabulary.
     protected abstract int? ModelTokenToId(string token);
+    /// The bytes an added token decodes to when it goes through the model's decoder like any other token (Hugging
+    /// Face tokenizer.json: Gemma lists "▁▁" as an added token), then also subject to the leading-space strip; null
+    /// when it is emitted verbatim (SentencePiece).
+    protected virtual byte[]? DecodedAddedToken(AddedToken token) => null;
 
     /// The model file's own defaults, overridden by whatever `settings` states. Call once, from the constructor.
     protected void Configure(IEnumerable<AddedToken> addedTokens, TokenizerSettings settings, string source,
@@ -75,15 +79,16 @@ public abstract class TokenizerBase : ITokenizer
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
     {
         var bytes = new List<byte>();
-        bool? firstIsModelToken = null;
+        bool? firstIsModelToken = null; // or an added token that went through the decoder
         foreach (var id in ids)
         {
             CheckId(id);
             if (_addedById.TryGetValue(id, out var added))
             {
                 if (added.Special && skipSpecialTokens) continue;
-                bytes.AddRange(Encoding.UTF8.GetBytes(added.Content));
-                firstIsModelToken ??= false;
+                var decoded = DecodedAddedToken(added);
+                bytes.AddRange(decoded ?? Encoding.UTF8.GetBytes(added.Content));
+                firstIsModelToken ??= decoded != null;
             }
             else
             {
@@ -102,7 +107,7 @@ public abstract class TokenizerBase : ITokenizer
     public byte[] TokenBytes(int id)
     {
         CheckId(id);
-        if (_addedById.TryGetValue(id, out var added)) return Encoding.UTF8.GetBytes(added.Content);
+        if (_addedById.TryGetValue(id, out var added)) return DecodedAddedToken(added) ?? Encoding.UTF8.GetBytes(added.Content);
         return id < BaseVocabSize ? ModelTokenBytes(id).ToArray() : [];
     }
 
