@@ -5,10 +5,6 @@ using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;
-using TorchSharp;
-using static TorchSharp.torch;
-using Parameter = TorchSharp.Modules.Parameter;
-using DataLoader = LoraLab.Data.DataLoader;
 
 namespace LoraLab.Training;
 
@@ -46,35 +42,15 @@ public sealed class TrainingRun : IDisposable
         Trainer = trainer; OutDir = outDir;
     }
 
-    static LoraConfig LoraOf(RunConfig c) => new()
-    {
-        R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora,
-        TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = Path.GetFullPath(c.Model!),
-    };
-
-    /// Loads and builds everything `config` (already validated) describes; the returned run's Config is a copy with
-    /// the template `auto` resolved to the one used.
+    /// Builds the run `config` describes, through RunSetup's steps; the returned run's Config is a copy with the
+    /// template `auto` resolved to the one used.
     public static TrainingRun Prepare(RunConfig config)
     {
         var c = config.Clone();
         c.Validate();
-        // Read the data before the model: a bad file should fail in a second, not after loading weights.
-        var dataOptions = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
-        var records = DatasetReader.Load(c.Data!, dataOptions);
-        var valRecords = c.ValData is null ? null : DatasetReader.Load(c.ValData, dataOptions);
-
-        var device = Devices.Resolve(c.Device);
-        TorchRuntime.SetThreads(c.Threads);
-        // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
-        var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
-        manual_seed(c.Seed);
-        var load = new LoadOptions { Device = device, Dtype = dtype };
-        if (c.Method == TrainMethod.Qlora) load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? QuantScheme.Nf4) };
-        LoraConfig? lora = c.Method == TrainMethod.Full ? null : LoraOf(c);
-        lora?.Validate("--targets/--r/--alpha");
-        // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
-        if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
-        var loaded = ModelLoader.Load(c.Model!, load);
+        var records = RunSetup.LoadData(c);
+        var lora = RunSetup.Lora(c, c.Model);
+        var loaded = RunSetup.LoadModel(c, lora);
         try
         {
             var tok = loaded.RequireTokenizer();
@@ -84,38 +60,22 @@ public sealed class TrainingRun : IDisposable
             {
                 MaxSeqLength = c.MaxSeqLength, TrainOnInputs = c.TrainOnInputs, LongExamples = c.LongExamples,
             });
-            IReadOnlyList<Record> trainRecords = records;
-            if (valRecords is null && c.ValFraction > 0 && records.Count >= 2)
-                (trainRecords, valRecords) = DatasetSplit.Split(records, c.ValFraction, c.Seed);
+            var (trainRecords, valRecords) = (records.Train, records.Validation);
+            if (valRecords is null && c.ValFraction > 0 && trainRecords.Count >= 2)
+                (trainRecords, valRecords) = DatasetSplit.Split(trainRecords, c.ValFraction, c.Seed);
             var train = builder.Build(trainRecords, c.Data);
             var val = valRecords is { Count: > 0 } ? builder.Build(valRecords, c.ValData ?? c.Data) : null;
             CheckTrainable(train.Stats, c.Data!);
             if (train.Examples.All(e => e.TargetTokens <= 1))
                 throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
 
-            LoraSummary? summary = null;
-            List<(string, Parameter)> trainable;
-            if (lora is null)
-            {
-                foreach (var (_, p) in loaded.Model.named_parameters()) p.requires_grad = true;
-                trainable = loaded.Model.named_parameters().Select(t => (t.name, t.parameter)).ToList();
-            }
-            else
-            {
-                summary = LoraInjector.Apply(loaded.Model, lora, c.Seed);
-                trainable = loaded.Model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList();
-            }
-            long trainableCount = trainable.Sum(t => t.Item2.numel());
-            long total = ModelShapes.TotalParameters(loaded.Config);
-            long frozenBytes = loaded.Model.Projections().Sum(p => p.Projection.Quantized?.StorageBytes ?? (p.Projection.Weight is null ? 0 : p.Projection.Weight.numel() * p.Projection.Weight.element_size()));
-
-            var trainLoader = new DataLoader(train.Examples, tok, c.MicroBatchSize, c.Seed, shuffle: true, packLength: c.Packing ? c.MaxSeqLength : null);
-            var valLoader = val is null || val.Examples.Count == 0 ? null : new DataLoader(val.Examples, tok, c.MicroBatchSize, c.Seed, shuffle: false);
+            var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
+            var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
                 : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == TrainMethod.Qlora ? RunChoices.Quantize.NameOf(c.Quantize ?? QuantScheme.Nf4) : null));
-            var trainer = new Trainer(loaded.Model, trainable, c, trainLoader, valLoader, c.Out!, store);
-            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, summary, trainableCount, total, frozenBytes, trainer, c.Out!,
-                store, builder, valRecords ?? (IReadOnlyList<Record>)Array.Empty<Record>());
+            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store);
+            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, trainable.Summary, trainable.Count,
+                ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>());
         }
         catch
         {
@@ -123,6 +83,10 @@ public sealed class TrainingRun : IDisposable
             throw;
         }
     }
+
+    /// What the frozen projection weights take in memory (packed, for QLoRA).
+    static long FrozenBytes(CausalLM model) => model.Projections().Sum(p =>
+        p.Projection.Quantized?.StorageBytes ?? (p.Projection.Weight is null ? 0 : p.Projection.Weight.numel() * p.Projection.Weight.element_size()));
 
     /// Training on no (or almost no) target tokens is a silent no-op: the usual causes are empty outputs or a
     /// template whose response part never appears. Stop before spending any compute.

@@ -1,0 +1,108 @@
+using LoraLab.Adapters;
+using LoraLab.Adapters.Quantization;
+using LoraLab.Configuration;
+using LoraLab.Data;
+using LoraLab.Models;
+using LoraLab.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using Parameter = TorchSharp.Modules.Parameter;
+using DataLoader = LoraLab.Data.DataLoader;
+
+namespace LoraLab.Training;
+
+/// The records a run trains and validates on, as read from its files.
+public sealed record RunRecords(IReadOnlyList<Record> Train, IReadOnlyList<Record>? Validation);
+
+/// What a run trains: the parameters with gradients, and the LoRA adapters attached for it (null: every weight).
+public sealed record TrainableWeights(IReadOnlyList<(string Name, Parameter Param)> Parameters, LoraConfig? Lora, LoraSummary? Summary)
+{
+    public long Count => Parameters.Sum(p => p.Param.numel());
+}
+
+/// The steps every training path shares (train, demo, pretrain, bench), each small and usable alone, in the order a
+/// run takes them: data → model → trainable weights → loaders → optimizer. Each reads what it needs from a RunConfig.
+public static class RunSetup
+{
+    /// The training (and validation) records, read before the model: a bad file fails in a second, not after loading weights.
+    public static RunRecords LoadData(RunConfig c)
+    {
+        var options = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
+        return new RunRecords(DatasetReader.Load(c.Data!, options), c.ValData is null ? null : DatasetReader.Load(c.ValData, options));
+    }
+
+    /// The device, threads and compute dtype the config asks for, applied to libtorch (threads, seed).
+    public static (Device Device, ScalarType Dtype) Runtime(RunConfig c)
+    {
+        var device = Devices.Resolve(c.Device);
+        TorchRuntime.SetThreads(c.Threads);
+        // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
+        var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
+        manual_seed(c.Seed);
+        return (device, dtype);
+    }
+
+    /// The LoRA adapters the config describes (null for full fine-tuning); `baseModel` is recorded in adapter_config.json.
+    public static LoraConfig? Lora(RunConfig c, string? baseModel)
+    {
+        if (c.Method == TrainMethod.Full) return null;
+        var lora = new LoraConfig
+        {
+            R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora,
+            TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Path.GetFullPath(baseModel),
+        };
+        lora.Validate("--targets/--r/--alpha");
+        return lora;
+    }
+
+    /// The base model folder in the config's device, dtype and storage (quantized for QLoRA), its shapes checked
+    /// against `lora` before any weight is read.
+    public static LoadedModel LoadModel(RunConfig c, LoraConfig? lora)
+    {
+        var (device, dtype) = Runtime(c);
+        var load = new LoadOptions { Device = device, Dtype = dtype };
+        if (c.Method == TrainMethod.Qlora) load = load with { QuantizerFor = Quantizers.For(c.Quantize ?? QuantScheme.Nf4) };
+        // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
+        if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
+        return ModelLoader.Load(c.Model!, load);
+    }
+
+    /// A model of architecture `cfg` from random weights (pretraining, benchmarks), in the config's device, dtype and storage.
+    public static CausalLM RandomModel(ModelConfig cfg, RunConfig c)
+    {
+        var (device, dtype) = Runtime(c);
+        var model = new CausalLM(cfg, dtype, device);
+        try
+        {
+            if (c.Method == TrainMethod.Qlora) Quantizers.Attach(model, c.Quantize ?? QuantScheme.Nf4);
+            model.InitializeRandom(c.Seed);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// Attaches `lora` (initialised from `seed`) and returns its parameters, or makes every weight trainable when it is null.
+    public static TrainableWeights Trainable(CausalLM model, LoraConfig? lora, int seed)
+    {
+        if (lora is null)
+        {
+            foreach (var (_, p) in model.named_parameters()) p.requires_grad = true;
+            return new TrainableWeights(model.named_parameters().Select(t => (t.name, t.parameter)).ToList(), null, null);
+        }
+        var summary = LoraInjector.Apply(model, lora, seed);
+        return new TrainableWeights(model.named_parameters().Where(t => t.parameter.requires_grad).Select(t => (t.name, t.parameter)).ToList(), lora, summary);
+    }
+
+    /// The shuffled training loader (rows packed to the sequence length with --packing) and the in-order validation loader.
+    public static (DataLoader Train, DataLoader? Validation) Loaders(IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample>? validation,
+        Batcher batcher, RunConfig c, int? packLength = null) =>
+        (new DataLoader(train, batcher, c.MicroBatchSize, c.Seed, shuffle: true, packLength: packLength),
+         validation is not { Count: > 0 } ? null : new DataLoader(validation, batcher, c.MicroBatchSize, c.Seed, shuffle: false));
+
+    public static optim.Optimizer Optimizer(RunConfig c, IList<Parameter> parameters) =>
+        OptimizerFactory.Create(c.Optimizer, parameters, c.Lr, c.WeightDecay, momentum: c.Momentum, nesterov: c.Nesterov);
+}
