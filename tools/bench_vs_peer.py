@@ -13,10 +13,10 @@ PEER = os.path.join(ROOT, "..", "shared", "bench", "peer_llama.py")
 
 # (label, loralab bench flags, peer flags)
 RUNS = [
-    ("small, LoRA r=8 all linear", "--config small --method lora --targets all", "--cfg small"),
-    ("small, LoRA r=8 q,v", "--config small --method lora --targets qv", "--cfg small --targets qv"),
-    ("small, full fine-tuning", "--config small --method full", "--cfg small --full"),
-    ("medium, LoRA r=8 all linear", "--config medium --method lora --targets all", "--cfg medium"),
+    ("small, LoRA r=8 all linear", "--arch small --method lora --targets all", "--cfg small"),
+    ("small, LoRA r=8 q,v", "--arch small --method lora --targets qv", "--cfg small --targets qv"),
+    ("small, full fine-tuning", "--arch small --method full", "--cfg small --full"),
+    ("medium, LoRA r=8 all linear", "--arch medium --method lora --targets all", "--cfg medium"),
 ]
 
 
@@ -54,7 +54,8 @@ def main():
         if a.only and a.only not in label:
             continue
         steps = a.steps or (2 if "medium" in label else 3)
-        common = f"--batch {a.batch} --seq {a.seq} --steps {steps} --threads {a.threads}"
+        common = f"--batch-size {a.batch} --max-seq-length {a.seq} --max-steps {steps} --threads {a.threads}"  # loralab's spelling
+        peer_common = f"--batch {a.batch} --seq {a.seq} --steps {steps} --threads {a.threads}"
         extra = f" --streams {a.streams}" if a.streams > 1 and "full" not in label else ""
         for r in range(a.repeats):
             load = load1()
@@ -62,7 +63,7 @@ def main():
                 return last_json(subprocess.run([a.loralab, "bench"] + (ours + extra).split() + common.split() + ["--json"],
                                                 capture_output=True, text=True, check=True).stdout)
             def peer_run():
-                return last_json(subprocess.run([a.python, PEER, "bench"] + theirs.split() + common.split(),
+                return last_json(subprocess.run([a.python, PEER, "bench"] + theirs.split() + peer_common.split(),
                                                 capture_output=True, text=True, check=True).stdout)
             # Who goes first alternates, so a host that slows down over a round does not always favour one side.
             if r % 2 == 0:

@@ -66,7 +66,7 @@ case_ 1a "train --learning-rate 1e-4" "${T[@]}" --out $W/1a --max-steps 1 --lear
 case_ 1b "train --max-step 1" "${T[@]}" --out $W/1b --max-step 1
 [ -f $W/1b/metrics.jsonl ] && note 1b "" "train steps logged: $(grep -c '"train"' $W/1b/metrics.jsonl)"
 case_ 1c "generate --max-new-token 2" generate --model "$BASE" --prompt "Repeat the word twice." --max-new-token 2 --temperature 0
-case_ 1d "params --rnk 8" params --config llama-2-7b --rnk 8
+case_ 1d "params --rnk 8" params --arch llama-2-7b --rnk 8
 
 # 2. no lock on --out
 dotnet "$DLL" "${T[@]}" --out $W/2 --max-steps 6 --save-every 2 --seed 1 >$W/2a.txt 2>&1 </dev/null & p1=$!
@@ -203,7 +203,7 @@ case_ 9b "... with --encoding-errors replace" "${T[@]}" --data $W/9.jsonl --out 
 
 # 10. smaller things
 case_ 10a "eval --data heldout.json, no --template" eval --model "$BASE" --data "$HELD"
-case_ 10b "estimate --r 256" estimate --config llama-2-7b --r 256
+case_ 10b "estimate --r 256" estimate --arch llama-2-7b --r 256
 note 10b "" "the original experiment's r=8 figure (16.62 GB) shown: $(grep -qa '16.6' $W/out.txt && echo yes || echo no)"
 note 10c "the built program" "$(ls $ROOT/$BIN | grep -E '^(loralab|LoraLab.Cli)(\.dll)?$' | tr '\n' ' ')"
 run $W/10d.txt train --help

@@ -27,7 +27,7 @@ public static class CliApp
         try
         {
             CliArgs.RefuseAfterDoubleDash(args);
-            return app.Run(CliArgs.Normalize(args));
+            return app.Run(FlagAliases.Rewrite(args, Console.Error));
         }
         catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)
         {

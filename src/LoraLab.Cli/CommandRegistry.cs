@@ -22,9 +22,9 @@ public static class CommandRegistry
         Add<ChatCommand>(config, "chat").WithDescription("Chat on stdin with a model and adapter, prompts rendered with the adapter's training template (/exit quits).")
             .WithExample("chat", "--model", "models/tiny", "--adapter", "runs/a/adapter");
         Add<ParamsCommand>(config, "params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
-            .WithExample("params", "--config", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
+            .WithExample("params", "--arch", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         Add<MergeCommand>(config, "merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
-            .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--dtype", "bf16");
+            .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--save-dtype", "bf16");
         config.AddBranch("adapter", a =>
         {
             a.SetDescription("Check LoRA adapters.");
@@ -38,12 +38,12 @@ public static class CommandRegistry
                 .WithExample("data", "preview", "--model", "models/tiny", "--data", "alpaca.json", "-n", "3");
         });
         Add<BenchCommand>(config, "bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
-            .WithExample("bench", "--config", "small", "--method", "lora", "--targets", "all", "--batch", "4", "--seq", "256", "--json");
+            .WithExample("bench", "--arch", "small", "--method", "lora", "--targets", "all", "--batch-size", "4", "--max-seq-length", "256", "--json");
         Add<EstimateCommand>(config, "estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
-            .WithExample("estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--batch", "1", "--seq", "512", "--compare-targets", "qv;all");
+            .WithExample("estimate", "--arch", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--micro-batch-size", "1", "--max-seq-length", "512", "--compare-targets", "qv;all");
         Add<DoctorCommand>(config, "doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
         Add<DemoCommand>(config, "demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
-            .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--steps", "300");
+            .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--max-steps", "300");
         Add<PretrainCommand>(config, "pretrain").WithDescription("Train a small Llama model from scratch on a text corpus (default: the built-in demo corpus).")
             .WithExample("pretrain", "--out", "assets/demo-base", "--demo-data", "assets/demo-data");
     }

@@ -21,7 +21,7 @@ public static partial class FlagErrors
         {
             var typed = args.Select(a => a.Split('=', 2)[0]).FirstOrDefault(a => a.TrimStart('-') == u.Groups["name"].Value && a.StartsWith('-'))
                         ?? "--" + u.Groups["name"].Value;
-            var near = flags is null ? null : ClosestName.For(typed, flags.Keys.Where(k => k.StartsWith("--")));
+            var near = flags is null ? null : Suggest(typed, flags.Keys, FlagAliases.VerbOf(args));
             return $"unknown option {typed}" + (near is null ? "" : $" (did you mean {near}?)");
         }
         // A switch (--packing) takes true/false or nothing; Spectre reads another word after it as a command.
@@ -50,6 +50,17 @@ public static partial class FlagErrors
         return null;
     }
 
+    /// The flag to suggest for an unknown `typed`, never an old spelling: an alias another verb keeps (`train --batch`
+    /// is bench's `--batch`, now `--batch-size`) when this verb has its flag, else the closest of the verb's flags and
+    /// aliases, an alias given as the flag it stands for.
+    static string? Suggest(string typed, IEnumerable<string> flags, string verb)
+    {
+        var known = flags.Where(k => k.StartsWith("--")).ToHashSet();
+        if (FlagAliases.All.FirstOrDefault(a => a.Old == typed && known.Contains(a.New)) is { } elsewhere) return elsewhere.New;
+        var near = ClosestName.For(typed, known);
+        return FlagAliases.Of(verb).FirstOrDefault(a => a.Old == near)?.New ?? near;
+    }
+
     /// Every flag spelling of the verb that `args` start with (long, short and alias), to the property it sets.
     static Dictionary<string, PropertyInfo>? FlagsOf(string[] args)
     {
@@ -65,8 +76,8 @@ public static partial class FlagErrors
                 foreach (var l in o.LongNames) flags["--" + l] = p;
                 foreach (var s in o.ShortNames) flags["-" + s] = p;
             }
-        foreach (var alias in CliArgs.Aliases(flags.Keys))
-            flags[alias] = flags[CliArgs.Normalize(new[] { alias })[0]];
+        foreach (var alias in FlagAliases.Of(FlagAliases.VerbOf(args)))
+            if (flags.TryGetValue(alias.New, out var p)) flags[alias.Old] = p;
         return flags;
     }
 }

@@ -9,46 +9,49 @@ namespace LoraLab.Cli.Commands;
 
 public sealed class BenchSettings : CommandSettings
 {
-    [CommandOption("--config <NAME>")]
-    [Description("Architecture: a known name (small, medium, llama-2-7b, ...) or a config.json path.")]
+    [CommandOption(SharedFlags.Arch)]
+    [Description(SharedFlags.ArchHelp)]
     [DefaultValue("small")]
-    public string Config { get; set; } = "small";
+    public string Arch { get; set; } = "small";
 
-    [CommandOption("--method <METHOD>")]
+    [CommandOption(SharedFlags.Method)]
     [Description("lora, qlora or full.")]
     [DefaultValue("lora")]
     public string Method { get; set; } = "lora";
 
-    [CommandOption("--targets <LIST>")]
+    [CommandOption(SharedFlags.Targets)]
     [Description("LoRA targets: all, qv, attn, mlp or module names.")]
     [DefaultValue("all")]
     public string Targets { get; set; } = "all";
 
-    [CommandOption("-r|--rank <R>")]
+    [CommandOption(SharedFlags.Rank)]
+    [Description("LoRA rank r (`--r` works too).")]
     [DefaultValue(8)]
     public int R { get; set; } = 8;
 
-    [CommandOption("--alpha <ALPHA>")]
+    [CommandOption(SharedFlags.Alpha)]
     [Description("LoRA alpha (default 2r).")]
     public double? Alpha { get; set; }
 
-    [CommandOption("--quantize <SCHEME>")]
+    [CommandOption(SharedFlags.Quantize)]
     [Description("QLoRA storage: nf4, fp4 or int8.")]
     [DefaultValue("nf4")]
     public string Quantize { get; set; } = "nf4";
 
-    [CommandOption("--batch <B>")]
+    [CommandOption(SharedFlags.BatchSize)]
+    [Description("Rows of random tokens per step (one forward pass: no accumulation).")]
     [DefaultValue(4)]
-    public int Batch { get; set; } = 4;
+    public int BatchSize { get; set; } = 4;
 
-    [CommandOption("--seq <T>")]
+    [CommandOption(SharedFlags.MaxSeqLength)]
+    [Description("Tokens per row (every row is full).")]
     [DefaultValue(256)]
-    public int Seq { get; set; } = 256;
+    public int MaxSeqLength { get; set; } = 256;
 
-    [CommandOption("--steps <N>")]
+    [CommandOption(SharedFlags.MaxSteps)]
     [Description("Timed steps (after --warmup untimed ones).")]
     [DefaultValue(5)]
-    public int Steps { get; set; } = 5;
+    public int MaxSteps { get; set; } = 5;
 
     [CommandOption("--warmup <N>")]
     [DefaultValue(2)]
@@ -59,8 +62,8 @@ public sealed class BenchSettings : CommandSettings
     [DefaultValue(0.0)]
     public double PromptFraction { get; set; }
 
-    [CommandOption("--threads <N>")]
-    [Description("CPU threads (default: physical cores).")]
+    [CommandOption(SharedFlags.Threads)]
+    [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
 
     [CommandOption("--grad-checkpointing")]
@@ -72,14 +75,20 @@ public sealed class BenchSettings : CommandSettings
     [DefaultValue(1)]
     public int Streams { get; set; } = 1;
 
-    [CommandOption("--device <DEVICE>")]
+    [CommandOption(SharedFlags.Device)]
+    [Description(SharedFlags.DeviceHelp)]
     [DefaultValue("cpu")]
     public string Device { get; set; } = "cpu";
 
-    [CommandOption("--precision <P>")]
+    [CommandOption(SharedFlags.Precision)]
     [Description("fp32 or bf16.")]
     [DefaultValue("fp32")]
     public string Precision { get; set; } = "fp32";
+
+    [CommandOption(SharedFlags.Seed)]
+    [Description("Seeds the initial weights, the adapters and the random tokens.")]
+    [DefaultValue(0L)]
+    public long Seed { get; set; }
 
     [CommandOption("--memory-at <STEPS>")]
     [Description("Comma-separated step numbers at which to record peak memory too (e.g. 50,500 for a leak check).")]
@@ -97,9 +106,9 @@ public sealed class BenchCommand : Command<BenchSettings>
     {
         var o = new BenchOptions
         {
-            Config = s.Config, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
-            Batch = s.Batch, Seq = s.Seq, Steps = s.Steps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
-            Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), MemoryAt = ParseSteps(s.MemoryAt),
+            Config = s.Arch, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
+            Batch = s.BatchSize, Seq = s.MaxSeqLength, Steps = s.MaxSteps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
+            Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), Seed = s.Seed, MemoryAt = ParseSteps(s.MemoryAt),
         };
         var r = StepBenchmark.Run(o, m => Console.Error.WriteLine(m));
         if (s.Json)

@@ -23,7 +23,7 @@ public sealed class ChatSettings : AdapterSettings
     [DefaultValue(0.0)]
     public double Temperature { get; set; }
 
-    [CommandOption("--seed <SEED>")]
+    [CommandOption(SharedFlags.Seed)]
     [DefaultValue(0L)]
     public long Seed { get; set; }
 

@@ -10,18 +10,18 @@ public class ModelSettings : CommandSettings
     [Description("Hugging Face model folder (config.json, *.safetensors, tokenizer.json or tokenizer.model).")]
     public string? Model { get; set; }
 
-    [CommandOption("--device <DEVICE>")]
-    [Description("auto (CUDA if available, else CPU), cpu or cuda.")]
+    [CommandOption(SharedFlags.Device)]
+    [Description(SharedFlags.DeviceHelp)]
     [DefaultValue("auto")]
     public string Device { get; set; } = "auto";
 
-    [CommandOption("--dtype <DTYPE>")]
+    [CommandOption(SharedFlags.Precision)]
     [Description("Compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16, fp16.")]
     [DefaultValue("auto")]
-    public string Dtype { get; set; } = "auto";
+    public string Precision { get; set; } = "auto";
 
-    [CommandOption("--threads <N>")]
-    [Description("CPU threads for libtorch (default: all cores).")]
+    [CommandOption(SharedFlags.Threads)]
+    [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
 
     public string RequireModel() =>

@@ -17,26 +17,26 @@ public sealed class DemoSettings : CommandSettings
     [Description("Replace --out when it already holds files.")]
     public bool Overwrite { get; set; }
 
-    [CommandOption("--steps <N>")]
+    [CommandOption(SharedFlags.MaxSteps)]
     [Description("Fine-tuning steps (16 examples each).")]
     [DefaultValue(200)]
-    public int Steps { get; set; } = 200;
+    public int MaxSteps { get; set; } = 200;
 
-    [CommandOption("--seed <SEED>")]
+    [CommandOption(SharedFlags.Seed)]
     [DefaultValue(42)]
     public int Seed { get; set; } = 42;
 
-    [CommandOption("--lr <LR>")]
+    [CommandOption(SharedFlags.Lr)]
     [Description("Learning rate (default: the fine-tuning method's).")]
     public double? Lr { get; set; }
 
-    [CommandOption("--method <METHOD>")]
+    [CommandOption(SharedFlags.Method)]
     [Description("lora (default: LoRA on all linear layers, alpha = 2r) or full (every weight; the baseline).")]
     [DefaultValue("lora")]
     public string Method { get; set; } = "lora";
 
-    [CommandOption("-r|--rank <R>")]
-    [Description("LoRA rank (default 16).")]
+    [CommandOption(SharedFlags.Rank)]
+    [Description("LoRA rank r (`--r` works too).")]
     [DefaultValue(16)]
     public int Rank { get; set; } = 16;
 
@@ -44,13 +44,13 @@ public sealed class DemoSettings : CommandSettings
     [Description("Folder holding demo-base/ and demo-data/ (default: the one shipped beside loralab).")]
     public string? Assets { get; set; }
 
-    [CommandOption("--threads <N>")]
-    [Description("CPU threads for libtorch (default: all cores).")]
+    [CommandOption(SharedFlags.Threads)]
+    [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
 
     public override ValidationResult Validate()
     {
-        NumberRange.AtLeast(1).Check("--steps", Steps);
+        NumberRange.AtLeast(1).Check("--max-steps", MaxSteps);
         LoraLab.Configuration.RunSettings.Lr.Check("--lr", Lr);
         LoraLab.Configuration.RunSettings.R.Check("--rank", Rank);
         return base.Validate();
@@ -74,7 +74,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         TorchRuntime.SetThreads(s.Threads);
         var runner = new DemoRunner(new DemoOptions
         {
-            OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.Steps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
+            OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.MaxSteps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
         }, TrainerFor(s.Method, s.Rank));
         runner.Message += m => AnsiConsole.MarkupLineInterpolated($"[grey]•[/] {m}");
         runner.Step += r =>

@@ -10,42 +10,43 @@ namespace LoraLab.Cli.Commands;
 
 public sealed class EstimateSettings : CommandSettings
 {
-    [CommandOption("--config <NAME>")]
-    [Description("Architecture: a known name (small, medium, llama-2-7b, mistral-7b, ...) or a config.json path.")]
-    public string? Config { get; set; }
+    [CommandOption(SharedFlags.Arch)]
+    [Description(SharedFlags.ArchHelp)]
+    public string? Arch { get; set; }
 
-    [CommandOption("--method <METHOD>")]
+    [CommandOption(SharedFlags.Method)]
     [DefaultValue("lora")]
     public string Method { get; set; } = "lora";
 
-    [CommandOption("--targets <LIST>")]
+    [CommandOption(SharedFlags.Targets)]
     [DefaultValue("all")]
     public string Targets { get; set; } = "all";
 
-    [CommandOption("-r|--rank <R>")]
-    [Description("LoRA rank (--r also works).")]
+    [CommandOption(SharedFlags.Rank)]
+    [Description("LoRA rank r (`--r` works too).")]
     [DefaultValue(8)]
     public int R { get; set; } = 8;
 
-    [CommandOption("--batch <B>")]
-    [Description("Micro-batch size.")]
+    [CommandOption(SharedFlags.MicroBatchSize)]
+    [Description("Examples per forward pass (what peak memory depends on, not the global --batch-size of train).")]
     [DefaultValue(1)]
-    public int Batch { get; set; } = 1;
+    public int MicroBatchSize { get; set; } = 1;
 
-    [CommandOption("--seq <T>")]
+    [CommandOption(SharedFlags.MaxSeqLength)]
+    [Description("Tokens per example.")]
     [DefaultValue(512)]
-    public int Seq { get; set; } = 512;
+    public int MaxSeqLength { get; set; } = 512;
 
-    [CommandOption("--precision <P>")]
+    [CommandOption(SharedFlags.Precision)]
     [Description("fp32, bf16 or fp16.")]
     [DefaultValue("fp32")]
     public string Precision { get; set; } = "fp32";
 
-    [CommandOption("--quantize <SCHEME>")]
+    [CommandOption(SharedFlags.Quantize)]
     [DefaultValue("nf4")]
     public string Quantize { get; set; } = "nf4";
 
-    [CommandOption("--device <DEVICE>")]
+    [CommandOption(SharedFlags.Device)]
     [Description("cpu (process resident memory) or cuda (tensor memory, as torch.cuda.max_memory_allocated).")]
     [DefaultValue("cpu")]
     public string Device { get; set; } = "cpu";
@@ -63,8 +64,8 @@ public sealed class EstimateSettings : CommandSettings
     public override ValidationResult Validate()
     {
         LoraLab.Configuration.RunSettings.R.Check("--rank", R);
-        NumberRange.AtLeast(1).Check("--batch", Batch);
-        NumberRange.AtLeast(1).Check("--seq", Seq);
+        NumberRange.AtLeast(1).Check("--micro-batch-size", MicroBatchSize);
+        NumberRange.AtLeast(1).Check("--max-seq-length", MaxSeqLength);
         return base.Validate();
     }
 }
@@ -78,27 +79,26 @@ public sealed class EstimateCommand : Command<EstimateSettings>
 
     public override int Execute(CommandContext context, EstimateSettings s, CancellationToken cancellation)
     {
-        if (string.IsNullOrWhiteSpace(s.Config)) throw new UserException("--config is required (a known name or a config.json path)");
-        var cfg = KnownConfigs.Resolve(s.Config);
+        var cfg = KnownConfigs.Resolve(s.Arch ?? "");
         var targetsList = (s.CompareTargets ?? s.Targets).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var rows = targetsList.Select(t =>
         {
             var o = new MemoryEstimateOptions
             {
-                Method = s.Method.ToLowerInvariant(), Targets = t, R = s.R, Batch = s.Batch, Seq = s.Seq, Precision = s.Precision.ToLowerInvariant(),
+                Method = s.Method.ToLowerInvariant(), Targets = t, R = s.R, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength, Precision = s.Precision.ToLowerInvariant(),
                 Quantize = s.Quantize.ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
             };
             return (Targets: t, Estimate: MemoryEstimator.Estimate(cfg, o));
         }).ToList();
         // The measured figure is comparable only for the experiment's own settings (r=8 among them).
-        bool reference = s.Config.Equals("llama-2-7b", StringComparison.OrdinalIgnoreCase) && s.Precision == "bf16" && s.Batch == 1 && s.Method == "lora"
+        bool reference = s.Arch!.Equals("llama-2-7b", StringComparison.OrdinalIgnoreCase) && s.Precision == "bf16" && s.MicroBatchSize == 1 && s.Method == "lora"
                          && s.R == 8 && !s.GradCheckpointing;
 
         if (s.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
-                config = s.Config, method = s.Method, targets = r.Targets, r = s.R, batch = s.Batch, seq = s.Seq, precision = s.Precision, device = s.Device,
+                config = s.Arch, method = s.Method, targets = r.Targets, r = s.R, batch = s.MicroBatchSize, seq = s.MaxSeqLength, precision = s.Precision, device = s.Device,
                 grad_checkpointing = s.GradCheckpointing,
                 parts_mb = r.Estimate.Parts().ToDictionary(p => p.Part, p => Math.Round(p.Bytes / 1048576.0, 1)),
                 total_mb = Math.Round(r.Estimate.Total / 1048576.0, 1), total_gb = Math.Round(r.Estimate.Total / 1e9, 2),
@@ -113,7 +113,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         table.AddRow(new[] { "[bold]total[/]" }.Concat(rows.Select(r => $"[bold]{Mb(r.Estimate.Total)}[/] ({r.Estimate.Total / 1e9:F2} GB)")).ToArray());
         if (reference)
             table.AddRow(new[] { "original experiment, same settings (GPU peak)" }.Concat(rows.Select(r => Llama2Reference.TryGetValue(r.Targets, out var g) ? $"{g:F2} GB" : "-")).ToArray());
-        AnsiConsole.MarkupLine($"{Markup.Escape(s.Config)}: {s.Method}, r={s.R}, micro-batch {s.Batch} x {s.Seq} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
+        AnsiConsole.MarkupLine($"{Markup.Escape(s.Arch)}: {s.Method}, r={s.R}, micro-batch {s.MicroBatchSize} x {s.MaxSeqLength} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Backward frees activations as it creates gradients: the total counts the larger of the two, not both.[/]");
         return 0;

@@ -45,7 +45,7 @@ public sealed class GenerateSettings : AdapterSettings
     [DefaultValue(0)]
     public int TopK { get; set; }
 
-    [CommandOption("--seed <SEED>")]
+    [CommandOption(SharedFlags.Seed)]
     [DefaultValue(0L)]
     public long Seed { get; set; }
 

@@ -20,9 +20,9 @@ public sealed class MergeSettings : CommandSettings
     [Description("Folder for the merged model; must not exist or be empty unless --overwrite.")]
     public string? Out { get; set; }
 
-    [CommandOption("--dtype <DTYPE>")]
+    [CommandOption("--save-dtype <DTYPE>")]
     [Description("Dtype of the written weights: fp32, bf16 or fp16 (default: the base config's torch_dtype).")]
-    public string? Dtype { get; set; }
+    public string? SaveDtype { get; set; }
 
     [CommandOption("--base-quantization <Q>")]
     [Description("How the base was stored in training: nf4, fp4, int8 or none (default: the adapter's loralab_adapter.json, else none). A quantized base is dequantized and the adapter merged into that.")]
@@ -36,7 +36,8 @@ public sealed class MergeSettings : CommandSettings
     [Description("Replace a non-empty --out folder.")]
     public bool Overwrite { get; set; }
 
-    [CommandOption("--device <DEVICE>")]
+    [CommandOption(SharedFlags.Device)]
+    [Description(SharedFlags.DeviceHelp)]
     [DefaultValue("cpu")]
     public string Device { get; set; } = "cpu";
 }
@@ -55,7 +56,7 @@ public sealed class MergeCommand : Command<MergeSettings>
         var report = AdapterMerger.MergeToFolder(new MergeOptions
         {
             BaseDir = s.Model, AdapterDir = s.Adapter, OutDir = s.Out, Overwrite = s.Overwrite, Device = device,
-            OutDtype = s.Dtype is null ? null : Devices.ParseDtype(s.Dtype, device),
+            OutDtype = s.SaveDtype is null ? null : Devices.ParseDtype(s.SaveDtype, device),
             BaseQuantization = s.BaseQuantization, Requantize = s.Requantize,
         });
         AnsiConsole.MarkupLine($"merged {report.ModulesMerged} modules into [bold]{Markup.Escape(report.OutDir)}[/] ({report.Dtype}): {string.Join(", ", report.Files)}");

@@ -17,7 +17,7 @@ public static class ModelSession
         var dir = s.RequireModel();
         var device = Devices.Resolve(s.Device);
         TorchRuntime.SetThreads(s.Threads);
-        var dtype = Devices.ParseDtype(s.Dtype, device);
+        var dtype = Devices.ParseDtype(s.Precision, device);
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
         var loaded = ModelLoader.Load(dir, options);
         foreach (var w in loaded.Warnings) Console.Error.WriteLine($"warning: {w}");

@@ -9,17 +9,17 @@ namespace LoraLab.Cli.Commands;
 
 public sealed class ParamsSettings : CommandSettings
 {
-    [CommandOption("--config <NAME|FILE>")]
-    [Description("A known architecture (llama-2-7b, llama-2-13b, mistral-7b, llama-3-8b, tiny, small, medium) or a config.json path.")]
-    public string? Config { get; set; }
+    [CommandOption(SharedFlags.Arch)]
+    [Description(SharedFlags.ArchHelp)]
+    public string? Arch { get; set; }
 
-    [CommandOption("--targets <LIST>")]
+    [CommandOption(SharedFlags.Targets)]
     [Description("Modules to adapt: names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,lm_head) and presets (kv, qv, attn, mlp, all).")]
     [DefaultValue("qv")]
     public string Targets { get; set; } = "qv";
 
-    [CommandOption("-r|--rank <R>")]
-    [Description("LoRA rank.")]
+    [CommandOption(SharedFlags.Rank)]
+    [Description("LoRA rank r (`--r` works too).")]
     [DefaultValue(8)]
     public int R { get; set; } = 8;
 
@@ -27,7 +27,7 @@ public sealed class ParamsSettings : CommandSettings
     [Description("Also adapt lm_head.")]
     public bool LoraHead { get; set; }
 
-    [CommandOption("--quantize <SCHEME>")]
+    [CommandOption(SharedFlags.Quantize)]
     [Description("Also show frozen-weight memory with the block linear weights stored as nf4, fp4 or int8.")]
     public string? Quantize { get; set; }
 
@@ -47,7 +47,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
 {
     public override int Execute(CommandContext context, ParamsSettings s, CancellationToken cancellation)
     {
-        var model = KnownConfigs.Resolve(s.Config ?? "");
+        var model = KnownConfigs.Resolve(s.Arch ?? "");
         var lora = new LoraConfig { R = s.R, TargetModules = LoraTargets.Parse(s.Targets, s.LoraHead) };
         var count = ParamCounter.Count(model, lora);
         var bytes = s.Quantize is null ? null : ParamCounter.FrozenBytes(model, s.Quantize);
@@ -57,7 +57,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                config = s.Config, targets = lora.TargetModules, r = lora.R, modules = count.ModulesWrapped,
+                config = s.Arch, targets = lora.TargetModules, r = lora.R, modules = count.ModulesWrapped,
                 base_params = count.BaseParameters, trainable_params = count.TrainableParameters,
                 total_params = count.TotalParameters, trainable_percent = count.TrainablePercent,
                 frozen_bytes = bytes is null ? null : new { scheme = bytes.Scheme, bf16 = bytes.Bf16Bytes, quantized = bytes.QuantizedBytes, quantized_linear = bytes.QuantizedLinearBytes, unquantized = bytes.UnquantizedBytes },
@@ -65,7 +65,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
             return 0;
         }
         var table = new Table().AddColumns("", "value");
-        table.AddRow("config", Markup.Escape(s.Config!));
+        table.AddRow("config", Markup.Escape(s.Arch!));
         table.AddRow("targets", string.Join(", ", lora.TargetModules));
         table.AddRow("rank", $"{lora.R}");
         table.AddRow("modules adapted", $"{count.ModulesWrapped:N0}");

@@ -64,23 +64,24 @@ public sealed class PretrainSettings : CommandSettings
     [DefaultValue(0)]
     public int KvHeads { get; set; }
 
-    [CommandOption("--seq-len <N>")]
+    [CommandOption(SharedFlags.MaxSeqLength)]
+    [Description("Tokens per training row (the corpus is cut into rows of this length).")]
     [DefaultValue(128)]
-    public int SeqLen { get; set; } = 128;
+    public int MaxSeqLength { get; set; } = 128;
 
-    [CommandOption("--steps <N>")]
+    [CommandOption(SharedFlags.MaxSteps)]
     [DefaultValue(2000)]
-    public int Steps { get; set; } = 2000;
+    public int MaxSteps { get; set; } = 2000;
 
-    [CommandOption("--batch-size <N>")]
+    [CommandOption(SharedFlags.BatchSize)]
     [DefaultValue(16)]
     public int BatchSize { get; set; } = 16;
 
-    [CommandOption("--micro-batch-size <N>")]
+    [CommandOption(SharedFlags.MicroBatchSize)]
     [DefaultValue(16)]
     public int MicroBatchSize { get; set; } = 16;
 
-    [CommandOption("--lr <LR>")]
+    [CommandOption(SharedFlags.Lr)]
     [DefaultValue(3e-3)]
     public double Lr { get; set; } = 3e-3;
 
@@ -97,21 +98,21 @@ public sealed class PretrainSettings : CommandSettings
     [DefaultValue("fp16")]
     public string SaveDtype { get; set; } = "fp16";
 
-    [CommandOption("--seed <SEED>")]
+    [CommandOption(SharedFlags.Seed)]
     [DefaultValue(1)]
     public int Seed { get; set; } = 1;
 
-    [CommandOption("--threads <N>")]
-    [Description("CPU threads for libtorch (default: all cores).")]
+    [CommandOption(SharedFlags.Threads)]
+    [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
 
     public override Spectre.Console.ValidationResult Validate()
     {
-        foreach (var (flag, value) in new (string, int)[] { ("--vocab-size", VocabSize), ("--steps", Steps) })
+        foreach (var (flag, value) in new (string, int)[] { ("--vocab-size", VocabSize), ("--max-steps", MaxSteps) })
             NumberRange.AtLeast(1).Check(flag, value);
         foreach (var (flag, value) in new (string, int)[] { ("--hidden", Hidden), ("--layers", Layers), ("--intermediate", Intermediate), ("--heads", Heads), ("--kv-heads", KvHeads) })
             NumberRange.AtLeast(0).Check(flag, value); // 0 = the demo model's
-        NumberRange.AtLeast(2).Check("--seq-len", SeqLen);
+        NumberRange.AtLeast(2).Check("--max-seq-length", MaxSeqLength);
         LoraLab.Configuration.RunSettings.BatchSize.Check("--batch-size", BatchSize);
         LoraLab.Configuration.RunSettings.MicroBatchSize.Check("--micro-batch-size", MicroBatchSize);
         LoraLab.Configuration.RunSettings.Lr.Check("--lr", Lr);
@@ -179,11 +180,11 @@ public sealed class PretrainCommand : Command<PretrainSettings>
         var options = new PretrainOptions
         {
             Model = cfg,
-            SeqLength = s.SeqLen,
+            SeqLength = s.MaxSeqLength,
             SaveDtype = saveDtype,
             Train = new LoraLab.Configuration.RunConfig
             {
-                Lr = s.Lr, BatchSize = s.BatchSize, MicroBatchSize = s.MicroBatchSize, MaxSteps = s.Steps, Seed = s.Seed,
+                Lr = s.Lr, BatchSize = s.BatchSize, MicroBatchSize = s.MicroBatchSize, MaxSteps = s.MaxSteps, Seed = s.Seed,
                 WarmupSteps = s.WarmupSteps, Schedule = LoraLab.Configuration.ScheduleKind.Cosine, MinLr = s.Lr / 10, WeightDecay = 0.1, EvalEvery = s.EvalEvery, LogEvery = 10,
             },
         };
@@ -192,7 +193,7 @@ public sealed class PretrainCommand : Command<PretrainSettings>
             onStep: r => { if (r.Step % 50 == 0 || r.Step == r.TotalSteps) AnsiConsole.MarkupLineInterpolated($"step {r.Step}/{r.TotalSteps}  loss {r.Loss:F4}  lr {r.Lr:E2}  {r.TokensPerSecond:F0} tok/s  {r.Seconds:F0}s"); },
             onEval: e => AnsiConsole.MarkupLineInterpolated($"[green]step {e.Step}: validation loss {e.ValLoss:F4} (perplexity {e.ValPerplexity:F2})[/]"),
             cancel: cancellation);
-        AnsiConsole.MarkupLineInterpolated($"corpus: {result.CorpusTokens:N0} tokens in {result.TrainRows} training and {result.ValidationRows} validation rows of {s.SeqLen}");
+        AnsiConsole.MarkupLineInterpolated($"corpus: {result.CorpusTokens:N0} tokens in {result.TrainRows} training and {result.ValidationRows} validation rows of {s.MaxSeqLength}");
         AnsiConsole.MarkupLineInterpolated($"done in {result.Train.Seconds:F0}s: train loss {result.Train.FinalTrainLoss:F4}, validation loss {result.Train.FinalValLoss:F4}; model written to {s.Out}");
         return 0;
     }

@@ -38,13 +38,13 @@ public sealed record BenchOptions
     public void Validate()
     {
         if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
-        if (Batch < 1) throw new UserException("--batch must be at least 1");
-        if (Seq < 2) throw new UserException("--seq must be at least 2 (one prediction needs two tokens)");
-        if (Steps < 1) throw new UserException("--steps must be at least 1");
+        if (Batch < 1) throw new UserException("--batch-size must be at least 1");
+        if (Seq < 2) throw new UserException("--max-seq-length must be at least 2 (one prediction needs two tokens)");
+        if (Steps < 1) throw new UserException("--max-steps must be at least 1");
         if (Warmup < 0) throw new UserException("--warmup must be >= 0");
         if (!(PromptFraction >= 0 && PromptFraction < 1)) throw new UserException($"--prompt-fraction must be in [0, 1), got {PromptFraction}");
-        Configuration.RunSettings.R.Check("--r", R);
-        Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
+        LoraLab.Configuration.RunSettings.R.Check("--rank", R);
+        LoraLab.Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
         Runtime.TorchRuntime.ThreadRange.Check("--threads", Threads);
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");

@@ -22,6 +22,7 @@ public static class RunSettings
         EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
         LogEveryFlag = "--log-every <N>", StopRatePromptsFlag = "--stop-rate-prompts <N>", OutFlag = "--out <DIR>";
 
+    public const string ThreadsHelp = "CPU threads for libtorch (unset: the physical cores).", DeviceHelp = "auto (CUDA if available, else CPU), cpu or cuda.";
     public const string MaxRecordBytesHelp = "Largest data record (one JSONL line or JSON array element) in bytes; a longer one is an error naming its line.";
     public const string EncodingErrorsHelp = "strict: bytes in the data that are not UTF-8 are an error naming file, line and byte; replace: they become U+FFFD.";
 
@@ -32,13 +33,13 @@ public static class RunSettings
     public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a Hugging Face model folder.", c => c.Model, (c, v) => c.Model = v);
     public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag, "lora, qlora (4-bit base + LoRA) or full (all weights; the baseline).",
         RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
-    public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, "auto, cpu or cuda.", c => c.Device, (c, v) => c.Device = v!, learns: false);
+    public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, DeviceHelp, c => c.Device, (c, v) => c.Device = v!, learns: false);
     public static readonly RunSetting<Precision> Precision = Choice(ModelS, PrecisionFlag,
         "auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).",
         RunChoices.Precision, c => c.Precision, (c, v) => c.Precision = v);
     public static readonly RunSetting<Adapters.Quantization.QuantScheme?> Quantize = OptionalChoice(ModelS, QuantizeFlag,
         "Base quantization for --method qlora: nf4 (when not given), fp4, int8.", RunChoices.Quantize, c => c.Quantize, (c, v) => c.Quantize = v);
-    public static readonly RunSetting<int?> Threads = OptionalWhole(RuntimeS, ThreadsFlag, "CPU threads for libtorch; unset = the physical cores.",
+    public static readonly RunSetting<int?> Threads = OptionalWhole(RuntimeS, ThreadsFlag, ThreadsHelp,
         c => c.Threads, (c, v) => c.Threads = v, TorchRuntime.ThreadRange, learns: false);
     public static readonly RunSetting<int> Streams = Whole(RuntimeS, StreamsFlag,
         "Split each micro-batch over N single-threaded slices run side by side on the CPU (1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.",

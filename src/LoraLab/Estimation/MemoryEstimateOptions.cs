@@ -28,9 +28,9 @@ public sealed record MemoryEstimateOptions
     public void Validate()
     {
         if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
-        if (Batch < 1) throw new UserException("--batch must be at least 1");
-        if (Seq < 2) throw new UserException("--seq must be at least 2");
-        if (R < 1) throw new UserException("--r must be at least 1");
+        if (Batch < 1) throw new UserException("--micro-batch-size must be at least 1");
+        if (Seq < 2) throw new UserException("--max-seq-length must be at least 2");
+        if (R < 1) throw new UserException("--rank must be at least 1");
         if (Device is not ("cpu" or "cuda")) throw new UserException($"--device: '{Device}' is not cpu or cuda");
         _ = DtypeBytes;
     }

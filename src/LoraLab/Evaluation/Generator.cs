@@ -48,7 +48,7 @@ public static class TextGenerator
                     var last = logits.select(1, logits.shape[1] - 1).squeeze(0).to(ScalarType.Float32).cpu();
                     // argmax over NaN picks an arbitrary id (often 0, printed as a NUL byte): stop instead.
                     if (!isfinite(last).all().item<bool>())
-                        throw new UserException($"the model's logits are NaN/Inf at generated token {step + 1} (non-finite weights, or values that overflow {model.Dtype}; try --dtype fp32)");
+                        throw new UserException($"the model's logits are NaN/Inf at generated token {step + 1} (non-finite weights, or values that overflow {model.Dtype}; try --precision fp32)");
                     next = Sample(last, opts, gen);
                 }
                 output.Add(next);

@@ -20,7 +20,7 @@ public static class KnownConfigs
     /// A known name (case-insensitive), a config.json path, or a model folder holding one.
     public static ModelConfig Resolve(string nameOrPath)
     {
-        if (string.IsNullOrWhiteSpace(nameOrPath)) throw new UserException("--config is required (a known name or a config.json path)");
+        if (string.IsNullOrWhiteSpace(nameOrPath)) throw new UserException("--arch is required (a known name or a config.json path)");
         var known = Names.FirstOrDefault(n => string.Equals(n, nameOrPath, StringComparison.OrdinalIgnoreCase));
         if (known is not null) return Get(known);
         if (Directory.Exists(nameOrPath)) return ModelConfig.Load(Path.Combine(nameOrPath, "config.json"));

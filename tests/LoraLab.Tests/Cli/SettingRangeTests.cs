@@ -82,12 +82,12 @@ public class SettingRangeTests
     [InlineData("--top-p must be a finite number in (0, 1], got NaN", "generate", "--model", "m", "--prompt", "a", "--top-p", "NaN")]
     [InlineData("--max-new-tokens must be at least 1, got 0", "chat", "--model", "m", "--max-new-tokens", "0")]
     [InlineData("--temperature must be a finite number >= 0, got -1", "chat", "--model", "m", "--temperature", "-1")]
-    [InlineData("--rank must be at least 1, got 0", "params", "--config", "tiny", "--rank", "0")]
-    [InlineData("--rank must be at least 1, got -3", "estimate", "--config", "tiny", "--r", "-3")]
-    [InlineData("--seq must be at least 1, got 0", "estimate", "--config", "tiny", "--seq", "0")]
+    [InlineData("--rank must be at least 1, got 0", "params", "--arch", "tiny", "--rank", "0")]
+    [InlineData("--rank must be at least 1, got -3", "estimate", "--arch", "tiny", "--r", "-3")]
+    [InlineData("--max-seq-length must be at least 1, got 0", "estimate", "--arch", "tiny", "--max-seq-length", "0")]
     [InlineData("--lr must be a finite number > 0, got NaN", "pretrain", "--out", "o", "--lr", "NaN")]
-    [InlineData("--seq-len must be at least 2, got 1", "pretrain", "--out", "o", "--seq-len", "1")]
-    [InlineData("--alpha must be a finite number > 0, got NaN", "bench", "--config", "tiny", "--alpha", "NaN")]
+    [InlineData("--max-seq-length must be at least 2, got 1", "pretrain", "--out", "o", "--max-seq-length", "1")]
+    [InlineData("--alpha must be a finite number > 0, got NaN", "bench", "--arch", "tiny", "--alpha", "NaN")]
     [InlineData("--lr must be a finite number > 0, got -1", "demo", "--lr", "-1")]
     public void OtherVerbsCheckTheirNumericFlags(string expected, params string[] args)
     {

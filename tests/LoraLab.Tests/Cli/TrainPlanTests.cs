@@ -39,7 +39,7 @@ public class TrainPlanTests
     {
         double? Reference(params string[] extra)
         {
-            var (code, stdout, err) = CliRunner.Run(new[] { "estimate", "--config", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--targets", "all", "--json" }.Concat(extra).ToArray());
+            var (code, stdout, err) = CliRunner.Run(new[] { "estimate", "--arch", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--targets", "all", "--json" }.Concat(extra).ToArray());
             Assert.True(code == 0, err);
             var r = JsonDocument.Parse(stdout).RootElement[0].GetProperty("reference_gb");
             return r.ValueKind == JsonValueKind.Null ? null : r.GetDouble();

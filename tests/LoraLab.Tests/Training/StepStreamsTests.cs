@@ -137,7 +137,7 @@ public class StepStreamsTests
         Assert.Equal(2, rc);
         Assert.Contains("--streams 2: the model has dropout", err);
         Assert.Single(err.Trim().Split('\n'));
-        (rc, _, err) = CliRunner.RunProcess("bench", "--config", "tiny", "--method", "full", "--streams", "2");
+        (rc, _, err) = CliRunner.RunProcess("bench", "--arch", "tiny", "--method", "full", "--streams", "2");
         Assert.Equal(2, rc);
         Assert.Contains("--streams 2: the embedding or output layer", err);
     }

@@ -1,0 +1,35 @@
+using LoraLab.Configuration;
+
+namespace LoraLab.Cli.Commands;
+
+/// The flags several verbs take, spelt once (as `train`'s run settings, RunSettings), so one flag means one thing in every verb.
+/// Help text is shared where the meaning and the accepted values are the same; where a verb accepts other values
+/// (bench's fp32/bf16 against train's fp16-mixed) or has another default, the verb describes its own. Old spellings
+/// (bench's --batch, generate's --dtype, ...) live in FlagAliases.
+public static class SharedFlags
+{
+    /// An architecture by name or config.json path, where no weights are loaded (bench, estimate, params).
+    public const string Arch = "--arch <NAME|FILE>";
+    public const string ArchHelp = "Architecture: a known name (" + ArchNames + ") or a config.json path (a model's, not a run YAML: `train --config` takes that).";
+    /// Models.KnownConfigs.Names, written out because an attribute needs a constant (a test keeps them equal).
+    public const string ArchNames = "tiny, small, medium, llama-2-7b, llama-2-13b, llama-3-8b, mistral-7b";
+
+    public const string Threads = RunSettings.ThreadsFlag;
+    public const string ThreadsHelp = RunSettings.ThreadsHelp;
+    public const string Device = RunSettings.DeviceFlag;
+    public const string DeviceHelp = RunSettings.DeviceHelp;
+    public const string Precision = RunSettings.PrecisionFlag;
+    public const string Seed = RunSettings.SeedFlag;
+
+    public const string Method = RunSettings.MethodFlag;
+    public const string Targets = RunSettings.TargetsFlag;
+    public const string Rank = RunSettings.RFlag;
+    public const string Alpha = RunSettings.AlphaFlag;
+    public const string Quantize = RunSettings.QuantizeFlag;
+    public const string Lr = RunSettings.LrFlag;
+
+    public const string BatchSize = RunSettings.BatchSizeFlag;
+    public const string MicroBatchSize = RunSettings.MicroBatchSizeFlag;
+    public const string MaxSeqLength = RunSettings.MaxSeqLengthFlag;
+    public const string MaxSteps = RunSettings.MaxStepsFlag;
+}
