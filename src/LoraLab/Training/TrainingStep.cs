@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace LoraLab.Training;
 
 /// One optimizer step over a window of micro-batches: forward, next-token loss sum, backward (normalised by the
-/// window's target tokens), clipping, optimizer update. Shared by the Trainer and `loralab bench`, so the
+/// window's target tokens; over StreamSlices with --streams), clipping, optimizer update, and the CPU housekeeping
+/// around them (StepHousekeeping: before each backward, after the update). Shared by the Trainer and `loralab bench`, so the
 /// benchmark times exactly the code that trains. Everything made here is freed before it returns; the only
 /// device-to-host read is the loss scalar.
 public sealed class TrainingStep : IDisposable
