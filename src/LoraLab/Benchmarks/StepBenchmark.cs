@@ -78,7 +78,7 @@ public static class StepBenchmark
 
         long peakRss = ProcessMemory.Peak();
         // Measured again after the steps, and the higher rate kept: on a shared host a single short measurement can
-        // fall into a slow moment, and MFU against it read 98–107 % in the 2026-11-29 12:47 measurements (BENCHMARKS.md).
+        // fall into a slow moment, and MFU against it read near or above 100 % (BENCHMARKS.md, "2026-11-29 from 12:47").
         progress?.Invoke("measuring the matrix-product peak again");
         peak = Math.Max(peak, MatmulPeak.GFlops(device));
 

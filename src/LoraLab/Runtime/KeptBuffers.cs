@@ -4,10 +4,9 @@ namespace LoraLab.Runtime;
 
 /// Large scratch tensors that every training step needs again at the same size, kept between steps on the thread that
 /// trains: the head's logits buffer and the gradient buffers of vocabulary-sized tables (embedding, head). Allocated
-/// afresh, each was a new 64 MB mapping that every step faulted in again (~16 000 page faults each on `small`). Kept:
-/// small full fine-tuning 33 000–44 000 → 14 000–24 000 faults per step, 186 ms median faster over 20 interleaved
-/// step pairs, peak unchanged (1514–1586 → 1530–1588 MB). The logits buffer, kept since 2026-11-29 11:14 (BENCHMARKS.md), now also lives
-/// through backward (small peaks +2–4 % LoRA, +5–7 % full fine-tuning, for −120 ms per LoRA step).
+/// afresh, each was a new 64 MB mapping that every step faulted in again; kept, a step faults far fewer pages and runs
+/// faster at the same peak. The logits buffer also lives through backward: a few per cent more peak for a faster
+/// step (BENCHMARKS.md, "What made the step fast and lean").
 /// `using var _ = KeptBuffers.Scope();` around a run frees them when it ends.
 public static class KeptBuffers
 {

@@ -6,8 +6,7 @@ namespace LoraLab.Runtime;
 /// Lets MKL (linked into libtorch) run its AVX2 matrix kernels on AMD processors.
 ///
 /// MKL picks its kernels by CPU vendor, not by instruction set: on an AMD CPU its products run on a "zen" code path
-/// that measured 110–125 GFLOP/s (fp32, 2 threads, Zen 3) where the AVX2 path, which this CPU fully supports, ran at
-/// 130–146 GFLOP/s, and a small full fine-tuning step was 20–37 % faster. The vendor test is one function,
+/// that is slower than the AVX2 path the CPU fully supports (BENCHMARKS.md, "2026-11-29 from 16:52"). The vendor test is one function,
 /// `mkl_serv_intel_cpu_true`, that caches its answer in a private int the first time it runs; this sets that cache
 /// to "yes" before MKL runs its first product — the in-process form of the well-known LD_PRELOAD override of the same
 /// function. It only acts when the CPU is AMD with AVX2 and FMA, the library exports that function and the

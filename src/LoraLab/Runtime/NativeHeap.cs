@@ -16,12 +16,11 @@ public static partial class NativeHeap
 
     /// Returns free heap pages to the OS (glibc malloc_trim) on the first two calls, and afterwards only when the
     /// resident memory that no live block holds has grown by more than 1/32 of the resident set past its level at the
-    /// second call. Trimming on every call (before each backward pass) kept the peak near the live tensors but cost
-    /// every step ~88 000 page faults, ~340 MB zero-filled again (10–15 % of a small LoRA step on the 2-core VM); in
-    /// steady state the freed blocks are reused in place and need not be handed back, while fragmentation that does
-    /// build up is still cut back. The reference is the second call because only then has a backward pass and an
-    /// update left its freed blocks: taken at the first call (set-up only) it was, in some runs, 100–130 MB below every
-    /// later step's (small LoRA and full fine-tuning), and every step trimmed again (~67 000 faults per LoRA step).
+    /// second call. Trimming on every call (before each backward pass) kept the peak near the live tensors but made
+    /// every step fault its freed pages in again; in steady state the freed blocks are reused in place and need not be
+    /// handed back, while fragmentation that does build up is still cut back. The reference is the second call because
+    /// only then has a backward pass and an update left its freed blocks: taken at the first call (set-up only) it was,
+    /// in some runs, far below every later step's, and every step trimmed again (BENCHMARKS.md, "The native heap").
     public static void TrimIfGrown()
     {
         if (_unavailable) return;
@@ -59,8 +58,8 @@ public static partial class NativeHeap
 
     /// Allocations from this size up are mapped on their own and unmapped when freed. glibc's default threshold
     /// starts at 128 KB but rises to 32 MB after the first large free, after which the head's logit chunks and other
-    /// large temporaries come from the heap and fragment it: small full fine-tuning (1 × 128 tokens) drifted from
-    /// 1128 MB peak at step 50 to 1212 MB by step 150 with the default, 1129 → 1160 MB with 8 MB, at the same speed.
+    /// large temporaries come from the heap and fragment it, and full fine-tuning's peak drifted up over the steps; 8 MB
+    /// cut the drift at the same speed (BENCHMARKS.md, "What made the step fast and lean").
     public const int MmapThreshold = 8 << 20;
 
     /// Fixes glibc's mmap threshold (see MmapThreshold) unless the user set one themselves (MALLOC_MMAP_THRESHOLD_ or

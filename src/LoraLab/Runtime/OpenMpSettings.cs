@@ -4,8 +4,8 @@ namespace LoraLab.Runtime;
 
 /// libtorch's CPU kernels and MKL run on GNU OpenMP, whose idle threads spin for a long time at every barrier before
 /// sleeping. When the machine has fewer free cores than threads (shared CI runners, laptops doing other work) a
-/// spinning thread holds the core the straggler needs, and a 2-thread training step was measured 3x slower than a
-/// 1-thread one. A short spin (then sleep) keeps full speed on an idle machine and degrades gracefully on a busy one.
+/// spinning thread holds the core the straggler needs, and a 2-thread training step ran several times slower than a
+/// 1-thread one (BENCHMARKS.md, "What made the step fast and lean"). A short spin (then sleep) keeps full speed on an idle machine and degrades gracefully on a busy one.
 /// libgomp reads its settings once, when it is loaded, so this runs before libtorch is; a user's own
 /// OMP_WAIT_POLICY / GOMP_SPINCOUNT always wins.
 public static class OpenMpSettings

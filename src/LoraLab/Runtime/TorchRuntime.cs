@@ -26,10 +26,9 @@ public static class TorchRuntime
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !TorchSharpElfPatch.SystemLibStdCxxHas(TorchSharpElfPatch.Needed))
                 foreach (var f in Directory.EnumerateFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories))
                     PatchInPlace(f);
-            OpenMpSettings.Apply();
-            NativeHeap.Configure();
+            StepHousekeeping.BeforeTorchLoads();
             torch.InitializeDeviceType(DeviceType.CPU);
-            MklCpuDispatch.Apply();
+            StepHousekeeping.AfterTorchLoads();
             _loaded = true;
         }
     }

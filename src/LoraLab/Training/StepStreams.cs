@@ -7,8 +7,8 @@ namespace LoraLab.Training;
 /// Threads that each run one slice of a micro-batch (forward and backward) with one intra-op thread, instead of every
 /// operation being split over all cores. A two-threaded step leaves one core idle while the other runs the serial
 /// parts (small element-wise operations below libtorch's grain size, autograd bookkeeping, managed code); two
-/// single-threaded slices keep both busy. Measured on small LoRA-all at 4 × 256 (BENCHMARKS.md, 2026-11-29 14:59). Slice 0
-/// runs on the calling thread; the others on threads kept for the life of this object, so their kept buffers
+/// single-threaded slices keep both busy (BENCHMARKS.md, "2026-11-29 from 14:59", "Two single-threaded streams instead
+/// of one two-threaded one"). StreamSlices splits a micro-batch over them. Slice 0 runs on the calling thread; the others on threads kept for the life of this object, so their kept buffers
 /// (the head's logits) are reused from step to step.
 public sealed class StepStreams : IDisposable
 {

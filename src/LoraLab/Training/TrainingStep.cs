@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace LoraLab.Training;
 
 /// One optimizer step over a window of micro-batches: forward, next-token loss sum, backward (normalised by the
-/// window's target tokens), clipping, optimizer update. Shared by the Trainer and `loralab bench`, so the
+/// window's target tokens; over StreamSlices with --streams), clipping, optimizer update, and the CPU housekeeping
+/// around them (StepHousekeeping: before each backward, after the update). Shared by the Trainer and `loralab bench`, so the
 /// benchmark times exactly the code that trains. Everything made here is freed before it returns; the only
 /// device-to-host read is the loss scalar.
 public sealed class TrainingStep : IDisposable
@@ -18,18 +19,22 @@ public sealed class TrainingStep : IDisposable
     readonly double _maxGradNorm;
 
     readonly LossScaler? _scaler;
-    readonly StepStreams? _streams;
+    readonly StreamSlices? _slices;
+    readonly StepHousekeeping _housekeeping;
 
-    /// `streams` > 1 splits each micro-batch's rows over that many single-threaded slices (StepStreams). It needs a
+    /// `streams` > 1 splits each micro-batch's rows over that many single-threaded slices (StreamSlices). It needs a
     /// frozen embedding and output layer (their gradients are written outside autograd) and no dropout (one random
-    /// generator drawn from by several threads would not repeat), and is refused otherwise.
-    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null, int streams = 1)
+    /// generator drawn from by several threads would not repeat), and is refused otherwise. `housekeeping` is
+    /// StepHousekeeping.Default unless a test passes its own.
+    public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null, int streams = 1,
+        StepHousekeeping? housekeeping = null)
     {
         _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
+        _housekeeping = housekeeping ?? StepHousekeeping.Default;
         CheckCount(streams);
         if (streams == 1) return;
         Refuse(streams, StreamsRefusal(model, trainable));
-        _streams = new StepStreams(streams);
+        _slices = new StreamSlices(streams, model, trainable, _housekeeping);
     }
 
     /// Why this model and set of trainable tensors cannot be split over streams; null when they can.
@@ -62,7 +67,7 @@ public sealed class TrainingStep : IDisposable
         if (why is not null) throw new UserException($"--streams {streams}: {why}; use --streams 1");
     }
 
-    public void Dispose() => _streams?.Dispose();
+    public void Dispose() => _slices?.Dispose();
 
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
     /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss, the
@@ -75,9 +80,9 @@ public sealed class TrainingStep : IDisposable
         foreach (var b in window)
         {
             if (b.TargetTokens == 0) continue;
-            if (_streams is not null && b.Rows > 1)
+            if (_slices is not null && b.Rows > 1)
             {
-                var part = RunSlices(b, targets);
+                var part = _slices.ForwardBackward(b, slice => Scaled(slice, targets));
                 if (lossSum is null) lossSum = part.MoveToOuterDisposeScope();
                 else lossSum.add_(part);
                 continue;
@@ -85,10 +90,7 @@ public sealed class TrainingStep : IDisposable
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
             using var scaled = Scaled(sum, targets);
-            // The forward pass leaves freed temporaries' pages mapped between the saved activations; handing them back
-            // before backward (which allocates the gradients) keeps the step's peak near its live tensors, when the
-            // heap has grown (a trim on every step costs more page faults than it saves memory: NativeHeap).
-            NativeHeap.TrimIfGrown();
+            _housekeeping.BeforeBackward();
             scaled.backward();
             var detached = sum.detach();
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
@@ -113,76 +115,10 @@ public sealed class TrainingStep : IDisposable
         // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
-        // Each step leaves ~0.25 MB of managed garbage (tensor wrappers, handle arrays). Left to the GC's own gen-0
-        // budget (~25 MB here, sized from the L3 cache, and adaptive) it lands on fresh pages step after step: small
-        // LoRA at 1 × 128 peaked at 521 MB after 10 steps and 553 MB after 500, in jumps. Collected every step, it
-        // reuses the same few pages (504 → 509 MB over 200 steps), for 0.6–6 ms a step.
-        GC.Collect(0);
+        _housekeeping.AfterStep();
         return (loss, norm, blewUp);
     }
 
     /// What backward starts from: the loss sum over the window's target tokens (times the loss scale when scaling).
     Tensor Scaled(Tensor sum, long targets) => _scaler is null ? sum.div(targets) : sum.mul(_scaler.Scale / targets);
-
-    /// One micro-batch split by rows over the streams: each slice runs forward and backward on its own thread and
-    /// returns its gradients (autograd.grad, not accumulated into `.grad`), which are then added into `.grad` in slice
-    /// order, so the result does not depend on which thread finishes first. Returns the micro-batch's loss sum.
-    Tensor RunSlices(Batch b, long targets)
-    {
-        int parts = (int)Math.Min(_streams!.Count, b.Rows);
-        var losses = new Tensor?[parts];
-        var grads = new IList<Tensor>?[parts];
-        // All slices finish their forward pass before any backward starts, with one heap trim between (as below).
-        using var barrier = new Barrier(parts, _ => NativeHeap.TrimIfGrown());
-        var work = Enumerable.Range(0, parts).Select(i => (Action)(() =>
-        {
-            bool waited = false;
-            try
-            {
-                using var scope = NewDisposeScope();
-                long r0 = b.Rows * i / parts, r1 = b.Rows * (i + 1) / parts;
-                Tensor Rows(Tensor t) => t.narrow(0, r0, r1 - r0);
-                var sum = Losses.NextTokenSum(_model, Rows(b.InputIds), Rows(b.Labels), Rows(b.PositionIds),
-                    b.DocumentIds is null ? null : Rows(b.DocumentIds));
-                var scaled = Scaled(sum, targets);
-                barrier.SignalAndWait();
-                waited = true;
-                var g = autograd.grad(new[] { scaled }, _params.Cast<Tensor>().ToList(), retain_graph: false, create_graph: false, allow_unused: true);
-                grads[i] = g.Select(t => t?.DetachFromDisposeScope()!).ToList();
-                losses[i] = sum.detach().DetachFromDisposeScope();
-            }
-            catch
-            {
-                if (!waited) barrier.RemoveParticipant();
-                throw;
-            }
-        })).ToList();
-        try
-        {
-            _streams.Run(work);
-            using (no_grad())
-                for (int j = 0; j < _params.Count; j++)
-                    for (int i = 0; i < parts; i++)
-                    {
-                        var g = grads[i]![j];
-                        if (g is null || g.IsInvalid) continue;
-                        // .grad keeps its own reference: the wrapper is disposed below either way. autograd.grad
-                        // hands gradients over in whatever layout the last operation made (LoRA's B comes back
-                        // transposed); `.grad` must be laid out like its parameter, as backward() would make it,
-                        // because the fused optimizer walks both buffers in step.
-                        if (_params[j].grad is { } existing) existing.add_(g);
-                        else if (g.is_contiguous()) _params[j].grad = g;
-                        else { using var c = g.contiguous(); _params[j].grad = c; }
-                    }
-            var total = losses[0]!.clone();
-            for (int i = 1; i < parts; i++) total.add_(losses[i]!);
-            return total;
-        }
-        finally
-        {
-            foreach (var l in losses) l?.Dispose();
-            foreach (var list in grads)
-                if (list is not null) foreach (var g in list) g?.Dispose();
-        }
-    }
 }

@@ -12,7 +12,7 @@ namespace LoraLab.Tests.Training;
 /// plain step, and repeats bit for bit.
 public class StepStreamsTests
 {
-    static CausalLM LoraModel(double dropout = 0)
+    internal static CausalLM LoraModel(double dropout = 0)
     {
         var model = new CausalLM(KnownConfigs.Get("tiny"), ScalarType.Float32, CPU);
         model.InitializeRandom(7);
@@ -25,7 +25,7 @@ public class StepStreamsTests
     }
 
     /// Two micro-batches of 3 rows (split 1 + 2 over two streams), one with ignored labels and packed documents.
-    static List<Batch> Window(long vocab)
+    internal static List<Batch> Window(long vocab)
     {
         var gen = new torch.Generator(3);
         var batches = new List<Batch>();
@@ -101,6 +101,28 @@ public class StepStreamsTests
         for (int i = 0; i < plain.Length; i++)
             Assert.True(plain[i].allclose(split[i], rtol: 1e-4, atol: 1e-6), $"parameter {i} differs after two steps: max {plain[i].sub(split[i]).abs().max().item<float>():E2} of {plain[i].abs().max().item<float>():E2}");
         foreach (var t in plain.Concat(split)) t.Dispose();
+    }
+
+    /// Every row goes to exactly one slice, in order, and slices differ by at most one row.
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(7, 3)]
+    [InlineData(4, 4)]
+    public void SlicesCoverEveryRowOnce(long rows, int parts)
+    {
+        long next = 0;
+        var sizes = new List<long>();
+        for (int i = 0; i < parts; i++)
+        {
+            var (start, length) = StreamSlices.RowRange(rows, i, parts);
+            Assert.Equal(next, start);
+            next = start + length;
+            sizes.Add(length);
+        }
+        Assert.Equal(rows, next);
+        Assert.True(sizes.Max() - sizes.Min() <= 1, string.Join(",", sizes));
+        Assert.True(sizes.Min() >= 1);
     }
 
     [Fact]

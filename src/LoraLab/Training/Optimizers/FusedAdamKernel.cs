@@ -12,13 +12,13 @@ readonly record struct AdamSlots(Tensor ExpAvg, Tensor ExpAvgSq, Tensor? MaxExpA
 
 /// libtorch's fused Adam and AdamW kernels (`_fused_adam_` / `_fused_adamw_`, what PyTorch runs for `fused=True`):
 /// one pass over each parameter, its gradient and both moments instead of nine separate operations, and no
-/// temporaries. TorchSharp binds neither, so they are called through a TorchScript function compiled once. Measured
-/// on the 56 M parameters of `small`: 69-73 ms per update against 234-244 ms operation by operation (idle machine), equal
-/// to within 2.4e-7 after three steps (the kernel forms the first moment with lerp).
+/// temporaries. TorchSharp binds neither, so they are called through a TorchScript function compiled once. About a
+/// third of the per-operation update's time on `small`, equal to it within rounding after three steps (the kernel forms
+/// the first moment with lerp; BENCHMARKS.md, "What made the step fast and lean").
 public static class FusedAdamKernel
 {
-    // The `_scaled` twins exist because passing grad_scale = 1 on unclipped steps is not free: small full fine-tuning's
-    // update took 65–67 ms (min of 4) with it against 48–50 without (BENCHMARKS.md, 2026-11-29 18:33).
+    // The `_scaled` twins exist because passing grad_scale = 1 on unclipped steps is not free: it slowed small full
+    // fine-tuning's update by about a third (BENCHMARKS.md, "2026-11-29 from 18:33").
     const string Script = @"
 def adamw(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Tensor], vmax: List[Tensor], steps: List[Tensor],
           lr: float, beta1: float, beta2: float, weight_decay: float, eps: float, amsgrad: bool, maximize: bool):
