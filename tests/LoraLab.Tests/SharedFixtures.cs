@@ -39,7 +39,7 @@ public static class RepoFixtures
         throw new InvalidOperationException("repository root (LoraLab.slnx) not found above the test binaries");
     }
 
-    public static string Path_(string name) => Path.Combine(Root, name);
+    public static string Path_(params string[] parts) => Path.Combine(new[] { Root }.Concat(parts).ToArray());
 }
 
 /// A fact that needs `../shared`: skipped with a clear reason when the folder is absent, run when present.

@@ -4,15 +4,15 @@ using Xunit;
 
 namespace LoraLab.Tests.Cli;
 
-/// `loralab train` end to end on real Alpaca data that nobody here wrote (../shared seed tasks).
+/// `loralab train` end to end on the reference instruction data and tiny-chat model (tools/make_reference_models.py).
 [Collection("cli")]
 public class TrainCommandTests
 {
-    static string Alpaca => SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
+    static string Data => LoraTestModels.Instructions;
 
     static string[] Args(string model, string outDir, params string[] extra) => new[]
     {
-        "train", "--model", model, "--data", Alpaca, "--out", outDir, "--batch-size", "4", "--micro-batch-size", "2",
+        "train", "--model", model, "--data", Data, "--out", outDir, "--batch-size", "4", "--micro-batch-size", "2",
         "--max-seq-length", "96", "--lr", "1e-3", "--threads", "2",
     }.Concat(extra).ToArray();
 
@@ -20,10 +20,10 @@ public class TrainCommandTests
         .Select(l => JsonDocument.Parse(l).RootElement).Where(r => r.GetProperty("type").GetString() == "train")
         .Select(r => r.GetProperty("loss").GetDouble()).ToList();
 
-    [SharedFact]
+    [Fact]
     public void TrainsOnRealAlpacaDataAndWritesAdapterMetricsAndConfig()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var outDir = Path.Combine(TempDir.New(), "run");
         var (code, stdout, err) = CliRunner.Run(Args(model, outDir, "--max-steps", "3", "--r", "4", "--alpha", "8"));
         Assert.True(code == 0, err + stdout);
@@ -35,10 +35,10 @@ public class TrainCommandTests
         Assert.Contains("alpha: 8", yaml);
     }
 
-    [SharedFact]
+    [Fact]
     public void SameSeedGivesTheSameCurveAndResumeReachesTheSameLoss()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var root = TempDir.New();
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b"), c = Path.Combine(root, "c");
         var common = new[] { "--max-steps", "6", "--save-every", "3", "--seed", "5", "--lora-dropout", "0.1" };
@@ -56,24 +56,24 @@ public class TrainCommandTests
         Assert.Equal(Losses(a)[^1], resumed[^1], 1e-5);
     }
 
-    [SharedTheory]
+    [Theory]
     [InlineData("--optimizer", "lion", "unknown optimizer 'lion'")]
     [InlineData("--template", "vicuna", "vicuna")]
     [InlineData("--schedule", "step", "unknown schedule 'step'")]
     [InlineData("--method", "dora", "unknown method 'dora'")]
     public void UnknownChoicesAreOneLineErrors(string flag, string value, string expected)
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var (code, _, err) = CliRunner.Run(Args(model, Path.Combine(TempDir.New(), "o"), flag, value, "--max-steps", "1"));
         Assert.Equal(2, code);
         Assert.Contains(expected, err);
         Assert.Single(err.Trim().Split('\n'));
     }
 
-    [SharedFact]
+    [Fact]
     public void BadDataAndPathsAreOneLineErrorsWithExitCode2()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var dir = TempDir.New();
         var malformed = Path.Combine(dir, "bad.jsonl");
         File.WriteAllText(malformed, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": oops}\n");
@@ -97,14 +97,14 @@ public class TrainCommandTests
         Expect(empty, "empty.jsonl");
         Expect(emptyOutputs, "target");
         Expect(Path.Combine(dir, "nope.json"), "nope.json");
-        Expect(Alpaca, "longer than", null, "--max-seq-length", "8", "--long-examples", "drop");
+        Expect(Data, "longer than", null, "--max-seq-length", "8", "--long-examples", "drop");
 
         var full = TempDir.New();
         File.WriteAllText(Path.Combine(full, "keep.txt"), "user file");
-        Expect(Alpaca, "--overwrite", full);
+        Expect(Data, "--overwrite", full);
         Assert.Equal("user file", File.ReadAllText(Path.Combine(full, "keep.txt")));
 
-        var (code2, _, err2) = CliRunner.Run("train", "--model", Path.Combine(dir, "no-model"), "--data", Alpaca, "--out", Path.Combine(dir, "o2"));
+        var (code2, _, err2) = CliRunner.Run("train", "--model", Path.Combine(dir, "no-model"), "--data", Data, "--out", Path.Combine(dir, "o2"));
         Assert.Equal(2, code2);
         Assert.Contains("no-model", err2);
     }
@@ -114,11 +114,11 @@ public class TrainCommandTests
 [Collection("cli")]
 public class MixedPrecisionTrainTests
 {
-    [SharedFact]
+    [Fact]
     public void Fp16MixedTrainsLoraAndRefusesFullFineTuning()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
-        var alpaca = SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
+        var model = LoraTestModels.TinyChatModel();
+        var alpaca = LoraTestModels.Instructions;
         var outDir = Path.Combine(TempDir.New(), "fp16");
         var common = new[] { "train", "--model", model, "--data", alpaca, "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64", "--max-steps", "2", "--precision", "fp16-mixed", "--stop-rate-prompts", "0" };
         var (code, _, err) = CliRunner.Run(common.Concat(new[] { "--out", outDir }).ToArray());

@@ -7,10 +7,10 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Tests.Models;
 
-/// The forward pass against PyTorch reference numbers for ../shared/fixtures/tiny-llama.
+/// The forward pass against PyTorch reference numbers for the reference tiny-llama (tools/make_reference_models.py).
 public class TinyLlamaGoldenTests
 {
-    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load() => Load(SharedFixtures.Path_("fixtures", "tiny-llama"));
+    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load() => Load(RepoFixtures.Path_("tiny-llama"));
 
     internal static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load(string dir)
     {
@@ -42,7 +42,7 @@ public class TinyLlamaGoldenTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void LossMatchesReference()
     {
         var (m, golden, ids) = Load();
@@ -54,7 +54,7 @@ public class TinyLlamaGoldenTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void LogitRowsAndSumsMatchReference()
     {
         var (m, golden, ids) = Load();
