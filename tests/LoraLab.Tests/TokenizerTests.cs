@@ -87,14 +87,14 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(48 * 3, checkedTexts);
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_golden_has_the_cases_the_theory_covers()
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "golden.json")));
         Assert.Equal(6, doc.RootElement.GetProperty("cases").GetArrayLength());
     }
 
-    [SharedTheory]
+    [SharedTheory(SharedFixtures.Llama2Tokenizer)]
     [MemberData(nameof(GoldenCaseIndexes))]
     public void Llama2_sentencepiece_model_matches_golden_ids(int index)
     {
@@ -106,7 +106,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(text, tok.Decode(idsWithBos));
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_sentencepiece_model_matches_special_tokens_and_settings()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);
@@ -124,7 +124,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(" Hello", tok.TokenText(15043));
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_byte_fallback_tokens_stream_to_exact_text()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);
@@ -141,7 +141,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(" ok 🙂", streamed.ToString());
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer + " and " + SharedFixtures.AlpacaSeedTasks)]
     public void Llama2_round_trips_the_alpaca_seed_tasks()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);

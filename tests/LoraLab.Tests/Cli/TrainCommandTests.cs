@@ -21,7 +21,7 @@ public class TrainCommandTests
         .Select(r => r.GetProperty("loss").GetDouble()).ToList();
 
     [Fact]
-    public void TrainsOnRealAlpacaDataAndWritesAdapterMetricsAndConfig()
+    public void TrainsOnInstructionDataAndWritesAdapterMetricsAndConfig()
     {
         var model = LoraTestModels.TinyChatModel();
         var outDir = Path.Combine(TempDir.New(), "run");
@@ -29,10 +29,37 @@ public class TrainCommandTests
         Assert.True(code == 0, err + stdout);
         Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_config.json")));
         Assert.True(File.Exists(Path.Combine(outDir, "adapter", "adapter_model.safetensors")));
-        Assert.Equal(3, Losses(outDir).Count);
+        var losses = Losses(outDir);
+        Assert.Equal(3, losses.Count);
+        // the untrained model's logits are near zero, so its first loss is the reference's loss on random ids (about
+        // ln 512) whatever the tokens: a mean over the wrong count (micro-batches, padding) lands far from it
+        Assert.Equal(LoraTestModels.TinyChatUntrainedLoss(), losses[0], 0.1);
         var yaml = File.ReadAllText(Path.Combine(outDir, "run.yaml"));
         Assert.Contains("r: 4", yaml);
         Assert.Contains("alpha: 8", yaml);
+    }
+
+    /// Every recipe learns: ten steps on one repeated batch of 4 records (batch 4 = 2 x 2, no warmup, lr 1e-2) lower the
+    /// loss by at least `minDrop` (measured 2026-12-06 on a 2-core AMD EPYC: LoRA 0.20, QLoRA 0.19, fp16-mixed 0.20,
+    /// full 1.59). A trainer that does not step, or steps the wrong tensors, leaves it where it started.
+    [Theory]
+    [InlineData(0.1, "--method", "lora")]
+    [InlineData(0.1, "--method", "qlora")]
+    [InlineData(0.1, "--method", "lora", "--precision", "fp16-mixed")]
+    [InlineData(1.0, "--method", "full")]
+    public void EveryRecipeLowersTheLossOnARepeatedBatch(double minDrop, params string[] recipe)
+    {
+        var data = Path.Combine(TempDir.New(), "four.jsonl");
+        File.WriteAllLines(data, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Data))!.AsArray().Take(4).Select(r => r!.ToJsonString()));
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, stdout, err) = CliRunner.Run(new[] { "train", "--model", LoraTestModels.TinyChatModel(), "--data", data, "--out", outDir,
+            "--batch-size", "4", "--micro-batch-size", "2", "--max-seq-length", "96", "--threads", "2", "--max-steps", "10", "--lr", "1e-2",
+            "--warmup-steps", "0", "--val-fraction", "0", "--lora-dropout", "0", "--stop-rate-prompts", "0" }.Concat(recipe).ToArray());
+        Assert.True(code == 0, err + stdout);
+        var losses = Losses(outDir);
+        Assert.Equal(10, losses.Count);
+        Assert.Equal(LoraTestModels.TinyChatUntrainedLoss(), losses[0], 0.1);
+        Assert.True(losses[^1] < losses[0] - minDrop, $"{string.Join(" ", recipe)}: loss went from {losses[0]:F4} to {losses[^1]:F4}, less than {minDrop} down");
     }
 
     [Fact]
@@ -123,9 +150,10 @@ public class MixedPrecisionTrainTests
         var common = new[] { "train", "--model", model, "--data", alpaca, "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64", "--max-steps", "2", "--precision", "fp16-mixed", "--stop-rate-prompts", "0" };
         var (code, _, err) = CliRunner.Run(common.Concat(new[] { "--out", outDir }).ToArray());
         Assert.True(code == 0, err);
-        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Where(l => l.Contains("\"train\"")).ToList();
+        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToList();
         Assert.Equal(2, losses.Count);
-        Assert.DoesNotContain("NaN", string.Join("", losses));
+        Assert.All(losses, l => Assert.Equal(LoraTestModels.TinyChatUntrainedLoss(), l, 0.1));   // finite, and near ln 512 in fp16 too
         var (code2, _, err2) = CliRunner.Run(common.Concat(new[] { "--out", Path.Combine(TempDir.New(), "f"), "--method", "full" }).ToArray());
         Assert.Equal(2, code2);
         Assert.Contains("fp16-mixed", err2);

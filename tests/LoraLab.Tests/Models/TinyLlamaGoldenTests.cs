@@ -24,6 +24,17 @@ public class TinyLlamaGoldenTests
     static void AssertRel(double expected, double actual, double rel) =>
         Assert.True(Math.Abs(expected - actual) <= rel * Math.Max(1, Math.Abs(expected)), $"expected {expected}, got {actual}");
 
+    /// The committed tiny-llama and its q,v adapter are what the peer made independently into ../shared: byte for byte.
+    [SharedTheory(SharedFixtures.PeerFixtures)]
+    [InlineData("tiny-llama", "config.json")]
+    [InlineData("tiny-llama", "model.safetensors")]
+    [InlineData("tiny-llama", "golden.json")]
+    [InlineData("tiny-llama-lora", "adapter_config.json")]
+    [InlineData("tiny-llama-lora", "adapter_model.safetensors")]
+    [InlineData("tiny-llama-lora", "golden.json")]
+    public void CommittedFixturesMatchThePeersCopiesInShared(string folder, string file) =>
+        Assert.Equal(File.ReadAllBytes(SharedFixtures.Path_("fixtures", folder, file)), File.ReadAllBytes(RepoFixtures.Path_(folder, file)));
+
     /// Other conventions: multi-query attention with tied embeddings, plain multi-head attention, other theta/eps.
     [Theory]
     [InlineData("mqa-tied")]
