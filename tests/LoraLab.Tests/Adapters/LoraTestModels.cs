@@ -9,9 +9,9 @@ namespace LoraLab.Tests.Adapters;
 /// Models and data shared by the adapter tests: the reference tiny-llama and random models of the same shape.
 static class LoraTestModels
 {
-    public static string TinyDir => SharedFixtures.Path_("fixtures", "tiny-llama");
-    public static string SharedAdapterDir => SharedFixtures.Path_("fixtures", "tiny-llama-lora");
-    public static string LocalFixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
+    public static string TinyDir => RepoFixtures.Path_("tiny-llama");
+    /// The PEFT adapter for tiny-llama (q_proj, v_proj, r 4, alpha 8) with its reference loss.
+    public static string TinyAdapterDir => RepoFixtures.Path_("tiny-llama-lora");
 
     /// The tiny architecture with random weights (no ../shared needed).
     public static CausalLM RandomTiny(long seed = 3, ScalarType dtype = ScalarType.Float32)
@@ -67,22 +67,24 @@ static class LoraTestModels
     public static Dictionary<string, Tensor> CloneBase(CausalLM model) =>
         model.BaseTensors().ToDictionary(t => t.Name, t => t.Tensor.detach().clone());
 
-    /// A tiny random Llama with the real Llama 2 tokenizer (vocab 32000), written as an HF folder.
-    public static string TinyModelWithLlama2Tokenizer()
+    /// A copy of the reference tiny-chat folder (a small random Llama and the project's SentencePiece tokenizer),
+    /// for runs of `loralab train`: a fresh folder each call, so no run sees another's files.
+    public static string TinyChatModel()
     {
         var dir = TempDir.New();
-        var cfg = new ModelConfig
-        {
-            ModelType = "llama", VocabSize = 32000, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
-            NumAttentionHeads = 4, NumKeyValueHeads = 2, HeadDim = 8, RmsNormEps = 1e-5, MaxPositionEmbeddings = 512,
-            BosTokenId = 1, EosTokenId = 2,
-        };
-        using var m = new CausalLM(cfg, ScalarType.Float32, CPU);
-        m.InitializeRandom(7);
-        ModelFolderWriter.Write(dir, m, ScalarType.Float32);
-        File.Copy(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
+        foreach (var f in Directory.GetFiles(RepoFixtures.Path_("tiny-chat"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         return dir;
     }
+
+    /// The untrained tiny-chat's loss on random ids, as the reference wrote it (about ln 512: its logits are near zero).
+    public static double TinyChatUntrainedLoss()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(RepoFixtures.Path_("tiny-chat", "golden.json")));
+        return doc.RootElement.GetProperty("loss").GetDouble();
+    }
+
+    /// Alpaca-format instruction data the reference tool wrote (48 records, with and without input, lists, code, Unicode).
+    public static string Instructions => RepoFixtures.Path_("instructions", "data.json");
 
     /// Bit-exact equality of two tensors (same dtype, shape and values).
     public static bool Same(Tensor a, Tensor b)

@@ -39,7 +39,7 @@ public class MergeTests
         foreach (var t in before.Values) t.Dispose();
     }
 
-    [SharedFact]
+    [Fact]
     public void MergeCommandWritesAStandaloneModel()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
@@ -47,7 +47,7 @@ public class MergeTests
         var outDir = Path.Combine(root, "merged");
         try
         {
-            var (rc, stdout, stderr) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc, stdout, stderr) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.TinyAdapterDir, "--out", outDir);
             Assert.True(rc == 0, stderr);
             Assert.Contains("max |diff|", stdout);
             Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(outDir).Select(Path.GetFileName).Order());
@@ -55,21 +55,21 @@ public class MergeTests
 
             // the merged model alone reproduces base + adapter's reference loss
             using var merged = ModelLoader.Load(outDir, new LoadOptions { LoadTokenizer = false });
-            using var ids = LoraTestModels.GoldenIds(LoraTestModels.SharedAdapterDir, out double golden);
+            using var ids = LoraTestModels.GoldenIds(LoraTestModels.TinyAdapterDir, out double golden);
             Assert.Equal(golden, LoraTestModels.Loss(merged.Model, ids), 1e-4);
             Assert.DoesNotContain(merged.Model.named_parameters(), p => p.name.Contains("lora"));
             var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!;
             Assert.Equal("float32", (string?)cfg["torch_dtype"]);
 
             // non-empty target: refused without --overwrite
-            var (rc2, _, err2) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", outDir);
+            var (rc2, _, err2) = CliRunner.RunProcess("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.TinyAdapterDir, "--out", outDir);
             Assert.Equal(2, rc2);
             Assert.Contains("--overwrite", err2);
         }
         finally { Directory.Delete(root, true); }
     }
 
-    [SharedFact]
+    [Fact]
     public void MergeToBf16ReportsRoundingAndCopiesTokenizerFiles()
     {
         using var tensors = NewDisposeScope(); // frees the temporaries of chained tensor expressions
@@ -87,7 +87,7 @@ public class MergeTests
 
             var report = AdapterMerger.MergeToFolder(new MergeOptions
             {
-                BaseDir = baseDir, AdapterDir = LoraTestModels.SharedAdapterDir, OutDir = outDir,
+                BaseDir = baseDir, AdapterDir = LoraTestModels.TinyAdapterDir, OutDir = outDir,
                 OutDtype = ScalarType.BFloat16, Overwrite = true,
             });
             Assert.Equal("bfloat16", report.Dtype);

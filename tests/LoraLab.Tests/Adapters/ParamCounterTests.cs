@@ -35,12 +35,12 @@ public class ParamCounterTests
         Assert.Contains("llama-2-7b", e.Message);
     }
 
-    [SharedFact]
-    public void TinyMatchesTheSharedCheckpointConfig()
+    [Fact]
+    public void TinyMatchesTheReferenceCheckpointConfig()
     {
-        var shared = ModelConfig.Load(Path.Combine(LoraTestModels.TinyDir, "config.json"));
-        Assert.Equal(shared, KnownConfigs.Get("tiny"));
-        Assert.Equal(shared, KnownConfigs.Resolve(LoraTestModels.TinyDir));
+        var reference = ModelConfig.Load(Path.Combine(LoraTestModels.TinyDir, "config.json"));
+        Assert.Equal(reference, KnownConfigs.Get("tiny"));
+        Assert.Equal(reference, KnownConfigs.Resolve(LoraTestModels.TinyDir));
     }
 
     [Theory]

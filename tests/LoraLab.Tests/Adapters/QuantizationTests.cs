@@ -248,7 +248,7 @@ public class QuantizationTests
 
     static (double Loss, LoadedModel Model) TinyLoss(LoadOptions options)
     {
-        var dir = SharedFixtures.Path_("fixtures", "tiny-llama");
+        var dir = LoraTestModels.TinyDir;
         var golden = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "golden.json"))).RootElement;
         var rows = golden.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(e => e.GetInt64()).ToArray()).ToArray();
         using var ids = tensor(rows.SelectMany(r => r).ToArray(), dtype: ScalarType.Int64).view(rows.Length, rows[0].Length);
@@ -259,7 +259,7 @@ public class QuantizationTests
         return (loss.item<float>(), m);
     }
 
-    [SharedFact]
+    [Fact]
     public void TinyLlamaWithNf4BaseKeepsItsLossAndHoldsNoDenseProjectionWeights()
     {
         var (fp32, dense) = TinyLoss(new LoadOptions { LoadTokenizer = false });
@@ -287,10 +287,10 @@ public class QuantizationTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void AttachedQuantizersPackRandomlyInitialisedWeights()
     {
-        var cfg = ModelConfig.Load(SharedFixtures.Path_("fixtures", "tiny-llama", "config.json"));
+        var cfg = ModelConfig.Load(RepoFixtures.Path_("tiny-llama", "config.json"));
         using var model = new CausalLM(cfg, ScalarType.Float32, CPU);
         Quantizers.Attach(model, QuantScheme.Int8);
         model.InitializeRandom(seed: 1);

@@ -7,7 +7,7 @@ namespace LoraLab.Tests.Cli;
 [Collection("cli")]
 public class FoundationCliTests
 {
-    static string Tiny => SharedFixtures.Path_("fixtures", "tiny-llama");
+    static string Tiny => RepoFixtures.Path_("tiny-llama");
 
     static string GoldenJsonl()
     {
@@ -18,7 +18,7 @@ public class FoundationCliTests
         return path;
     }
 
-    [SharedFact]
+    [Fact]
     public void EvalJsonGivesTheReferenceLoss()
     {
         var (code, stdout, err) = CliRunner.Run("eval", "--model", Tiny, "--data", GoldenJsonl(), "--json");
@@ -30,7 +30,7 @@ public class FoundationCliTests
         Assert.Equal(Math.Exp(r.GetProperty("loss").GetDouble()), r.GetProperty("perplexity").GetDouble(), 1e-6);
     }
 
-    [SharedFact]
+    [Fact]
     public void GreedyGenerationIsIdenticalTwice()
     {
         var a = CliRunner.Run("generate", "--model", Tiny, "--prompt-ids", "1,45,300,7", "--max-new-tokens", "16");
@@ -55,7 +55,7 @@ public class FoundationCliTests
         Assert.Single(err.Trim().Split('\n'));
     }
 
-    [SharedFact]
+    [Fact]
     public void TruncatedSafetensorsIsAOneLineError()
     {
         var dir = CopyOfTiny();
@@ -65,7 +65,7 @@ public class FoundationCliTests
         ExpectOneLineError(dir, "model.safetensors");
     }
 
-    [SharedFact]
+    [Fact]
     public void UnknownModelTypeIsAOneLineError()
     {
         var dir = CopyOfTiny();
@@ -82,7 +82,7 @@ public class FoundationCliTests
         Assert.Single(err.Trim().Split('\n'));
     }
 
-    [SharedFact]
+    [Fact]
     public void MissingTensorIsNamed()
     {
         var dir = CopyOfTiny();
@@ -91,7 +91,7 @@ public class FoundationCliTests
         ExpectOneLineError(dir, "model.layers.2.");
     }
 
-    [SharedFact]
+    [Fact]
     public void PickleOnlyFolderIsRefused()
     {
         var dir = TempDir.New();

@@ -11,10 +11,10 @@ namespace LoraLab.Tests.Cli;
 [Collection("cli")]
 public class ResumeTests
 {
-    /// The first `n` Alpaca seed tasks as JSONL: with batch 4 = 2 x 2 and no validation, 12 records make 3 steps an epoch.
+    /// The first `n` reference instruction records as JSONL: with batch 4 = 2 x 2 and no validation, 12 records make 3 steps an epoch.
     static string SmallData(int n)
     {
-        var all = JsonNode.Parse(File.ReadAllText(SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json")))!.AsArray();
+        var all = JsonNode.Parse(File.ReadAllText(LoraTestModels.Instructions))!.AsArray();
         var path = Path.Combine(TempDir.New(), $"alpaca-{n}.jsonl");
         File.WriteAllLines(path, all.Take(n).Select(r => r!.ToJsonString()));
         return path;
@@ -42,10 +42,10 @@ public class ResumeTests
         return r;
     }
 
-    [SharedFact]
+    [Fact]
     public void ResumingACheckpointNeedsNoFlagsAndKeepsEpochLossAndMetricsExact()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var root = TempDir.New();
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
@@ -62,10 +62,10 @@ public class ResumeTests
         Assert.Contains("resumed:", File.ReadAllText(Path.Combine(b, "run.yaml")));
     }
 
-    [SharedFact]
+    [Fact]
     public void ChangedSettingsAreRefusedUnlessAllowedAndThenRecorded()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "4", "--save-every", "2")));
@@ -88,10 +88,10 @@ public class ResumeTests
         Assert.Contains(Metrics(run), r => r.GetProperty("type").GetString() == "resume" && r.GetProperty("step").GetInt32() == 4);
     }
 
-    [SharedFact]
+    [Fact]
     public void CtrlCPrintsTheResumeCommandAndTheRunFolderResumesAlone()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         using var p = Process.Start(CliRunner.StartInfo(Args(model, data, run, "--max-steps", "100000")))!;
@@ -113,10 +113,10 @@ public class ResumeTests
         Assert.True(File.Exists(Path.Combine(run, "adapter", "adapter_config.json")));
     }
 
-    [SharedFact]
+    [Fact]
     public void StaleTemporariesAreRemovedAtTheStartOfARun()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "2", "--save-every", "1")));
@@ -131,10 +131,10 @@ public class ResumeTests
         Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", "step-000001")));
     }
 
-    [SharedFact]
+    [Fact]
     public void ARunThatFailsBeforeItsFirstCheckpointLeavesTheFolderAsFound()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var root = TempDir.New();
 
@@ -163,10 +163,10 @@ public class ResumeTests
         Ok(CliRunner.Run(Args(model, data, fresh, "--max-steps", "1")));
     }
 
-    [SharedFact]
+    [Fact]
     public void AFailedResumeKeepsTheAdapterAKilledWriteLeftAside()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "3", "--save-every", "1")));
@@ -183,10 +183,10 @@ public class ResumeTests
         Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")), "the recovered adapter was deleted");
     }
 
-    [SharedFact]
+    [Fact]
     public void ResumingIntoAnotherFolderIsAForkThatNeedsOverwriteAndKeepsTheHistory()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var root = TempDir.New();
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
@@ -213,10 +213,10 @@ public class ResumeTests
     static string[] CheckpointNames(string run) =>
         Directory.GetDirectories(Path.Combine(run, "checkpoints")).Select(d => Path.GetFileName(d)!).Order().ToArray();
 
-    [SharedFact]
+    [Fact]
     public void ANewRunIntoAnOldRunFolderLeavesNoneOfItsCheckpointsOrWeights()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "4", "--save-every", "1")));
@@ -234,10 +234,10 @@ public class ResumeTests
             Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
-    [SharedFact]
+    [Fact]
     public void ResumingInPlaceFromAnEarlierCheckpointDropsTheAbandonedLaterOnes()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "5", "--save-every", "1")));
@@ -247,10 +247,10 @@ public class ResumeTests
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(run), e => Path.GetFileName(e).StartsWith(".set-aside"));
     }
 
-    [SharedFact]
+    [Fact]
     public void ResumingAFinishedRunIsRefusedUntilItIsGivenMoreSteps()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "2")));
@@ -267,10 +267,10 @@ public class ResumeTests
         Assert.Equal(new[] { 1, 2, 3 }, TrainSteps(run));
     }
 
-    [SharedFact]
+    [Fact]
     public void SaveTotalLimitKeepsTheNewestCheckpoints()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var data = SmallData(12);
         var run = Path.Combine(TempDir.New(), "run");
         Ok(CliRunner.Run(Args(model, data, run, "--max-steps", "5", "--save-every", "1", "--save-total-limit", "2")));
@@ -281,7 +281,7 @@ public class ResumeTests
     /// One run with a held-out split, 9 steps of 3 an epoch, given the base by a relative path (shared by the tests below).
     static readonly Lazy<(string Run, string Model)> Recorded = new(() =>
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var run = Path.Combine(TempDir.New(), "run");
         var relativeModel = Path.GetRelativePath(Environment.CurrentDirectory, model);
         var args = Args(relativeModel, SmallData(16), run, "--max-steps", "9", "--max-seq-length", "512").ToList();
@@ -291,7 +291,7 @@ public class ResumeTests
         return (run, model);
     });
 
-    [SharedFact]
+    [Fact]
     public void TheValidationSplitIsSavedAndEvalRunScoresTheRunOnIt()
     {
         var run = Recorded.Value.Run;
@@ -303,7 +303,7 @@ public class ResumeTests
         Assert.Equal(lastVal, JsonDocument.Parse(stdout).RootElement.GetProperty("loss").GetDouble(), 1e-4);
     }
 
-    [SharedFact]
+    [Fact]
     public void EveryMetricsRowHasAUtcTimeAndElapsedSeconds()
     {
         double last = 0;
@@ -319,7 +319,7 @@ public class ResumeTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void RunYamlSaysHowManyStepsAndEpochsRan()
     {
         var yaml = File.ReadAllText(Path.Combine(Recorded.Value.Run, "run.yaml"));
@@ -328,7 +328,7 @@ public class ResumeTests
         Assert.Contains("  epochs: 3", yaml);
     }
 
-    [SharedFact]
+    [Fact]
     public void TheAdapterNamesItsBaseByFullPath()
     {
         var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(Recorded.Value.Run, "adapter", "adapter_config.json")))!;

@@ -98,12 +98,12 @@ public class SettingRangeTests
 
     /// libtorch aborts the process (exit 134) on a thread count below 1; run as a process so a regression cannot
     /// take the test host down with it.
-    [SharedTheory]
+    [Theory]
     [InlineData("0")]
     [InlineData("-3")]
     public void BadThreadCountsAreRefusedBeforeLibtorchSeesThem(string threads)
     {
-        var (rc, _, err) = CliRunner.RunProcess("generate", "--model", SharedFixtures.Path_("fixtures", "tiny-llama"), "--prompt-ids", "1,2", "--max-new-tokens", "1", "--threads", threads);
+        var (rc, _, err) = CliRunner.RunProcess("generate", "--model", RepoFixtures.Path_("tiny-llama"), "--prompt-ids", "1,2", "--max-new-tokens", "1", "--threads", threads);
         Assert.Equal(2, rc);
         Assert.StartsWith($"error: --threads must be between 1 and {4 * Environment.ProcessorCount}", err.Trim());
     }

@@ -11,15 +11,15 @@ public class TrainPlanTests
 {
     static string[] Train(string model, params string[] extra) => new[]
     {
-        "train", "--model", model, "--data", SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json"),
+        "train", "--model", model, "--data", LoraTestModels.Instructions,
         "--out", Path.Combine(TempDir.New(), "run"), "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64",
         "--max-steps", "1", "--threads", "1", "--stop-rate-prompts", "0",
     }.Concat(extra).ToArray();
 
-    [SharedFact]
+    [Fact]
     public void SgdAtAnAdamSizedRateIsWarnedAndFullFineTuningFreezesNothing()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var (code, stdout, err) = CliRunner.Run(Train(model, "--optimizer", "sgd"));
         Assert.True(code == 0, err + stdout);
         Assert.Contains("--optimizer sgd at --lr 0.0003 will barely learn", stdout);

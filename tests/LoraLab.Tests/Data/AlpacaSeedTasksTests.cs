@@ -10,7 +10,7 @@ public class AlpacaSeedTasksTests
 {
     static string Path_ => SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.AlpacaSeedTasks)]
     public void LoadsAllSeedTasks()
     {
         var records = DatasetReader.Load(Path_);
@@ -21,7 +21,7 @@ public class AlpacaSeedTasksTests
         Assert.All(alpaca, r => Assert.False(string.IsNullOrWhiteSpace(r.Instruction)));
     }
 
-    [SharedTheory]
+    [SharedTheory(SharedFixtures.AlpacaSeedTasks)]
     [InlineData("alpaca")]
     [InlineData("chatml")]
     [InlineData("llama3")]

@@ -12,16 +12,16 @@ namespace LoraLab.Tests.Guardrails;
 public class AdapterGuardTests
 {
     static string Tiny => LoraTestModels.TinyDir;
-    static string SharedAdapter => LoraTestModels.SharedAdapterDir;
+    static string TinyAdapter => LoraTestModels.TinyAdapterDir;
 
     static string[] Generate(string model, string adapter) =>
         ["generate", "--model", model, "--adapter", adapter, "--prompt-ids", "1,5,9", "--max-new-tokens", "2", "--threads", "1"];
 
-    /// The shared PEFT adapter with a loralab_adapter.json that records tiny-llama as its base.
-    static string SharedAdapterWithProvenance()
+    /// The reference PEFT adapter with a loralab_adapter.json that records tiny-llama as its base.
+    static string AdapterWithProvenance()
     {
         var dir = TempDir.New();
-        foreach (var f in Directory.GetFiles(SharedAdapter)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        foreach (var f in Directory.GetFiles(TinyAdapter)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         AdapterProvenance.Write(dir, new AdapterProvenance
         {
             Template = "plain", AddBos = true, BosId = 1, EosId = 2, StopIds = [2], BaseModel = Tiny, BaseFingerprint = BaseFingerprint.Compute(Tiny),
@@ -40,19 +40,19 @@ public class AdapterGuardTests
         return dir;
     }
 
-    [SharedFact]
+    [Fact]
     public void RecordedBaseLoadsWithoutWarning()
     {
-        var (code, _, err) = CliRunner.Run(Generate(Tiny, SharedAdapterWithProvenance()));
+        var (code, _, err) = CliRunner.Run(Generate(Tiny, AdapterWithProvenance()));
         Assert.True(code == 0, err);
         Assert.DoesNotContain("warning", err);
     }
 
-    [SharedFact]
+    [Fact]
     public void ADifferentBaseWarnsOnOneLineAndProceeds()
     {
         var nudged = ModelCopies.WithNudgedEmbedding(Tiny);
-        var (code, stdout, err) = CliRunner.Run(Generate(nudged, SharedAdapterWithProvenance()));
+        var (code, stdout, err) = CliRunner.Run(Generate(nudged, AdapterWithProvenance()));
         Assert.True(code == 0, err);
         var warning = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("warning: ", warning);
@@ -61,15 +61,15 @@ public class AdapterGuardTests
         Assert.NotEmpty(stdout.Trim());
     }
 
-    [SharedFact]
+    [Fact]
     public void ABaseTheAdapterDoesNotFitIsAnError()
     {
-        var (code, _, err) = CliRunner.Run(Generate(RepoFixtures.Path_("mqa-tied"), SharedAdapter));
+        var (code, _, err) = CliRunner.Run(Generate(RepoFixtures.Path_("mqa-tied"), TinyAdapter));
         Assert.Equal(2, code);
         Assert.Contains("has shape", err);
     }
 
-    [SharedFact]
+    [Fact]
     public void AnAdapterThatChangesNothingIsAnErrorForGenerateAndEval()
     {
         var zero = ZeroAdapter();
@@ -84,20 +84,20 @@ public class AdapterGuardTests
         Assert.Contains("does not change the model's output", err);
     }
 
-    [SharedFact]
+    [Fact]
     public void AdapterEffectIsZeroOnlyWhenTheAdapterIsOffOrZero()
     {
         using var m = LoraTestModels.LoadTiny();
-        PeftFormat.Load(SharedAdapter, m.Model);
+        PeftFormat.Load(TinyAdapter, m.Model);
         Assert.True(AdapterEffect.MaxLogitChange(m.Model) > 1e-3);
         using (AdaptersOff.On(m.Model)) Assert.Equal(0, AdapterEffect.MaxLogitChange(m.Model));
         Assert.True(m.Model.Projections().Where(p => p.Projection.Adapter is not null).All(p => p.Projection.AdapterActive));
     }
 
-    [SharedFact]
+    [Fact]
     public void ValidateReportsModulesShapesAndFingerprint()
     {
-        var adapter = SharedAdapterWithProvenance();
+        var adapter = AdapterWithProvenance();
         var (code, stdout, err) = CliRunner.Run("adapter", "validate", "--model", Tiny, "--adapter", adapter);
         Assert.True(code == 0, err + stdout);
         Assert.Contains("q_proj", stdout);

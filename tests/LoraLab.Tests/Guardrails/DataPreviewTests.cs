@@ -79,7 +79,7 @@ public class DataPreviewTests
         Assert.EndsWith("### Response:«Hi [[there]]!</s>»", plain);
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void PreviewCommandPrintsMarkedExamplesCountsAndWarnings()
     {
         var model = TempDir.New();

@@ -11,14 +11,14 @@ namespace LoraLab.Tests.Guardrails;
 [Collection("cli")]
 public class TrainedAdapterTests
 {
-    static string Alpaca => SharedFixtures.Path_("fixtures", "alpaca-seed-tasks", "seed_tasks_alpaca.json");
+    static string Data => LoraTestModels.Instructions;
 
-    [SharedFact]
+    [Fact]
     public void TrainingRecordsTheTemplateAndBaseReportsStopRateAndServingUsesTheRecord()
     {
-        var model = LoraTestModels.TinyModelWithLlama2Tokenizer();
+        var model = LoraTestModels.TinyChatModel();
         var outDir = Path.Combine(TempDir.New(), "run");
-        var (code, stdout, err) = CliRunner.Run("train", "--model", model, "--data", Alpaca, "--out", outDir, "--batch-size", "2",
+        var (code, stdout, err) = CliRunner.Run("train", "--model", model, "--data", Data, "--out", outDir, "--batch-size", "2",
             "--micro-batch-size", "2", "--max-seq-length", "96", "--lr", "1e-2", "--warmup-steps", "0", "--max-steps", "2",
             "--threads", "2", "--stop-rate-prompts", "2");
         Assert.True(code == 0, err + stdout);

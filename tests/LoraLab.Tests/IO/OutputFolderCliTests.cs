@@ -57,20 +57,20 @@ public class OutputFolderCliTests
         // merge writes its --out like train writes adapter/: a killed merge's temporary is removed by the next one.
         var merged = Path.Combine(run, "merged");
         Directory.CreateDirectory(Path.Combine(run, ".merged.tmp-999999"));
-        (code, _, err) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.SharedAdapterDir, "--out", merged);
+        (code, _, err) = CliRunner.Run("merge", "--model", LoraTestModels.TinyDir, "--adapter", LoraTestModels.TinyAdapterDir, "--out", merged);
         Assert.True(code == 0, err);
         Assert.False(Directory.Exists(Path.Combine(run, ".merged.tmp-999999")));
         foreach (var d in mine) Assert.True(Directory.Exists(Path.Combine(run, d)), d);
         Assert.Equal(new[] { "config.json", "model.safetensors" }, Directory.GetFiles(merged).Select(Path.GetFileName).Order());
     }
 
-    [SharedFact]
+    [Fact]
     public void MergeRefusesAnOutThatIsContainsOrLiesInsideItsInputs()
     {
         var root = TempDir.New();
         var adapter = Path.Combine(root, "adapter");
         var baseDir = Path.Combine(root, "base");
-        Copy(LoraTestModels.SharedAdapterDir, adapter);
+        Copy(LoraTestModels.TinyAdapterDir, adapter);
         Copy(LoraTestModels.TinyDir, baseDir);
         var link = Path.Combine(root, "link");
         Directory.CreateSymbolicLink(link, adapter);

@@ -7,10 +7,10 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Tests.Models;
 
-/// The forward pass against PyTorch reference numbers for ../shared/fixtures/tiny-llama.
+/// The forward pass against PyTorch reference numbers for the reference tiny-llama (tools/make_reference_models.py).
 public class TinyLlamaGoldenTests
 {
-    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load() => Load(SharedFixtures.Path_("fixtures", "tiny-llama"));
+    static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load() => Load(RepoFixtures.Path_("tiny-llama"));
 
     internal static (LoadedModel Model, JsonElement Golden, Tensor Ids) Load(string dir)
     {
@@ -23,6 +23,17 @@ public class TinyLlamaGoldenTests
 
     static void AssertRel(double expected, double actual, double rel) =>
         Assert.True(Math.Abs(expected - actual) <= rel * Math.Max(1, Math.Abs(expected)), $"expected {expected}, got {actual}");
+
+    /// The committed tiny-llama and its q,v adapter are what the peer made independently into ../shared: byte for byte.
+    [SharedTheory(SharedFixtures.PeerFixtures)]
+    [InlineData("tiny-llama", "config.json")]
+    [InlineData("tiny-llama", "model.safetensors")]
+    [InlineData("tiny-llama", "golden.json")]
+    [InlineData("tiny-llama-lora", "adapter_config.json")]
+    [InlineData("tiny-llama-lora", "adapter_model.safetensors")]
+    [InlineData("tiny-llama-lora", "golden.json")]
+    public void CommittedFixturesMatchThePeersCopiesInShared(string folder, string file) =>
+        Assert.Equal(File.ReadAllBytes(SharedFixtures.Path_("fixtures", folder, file)), File.ReadAllBytes(RepoFixtures.Path_(folder, file)));
 
     /// Other conventions: multi-query attention with tied embeddings, plain multi-head attention, other theta/eps.
     [Theory]
@@ -42,7 +53,7 @@ public class TinyLlamaGoldenTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void LossMatchesReference()
     {
         var (m, golden, ids) = Load();
@@ -54,7 +65,7 @@ public class TinyLlamaGoldenTests
         }
     }
 
-    [SharedFact]
+    [Fact]
     public void LogitRowsAndSumsMatchReference()
     {
         var (m, golden, ids) = Load();

@@ -16,10 +16,10 @@ public class QuantizedBaseMergeTests
             BaseQuantization = baseQuantization, Requantize = requantize,
         });
 
-    [SharedFact]
+    [Fact]
     public void MergedModelReproducesTheQuantizedBasePlusAdapterAndRequantizingShowsDrift()
     {
-        var r = Merge(LoraTestModels.SharedAdapterDir, "nf4", "nf4");
+        var r = Merge(LoraTestModels.TinyAdapterDir, "nf4", "nf4");
         Assert.Equal("nf4", r.BaseQuantization);
         Assert.True(r.MaxAbs < 1e-4, $"merged vs base(nf4) + adapter: {r.MaxAbs}");
         Assert.Equal("nf4", r.Requantized);
@@ -27,11 +27,11 @@ public class QuantizedBaseMergeTests
         Assert.Equal(new[] { "config.json", "model.safetensors" }, r.Files);
     }
 
-    [SharedFact]
+    [Fact]
     public void TheAdaptersRecordSelectsTheQuantizedBaseAndNoneOverridesIt()
     {
         var adapter = TempDir.New();
-        foreach (var f in Directory.GetFiles(LoraTestModels.SharedAdapterDir)) File.Copy(f, Path.Combine(adapter, Path.GetFileName(f)));
+        foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(adapter, Path.GetFileName(f)));
         AdapterProvenance.Write(adapter, new AdapterProvenance { Template = "plain", BaseQuantization = "nf4" });
         Assert.Equal("nf4", Merge(adapter).BaseQuantization);
         var dense = Merge(adapter, "none");

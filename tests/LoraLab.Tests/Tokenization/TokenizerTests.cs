@@ -38,14 +38,63 @@ public sealed class TokenizerTests : IDisposable
 
     static string Llama2Model => SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model");
 
-    [SharedFact]
+    /// The project's own SentencePiece model (BPE, byte fallback, split digits, as Llama 2's was trained), with the ids
+    /// the SentencePiece library gives: tools/make_reference_models.py writes both.
+    static string ReferenceModel => RepoFixtures.Path_("tiny-sentencepiece", "tokenizer.model");
+
+    static JsonElement ReferenceGolden() =>
+        JsonDocument.Parse(File.ReadAllText(RepoFixtures.Path_("tiny-sentencepiece", "golden.json"))).RootElement;
+
+    public static TheoryData<int> ReferenceCaseIndexes()
+    {
+        var data = new TheoryData<int>();
+        for (int i = 0; i < ReferenceGolden().GetProperty("cases").GetArrayLength(); i++) data.Add(i);
+        return data;
+    }
+
+    static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+
+    [Theory]
+    [MemberData(nameof(ReferenceCaseIndexes))]
+    public void Reference_sentencepiece_model_matches_golden_ids(int index)
+    {
+        var c = ReferenceGolden().GetProperty("cases")[index];
+        var text = c.GetProperty("text").GetString()!;
+        var tok = SentencePieceBpeTokenizer.Load(ReferenceModel);
+        Assert.Equal(Ints(c.GetProperty("ids")), tok.Encode(text));
+        Assert.Equal(Ints(c.GetProperty("ids_with_bos")), tok.Encode(text, addBos: true));
+        Assert.Equal(text, tok.Decode(Ints(c.GetProperty("ids"))));
+    }
+
+    [Fact]
+    public void Reference_sentencepiece_model_has_the_golden_settings_and_round_trips_the_reference_data()
+    {
+        var golden = ReferenceGolden();
+        var tok = SentencePieceBpeTokenizer.Load(ReferenceModel);
+        Assert.Equal((golden.GetProperty("vocab_size").GetInt32(), golden.GetProperty("bos_id").GetInt32(), golden.GetProperty("eos_id").GetInt32()),
+            (tok.VocabSize, tok.BosId!.Value, tok.EosId!.Value));
+        using var doc = JsonDocument.Parse(File.ReadAllText(RepoFixtures.Path_("instructions", "data.json")));
+        int checkedTexts = 0;
+        foreach (var record in doc.RootElement.EnumerateArray())
+            foreach (var field in new[] { "instruction", "input", "output" })
+            {
+                var text = record.GetProperty(field).GetString()!;
+                var ids = tok.Encode(text);
+                Assert.All(ids, id => Assert.InRange(id, 0, tok.VocabSize - 1));
+                Assert.Equal(text, tok.Decode(ids));
+                checkedTexts++;
+            }
+        Assert.Equal(48 * 3, checkedTexts);
+    }
+
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_golden_has_the_cases_the_theory_covers()
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(SharedFixtures.Path_("fixtures", "llama2-tokenizer", "golden.json")));
         Assert.Equal(6, doc.RootElement.GetProperty("cases").GetArrayLength());
     }
 
-    [SharedTheory]
+    [SharedTheory(SharedFixtures.Llama2Tokenizer)]
     [MemberData(nameof(GoldenCaseIndexes))]
     public void Llama2_sentencepiece_model_matches_golden_ids(int index)
     {
@@ -57,7 +106,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(text, tok.Decode(idsWithBos));
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_sentencepiece_model_matches_special_tokens_and_settings()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);
@@ -75,7 +124,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(" Hello", tok.TokenText(15043));
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer)]
     public void Llama2_byte_fallback_tokens_stream_to_exact_text()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);
@@ -92,7 +141,7 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(" ok 🙂", streamed.ToString());
     }
 
-    [SharedFact]
+    [SharedFact(SharedFixtures.Llama2Tokenizer + " and " + SharedFixtures.AlpacaSeedTasks)]
     public void Llama2_round_trips_the_alpaca_seed_tasks()
     {
         var tok = SentencePieceBpeTokenizer.Load(Llama2Model);
@@ -218,26 +267,29 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal([TokenizerJsonFixtures.Gpt2ImStart, 262, TokenizerJsonFixtures.Gpt2ImEnd], tok.Encode("Hello", true, true));
     }
 
-    [SharedFact]
+    [Fact]
     public void Loader_opens_a_sentencepiece_folder_with_its_config()
     {
         var dir = NewTempDir();
-        File.Copy(Llama2Model, Path.Combine(dir, "tokenizer.model"));
+        File.Copy(ReferenceModel, Path.Combine(dir, "tokenizer.model"));
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
             { "add_bos_token": false, "eos_token": "</s>",
-              "added_tokens_decoder": { "32000": {"content": "<|im_end|>", "special": true, "lstrip": false, "rstrip": false} },
+              "added_tokens_decoder": { "512": {"content": "<|im_end|>", "special": true, "lstrip": false, "rstrip": false} },
               "chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}] }
             """);
-        File.WriteAllText(Path.Combine(dir, "config.json"), """{ "eos_token_id": [2, 32000], "pad_token_id": 0 }""");
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{ "eos_token_id": [2, 512], "pad_token_id": 0 }""");
         var tok = TokenizerLoader.Load(dir);
         Assert.IsType<SentencePieceBpeTokenizer>(tok);
         Assert.False(tok.AddBosByDefault);
         Assert.Equal(2, tok.EosId);
         Assert.Equal(0, tok.PadId);
         Assert.Equal("D", tok.ChatTemplate);
-        Assert.Equal(32001, tok.VocabSize);
-        Assert.Equal([15043, 32000, 15043], tok.Encode("Hello<|im_end|>Hello"));
-        Assert.Equal("Hello<|im_end|> Hello", tok.Decode([15043, 32000, 15043], skipSpecialTokens: false));
+        Assert.Equal(513, tok.VocabSize);
+        var hello = Ints(ReferenceGolden().GetProperty("cases")[0].GetProperty("ids"));   // "Hello", with its dummy prefix
+        Assert.Equal("Hello", ReferenceGolden().GetProperty("cases")[0].GetProperty("text").GetString());
+        // the text after a special token gets its own dummy prefix (HF legacy), so "Hello" encodes the same both times
+        Assert.Equal([.. hello, 512, .. hello], tok.Encode("Hello<|im_end|>Hello"));
+        Assert.Equal("Hello<|im_end|> Hello", tok.Decode([.. hello, 512, .. hello], skipSpecialTokens: false));
     }
 
     [Fact]

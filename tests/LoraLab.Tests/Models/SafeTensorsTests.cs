@@ -177,12 +177,12 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal(expect.bytes.ToArray(), got.bytes.ToArray());
     }
 
-    // ---------- the shared fixture ----------
+    // ---------- the reference tiny-llama ----------
 
-    [SharedFact]
+    [Fact]
     public void ReadsTinyLlamaFixtureWithConfigShapes()
     {
-        string dir = SharedFixtures.Path_("fixtures", "tiny-llama");
+        string dir = RepoFixtures.Path_("tiny-llama");
         using var cfg = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
         int C(string k) => cfg.RootElement.GetProperty(k).GetInt32();
         long hidden = C("hidden_size"), vocab = C("vocab_size"), inter = C("intermediate_size"), layers = C("num_hidden_layers");

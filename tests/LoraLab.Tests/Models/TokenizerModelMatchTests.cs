@@ -11,17 +11,17 @@ namespace LoraLab.Tests.Inputs;
 /// tokenizer.model that is empty or not SentencePiece says so.
 public class TokenizerModelMatchTests
 {
-    static string Llama2TokenizerModel => SharedFixtures.Path_("fixtures", "llama2-tokenizer", "tokenizer.model");
+    /// The reference SentencePiece model (512 pieces, tools/make_reference_models.py).
+    static string ReferenceTokenizerModel => RepoFixtures.Path_("tiny-sentencepiece", "tokenizer.model");
 
-    [SharedFact]
+    [Fact]
     public void ATokenizerLargerThanTheEmbeddingIsRefusedNamingBothFiles()
     {
         var dir = TempDir.New();
-        foreach (var f in Directory.GetFiles(Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder)).Where(f => !f.EndsWith("tokenizer.json")))
-            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        File.Copy(Llama2TokenizerModel, Path.Combine(dir, "tokenizer.model"));
+        foreach (var f in Directory.GetFiles(RepoFixtures.Path_("mqa-tied"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.Copy(ReferenceTokenizerModel, Path.Combine(dir, "tokenizer.model"));
         var e = Assert.Throws<UserException>(() => ModelLoader.Load(dir));
-        Assert.Equal($"{dir}: tokenizer.model has 32000 tokens (ids up to 31999) but config.json vocab_size is 1115; " +
+        Assert.Equal($"{dir}: tokenizer.model has 512 tokens (ids up to 511) but config.json vocab_size is 300; " +
                      "the ids from vocab_size on have no embedding row (wrong tokenizer for this model?)", e.Message);
     }
 
@@ -46,19 +46,19 @@ public class TokenizerModelMatchTests
         Assert.EndsWith($"error: {dir}: the text contains '<extra>' (id 1115 in tokenizer.json), which has no embedding row (config.json vocab_size is 1115)", err.Trim());
     }
 
-    [SharedFact]
+    [Fact]
     public void AVocabSizePaddedPastTheTokenizerIsFine()
     {
         var dir = TempDir.New();
         var cfg = new ModelConfig
         {
-            ModelType = "llama", VocabSize = 32064, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1,
+            ModelType = "llama", VocabSize = 576, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1,
             NumAttentionHeads = 2, NumKeyValueHeads = 2, HeadDim = 8, MaxPositionEmbeddings = 64,
         };
         using (var m = new CausalLM(cfg, ScalarType.Float32, CPU)) { m.InitializeRandom(3); ModelFolderWriter.Write(dir, m, ScalarType.Float32); }
-        File.Copy(Llama2TokenizerModel, Path.Combine(dir, "tokenizer.model"));
+        File.Copy(ReferenceTokenizerModel, Path.Combine(dir, "tokenizer.model"));
         using var loaded = ModelLoader.Load(dir);
-        Assert.Equal(32000, loaded.Tokenizer!.VocabSize);
+        Assert.Equal(512, loaded.Tokenizer!.VocabSize);
     }
 
     [Theory]

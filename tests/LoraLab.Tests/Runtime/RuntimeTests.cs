@@ -27,11 +27,18 @@ public class RuntimeTests
     public void HeapIsTrimmedOnlyWhenFreedMemoryGrew(long rss, long slack, long baseSlack, bool expected) =>
         Assert.Equal(expected, NativeHeap.ShouldTrim(rss, slack, baseSlack));
 
+    /// The build step patches the copy beside the app exactly when the system's libstdc++ lacks GLIBCXX_3.4.32 and
+    /// leaves the requirement strong otherwise; the environment report says which. Checked on the file on every machine.
     [Fact]
-    public void CompatibilityStepLeavesNoStrongRequirement()
+    public void CompatibilityStepPatchesTheOutputCopyExactlyWhenTheSystemNeedsIt()
     {
-        var status = TorchRuntime.CompatStatus();
-        Assert.DoesNotContain("NOT applied", status);
+        var path = TorchRuntime.NativeLibraryPath;
+        Assert.True(path != null, "libLibTorchSharp.so is copied beside the test binaries by the build");
+        int strong = TorchSharpElfPatch.CountStrong(File.ReadAllBytes(path!), TorchSharpElfPatch.Needed);
+        if (TorchSharpElfPatch.SystemLibStdCxxHas(TorchSharpElfPatch.Needed))
+            Assert.Equal((1, "not needed (system libstdc++ has GLIBCXX_3.4.32)"), (strong, TorchRuntime.CompatStatus()));
+        else
+            Assert.Equal((0, "applied (GLIBCXX_3.4.32 marked weak)"), (strong, TorchRuntime.CompatStatus()));
     }
 }
 
