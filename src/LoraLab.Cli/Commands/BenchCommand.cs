@@ -88,7 +88,7 @@ public sealed class BenchSettings : CommandSettings
     [CommandOption(SharedFlags.Seed)]
     [Description("Seeds the initial weights, the adapters and the random tokens.")]
     [DefaultValue(0L)]
-    public long Seed { get; set; }
+    public int Seed { get; set; }
 
     [CommandOption("--memory-at <STEPS>")]
     [Description("Comma-separated step numbers at which to record peak memory too (e.g. 50,500 for a leak check).")]

@@ -186,6 +186,7 @@ public sealed class PretrainCommand : Command<PretrainSettings>
             {
                 Lr = s.Lr, BatchSize = s.BatchSize, MicroBatchSize = s.MicroBatchSize, MaxSteps = s.MaxSteps, Seed = s.Seed,
                 WarmupSteps = s.WarmupSteps, Schedule = LoraLab.Configuration.ScheduleKind.Cosine, MinLr = s.Lr / 10, WeightDecay = 0.1, EvalEvery = s.EvalEvery, LogEvery = 10,
+                Method = LoraLab.Configuration.TrainMethod.Full, Device = "cpu", Precision = LoraLab.Configuration.Precision.Fp32, Threads = s.Threads,
             },
         };
         AnsiConsole.MarkupLineInterpolated($"model: {Models.ModelShapes.TotalParameters(cfg):N0} parameters (hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.NumAttentionHeads} heads / {cfg.NumKeyValueHeads} kv, vocab {cfg.VocabSize})");

@@ -29,7 +29,7 @@ public sealed record BenchOptions
     public string Device { get; init; } = "cpu";
     /// Compute dtype: fp32 or bf16.
     public string Precision { get; init; } = "fp32";
-    public long Seed { get; init; }
+    public int Seed { get; init; }
     /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
     public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
 
@@ -49,4 +49,16 @@ public sealed record BenchOptions
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
     }
+
+    /// The benchmark as a run config, for the setup steps train uses (RunSetup): AdamW at 3e-4 with weight decay
+    /// 0.01, clipping at 1.0, LoRA without dropout and alpha = 2r unless given (the peer's choices).
+    public Configuration.RunConfig ToRunConfig() => new()
+    {
+        Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new UserException($"--method: unknown method '{Method}'"),
+        R = R, Alpha = Alpha ?? 2.0 * R, LoraDropout = 0, Targets = Targets,
+        Quantize = Method != "qlora" ? null : Configuration.RunChoices.Quantize.TryParse(Quantize, out var q) ? q
+            : throw new UserException($"quantization '{Quantize}': unknown scheme (use {Configuration.RunChoices.Quantize.Describe()})"),
+        Device = Device, Precision = Precision == "bf16" ? Configuration.Precision.Bf16 : Configuration.Precision.Fp32, Seed = Seed,
+        Threads = Threads, Streams = Streams, Optimizer = Configuration.OptimizerKind.AdamW, Lr = 3e-4, WeightDecay = 0.01, MaxGradNorm = 1.0,
+    };
 }

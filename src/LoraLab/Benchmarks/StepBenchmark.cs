@@ -24,40 +24,24 @@ public static class StepBenchmark
         int threads = get_num_threads();
         progress?.Invoke($"measuring the float32 matrix-product peak ({threads} threads)");
         double peak = MatmulPeak.GFlops(device);
-        var dtype = o.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        manual_seed(o.Seed);
+        var run = o.ToRunConfig();
 
         progress?.Invoke($"building {o.Config} ({o.Method})");
-        using var model = new CausalLM(cfg, dtype, device);
-        if (o.Method == "qlora")
-        {
-            var quantizerFor = Quantizers.For(o.Quantize);
-            foreach (var (path, _, _, proj) in model.Projections()) proj.Quantizer = quantizerFor(path, proj);
-        }
-        model.InitializeRandom(o.Seed);
-        IReadOnlyList<LoraSite>? sites = null;
-        if (o.Method == "full")
-        {
-            foreach (var p in model.parameters()) p.requires_grad = true;
-        }
-        else
-        {
-            var lora = new LoraConfig { R = o.R, Alpha = o.Alpha ?? 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets) };
-            lora.Validate("--targets/--r");
-            sites = LoraInjector.Apply(model, lora, o.Seed).Sites;
-        }
+        using var model = RunSetup.RandomModel(cfg, run);
+        var trainableWeights = RunSetup.Trainable(model, RunSetup.Lora(run, null), run.Seed);
+        var sites = trainableWeights.Summary?.Sites;
         model.GradientCheckpointing = o.GradCheckpointing;
         model.train();
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        long trainableCount = trainable.Sum(p => p.numel());
+        var trainable = trainableWeights.Parameters.Select(t => t.Param).ToList();
+        long trainableCount = trainableWeights.Count;
         long total = ModelShapes.TotalParameters(cfg) + (sites?.Sum(s => s.Parameters) ?? 0);
         var layerProjections = model.Projections().Where(p => p.Layer >= 0).Select(p => p.Projection).ToList();
         long frozenBytes = layerProjections.Sum(p => p.Quantized?.StorageBytes ?? p.Weight!.numel() * p.Weight!.element_size());
         long frozenBf16 = layerProjections.Sum(p => p.InFeatures * p.OutFeatures * 2);
 
-        using var opt = OptimizerFactory.Create(Configuration.OptimizerKind.AdamW, trainable, 3e-4, 0.01);
+        using var opt = RunSetup.Optimizer(run, trainable);
         using var keptBuffers = KeptBuffers.Scope();
-        using var step = new TrainingStep(model, trainable, maxGradNorm: 1.0, streams: o.Streams);
+        using var step = new TrainingStep(model, trainable, run.MaxGradNorm, streams: run.Streams);
         long setupRss = ProcessMemory.Rss();
         var gen = new torch.Generator((ulong)(o.Seed + 1), device);
         var times = new List<double>();

@@ -2,7 +2,6 @@ using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Training;
 using static TorchSharp.torch;
-using DataLoader = LoraLab.Data.DataLoader;
 
 namespace LoraLab.Demo;
 
@@ -16,12 +15,9 @@ public sealed class FullFineTuneTrainer : IAdapterTrainer
 
     public AdapterTrainingOutcome Train(AdapterTrainingRequest r, Action<StepReport>? onStep, CancellationToken cancel)
     {
-        var trainable = Pretrainer.MakeAllTrainable(r.Model);
-        var batcher = Batcher.For(r.Tokenizer);
-        var trainer = new Trainer(r.Model, trainable, r.Options,
-            new DataLoader(r.Train.Examples, batcher, r.Options.MicroBatchSize, r.Options.Seed),
-            new DataLoader(r.Validation.Examples, batcher, r.Options.MicroBatchSize, r.Options.Seed, shuffle: false),
-            r.OutDir, new FullModelWeights(r.Model));
+        var trainable = RunSetup.Trainable(r.Model, null, r.Options.Seed).Parameters;
+        var (train, val) = RunSetup.Loaders(r.Train.Examples, r.Validation.Examples, Batcher.For(r.Tokenizer), r.Options);
+        var trainer = new Trainer(r.Model, trainable, r.Options, train, val, r.OutDir, new FullModelWeights(r.Model));
         if (onStep is not null) trainer.Step += onStep;
         var result = trainer.Run(null, cancel);
         r.Model.eval();

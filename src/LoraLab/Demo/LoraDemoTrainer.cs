@@ -1,8 +1,8 @@
 using LoraLab.Adapters;
+using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Training;
-using DataLoader = LoraLab.Data.DataLoader;
 
 namespace LoraLab.Demo;
 
@@ -15,16 +15,14 @@ public sealed class LoraDemoTrainer(int rank = 16, double alpha = 32, string tar
 
     public AdapterTrainingOutcome Train(AdapterTrainingRequest r, Action<StepReport>? onStep, CancellationToken cancel)
     {
-        var lora = new LoraConfig { R = rank, Alpha = alpha, TargetModules = LoraTargets.Parse(targets), BaseModelNameOrPath = Path.GetFullPath(r.BaseDir) };
-        var summary = LoraInjector.Apply(r.Model, lora, r.Options.Seed);
-        var trainable = r.Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        var c = r.Options.Clone();
+        (c.Method, c.R, c.Alpha, c.Targets, c.LoraDropout) = (TrainMethod.Lora, rank, alpha, targets, 0);
+        var lora = RunSetup.Lora(c, r.BaseDir)!;
+        var trainable = RunSetup.Trainable(r.Model, lora, c.Seed);
         var builder = new ExampleBuilder(r.Tokenizer, new AlpacaTemplate(), new ExampleBuilderOptions { MaxSeqLength = 256 });
         var store = new AdapterStore(r.Model, lora, r.BaseDir, AdapterProvenance.ForTraining(builder, r.BaseDir, null));
-        var batcher = Batcher.For(r.Tokenizer);
-        var trainer = new Trainer(r.Model, trainable, r.Options,
-            new DataLoader(r.Train.Examples, batcher, r.Options.MicroBatchSize, r.Options.Seed),
-            new DataLoader(r.Validation.Examples, batcher, r.Options.MicroBatchSize, r.Options.Seed, shuffle: false),
-            r.OutDir, store);
+        var (train, val) = RunSetup.Loaders(r.Train.Examples, r.Validation.Examples, Batcher.For(r.Tokenizer), c);
+        var trainer = new Trainer(r.Model, trainable.Parameters, c, train, val, r.OutDir, store);
         if (onStep is not null) trainer.Step += onStep;
         var result = trainer.Run(null, cancel);
         r.Model.eval();
@@ -33,7 +31,6 @@ public sealed class LoraDemoTrainer(int rank = 16, double alpha = 32, string tar
         AtomicDirectory.Write(adapterDir, store.Save);
         var mergedDir = Path.Combine(r.OutDir, "merged");
         AdapterMerger.MergeToFolder(new MergeOptions { BaseDir = r.BaseDir, AdapterDir = adapterDir, OutDir = mergedDir, Overwrite = true });
-        long trainableCount = trainable.Sum(t => t.parameter.numel());
-        return new AdapterTrainingOutcome(Method, result, trainableCount, ModelShapes.TotalParameters(r.Model.Config), adapterDir, mergedDir);
+        return new AdapterTrainingOutcome(Method, result, trainable.Count, ModelShapes.TotalParameters(r.Model.Config), adapterDir, mergedDir);
     }
 }

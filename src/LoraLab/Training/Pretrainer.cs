@@ -16,7 +16,7 @@ public sealed record PretrainOptions
     public int SeqLength { get; init; } = 128;
     /// Share of rows held out to measure validation loss.
     public double ValidationShare { get; init; } = 0.05;
-    /// Dtype of the saved `model.safetensors` (training itself runs in float32).
+    /// Dtype of the saved `model.safetensors` (training runs in Train's device and precision: the CLI asks for CPU fp32).
     public ScalarType SaveDtype { get; init; } = ScalarType.Float16;
 }
 
@@ -37,34 +37,18 @@ public static class Pretrainer
         int valRows = Math.Max(1, (int)Math.Round(rows.Count * o.ValidationShare));
         if (rows.Count - valRows < 1) throw new UserException($"the corpus gives only {rows.Count} rows of {o.SeqLength} tokens: too little to train on");
         var (train, val) = DatasetSplit.Split(rows, (double)valRows / rows.Count, o.Train.Seed);
-        var batcher = Batcher.For(tokenizer);
 
-        using var model = new CausalLM(o.Model, ScalarType.Float32, CPU);
-        model.InitializeRandom(o.Train.Seed);
-        var trainable = MakeAllTrainable(model);
+        using var model = RunSetup.RandomModel(o.Model, o.Train);
+        var trainable = RunSetup.Trainable(model, null, o.Train.Seed).Parameters;
+        var (trainLoader, valLoader) = RunSetup.Loaders(train, val, Batcher.For(tokenizer), o.Train);
         Directory.CreateDirectory(runDir);
-        var trainer = new Trainer(model, trainable, o.Train,
-            new DataLoader(train, batcher, o.Train.MicroBatchSize, o.Train.Seed),
-            new DataLoader(val, batcher, o.Train.MicroBatchSize, o.Train.Seed, shuffle: false),
-            runDir, new FullModelWeights(model));
+        var trainer = new Trainer(model, trainable, o.Train, trainLoader, valLoader, runDir, new FullModelWeights(model));
         if (onStep is not null) trainer.Step += onStep;
         if (onEval is not null) trainer.Evaluated += onEval;
         var result = trainer.Run(null, cancel);
         model.eval();
         ModelFolderWriter.Write(outDir, model, o.SaveDtype, tokenizerDir, tokenizer.PadId);
         return new PretrainResult(result, outDir, ModelShapes.TotalParameters(o.Model), rows.Sum(r => (long)r.Length), train.Count, val.Count);
-    }
-
-    /// Turns every base weight into a trainable parameter (they are created frozen, for fine-tuning).
-    public static IReadOnlyList<(string Name, Parameter Param)> MakeAllTrainable(CausalLM model)
-    {
-        var list = new List<(string, Parameter)>();
-        foreach (var (name, p) in model.named_parameters())
-        {
-            p.requires_grad = true;
-            list.Add((name, p));
-        }
-        return list;
     }
 
     /// BOS + document + EOS for every document, concatenated and cut into rows of `seqLength` tokens

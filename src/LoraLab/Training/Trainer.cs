@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Models;
@@ -62,106 +61,112 @@ public sealed class Trainer
     public int StepsPerEpoch => (_train.BatchesPerEpoch + _o.AccumulationSteps - 1) / _o.AccumulationSteps;
     public int TotalSteps => _o.MaxSteps ?? _o.Epochs * StepsPerEpoch;
 
+    /// Setup (optimizer, schedule, resume), then one optimizer step per window of micro-batches, each followed by its
+    /// evaluation and checkpoint when due; the end (or an interrupt) saves a checkpoint.
     public TrainResult Run(string? resumeDir, CancellationToken cancel)
     {
-        var parameters = _trainable.Select(t => t.Param).ToList();
         using var keptBuffers = KeptBuffers.Scope(); // the step's reused scratch buffers go when training ends
-        using var opt = OptimizerFactory.Create(_o.Optimizer, parameters, _o.Lr, _o.WeightDecay, momentum: _o.Momentum, nesterov: _o.Nesterov);
+        using var opt = RunSetup.Optimizer(_o, _trainable.Select(t => t.Param).ToList());
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
-        var state = new TrainerState();
-        var metricsPath = Path.Combine(_outDir, RunFolder.Metrics);
+        var at = resumeDir is null ? new TrainerState() : Restore(resumeDir, opt);
+        using var metrics = new MetricsLog(Path.Combine(_outDir, RunFolder.Metrics), append: resumeDir is not null, at.ElapsedSeconds);
         if (resumeDir is not null)
-        {
-            state = TrainerState.Load(resumeDir);
-            _weights.Load(resumeDir);
-            OptimizerFactory.Load(opt, Path.Combine(resumeDir, "optimizer.bin"));
-            if (state.RngState.Length > 0)
-                using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) random.set_rng_state(rng);
-            Message?.Invoke($"resumed from {resumeDir} at step {state.Step} (epoch {state.Epoch + 1}, micro-batch {state.BatchInEpoch})");
-            MetricsLog.CutBack(metricsPath, state.Step); // the steps after the checkpoint are about to be redone
-        }
-
-        using var metrics = new MetricsLog(metricsPath, append: resumeDir is not null, state.ElapsedSeconds);
-        if (resumeDir is not null)
-            metrics.Write(new { type = "resume", step = state.Step, from = Path.GetFullPath(resumeDir), changes = ResumeChanges });
-        var evals = new List<EvalReport>();
-        int step = state.Step, epoch = state.Epoch, batchInEpoch = state.BatchInEpoch;
-        long tokens = state.TokensSeen;
-        double? lastTrain = state.LastTrainLoss, lastVal = state.LastValLoss;
-        double epochLossSum = state.EpochLossSum; long epochTargets = state.EpochTargets;
-        int firstStep = step;
-        string? lastCheckpoint = resumeDir; // the last good state until this run saves one
-        TrainerState Now() => new()
-        {
-            Step = step, Epoch = epoch, BatchInEpoch = batchInEpoch, TokensSeen = tokens, LastTrainLoss = lastTrain, LastValLoss = lastVal,
-            EpochLossSum = epochLossSum, EpochTargets = epochTargets, ElapsedSeconds = metrics.ElapsedSeconds,
-        };
-        var clock = Stopwatch.StartNew();
-        long tokensAtStart = tokens;
+            metrics.Write(new { type = "resume", step = at.Step, from = Path.GetFullPath(resumeDir), changes = ResumeChanges });
+        var p = new TrainingPosition(at, resumeDir);
         _model.train();
-
-        IEnumerator<Batch>? batches = null;
         try
         {
-            while (step < TotalSteps)
+            foreach (var window in Windows(p))
             {
-                if (cancel.IsCancellationRequested)
-                {
-                    lastCheckpoint = SaveCheckpoint(opt, Now());
-                    return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, true, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
-                }
-                batches ??= _train.Epoch(epoch, batchInEpoch).GetEnumerator();
-
-                // One optimizer step = up to k micro-batches, never crossing an epoch boundary.
-                var window = new List<Batch>();
-                // Batches are built on the CPU; a model on a GPU gets them moved (a no-op on the CPU).
-                while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current.MoveTo(_model.Device));
-                bool epochDone = batchInEpoch + window.Count >= _train.BatchesPerEpoch;
-                try
-                {
-                    var (loss, gradNorm, blewUp, windowTokens, windowTargets) = TrainStep(opt, schedule, step, window);
-                    step++;
-                    batchInEpoch += window.Count;
-                    tokens += windowTokens;
-                    // TrainingStep skipped the update of a step that blew up, so the weights are as they were before it.
-                    if (blewUp)
-                        throw Diverged(step, loss, gradNorm, step == firstStep + 1, lastCheckpoint);
-                    lastTrain = loss;
-                    epochLossSum += loss * windowTargets; epochTargets += windowTargets;
-                    double secs = clock.Elapsed.TotalSeconds;
-                    var report = new StepReport(step, TotalSteps, epoch + 1, loss, schedule.At(step), gradNorm, tokens,
-                        (tokens - tokensAtStart) / Math.Max(secs, 1e-9), secs, ProcessMemory.Rss());
-                    if (step % Math.Max(1, _o.LogEvery) == 0 || step == TotalSteps)
-                        metrics.Write(new { type = "train", step, epoch = epoch + 1, loss, lr = report.Lr, grad_norm = gradNorm, tokens, tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 });
-                    Step?.Invoke(report);
-                }
-                finally { foreach (var b in window) b.Dispose(); }
-
-                if (_val is not null && _o.EvalEvery > 0 && step % _o.EvalEvery == 0 && !epochDone)
-                    evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
-                if (epochDone)
-                {
-                    double? epochTrain = epochTargets > 0 ? epochLossSum / epochTargets : null;
-                    if (_val is not null) evals.Add(Evaluate(step, epoch, true, epochTrain, metrics, ref lastVal));
-                    else metrics.Write(new { type = "epoch", step, epoch = epoch + 1, train_loss = epochTrain });
-                    epoch++; batchInEpoch = 0; epochLossSum = 0; epochTargets = 0;
-                    batches.Dispose(); batches = null;
-                }
-                if (_o.SaveEvery > 0 && step % _o.SaveEvery == 0 && step < TotalSteps)
-                    lastCheckpoint = SaveCheckpoint(opt, Now());
+                if (cancel.IsCancellationRequested) return Finish(p, opt, metrics, interrupted: true);
+                TakeStep(p, opt, schedule, window, metrics);
+                AfterStep(p, opt, metrics);
             }
-            if (_val is not null && (evals.Count == 0 || evals[^1].Step != step))
-                evals.Add(Evaluate(step, epoch, false, null, metrics, ref lastVal));
-            lastCheckpoint = SaveCheckpoint(opt, Now());
-            return new TrainResult(step, tokens, clock.Elapsed.TotalSeconds, lastTrain, lastVal, false, lastCheckpoint, evals) { RunSeconds = metrics.ElapsedSeconds };
+            if (_val is not null && (p.Evaluations.Count == 0 || p.Evaluations[^1].Step != p.Step)) Evaluate(p, false, null, metrics);
+            return Finish(p, opt, metrics, interrupted: false);
         }
         finally
         {
-            batches?.Dispose();
             // The step's stream threads (and their kept buffers) end with the run.
             _step?.Dispose();
             _step = null;
         }
+    }
+
+    /// A checkpoint's weights, optimizer state, RNG and position; metrics.jsonl loses the steps about to be redone.
+    TrainerState Restore(string dir, optim.Optimizer opt)
+    {
+        var state = TrainerState.Load(dir);
+        _weights.Load(dir);
+        OptimizerFactory.Load(opt, Path.Combine(dir, "optimizer.bin"));
+        if (state.RngState.Length > 0)
+            using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) random.set_rng_state(rng);
+        Message?.Invoke($"resumed from {dir} at step {state.Step} (epoch {state.Epoch + 1}, micro-batch {state.BatchInEpoch})");
+        MetricsLog.CutBack(Path.Combine(_outDir, RunFolder.Metrics), state.Step);
+        return state;
+    }
+
+    /// The micro-batches of each optimizer step (up to k, never crossing an epoch boundary), from the position on;
+    /// each window is disposed once its step is done. Batches are built on the CPU and moved to the model's device.
+    IEnumerable<List<Batch>> Windows(TrainingPosition p)
+    {
+        while (p.Step < TotalSteps)
+        {
+            using var batches = _train.Epoch(p.Epoch, p.BatchInEpoch).GetEnumerator();
+            do
+            {
+                var window = new List<Batch>();
+                try
+                {
+                    while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current.MoveTo(_model.Device));
+                    p.EpochDone = p.BatchInEpoch + window.Count >= _train.BatchesPerEpoch;
+                    yield return window;
+                }
+                finally { foreach (var b in window) b.Dispose(); }
+            } while (p.Step < TotalSteps && p.BatchInEpoch > 0); // 0: the step ended the epoch, which starts again
+        }
+    }
+
+    void TakeStep(TrainingPosition p, optim.Optimizer opt, LrSchedule schedule, List<Batch> window, MetricsLog metrics)
+    {
+        var (loss, gradNorm, blewUp, windowTokens, windowTargets) = TrainStep(opt, schedule, p.Step, window);
+        p.Step++;
+        p.BatchInEpoch += window.Count;
+        p.Tokens += windowTokens;
+        // TrainingStep skipped the update of a step that blew up, so the weights are as they were before it.
+        if (blewUp) throw Diverged(p.Step, loss, gradNorm, p.Step == p.FirstStep + 1, p.LastCheckpoint);
+        p.LastTrainLoss = loss;
+        p.EpochLossSum += loss * windowTargets; p.EpochTargets += windowTargets;
+        double secs = p.Clock.Elapsed.TotalSeconds;
+        var report = new StepReport(p.Step, TotalSteps, p.Epoch + 1, loss, schedule.At(p.Step), gradNorm, p.Tokens,
+            (p.Tokens - p.TokensAtStart) / Math.Max(secs, 1e-9), secs, ProcessMemory.Rss());
+        if (p.Step % Math.Max(1, _o.LogEvery) == 0 || p.Step == TotalSteps)
+            metrics.Write(new { type = "train", step = p.Step, epoch = p.Epoch + 1, loss, lr = report.Lr, grad_norm = gradNorm, tokens = p.Tokens,
+                tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 });
+        Step?.Invoke(report);
+    }
+
+    /// What is due after a step: an evaluation, the epoch's end (evaluated, or its mean train loss logged), a checkpoint.
+    void AfterStep(TrainingPosition p, optim.Optimizer opt, MetricsLog metrics)
+    {
+        if (_val is not null && _o.EvalEvery > 0 && p.Step % _o.EvalEvery == 0 && !p.EpochDone)
+            Evaluate(p, false, null, metrics);
+        if (p.EpochDone)
+        {
+            double? epochTrain = p.EpochTargets > 0 ? p.EpochLossSum / p.EpochTargets : null;
+            if (_val is not null) Evaluate(p, true, epochTrain, metrics);
+            else metrics.Write(new { type = "epoch", step = p.Step, epoch = p.Epoch + 1, train_loss = epochTrain });
+            p.NextEpoch();
+        }
+        if (_o.SaveEvery > 0 && p.Step % _o.SaveEvery == 0 && p.Step < TotalSteps)
+            p.LastCheckpoint = SaveCheckpoint(opt, p.State(metrics.ElapsedSeconds));
+    }
+
+    TrainResult Finish(TrainingPosition p, optim.Optimizer opt, MetricsLog metrics, bool interrupted)
+    {
+        p.LastCheckpoint = SaveCheckpoint(opt, p.State(metrics.ElapsedSeconds));
+        return new TrainResult(p.Step, p.Tokens, p.Clock.Elapsed.TotalSeconds, p.LastTrainLoss, p.LastValLoss, interrupted, p.LastCheckpoint, p.Evaluations)
+            { RunSeconds = metrics.ElapsedSeconds };
     }
 
     (double Loss, double GradNorm, bool BlewUp, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
@@ -192,14 +197,14 @@ public sealed class Trainer
             throw new UserException($"after the first step these trainable tensors have no gradient: {string.Join(", ", dead.Take(8))}{(dead.Count > 8 ? $" and {dead.Count - 8} more" : "")}");
     }
 
-    EvalReport Evaluate(int step, int epoch, bool epochEnd, double? trainLoss, MetricsLog metrics, ref double? lastVal)
+    void Evaluate(TrainingPosition p, bool epochEnd, double? trainLoss, MetricsLog metrics)
     {
         double loss = ValidationLoss();
-        lastVal = loss;
-        var r = new EvalReport(step, epoch + 1, loss, Math.Exp(loss), epochEnd, trainLoss);
-        metrics.Write(new { type = epochEnd ? "epoch" : "eval", step, epoch = epoch + 1, val_loss = loss, val_perplexity = r.ValPerplexity, train_loss = trainLoss });
+        p.LastValLoss = loss;
+        var r = new EvalReport(p.Step, p.Epoch + 1, loss, Math.Exp(loss), epochEnd, trainLoss);
+        metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = loss, val_perplexity = r.ValPerplexity, train_loss = trainLoss });
         Evaluated?.Invoke(r);
-        return r;
+        p.Evaluations.Add(r);
     }
 
     /// Mean next-token loss over every target token of the validation set.

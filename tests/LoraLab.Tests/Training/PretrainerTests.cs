@@ -51,13 +51,13 @@ public class PretrainerTests
     }
 
     [Fact]
-    public void MakeAllTrainableUnfreezesEveryWeight()
+    public void WithoutLoraEveryWeightIsTrainable()
     {
         var cfg = DemoAssets.ModelConfig(300, 297, 298) with { HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1, HeadDim = 8 };
         using var model = new CausalLM(cfg, TorchSharp.torch.ScalarType.Float32, TorchSharp.torch.CPU);
         model.InitializeRandom(1);
         Assert.All(model.parameters(), p => Assert.False(p.requires_grad));
-        var trainable = Pretrainer.MakeAllTrainable(model);
+        var trainable = RunSetup.Trainable(model, null, 1).Parameters;
         Assert.Equal(ModelShapes.Expected(cfg).Count(), trainable.Count);
         Assert.All(trainable, t => Assert.True(t.Param.requires_grad));
     }
