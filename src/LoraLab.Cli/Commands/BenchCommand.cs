@@ -87,7 +87,7 @@ public sealed class BenchSettings : CommandSettings
 
     [CommandOption(SharedFlags.Seed)]
     [Description("Seeds the initial weights, the adapters and the random tokens.")]
-    [DefaultValue(0L)]
+    [DefaultValue(0)]
     public int Seed { get; set; }
 
     [CommandOption("--memory-at <STEPS>")]
