@@ -1,6 +1,6 @@
+using LoraLab.ModelFiles;
 using System.ComponentModel;
 using LoraLab.Adapters;
-using LoraLab.Models;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -98,7 +98,7 @@ public sealed class EvalCommand : Command<EvalSettings>
 
     /// Instruction/chat records built with the chosen template, or null when no template applies. A recorded template
     /// (the adapter's or the run's) is skipped for text / input_ids files; an explicit --template on them is an error.
-    static (IReadOnlyList<TokenizedExample> Examples, string Template)? Templated(EvalSettings s, LoraLab.Models.LoadedModel loaded,
+    static (IReadOnlyList<TokenizedExample> Examples, string Template)? Templated(EvalSettings s, LoraLab.ModelFiles.LoadedModel loaded,
         LoraLab.Adapters.AdapterLoadReport? adapter, string? recordedTemplate)
     {
         if (s.Raw && s.Template is not null) throw new UserException("give --template NAME or --raw, not both");

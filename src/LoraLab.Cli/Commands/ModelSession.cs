@@ -1,5 +1,5 @@
 using LoraLab.Adapters;
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 using LoraLab.Runtime;
 
 namespace LoraLab.Cli.Commands;

@@ -1,4 +1,4 @@
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 
 namespace LoraLab.Adapters;
 

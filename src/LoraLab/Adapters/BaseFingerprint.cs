@@ -1,3 +1,4 @@
+using LoraLab.ModelFiles;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;

@@ -1,3 +1,4 @@
+using LoraLab.ModelFiles;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LoraLab.Models;

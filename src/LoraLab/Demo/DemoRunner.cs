@@ -1,3 +1,4 @@
+using LoraLab.ModelFiles;
 using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Data;

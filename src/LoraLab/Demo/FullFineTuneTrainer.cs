@@ -1,4 +1,5 @@
 using LoraLab.Data;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Training;
 using static TorchSharp.torch;

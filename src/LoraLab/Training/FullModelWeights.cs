@@ -1,3 +1,4 @@
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 
 namespace LoraLab.Training;

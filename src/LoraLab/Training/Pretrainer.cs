@@ -1,4 +1,5 @@
 using LoraLab.Data;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Tokenization;
 using Parameter = TorchSharp.Modules.Parameter;

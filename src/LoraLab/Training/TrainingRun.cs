@@ -2,6 +2,7 @@ using LoraLab.Adapters;
 using LoraLab.Adapters.Quantization;
 using LoraLab.Configuration;
 using LoraLab.Data;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;

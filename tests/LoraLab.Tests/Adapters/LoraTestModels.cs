@@ -1,3 +1,4 @@
+using LoraLab.ModelFiles;
 using System.Text.Json;
 using LoraLab.Adapters;
 using LoraLab.Models;

@@ -1,6 +1,6 @@
+using LoraLab.ModelFiles;
 using System.Text.Json.Nodes;
 using LoraLab.Adapters;
-using LoraLab.Models;
 using Xunit;
 using static TorchSharp.torch;
 

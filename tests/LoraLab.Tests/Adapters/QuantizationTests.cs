@@ -1,4 +1,5 @@
 using LoraLab.Adapters.Quantization;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Training;
 using TorchSharp;

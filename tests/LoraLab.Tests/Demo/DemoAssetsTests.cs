@@ -1,7 +1,7 @@
 using LoraLab.Data;
 using LoraLab.Data.Demo;
 using LoraLab.Demo;
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 using Xunit;
 
 namespace LoraLab.Tests.Demo;

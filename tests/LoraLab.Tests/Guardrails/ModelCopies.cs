@@ -1,4 +1,4 @@
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 using static TorchSharp.torch;
 
 namespace LoraLab.Tests.Guardrails;

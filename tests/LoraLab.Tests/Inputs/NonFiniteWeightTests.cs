@@ -2,7 +2,7 @@ using LoraLab.Adapters;
 using LoraLab.Demo;
 using LoraLab.Diagnostics;
 using LoraLab.Evaluation;
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 using LoraLab.Tests.Cli;
 using LoraLab.Tests.Guardrails;
 using Xunit;

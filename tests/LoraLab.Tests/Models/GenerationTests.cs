@@ -1,5 +1,5 @@
 using LoraLab.Evaluation;
-using LoraLab.Models;
+using LoraLab.ModelFiles;
 using Xunit;
 using static TorchSharp.torch;
 

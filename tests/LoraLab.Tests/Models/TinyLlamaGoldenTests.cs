@@ -1,5 +1,5 @@
+using LoraLab.ModelFiles;
 using System.Text.Json;
-using LoraLab.Models;
 using LoraLab.Training;
 using TorchSharp;
 using Xunit;

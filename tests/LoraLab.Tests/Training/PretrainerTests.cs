@@ -1,5 +1,6 @@
 using LoraLab.Data.Demo;
 using LoraLab.Demo;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Tokenization;
 using LoraLab.Training;

@@ -1,8 +1,9 @@
+using LoraLab.Models;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Writes a model as a Hugging Face folder that transformers (and <see cref="ModelLoader"/>) read back:
 /// `config.json`, `model.safetensors`, `generation_config.json`, and the tokenizer files copied from a source folder.

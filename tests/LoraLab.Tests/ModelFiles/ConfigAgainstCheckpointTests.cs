@@ -1,9 +1,9 @@
+using LoraLab.ModelFiles;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using LoraLab.Models;
 using Xunit;
 
-namespace LoraLab.Tests.Inputs;
+namespace LoraLab.Tests.ModelFiles;
 
 /// config.json is checked against the safetensors header before the config allocates anything, and its sizes
 /// are checked for sense on their own.

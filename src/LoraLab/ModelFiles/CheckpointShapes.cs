@@ -1,6 +1,7 @@
+using LoraLab.Models;
 using System.Globalization;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Checks a config against a checkpoint's headers before any tensor or module is built from the config: a
 /// config.json that says 10^9 layers or a 10^9-wide hidden size is refused by name instead of being allocated.

@@ -6,7 +6,7 @@ using LoraLab.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Writes safetensors files laid out as the reference implementation lays them out: `__metadata__` first, tensors
 /// ordered by decreasing dtype alignment then by name, compact JSON padded with spaces to a multiple of 8 bytes

@@ -1,7 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Moves raw bytes between a file and a contiguous CPU tensor's memory without a managed copy.
 /// TorchSharp exposes tensor memory as a Span, which is limited to 2 GB, so large tensors go in slices.

@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// An open safetensors file: its validated header, and tensors read on demand, each straight from disk into
 /// the new tensor's memory (only that tensor's bytes are read).

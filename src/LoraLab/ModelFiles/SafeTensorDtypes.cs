@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// The safetensors dtype names, their element sizes, and their TorchSharp counterparts.
 /// Rank follows the reference implementation's dtype order (increasing alignment), which it uses to order tensors on save.

@@ -1,11 +1,12 @@
 using LoraLab.Demo;
+using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Tests.Cli;
 using LoraLab.Tokenization;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace LoraLab.Tests.Inputs;
+namespace LoraLab.Tests.ModelFiles;
 
 /// The tokenizer must not produce ids past the model's embedding rows (checked at load, naming both files), and a
 /// tokenizer.model that is empty or not SentencePiece says so.

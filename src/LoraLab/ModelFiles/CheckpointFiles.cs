@@ -2,7 +2,7 @@ using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// A model folder's weights, in one safetensors file or in shards, behind one name → tensor lookup.
 /// Only safetensors is read: pickle checkpoints can run arbitrary code when loaded, so they are refused.

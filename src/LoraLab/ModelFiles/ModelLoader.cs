@@ -1,7 +1,8 @@
+using LoraLab.Models;
 using LoraLab.Tokenization;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 public sealed record LoadOptions
 {

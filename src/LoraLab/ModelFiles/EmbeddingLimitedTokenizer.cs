@@ -1,6 +1,6 @@
 using LoraLab.Tokenization;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// A tokenizer whose added tokens reach past the model's embedding rows (ids ≥ vocab_size): encoding that
 /// produces such an id is a user error naming the token, instead of an index error inside the model.

@@ -1,13 +1,13 @@
+using LoraLab.ModelFiles;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using LoraLab.Models;
 using LoraLab.Runtime;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace LoraLab.Tests;
+namespace LoraLab.Tests.ModelFiles;
 
 public sealed class SafeTensorsTests : IDisposable
 {

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Weights read from a file must be finite: a NaN or Inf in a base, adapter or checkpoint tensor would otherwise
 /// surface far away (NaN logits, a "diverged" loss, an adapter that seems to do nothing).

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
 
-namespace LoraLab.Models;
+namespace LoraLab.ModelFiles;
 
 /// Reads and fully validates a safetensors header. Model files are untrusted input: every field is checked
 /// before anything is allocated from it, and every failure is a UserException naming the file (and tensor).
