@@ -22,7 +22,8 @@ namespace LoraLab.Estimation;
 public static class MemoryEstimator
 {
     /// Resident memory of a LoraLab process after start-up and its first tensor operations, before any model:
-    /// .NET runtime, libtorch, MKL (measured: `loralab bench --config tiny` set-up RSS, 178 MB; tiny's weights are 0.7 MB).
+    /// .NET runtime, libtorch, MKL: the set-up RSS of `loralab bench --arch tiny` (BENCHMARKS.md, "Memory estimate against
+    /// measured peaks"; tiny's weights are 0.7 MB).
     public const long CpuRuntimeBytes = 178L << 20;
 
     /// glibc serves tensors below its mmap threshold (8 MB here, see NativeHeap) from its heap and keeps freed blocks

@@ -47,8 +47,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         {
             // Grouped-query attention without copying key/value heads: the g query heads that share one key/value
             // head become g·T query rows of that head, (B, KV, g·T, D), so SDPA gets 4-D inputs with equal head
-            // counts and libtorch's fused CPU kernel. (With 5-D broadcast views it takes the unfused math path,
-            // measured 3-4x slower forward+backward.) Row j·T + i is position i, so the mask repeats g times.
+            // counts and libtorch's fused CPU kernel (5-D broadcast views take the unfused math path, several times
+            // slower: BENCHMARKS.md, "Figures from code comments"). Row j·T + i is position i, so the mask repeats g times.
             long g = hq / hkv;
             var qf = q.reshape(b, hkv, g * t, d);
             o = ctx.GroupedMask is null
