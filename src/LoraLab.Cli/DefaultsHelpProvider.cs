@@ -6,12 +6,13 @@ using Spectre.Console.Rendering;
 
 namespace LoraLab.Cli;
 
-/// Spectre's help, with `train`'s descriptions from RunSettings and DEFAULT column from RunConfig's initialisers, the
-/// one declaration of each. Train flags carry no [DefaultValue]: they stay null when not given so that a YAML config can set them.
+/// Spectre's help, with the description and DEFAULT of every option that is a run setting and declares neither itself
+/// (all of `train`'s, and those other verbs share with it) from RunSettings and RunConfig's initialisers, the one
+/// declaration of each. Train flags carry no [DefaultValue]: they stay null when not given so that a YAML config can set them.
 public sealed class DefaultsHelpProvider(ICommandAppSettings settings) : HelpProvider(settings)
 {
     public override IEnumerable<IRenderable> GetOptions(ICommandModel model, ICommandInfo? command) =>
-        base.GetOptions(model, command is { Name: "train", Parent: null } ? new WithDefaults(command) : command);
+        base.GetOptions(model, command is null ? null : new WithDefaults(command));
 
     /// The run setting a `train` flag sets (its long name without dashes), or null for flags that are not settings.
     public static IRunSetting? SettingOf(string longName) =>
@@ -33,7 +34,7 @@ public sealed class DefaultsHelpProvider(ICommandAppSettings settings) : HelpPro
         public IReadOnlyList<ICommandInfo> Commands => c.Commands;
         public ICommandInfo? DefaultCommand => c.DefaultCommand;
         public IReadOnlyList<ICommandParameter> Parameters =>
-            c.Parameters.Select(p => p is ICommandOption { DefaultValue: null } o && o.LongNames.FirstOrDefault() is { } name && SettingOf(name) is { } s
+            c.Parameters.Select(p => p is ICommandOption { DefaultValue: null, Description: null } o && o.LongNames.FirstOrDefault() is { } name && SettingOf(name) is { } s
                 ? new Option(o, s.Help, TrainDefault(name) is { } d ? new DefaultValueAttribute(d) : null) : p).ToList();
     }
 

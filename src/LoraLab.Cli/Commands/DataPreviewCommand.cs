@@ -1,3 +1,4 @@
+using LoraLab.Configuration;
 using System.ComponentModel;
 using LoraLab.Adapters;
 using LoraLab.Data;
@@ -22,33 +23,29 @@ public sealed class DataPreviewSettings : CommandSettings
     [DefaultValue(3)]
     public int Count { get; set; } = 3;
 
-    [CommandOption("--template <NAME>")]
-    [Description("Prompt template: alpaca (default), chatml, llama2-chat, llama3, plain, or auto (the model's own chat template when it is one of these), as for train; default with --adapter: its recorded one.")]
+    // The settings data preview shares with train: spelt, described and defaulted by RunSettings/RunConfig (the help
+    // provider fills in both), so a preview shows what a train run with the same flags would build.
+    [CommandOption(RunSettings.TemplateFlag)]
     public string? Template { get; set; }
 
     [CommandOption("--adapter <DIR>")]
-    [Description("Preview with the template and BOS policy this adapter was trained with (its loralab_adapter.json).")]
+    [Description("Preview with the template (unless --template is given) and BOS policy this adapter was trained with (its loralab_adapter.json).")]
     public string? Adapter { get; set; }
 
-    [CommandOption("--max-seq-length <N>")]
-    [Description("Longest example in tokens, as for train (default 512).")]
-    [DefaultValue(512)]
-    public int MaxSeqLength { get; set; } = 512;
+    [CommandOption(RunSettings.MaxSeqLengthFlag)]
+    public int? MaxSeqLength { get; set; }
 
-    [CommandOption("--long-examples <POLICY>")]
-    [Description("truncate (default) or drop, as for train.")]
-    [DefaultValue("truncate")]
-    public string LongExamples { get; set; } = "truncate";
+    [CommandOption(RunSettings.LongExamplesFlag)]
+    public string? LongExamples { get; set; }
 
-    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)]
+    [CommandOption(LoraLab.Configuration.RunSettings.MaxRecordBytesFlag)] // described and defaulted as train's (help provider)
     public long? MaxRecordBytes { get; set; }
 
-    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)]
+    [CommandOption(LoraLab.Configuration.RunSettings.EncodingErrorsFlag)]
     public string? EncodingErrors { get; set; }
 
-    [CommandOption("--train-on-inputs")]
-    [Description("Also train on prompt tokens, as for train.")]
-    public bool TrainOnInputs { get; set; }
+    [CommandOption(RunSettings.TrainOnInputsFlag)]
+    public bool? TrainOnInputs { get; set; }
 }
 
 /// `loralab data preview`: the first examples exactly as training tokenizes and masks them, coloured by role, with
@@ -60,24 +57,21 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
         if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (a model folder with a tokenizer)");
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a dataset file)");
         if (s.Count < 1) throw new UserException("-n must be at least 1");
-        var policy = s.LongExamples switch
-        {
-            "truncate" => LongExamplePolicy.Truncate,
-            "drop" => LongExamplePolicy.Drop,
-            _ => throw new UserException($"unknown --long-examples '{s.LongExamples}' (truncate or drop)"),
-        };
         var records = DatasetReader.Load(s.Data, DataReadOptions.From(s.MaxRecordBytes, s.EncodingErrors));
         var tok = TokenizerLoader.Load(s.Model);
         var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
-        var template = PromptTemplate.Resolve(s.Template ?? recorded?.Template ?? "alpaca", tok.ChatTemplate);
+        var c = new RunConfig().With(new SettingLayer().Flag(RunSettings.Template, s.Template ?? recorded?.Template)
+            .Flag(RunSettings.MaxSeqLength, s.MaxSeqLength).Flag(RunSettings.LongExamples, s.LongExamples).Flag(RunSettings.TrainOnInputs, s.TrainOnInputs));
+        c.Validate(inputs: false);
+        var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
         var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
         {
-            MaxSeqLength = s.MaxSeqLength, LongExamples = policy, TrainOnInputs = s.TrainOnInputs, AddBos = recorded?.AddBos,
+            MaxSeqLength = c.MaxSeqLength, LongExamples = c.LongExamples, TrainOnInputs = c.TrainOnInputs, AddBos = recorded?.AddBos,
         });
 
         bool colour = AnsiConsole.Profile.Capabilities is { Ansi: true, ColorSystem: not ColorSystem.NoColors };
-        AnsiConsole.MarkupLine($"template [bold]{template.Name}[/] · BOS {(builder.AddsBos ? "added" : "not added")} · stop ids {string.Join(", ", builder.StopTokenIds)} · max {s.MaxSeqLength} tokens");
+        AnsiConsole.MarkupLine($"template [bold]{template.Name}[/] · BOS {(builder.AddsBos ? "added" : "not added")} · stop ids {string.Join(", ", builder.StopTokenIds)} · max {c.MaxSeqLength} tokens");
         AnsiConsole.MarkupLine(ExampleMarkup.Legend(colour));
         int shown = 0;
         foreach (var record in records.Take(s.Count))

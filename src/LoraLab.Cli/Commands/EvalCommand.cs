@@ -25,10 +25,10 @@ public sealed class EvalSettings : AdapterSettings
     [Description("A `loralab train` output folder: score its adapter (or full model) on its val.jsonl with its base and template; --model, --adapter, --data and --template override.")]
     public string? Run { get; set; }
 
-    [CommandOption(DataReadFlags.MaxRecordBytes)][Description(DataReadFlags.MaxRecordBytesHelp)]
+    [CommandOption(LoraLab.Configuration.RunSettings.MaxRecordBytesFlag)] // described and defaulted as train's (help provider)
     public long? MaxRecordBytes { get; set; }
 
-    [CommandOption(DataReadFlags.EncodingErrors)][Description(DataReadFlags.EncodingErrorsHelp)]
+    [CommandOption(LoraLab.Configuration.RunSettings.EncodingErrorsFlag)]
     public string? EncodingErrors { get; set; }
 
     [CommandOption("--json")]
