@@ -122,7 +122,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine($"  trainable params: {run.TrainableParameters:N0} of {run.TotalParameters:N0} ({100.0 * run.TrainableParameters / run.TotalParameters:F3}%)" +
                                (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
         if (run.Lora is not null) // full fine-tuning freezes nothing
-            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == TrainMethod.Qlora ? $" ({RunChoices.Quantize.NameOf(c.Quantize ?? LoraLab.Adapters.Quantization.QuantScheme.Nf4)})" : "")}");
+            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == TrainMethod.Qlora ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");

@@ -13,8 +13,10 @@ public sealed class RunConfig
     public string? Model { get; set; }
     public TrainMethod Method { get; set; } = TrainMethod.Lora;
     public Precision Precision { get; set; } = Precision.Auto;
-    /// Base storage for QLoRA; null = nf4 (and refused for the other methods).
+    /// Base storage for QLoRA as given; null = BaseQuantization's nf4 (and refused for the other methods).
     public QuantScheme? Quantize { get; set; }
+    /// How a QLoRA base is stored: Quantize, or nf4 when it is not given.
+    public QuantScheme BaseQuantization => Quantize ?? QuantScheme.Nf4;
     // runtime
     public string Device { get; set; } = "auto";
     /// libtorch threads; null = the physical cores.

@@ -23,18 +23,21 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
         if (c.Quantize is not null && c.Method != TrainMethod.Qlora)
             errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora only");
-        if (RunSettings.Streams.RangeError(c.Streams) is null)
-            Collect(errors, () => TrainingStep.CheckStreams(c.Streams, RunChoices.Method.NameOf(c.Method), c.LoraDropout));
-        if (!c.Template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) Collect(errors, () => PromptTemplate.Get(c.Template));
+        if (RunSettings.Streams.RangeError(c.Streams) is null
+            && TrainingStep.StreamsRefusal(c.Streams, RunChoices.Method.NameOf(c.Method), c.LoraDropout) is { } refusal)
+            errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: {refusal}; use --streams 1");
+        if (!c.Template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
+            Collect(errors, c.NameOf(RunSettings.Template), () => PromptTemplate.Get(c.Template));
+        if (c.Method != TrainMethod.Full) Collect(errors, c.NameOf(RunSettings.Targets), () => Adapters.LoraTargets.Parse(c.Targets, c.LoraHead));
 
         if (errors.Count == 1) throw new UserException(errors[0]);
         if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");
     }
 
-    /// A check that throws its refusal, as one more entry of the list.
-    static void Collect(List<string> errors, Action check)
+    /// A check that throws its refusal, as one more entry of the list, after the name of the setting it checks.
+    static void Collect(List<string> errors, string name, Action check)
     {
         try { check(); }
-        catch (UserException e) { errors.Add(e.Message); }
+        catch (UserException e) { errors.Add($"{name}: {e.Message}"); }
     }
 }

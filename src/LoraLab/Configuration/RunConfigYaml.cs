@@ -45,7 +45,8 @@ public static class RunConfigYaml
                     while (!parser.Accept<MappingEnd>(out _))
                     {
                         var (inner, innerLine) = Key(parser, path);
-                        var s = RunSettings.ByKey.GetValueOrDefault(inner) is { } x && x.Section == key ? x
+                        var s = RunSettings.ByKey.GetValueOrDefault(inner) is { } x
+                            ? x.Section == key ? x : throw new UserException($"{path}:{innerLine}: unknown key '{key}.{inner}' (did you mean '{x.Section}.{x.Key}'?)")
                             : throw Unknown(path, innerLine, $"{key}.{inner}", RunSettings.All.Where(x => x.Section == key).Select(x => $"{key}.{x.Key}"));
                         Value(parser, path, innerLine, $"{key}.{inner}", s, layer, seen);
                     }
@@ -80,9 +81,13 @@ public static class RunConfigYaml
             parser.SkipThisAndNestedEvents();
             throw new UserException($"{origin}: expected {s.Expected}");
         }
-        // `key:` with nothing after it is YAML's null.
-        var text = scalar.Value == "" && scalar.Style == ScalarStyle.Plain ? "null" : scalar.Value;
-        layer.Parse(s, text, origin);
+        // `key:` with nothing after it is YAML's null: it unsets an optional setting and is refused for the others.
+        if (scalar.Value == "" && scalar.Style == ScalarStyle.Plain)
+        {
+            if (!s.Optional) throw new UserException($"{origin}: expected {s.Expected}, got nothing");
+            layer.Add(s, null, origin);
+        }
+        else layer.Parse(s, scalar.Value, origin);
     }
 
     static UserException Unknown(string path, long line, string key, IEnumerable<string> known) =>

@@ -23,6 +23,8 @@ public interface IRunSetting
     bool IsPath { get; }
     /// What the value must look like: "a whole number", "lora, qlora or full".
     string Expected { get; }
+    /// May be unset (`null`): a setting without a default.
+    bool Optional { get; }
     object? Get(RunConfig c);
     void Set(RunConfig c, object? value);
     /// The value `text` stands for; a UserException naming `origin` (a flag, or file:line: key) when it stands for none.
@@ -68,6 +70,7 @@ public sealed class RunSetting<T> : IRunSetting
     public bool ChangesLearning { get; }
     public bool IsPath { get; }
     public string Expected { get; }
+    public bool Optional => _nullable;
 
     public T Value(RunConfig c) => _get(c);
     public object? Get(RunConfig c) => _get(c);

@@ -126,16 +126,13 @@ public static class RunSettings
     public static readonly RunSetting<string?> Out = Path(OutputS, OutFlag, "Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.",
         c => c.Out, (c, v) => c.Out = v, learns: false);
 
-    /// In run.yaml's order.
+    /// In the order run.yaml has always written them (inputs first, LoRA and runtime last).
     public static readonly IReadOnlyList<IRunSetting> All =
     [
-        Model, Method, Device, Precision, Quantize, Threads, Streams,
-        Data, ValData, MaxRecordBytes, EncodingErrors, Template, MaxSeqLength, LongExamples, TrainOnInputs, Packing, ValFraction,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora,
-        Optimizer, Lr, WeightDecay, Momentum, Nesterov, MaxGradNorm,
-        Schedule, WarmupSteps, WarmupRatio, MinLr,
-        BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery, StopRatePrompts,
-        Out,
+        Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
+        TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
+        Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, Quantize, Threads, Streams, StopRatePrompts,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);

@@ -17,16 +17,16 @@ static class SettingKinds
 
     internal static RunSetting<int> Whole(string section, string flag, string help, Func<RunConfig, int> get, Action<RunConfig, int> set,
         NumberRange? range, bool learns = true, string? key = null) =>
-        new(section, flag, key, help, "a whole number", get, set, t => (int.TryParse(t.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v), v),
+        new(section, flag, key, help, "a whole number", get, set, t => ParseWhole(t) is long v and >= int.MinValue and <= int.MaxValue ? (true, (int)v) : (false, 0),
             v => v.ToString(CultureInfo.InvariantCulture), v => v, range, nullable: false, choice: false, learns, isPath: false);
 
     internal static RunSetting<int?> OptionalWhole(string section, string flag, string help, Func<RunConfig, int?> get, Action<RunConfig, int?> set,
         NumberRange? range, bool learns = true) =>
-        new(section, flag, null, help, "a whole number", get, set, t => int.TryParse(t.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? (true, v) : (false, null),
+        new(section, flag, null, help, "a whole number", get, set, t => ParseWhole(t) is long v and >= int.MinValue and <= int.MaxValue ? (true, (int)v) : (false, null),
             v => v!.Value.ToString(CultureInfo.InvariantCulture), v => v!.Value, range, nullable: true, choice: false, learns, isPath: false);
 
     internal static RunSetting<long> WholeLong(string section, string flag, string help, Func<RunConfig, long> get, Action<RunConfig, long> set, NumberRange? range) =>
-        new(section, flag, null, help, "a whole number", get, set, t => (long.TryParse(t.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v), v),
+        new(section, flag, null, help, "a whole number", get, set, t => ParseWhole(t) is long v ? (true, v) : (false, 0),
             v => v.ToString(CultureInfo.InvariantCulture), v => v, range, nullable: false, choice: false, changesLearning: true, isPath: false);
 
     internal static RunSetting<double> Number(string section, string flag, string help, Func<RunConfig, double> get, Action<RunConfig, double> set, NumberRange? range) =>
@@ -38,7 +38,13 @@ static class SettingKinds
             v => v!.Value.ToString("R", CultureInfo.InvariantCulture), v => v!.Value, range, nullable: true, choice: false, changesLearning: true, isPath: false);
 
     internal static RunSetting<bool> Switch(string section, string flag, string help, Func<RunConfig, bool> get, Action<RunConfig, bool> set) =>
-        new(section, flag, null, help, "true or false", get, set, t => t.Trim().ToLowerInvariant() switch { "true" => (true, true), "false" => (true, false), _ => (false, false) },
+        new(section, flag, null, help, "true or false", get, set, t => t.Trim().ToLowerInvariant() switch
+            {
+                // YAML 1.1's spellings too, as YamlDotNet read them before
+                "true" or "yes" or "on" or "y" => (true, true),
+                "false" or "no" or "off" or "n" => (true, false),
+                _ => (false, false),
+            },
             v => v ? "true" : "false", v => v, null, nullable: false, choice: false, changesLearning: true, isPath: false);
 
     internal static RunSetting<T> Choice<T>(string section, string flag, string help, Choices<T> choices, Func<RunConfig, T> get, Action<RunConfig, T> set)
@@ -50,6 +56,25 @@ static class SettingKinds
         where T : struct, Enum =>
         new(section, flag, null, help, choices.Describe(), get, set, t => choices.TryParse(t, out var v) ? (true, v) : (false, null),
             v => choices.NameOf(v!.Value), v => choices.NameOf(v!.Value), null, nullable: true, choice: true, changesLearning: true, isPath: false);
+
+    /// A whole number as YAML writes it: digits with optional `_` separators, or 0x hex / 0o octal (YAML 1.1 and 1.2).
+    static long? ParseWhole(string text)
+    {
+        var t = text.Trim().Replace("_", "");
+        bool negative = t.StartsWith('-');
+        var digits = t.TrimStart('-', '+');
+        long? v = digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? long.TryParse(digits[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var h) ? h : null
+            : digits.StartsWith("0o", StringComparison.OrdinalIgnoreCase) ? Octal(digits[2..])
+            : long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : null;
+        return v is null || digits.Length == 0 || text.Trim().Length == 0 ? null : negative ? -v : v;
+    }
+
+    static long? Octal(string digits)
+    {
+        if (digits.Length == 0 || digits.Length > 21 || digits.Any(c => c is < '0' or > '7')) return null;
+        return digits.Aggregate(0L, (n, c) => n * 8 + (c - '0'));
+    }
 
     /// A number as flags (NaN, Infinity) and YAML (.nan, .inf, -.inf) write it.
     static double? ParseDouble(string text) => text.Trim().ToLowerInvariant() switch

@@ -76,12 +76,13 @@ public sealed class Trainer
         _model.train();
         try
         {
-            foreach (var window in Windows(p))
+            foreach (var window in Windows(p, cancel))
             {
-                if (cancel.IsCancellationRequested) return Finish(p, opt, metrics, interrupted: true);
-                TakeStep(p, opt, schedule, window, metrics);
+                try { TakeStep(p, opt, schedule, window, metrics); }
+                finally { Release(window); }
                 AfterStep(p, opt, metrics);
             }
+            if (p.Step < TotalSteps) return Finish(p, opt, metrics, interrupted: true); // the windows stopped at an interrupt
             if (_val is not null && (p.Evaluations.Count == 0 || p.Evaluations[^1].Step != p.Step)) Evaluate(p, false, null, metrics);
             return Finish(p, opt, metrics, interrupted: false);
         }
@@ -106,15 +107,17 @@ public sealed class Trainer
         return state;
     }
 
-    /// The micro-batches of each optimizer step (up to k, never crossing an epoch boundary), from the position on;
-    /// each window is disposed once its step is done. Batches are built on the CPU and moved to the model's device.
-    IEnumerable<List<Batch>> Windows(TrainingPosition p)
+    /// The micro-batches of each optimizer step (up to k, never crossing an epoch boundary), from the position on, until
+    /// the last step or an interrupt. Batches are built on the CPU and moved to the model's device; the caller releases
+    /// each window after its step (and anything left is released here if the loop ends early).
+    IEnumerable<List<Batch>> Windows(TrainingPosition p, CancellationToken cancel)
     {
         while (p.Step < TotalSteps)
         {
             using var batches = _train.Epoch(p.Epoch, p.BatchInEpoch).GetEnumerator();
             do
             {
+                if (cancel.IsCancellationRequested) yield break;
                 var window = new List<Batch>();
                 try
                 {
@@ -122,9 +125,15 @@ public sealed class Trainer
                     p.EpochDone = p.BatchInEpoch + window.Count >= _train.BatchesPerEpoch;
                     yield return window;
                 }
-                finally { foreach (var b in window) b.Dispose(); }
+                finally { Release(window); }
             } while (p.Step < TotalSteps && p.BatchInEpoch > 0); // 0: the step ended the epoch, which starts again
         }
+    }
+
+    static void Release(List<Batch> window)
+    {
+        foreach (var b in window) b.Dispose();
+        window.Clear();
     }
 
     void TakeStep(TrainingPosition p, optim.Optimizer opt, LrSchedule schedule, List<Batch> window, MetricsLog metrics)

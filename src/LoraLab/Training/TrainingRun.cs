@@ -73,7 +73,7 @@ public sealed class TrainingRun : IDisposable
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == TrainMethod.Qlora ? RunChoices.Quantize.NameOf(c.Quantize ?? QuantScheme.Nf4) : null));
+                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == TrainMethod.Qlora ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
             var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, trainable.Summary, trainable.Count,
                 ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>());

@@ -54,8 +54,12 @@ public sealed class TrainingStep : IDisposable
     public static void CheckStreams(int streams, string method, double loraDropout)
     {
         CheckCount(streams);
-        Refuse(streams, streams == 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null);
+        Refuse(streams, StreamsRefusal(streams, method, loraDropout));
     }
+
+    /// Why `streams` slices cannot run a run of `method` with this LoRA dropout; null when they can.
+    public static string? StreamsRefusal(int streams, string method, double loraDropout) =>
+        streams == 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null;
 
     static void CheckCount(int streams)
     {

@@ -139,4 +139,44 @@ public class RunConfigTests
         Assert.Null(c.MaxSteps);
         Assert.Equal("lr: expected a number, got 'null'", Assert.Throws<UserException>(() => c.Set("lr", "null")).Message);
     }
+
+    /// run.yaml keeps the key order it always had (inputs first, LoRA and runtime last) and omits unset settings.
+    [Fact]
+    public void RunYamlOfTheDefaultsIsAsItWas()
+    {
+        var yaml = new RunConfig { Model = "/m", Data = "/d.jsonl", Out = "/o" }.ToYaml();
+        Assert.Equal(string.Join("\n",
+            "model: /m", "data: /d.jsonl", "max_record_bytes: 4000000", "encoding_errors: strict", "out: /o", "method: lora", "device: auto",
+            "precision: auto", "template: alpaca", "max_seq_length: 512", "long_examples: truncate", "train_on_inputs: false", "packing: false",
+            "val_fraction: 0.05", "lr: 0.0003", "batch_size: 16", "micro_batch_size: 4", "epochs: 1", "seed: 42", "optimizer: adamw",
+            "weight_decay: 0", "momentum: 0.9", "nesterov: false", "schedule: cosine", "min_lr: 0", "max_grad_norm: 1", "eval_every: 0",
+            "save_every: 0", "log_every: 1", "r: 8", "alpha: 16", "lora_dropout: 0.05", "targets: all", "lora_head: false", "use_rslora: false",
+            "streams: 1", "stop_rate_prompts: 16", ""), yaml);
+    }
+
+    /// What YamlDotNet read before: YAML 1.1 switches and whole numbers with separators or a base prefix.
+    [Theory]
+    [InlineData("packing: yes\nseed: 1_000\nr: 0x10\nlora_head: on\nepochs: 0o3\n")]
+    public void YamlSpellingsOfSwitchesAndWholeNumbersAreRead(string yaml)
+    {
+        var file = Path.Combine(TempDir.New(), "x.yaml");
+        File.WriteAllText(file, yaml);
+        var c = RunConfig.LoadYaml(file);
+        Assert.Equal((true, 1000, 16, true, 3), (c.Packing, c.Seed, c.R, c.LoraHead, c.Epochs));
+    }
+
+    [Theory]
+    [InlineData("lora:\n  lr: 1\n", "{f}:2: unknown key 'lora.lr' (did you mean 'optim.lr'?)")]
+    [InlineData("packing:\n", "{f}:1: packing: expected true or false, got nothing")]
+    [InlineData("template:\n", "{f}:1: template: expected a single value (text), got nothing")]
+    [InlineData("template: nope\n", "{f}:1: template: unknown prompt template 'nope'")]
+    [InlineData("streams: 2\n", "{f}:1: streams 2: the model has dropout (set --lora-dropout 0); use --streams 1")]
+    [InlineData("targets: zzz_proj\n", "{f}:1: targets: unknown LoRA target 'zzz_proj'")]
+    public void YamlRefusalsNameTheFileLineAndKey(string yaml, string expected)
+    {
+        var file = Path.Combine(TempDir.New(), "x.yaml");
+        File.WriteAllText(file, yaml);
+        var e = Assert.Throws<UserException>(() => RunConfig.LoadYaml(file).Validate(inputs: false));
+        Assert.StartsWith(expected.Replace("{f}", file), e.Message);
+    }
 }
