@@ -14,29 +14,16 @@ public sealed class BenchSettings : CommandSettings
     [DefaultValue("small")]
     public string Arch { get; set; } = "small";
 
-    [CommandOption(SharedFlags.Method)]
-    [Description("lora, qlora or full.")]
-    [DefaultValue("lora")]
-    public string Method { get; set; } = "lora";
-
-    [CommandOption(SharedFlags.Targets)]
-    [Description("LoRA targets: all, qv, attn, mlp or module names.")]
-    [DefaultValue("all")]
-    public string Targets { get; set; } = "all";
-
-    [CommandOption(SharedFlags.Rank)]
-    [Description("LoRA rank r (`--r` works too).")]
-    [DefaultValue(8)]
-    public int R { get; set; } = 8;
+    // The run settings bench shares with train: described and defaulted as train's (RunSettings, RunConfig).
+    [CommandOption(SharedFlags.Method)] public string? Method { get; set; }
+    [CommandOption(SharedFlags.Targets)] public string? Targets { get; set; }
+    [CommandOption(SharedFlags.Rank)] public int? R { get; set; }
 
     [CommandOption(SharedFlags.Alpha)]
     [Description("LoRA alpha (default 2r).")]
     public double? Alpha { get; set; }
 
-    [CommandOption(SharedFlags.Quantize)]
-    [Description("QLoRA storage: nf4, fp4 or int8.")]
-    [DefaultValue("nf4")]
-    public string Quantize { get; set; } = "nf4";
+    [CommandOption(SharedFlags.Quantize)] public string? Quantize { get; set; }
 
     [CommandOption(SharedFlags.BatchSize)]
     [Description("Rows of random tokens per step (one forward pass: no accumulation).")]
@@ -104,9 +91,11 @@ public sealed class BenchCommand : Command<BenchSettings>
 {
     public override int Execute(CommandContext context, BenchSettings s, CancellationToken cancellation)
     {
+        var d = new BenchOptions();
         var o = new BenchOptions
         {
-            Config = s.Arch, Method = s.Method.ToLowerInvariant(), Targets = s.Targets, R = s.R, Alpha = s.Alpha, Quantize = s.Quantize,
+            Config = s.Arch, Method = (s.Method ?? d.Method).ToLowerInvariant(), Targets = s.Targets ?? d.Targets, R = s.R ?? d.R, Alpha = s.Alpha,
+            Quantize = s.Quantize ?? d.Quantize,
             Batch = s.BatchSize, Seq = s.MaxSeqLength, Steps = s.MaxSteps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
             Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), Seed = s.Seed, MemoryAt = ParseSteps(s.MemoryAt),
         };

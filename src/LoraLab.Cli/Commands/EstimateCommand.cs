@@ -14,37 +14,24 @@ public sealed class EstimateSettings : CommandSettings
     [Description(SharedFlags.ArchHelp)]
     public string? Arch { get; set; }
 
-    [CommandOption(SharedFlags.Method)]
-    [DefaultValue("lora")]
-    public string Method { get; set; } = "lora";
-
-    [CommandOption(SharedFlags.Targets)]
-    [DefaultValue("all")]
-    public string Targets { get; set; } = "all";
-
-    [CommandOption(SharedFlags.Rank)]
-    [Description("LoRA rank r (`--r` works too).")]
-    [DefaultValue(8)]
-    public int R { get; set; } = 8;
+    // The run settings estimate shares with train: described and defaulted as train's (RunSettings, RunConfig).
+    [CommandOption(SharedFlags.Method)] public string? Method { get; set; }
+    [CommandOption(SharedFlags.Targets)] public string? Targets { get; set; }
+    [CommandOption(SharedFlags.Rank)] public int? R { get; set; }
 
     [CommandOption(SharedFlags.MicroBatchSize)]
     [Description("Examples per forward pass (what peak memory depends on, not the global --batch-size of train).")]
     [DefaultValue(1)]
     public int MicroBatchSize { get; set; } = 1;
 
-    [CommandOption(SharedFlags.MaxSeqLength)]
-    [Description("Tokens per example.")]
-    [DefaultValue(512)]
-    public int MaxSeqLength { get; set; } = 512;
+    [CommandOption(SharedFlags.MaxSeqLength)] public int? MaxSeqLength { get; set; }
 
     [CommandOption(SharedFlags.Precision)]
     [Description("fp32, bf16 or fp16.")]
     [DefaultValue("fp32")]
     public string Precision { get; set; } = "fp32";
 
-    [CommandOption(SharedFlags.Quantize)]
-    [DefaultValue("nf4")]
-    public string Quantize { get; set; } = "nf4";
+    [CommandOption(SharedFlags.Quantize)] public string? Quantize { get; set; }
 
     [CommandOption(SharedFlags.Device)]
     [Description("cpu (process resident memory) or cuda (tensor memory, as torch.cuda.max_memory_allocated).")]
@@ -80,19 +67,22 @@ public sealed class EstimateCommand : Command<EstimateSettings>
     public override int Execute(CommandContext context, EstimateSettings s, CancellationToken cancellation)
     {
         var cfg = KnownConfigs.Resolve(s.Arch ?? "");
-        var targetsList = (s.CompareTargets ?? s.Targets).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var d = new MemoryEstimateOptions();
+        string method = (s.Method ?? d.Method).ToLowerInvariant();
+        int rank = s.R ?? d.R;
+        var targetsList = (s.CompareTargets ?? s.Targets ?? d.Targets).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var rows = targetsList.Select(t =>
         {
             var o = new MemoryEstimateOptions
             {
-                Method = s.Method.ToLowerInvariant(), Targets = t, R = s.R, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength, Precision = s.Precision.ToLowerInvariant(),
-                Quantize = s.Quantize.ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
+                Method = method, Targets = t, R = rank, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength ?? d.Seq, Precision = s.Precision.ToLowerInvariant(),
+                Quantize = (s.Quantize ?? d.Quantize).ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
             };
             return (Targets: t, Estimate: MemoryEstimator.Estimate(cfg, o));
         }).ToList();
         // The measured figure is comparable only for the experiment's own settings (r=8 among them).
-        bool reference = s.Arch!.Equals("llama-2-7b", StringComparison.OrdinalIgnoreCase) && s.Precision == "bf16" && s.MicroBatchSize == 1 && s.Method == "lora"
-                         && s.R == 8 && !s.GradCheckpointing;
+        bool reference = s.Arch!.Equals("llama-2-7b", StringComparison.OrdinalIgnoreCase) && s.Precision == "bf16" && s.MicroBatchSize == 1 && method == "lora"
+                         && rank == 8 && !s.GradCheckpointing;
 
         if (s.Json)
         {

@@ -5,14 +5,17 @@ public sealed record BenchOptions
 {
     /// A known config name (`small`, `medium`, ...) or a config.json path.
     public string Config { get; init; } = "small";
-    public string Method { get; init; } = "lora";
+    /// Train's defaults for the settings both share (RunConfig declares them).
+    static readonly Configuration.RunConfig Run = new();
+
+    public string Method { get; init; } = Configuration.RunChoices.Method.NameOf(Run.Method);
     /// LoRA targets (`all`, `qv`, module names); ignored for full fine-tuning.
-    public string Targets { get; init; } = "all";
-    public int R { get; init; } = 8;
+    public string Targets { get; init; } = Run.Targets;
+    public int R { get; init; } = Run.R;
     /// LoRA alpha; null = 2r (the peer's choice).
     public double? Alpha { get; init; }
     /// QLoRA storage scheme (nf4, fp4, int8).
-    public string Quantize { get; init; } = "nf4";
+    public string Quantize { get; init; } = Configuration.RunChoices.Quantize.NameOf(Run.BaseQuantization);
     public int Batch { get; init; } = 4;
     public int Seq { get; init; } = 256;
     /// Timed steps after warm-up.

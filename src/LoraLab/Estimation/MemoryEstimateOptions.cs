@@ -3,15 +3,18 @@ namespace LoraLab.Estimation;
 /// The run whose memory `loralab estimate` predicts: method, adapter, batch shape, precision and device.
 public sealed record MemoryEstimateOptions
 {
-    public string Method { get; init; } = "lora";
-    public string Targets { get; init; } = "all";
-    public int R { get; init; } = 8;
+    /// Train's defaults for the settings both share (RunConfig declares them).
+    static readonly Configuration.RunConfig Run = new();
+
+    public string Method { get; init; } = Configuration.RunChoices.Method.NameOf(Run.Method);
+    public string Targets { get; init; } = Run.Targets;
+    public int R { get; init; } = Run.R;
     public int Batch { get; init; } = 1;
-    public int Seq { get; init; } = 512;
+    public int Seq { get; init; } = Run.MaxSeqLength;
     /// Compute dtype of weights and activations: fp32, bf16 or fp16.
     public string Precision { get; init; } = "fp32";
     /// QLoRA storage scheme.
-    public string Quantize { get; init; } = "nf4";
+    public string Quantize { get; init; } = Configuration.RunChoices.Quantize.NameOf(Run.BaseQuantization);
     /// "cpu" (resident memory of the process) or "cuda" (tensor memory, as torch.cuda.max_memory_allocated).
     public string Device { get; init; } = "cpu";
     public bool GradCheckpointing { get; init; }
