@@ -96,12 +96,21 @@ public sealed class RunConfig
         return c;
     }
 
-    /// A copy with `layers` applied in order (later layers win).
+    /// A copy with `layers` applied in order (later layers win), the micro-batch fitted to the batch when not given.
     public RunConfig With(params SettingLayer[] layers)
     {
         var c = Clone();
         foreach (var layer in layers) layer.ApplyTo(c);
+        c.FitMicroBatch();
         return c;
+    }
+
+    /// `--batch-size 6` alone must not fail on the default micro-batch (4): when the micro-batch was not given, it is
+    /// the largest divisor of the batch that is at most what it was. Only a given pair that does not divide is an error.
+    void FitMicroBatch()
+    {
+        if (Origins.ContainsKey(RunSettings.MicroBatchSize.Key) || BatchSize < 1 || MicroBatchSize < 1 || BatchSize % MicroBatchSize == 0) return;
+        MicroBatchSize = Enumerable.Range(1, Math.Min(MicroBatchSize, BatchSize)).Last(d => BatchSize % d == 0);
     }
 
     /// How messages name setting `s` of this config: where its value came from, or its flag.

@@ -179,4 +179,25 @@ public class RunConfigTests
         var e = Assert.Throws<UserException>(() => RunConfig.LoadYaml(file).Validate(inputs: false));
         Assert.StartsWith(expected.Replace("{f}", file), e.Message);
     }
+
+    /// `train --batch-size 2` used to fail on the default micro-batch of 4; only a pair the user gave may conflict.
+    [Theory]
+    [InlineData(new[] { "--batch-size", "2" }, 2, 2)]
+    [InlineData(new[] { "--batch-size", "6" }, 6, 3)]
+    [InlineData(new[] { "--batch-size", "7" }, 7, 1)]
+    [InlineData(new[] { "--batch-size", "32" }, 32, 4)]
+    [InlineData(new[] { "--batch-size", "6", "--micro-batch-size", "2" }, 6, 2)]
+    public void TheDefaultMicroBatchFitsTheBatch(string[] flags, int batch, int micro)
+    {
+        var c = new RunConfig().With(ParseTrainFlags(flags).ToLayer());
+        Assert.Equal((batch, micro), (c.BatchSize, c.MicroBatchSize));
+        c.Validate(inputs: false);
+    }
+
+    [Fact]
+    public void AGivenPairThatDoesNotDivideIsRefused()
+    {
+        var c = new RunConfig().With(ParseTrainFlags(["--batch-size", "6", "--micro-batch-size", "4"]).ToLayer());
+        Assert.Equal("--batch-size (6) must be a multiple of --micro-batch-size (4)", Assert.Throws<UserException>(() => c.Validate(inputs: false)).Message);
+    }
 }
