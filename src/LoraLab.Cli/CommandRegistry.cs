@@ -25,6 +25,8 @@ public static class CommandRegistry
             .WithExample("params", "--arch", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         Add<MergeCommand>(config, "merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--save-dtype", "bf16");
+        Add<ReportCommand>(config, "report").WithDescription("Plots (loss, learning rate, tokens/s) and a table of final metrics of training runs, as report.md and a self-contained report.html.")
+            .WithExample("report", "runs/a", "runs/b", "--out", "reports/ab");
         config.AddBranch("adapter", a =>
         {
             a.SetDescription("Check LoRA adapters.");

@@ -54,7 +54,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(run.Config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);
             run.Trainer.ResumeChanges = resumed?.Changes;
-            return Train(run, checkpoint, cancellation);
+            return Train(run, checkpoint, cancellation, s.Report);
         }
         catch when (run?.Trainer.LastSaved is null)
         {
@@ -84,7 +84,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         undo.SetAside(Path.Combine(outDir, RunFolder.Model));
     }
 
-    static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation)
+    static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation, bool report)
     {
         PrintPlan(run);
         using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -102,6 +102,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
             Console.WriteLine($"interrupted at step {result.Steps}; to continue: {RunFolder.ResumeCommand(run.OutDir)}"); // unwrapped, to copy
+        if (report) Console.WriteLine($"report: {ReportCommand.Write([run.OutDir], Path.Combine(run.OutDir, RunFolder.Report), overwrite: true)}");
         return result.Interrupted ? 130 : 0;
     }
 

@@ -19,6 +19,8 @@ public sealed class TrainSettings : CommandSettings
     public string? Resume { get; set; }
     [CommandOption("--allow-config-change")][Description("On --resume, apply settings that differ from the run's run.yaml (data, base, seed, batch, LoRA shape, schedule); they are recorded.")]
     public bool AllowConfigChange { get; set; }
+    [CommandOption("--report")][Description("At the end, write the run's report (plots and final metrics, as `loralab report`) into RUN_DIR/report.")]
+    public bool Report { get; set; }
 
     [CommandOption(S.ModelFlag)] public string? Model { get; set; }
     [CommandOption(S.MethodFlag)] public string? Method { get; set; }

@@ -13,6 +13,10 @@ public static class RunFolder
     /// The final weights, written at the end of the run: a LoRA adapter or, for full fine-tuning, a model folder.
     public const string Adapter = "adapter";
     public const string Model = "model";
+    /// An evaluation saved into the run (`loralab eval --run RUN_DIR --json > RUN_DIR/eval.json`), read by reports.
+    public const string EvalResult = "eval.json";
+    /// Where `train --report` writes the run's report.
+    public const string Report = "report";
 
     public static string FinalFolder(bool lora) => lora ? Adapter : Model;
 

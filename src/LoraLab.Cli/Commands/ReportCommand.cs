@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using LoraLab.IO;
+using LoraLab.Reporting;
+using LoraLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class ReportSettings : CommandSettings
+{
+    [CommandArgument(0, "<RUN_DIR>")]
+    [Description("One or more `loralab train` output folders (run.yaml, metrics.jsonl; eval.json adds task scores).")]
+    public string[] Runs { get; set; } = [];
+
+    [CommandOption("--out <DIR>")]
+    [Description("Folder for report.md, report.html (self-contained) and the plots as PNG files; must not exist or be empty unless --overwrite.")]
+    public string? Out { get; set; }
+
+    [CommandOption("--overwrite")]
+    [Description("Replace a non-empty --out folder.")]
+    public bool Overwrite { get; set; }
+}
+
+/// `loralab report`: loss, learning-rate and throughput curves of one or more runs on shared axes, and a table of
+/// their settings, final metrics and task scores, as report.md and a self-contained report.html.
+public sealed class ReportCommand : Command<ReportSettings>
+{
+    public override int Execute(CommandContext context, ReportSettings s, CancellationToken cancellation)
+    {
+        if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write the report into)");
+        var html = Write(s.Runs, s.Out, s.Overwrite);
+        AnsiConsole.MarkupLine($"report of {s.Runs.Length} run{(s.Runs.Length == 1 ? "" : "s")}: [bold]{Markup.Escape(html)}[/]");
+        return 0;
+    }
+
+    /// Reads the runs, draws the plots and writes the report folder as a whole (a temporary sibling renamed into
+    /// place); returns the path of report.html. A report may live inside a run folder (`train --report` writes
+    /// RUN_DIR/report), but --out may not be a run folder or hold one: replacing it would delete the run.
+    public static string Write(IReadOnlyList<string> runDirs, string outDir, bool overwrite)
+    {
+        var runs = RunHistoryReader.ReadAll(runDirs); // every run is checked before anything is written
+        var full = Path.GetFullPath(outDir);
+        var outReal = RealPath.Of(outDir);
+        var inputs = runDirs.Where(d => !(RealPath.IsWithin(outReal, RealPath.Of(d)) && !RealPath.Same(outDir, d)))
+            .Select(d => new InputPath("RUN_DIR", d));
+        bool existed = Directory.Exists(full);
+        using var held = OutputFolder.Claim(outDir, overwrite, inputs);
+        var name = Path.GetFileName(full);
+        AtomicDirectory.Recover(Path.GetDirectoryName(full)!, n => n == name); // a killed report into this --out
+        try
+        {
+            var figures = ReportPlots.Draw(runs);
+            AtomicDirectory.Write(full, tmp => ReportPage.Write(tmp, runs, ReportTable.Of(runs), figures));
+        }
+        catch when (!existed)
+        {
+            held.DeleteFolder(); // a failed report leaves no folder it created
+            throw;
+        }
+        return Path.Combine(full, ReportPage.Html);
+    }
+}

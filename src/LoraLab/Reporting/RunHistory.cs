@@ -1,0 +1,38 @@
+using LoraLab.Configuration;
+
+namespace LoraLab.Reporting;
+
+/// One value of a metric at an optimizer step.
+public readonly record struct StepValue(int Step, double Value);
+
+/// What a finished (or stopped) `loralab train` run folder says about itself: its settings (run.yaml), its curves
+/// (metrics.jsonl), the size of its final weights and, when an evaluation was saved there, its task scores.
+public sealed class RunHistory
+{
+    /// The run folder as given, and the name plots and tables show (the folder's name).
+    public required string Dir { get; init; }
+    public required string Name { get; init; }
+    public required RunConfig Config { get; init; }
+
+    public required IReadOnlyList<StepValue> TrainLoss { get; init; }
+    /// Held-out loss at each evaluation (eval rows, and epoch rows that were evaluated).
+    public required IReadOnlyList<StepValue> ValLoss { get; init; }
+    public required IReadOnlyList<StepValue> LearningRate { get; init; }
+    public required IReadOnlyList<StepValue> TokensPerSecond { get; init; }
+
+    /// The last optimizer step logged.
+    public required int Steps { get; init; }
+    /// Passes over the training data those steps make (run.yaml's steps per epoch); null when run.yaml lacks its plan.
+    public required double? Epochs { get; init; }
+    /// Tensor elements in the final adapter (or, for full fine-tuning, the final model); null before they are written.
+    public required long? TrainableParameters { get; init; }
+    /// The largest resident memory metrics.jsonl logged (rss_mb of the train rows), in MB.
+    public required double? PeakMemoryMb { get; init; }
+    /// The run's training seconds, across resumes: the last elapsed_s of metrics.jsonl.
+    public required double? WallSeconds { get; init; }
+    /// Every number of RUN_DIR/eval.json, by its path in the object (TaskScores); empty without that file.
+    public required IReadOnlyDictionary<string, double> Tasks { get; init; }
+
+    public double? FinalTrainLoss => TrainLoss.Count > 0 ? TrainLoss[^1].Value : null;
+    public double? FinalValLoss => ValLoss.Count > 0 ? ValLoss[^1].Value : null;
+}
