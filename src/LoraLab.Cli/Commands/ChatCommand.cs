@@ -83,7 +83,6 @@ public sealed class ChatCommand : Command<ChatSettings>
         if (terminal)
             Console.Error.WriteLine($"chat · template {builder.Template.Name} · context {chat.Conversation.ContextTokens} tokens · " +
                 $"{(chat.Conversation.MultiTurn ? $"{Reset} forgets the history · " : "one message at a time · ")}{Exit} or Ctrl-D quits");
-        using var interrupt = new ReplyInterrupt(terminal);
         while (!cancellation.IsCancellationRequested)
         {
             if (terminal) Console.Error.Write("> ");
@@ -96,28 +95,22 @@ public sealed class ChatCommand : Command<ChatSettings>
                 continue;
             }
             if (line.Trim().Length == 0) continue;
-            try { Answer(chat, line, s, terminal, interrupt); }
+            try { Answer(chat, line, s, terminal); }
             catch (UserException e) when (terminal) { Console.Error.WriteLine($"error: {e.Message}"); }
         }
         return 0;
     }
 
-    static void Answer(ChatSession chat, string line, ChatSettings s, bool terminal, ReplyInterrupt interrupt)
+    static void Answer(ChatSession chat, string line, ChatSettings s, bool terminal)
     {
-        ChatReply reply;
-        try
+        var reply = chat.Reply(line, piece => Console.Write(piece), prompt =>
         {
-            reply = chat.Reply(line, piece => Console.Write(piece), prompt =>
-            {
-                if (prompt.DroppedNote is { } note) Console.Error.WriteLine(note);
-                if (s.ShowPrompt) Console.Error.WriteLine($"--- prompt ({prompt.Ids.Length} tokens) ---\n{prompt.Text}\n---");
-            }, interrupt.Begin());
-        }
-        finally { interrupt.End(); }
+            if (prompt.DroppedNote is { } note) Console.Error.WriteLine(note);
+            if (s.ShowPrompt) Console.Error.WriteLine($"--- prompt ({prompt.Ids.Length} tokens) ---\n{prompt.Text}\n---");
+        });
         Console.WriteLine();
         if (!terminal || reply.Ended) return;
-        if (interrupt.Interrupted) Console.Error.WriteLine("(interrupted)");
-        else if (reply.Tokens < s.MaxNewTokens) Console.Error.WriteLine($"(stopped after {reply.Tokens} tokens: the context window is full; /reset starts afresh)");
+        if (reply.Tokens < s.MaxNewTokens) Console.Error.WriteLine($"(stopped after {reply.Tokens} tokens: the context window is full; /reset starts afresh)");
         else Console.Error.WriteLine($"(stopped at --max-new-tokens {s.MaxNewTokens} without an end token)");
     }
 }

@@ -45,6 +45,21 @@ public class ChatCliTests
         Assert.Contains("error: the message does not fit the context window", stderr);
     }
 
+    [Fact]
+    public void WithoutTemplateOrAdapterTheModelsOwnChatTemplateIsUsedAndTheWindowIsTheModels()
+    {
+        var model = LoraTestModels.TinyChatModel();
+        File.WriteAllText(Path.Combine(model, "chat_template.jinja"),
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
+            "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+        var (rc, _, stderr) = CliRunner.RunProcessWithInput("Hi\n", "chat", "--model", model, "--max-new-tokens", "2", "--threads", "1", "--show-prompt");
+        Assert.True(rc == 0, stderr);
+        Assert.Contains("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", stderr);
+
+        (rc, _, stderr) = CliRunner.RunProcessWithInput("Hi\n", "chat", "--model", model, "--max-context", "600");
+        Assert.Equal((2, "error: --max-context 600: the model's context is 512 tokens (max_position_embeddings in its config.json)"), (rc, stderr.Trim()));
+    }
+
     [TmuxFact]
     public void AtATerminalItAnswersTwoTurnsKeepsTheFirstInTheSecondPromptAndExitsOnSlashExit()
     {

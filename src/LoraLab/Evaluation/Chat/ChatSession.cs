@@ -24,14 +24,14 @@ public sealed class ChatSession
     public Conversation Conversation { get; }
 
     /// Answers one message: `onPrompt` sees the prompt (before generation), `onText` each piece of text as it is
-    /// generated. A cancelled token ends the reply where it is; the partial reply is kept in the history.
-    public ChatReply Reply(string message, Action<string> onText, Action<TurnPrompt>? onPrompt = null, CancellationToken cancel = default)
+    /// generated.
+    public ChatReply Reply(string message, Action<string> onText, Action<TurnPrompt>? onPrompt = null)
     {
         var prompt = Conversation.Next(message, _sampling.MaxNewTokens);
         onPrompt?.Invoke(prompt);
         var text = new ReplyText(_builder.Tokenizer, _builder.Template.EndOfTurn);
         var result = TextGenerator.Generate(_model, prompt.Ids, _sampling with { MaxNewTokens = prompt.MaxNewTokens },
-            id => Emit(onText, text.Push(id)), () => text.Ended || cancel.IsCancellationRequested);
+            id => Emit(onText, text.Push(id)), () => text.Ended);
         Emit(onText, text.Finish());
         Conversation.Add(message, text.Text);
         bool ended = text.Ended || result.Tokens.Count > 0 && _sampling.StopIds.Contains(result.Tokens[^1]);
@@ -44,6 +44,6 @@ public sealed class ChatSession
     }
 }
 
-/// A reply: its text, whether it ended with EOS or the end-of-turn marker (else the token budget ran out or it was
-/// interrupted), the tokens generated, and the prompt it answered.
+/// A reply: its text, whether it ended with EOS or the end-of-turn marker (else the token budget ran out), the tokens
+/// generated, and the prompt it answered.
 public sealed record ChatReply(string Text, bool Ended, int Tokens, TurnPrompt Prompt);
