@@ -19,7 +19,7 @@ public static class CommandRegistry
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         Add<GenerateCommand>(config, "generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
-        Add<ChatCommand>(config, "chat").WithDescription("Chat on stdin with a model and adapter, prompts rendered with the adapter's training template (/exit quits).")
+        Add<ChatCommand>(config, "chat").WithDescription("Chat with a model and adapter: replies streamed, history kept within the context window, /reset, /exit; from a pipe one reply per line.")
             .WithExample("chat", "--model", "models/tiny", "--adapter", "runs/a/adapter");
         Add<ParamsCommand>(config, "params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
             .WithExample("params", "--arch", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");

@@ -33,6 +33,25 @@ static class CliRunner
         return (p.ExitCode, stdout.Result, stderr);
     }
 
+    /// As a process, with `stdin` as its standard input (a pipe, closed after the text: end of input).
+    public static (int Rc, string Stdout, string Stderr) RunProcessWithInput(string stdin, params string[] args)
+    {
+        var psi = StartInfo(args);
+        psi.RedirectStandardInput = true;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// The command line that runs the built program (for a terminal multiplexer or a shell), each part single-quoted.
+    public static string ShellCommand(IEnumerable<string> args) =>
+        string.Join(' ', new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "loralab.dll") }.Concat(args)
+            .Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+
     /// As a process: starts the built program with its output drained and discarded (the caller waits for or kills it).
     public static Process Start(params string[] args)
     {

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using LoraLab.Data;
 using LoraLab.Evaluation;
+using LoraLab.Evaluation.Chat;
 using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
@@ -8,67 +9,108 @@ namespace LoraLab.Cli.Commands;
 public sealed class ChatSettings : AdapterSettings
 {
     [CommandOption("--template <NAME>")]
-    [Description("Prompt template (default: the one the adapter was trained with).")]
+    [Description("Prompt template (default: the one the adapter was trained with, else the model's own chat template when it is a known form).")]
     public string? Template { get; set; }
 
     [CommandOption("--system <TEXT>")]
     [Description("A system message opening the conversation (chat templates only).")]
     public string? System { get; set; }
 
-    [CommandOption("--max-new-tokens <N>")]
+    [CommandOption(SharedFlags.MaxNewTokens)]
     [DefaultValue(256)]
     public int MaxNewTokens { get; set; } = 256;
 
-    [CommandOption("--temperature <T>")]
+    [CommandOption("--max-context <N>")]
+    [Description("Tokens of history + reply the conversation keeps; the oldest turns are dropped beyond it (default: the model's max_position_embeddings).")]
+    public int? MaxContext { get; set; }
+
+    [CommandOption(SharedFlags.Temperature)]
+    [Description(SharedFlags.TemperatureHelp)]
     [DefaultValue(0.0)]
     public double Temperature { get; set; }
+
+    [CommandOption(SharedFlags.TopP)]
+    [Description(SharedFlags.TopPHelp)]
+    [DefaultValue(1.0)]
+    public double TopP { get; set; } = 1.0;
+
+    [CommandOption(SharedFlags.TopK)]
+    [Description(SharedFlags.TopKHelp)]
+    [DefaultValue(0)]
+    public int TopK { get; set; }
 
     [CommandOption(SharedFlags.Seed)]
     [DefaultValue(0L)]
     public long Seed { get; set; }
 
+    [CommandOption("--show-prompt")]
+    [Description("Print each turn's whole prompt (history included, as the model sees it) on stderr.")]
+    public bool ShowPrompt { get; set; }
+
     public override Spectre.Console.ValidationResult Validate()
     {
         SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", MaxNewTokens);
         SamplingOptions.TemperatureRange.Check("--temperature", Temperature);
+        SamplingOptions.TopPRange.Check("--top-p", TopP);
+        SamplingOptions.TopKRange.Check("--top-k", TopK);
+        if (MaxContext is int c) SamplingOptions.MaxNewTokensRange.Check("--max-context", c);
         return base.Validate();
     }
 }
 
-/// `loralab chat`: an interactive loop over stdin lines, each rendered with the template the adapter was trained
-/// with (history kept for chat templates; alpaca and plain take one instruction at a time). `/exit` quits.
+/// `loralab chat`: a conversation on stdin. At a terminal: a `> ` prompt, replies streamed as they are generated,
+/// `/reset` and `/exit` (or end of input). From a pipe: one reply per message line and nothing else on stdout, so it
+/// can be scripted. The conversation itself (history, context window, end markers) is Evaluation.Chat's.
 public sealed class ChatCommand : Command<ChatSettings>
 {
+    const string Exit = "/exit", Reset = "/reset";
+
     public override int Execute(CommandContext context, ChatSettings s, CancellationToken cancellation)
     {
-        if (s.MaxNewTokens < 1) throw new UserException("--max-new-tokens must be at least 1");
         using var loaded = ModelSession.Open(s, out var adapter);
         var tok = loaded.RequireTokenizer();
         var builder = PromptChoice.Resolve(tok, s.Template, raw: false, adapter)
+            ?? (PromptTemplate.FromChatTemplate(tok.ChatTemplate) is { } own ? new ExampleBuilder(tok, own) : null)
             ?? throw new UserException("chat needs a template: give --template NAME, or an --adapter trained by loralab (it records one)");
-        bool multiTurn = builder.Template is ConversationTemplate;
-        if (s.System is not null && !multiTurn) throw new UserException($"--system: template '{builder.Template.Name}' has no system message");
-        var history = new List<ChatMessage>();
-        if (s.System is not null) history.Add(new ChatMessage(ChatMessage.System, s.System));
-        var opts = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, Seed = s.Seed, StopIds = builder.StopTokenIds.ToArray() };
-        Console.Error.WriteLine($"chat · template {builder.Template.Name} · /exit to quit");
+        if (s.System is not null && builder.Template is not ConversationTemplate)
+            throw new UserException($"--system: template '{builder.Template.Name}' has no system message");
+        int window = loaded.Config.MaxPositionEmbeddings;
+        if (s.MaxContext > window)
+            throw new UserException($"--max-context {s.MaxContext}: the model's context is {window} tokens (max_position_embeddings in its config.json)");
+        var sampling = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
+        var chat = new ChatSession(loaded.Model, builder, sampling, s.MaxContext ?? window, s.System);
+        bool terminal = !Console.IsInputRedirected;
+        if (terminal)
+            Console.Error.WriteLine($"chat · template {builder.Template.Name} · context {chat.Conversation.ContextTokens} tokens · " +
+                $"{(chat.Conversation.MultiTurn ? $"{Reset} forgets the history · " : "one message at a time · ")}{Exit} or Ctrl-D quits");
         while (!cancellation.IsCancellationRequested)
         {
-            Console.Error.Write("> ");
+            if (terminal) Console.Error.Write("> ");
             var line = Console.In.ReadLine();
-            if (line is null || line.Trim() == "/exit") break;
-            if (line.Trim().Length == 0) continue;
-            var turn = multiTurn ? history.Append(new ChatMessage(ChatMessage.User, line)).ToList() : [new ChatMessage(ChatMessage.User, line)];
-            var stream = new TokenStream(tok);
-            var result = TextGenerator.Generate(loaded.Model, builder.EncodePrompt(turn), opts, id => Console.Write(stream.Push(id)));
-            Console.WriteLine(stream.Flush());
-            if (!result.Stopped) Console.Error.WriteLine($"(stopped at --max-new-tokens {s.MaxNewTokens} without an end token)");
-            if (multiTurn)
+            if (line is null || line.Trim() == Exit) break;
+            if (line.Trim() == Reset)
             {
-                history = turn;
-                history.Add(new ChatMessage(ChatMessage.Assistant, tok.Decode(result.Tokens.Where(t => !opts.StopIds.Contains(t)))));
+                chat.Conversation.Reset();
+                if (terminal) Console.Error.WriteLine("(history forgotten)");
+                continue;
             }
+            if (line.Trim().Length == 0) continue;
+            try { Answer(chat, line, s, terminal); }
+            catch (UserException e) when (terminal) { Console.Error.WriteLine($"error: {e.Message}"); }
         }
         return 0;
+    }
+
+    static void Answer(ChatSession chat, string line, ChatSettings s, bool terminal)
+    {
+        var reply = chat.Reply(line, piece => Console.Write(piece), prompt =>
+        {
+            if (prompt.DroppedNote is { } note) Console.Error.WriteLine(note);
+            if (s.ShowPrompt) Console.Error.WriteLine($"--- prompt ({prompt.Ids.Length} tokens) ---\n{prompt.Text}\n---");
+        });
+        Console.WriteLine();
+        if (!terminal || reply.Ended) return;
+        if (reply.Tokens < s.MaxNewTokens) Console.Error.WriteLine($"(stopped after {reply.Tokens} tokens: the context window is full; /reset starts afresh)");
+        else Console.Error.WriteLine($"(stopped at --max-new-tokens {s.MaxNewTokens} without an end token)");
     }
 }

@@ -26,22 +26,22 @@ public sealed class GenerateSettings : AdapterSettings
     [Description("The prompt as comma-separated token ids (for models without a tokenizer); output is printed as ids.")]
     public string? PromptIds { get; set; }
 
-    [CommandOption("--max-new-tokens <N>")]
+    [CommandOption(SharedFlags.MaxNewTokens)]
     [DefaultValue(128)]
     public int MaxNewTokens { get; set; } = 128;
 
-    [CommandOption("--temperature <T>")]
-    [Description("0 = greedy and deterministic; higher = more random.")]
+    [CommandOption(SharedFlags.Temperature)]
+    [Description(SharedFlags.TemperatureHelp)]
     [DefaultValue(0.0)]
     public double Temperature { get; set; }
 
-    [CommandOption("--top-p <P>")]
-    [Description("Nucleus sampling: keep the smallest set of tokens whose probability reaches P.")]
+    [CommandOption(SharedFlags.TopP)]
+    [Description(SharedFlags.TopPHelp)]
     [DefaultValue(1.0)]
     public double TopP { get; set; } = 1.0;
 
-    [CommandOption("--top-k <K>")]
-    [Description("Keep only the K most likely tokens (0 = all).")]
+    [CommandOption(SharedFlags.TopK)]
+    [Description(SharedFlags.TopKHelp)]
     [DefaultValue(0)]
     public int TopK { get; set; }
 

@@ -21,6 +21,15 @@ public static class SharedFlags
     public const string Precision = RunSettings.PrecisionFlag;
     public const string Seed = RunSettings.SeedFlag;
 
+    /// Sampling (generate, chat).
+    public const string MaxNewTokens = "--max-new-tokens <N>";
+    public const string Temperature = "--temperature <T>";
+    public const string TemperatureHelp = "0 = greedy and deterministic; higher = more random.";
+    public const string TopP = "--top-p <P>";
+    public const string TopPHelp = "Nucleus sampling: keep the smallest set of tokens whose probability reaches P.";
+    public const string TopK = "--top-k <K>";
+    public const string TopKHelp = "Keep only the K most likely tokens (0 = all).";
+
     public const string Method = RunSettings.MethodFlag;
     public const string Targets = RunSettings.TargetsFlag;
     public const string Rank = RunSettings.RFlag;

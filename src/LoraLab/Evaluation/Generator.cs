@@ -27,7 +27,10 @@ public sealed record GenerationResult(IReadOnlyList<int> Tokens, bool Stopped);
 /// Autoregressive decoding with a KV cache: one prefill pass over the prompt, then one token per step.
 public static class TextGenerator
 {
-    public static GenerationResult Generate(CausalLM model, IReadOnlyList<int> prompt, SamplingOptions opts, Action<int>? onToken = null)
+    /// `stopAfter` is asked after each token whether to end there (a stop string the tokenizer spells in several
+    /// tokens, an interrupt); the result then counts as stopped.
+    public static GenerationResult Generate(CausalLM model, IReadOnlyList<int> prompt, SamplingOptions opts, Action<int>? onToken = null,
+        Func<bool>? stopAfter = null)
     {
         if (prompt.Count == 0) throw new UserException("the prompt is empty (no tokens)");
         using var _ = no_grad();
@@ -53,7 +56,7 @@ public static class TextGenerator
                 }
                 output.Add(next);
                 onToken?.Invoke(next);
-                if (opts.StopIds.Contains(next)) return new GenerationResult(output, true);
+                if (opts.StopIds.Contains(next) || stopAfter?.Invoke() == true) return new GenerationResult(output, true);
                 input.Dispose();
                 input = tensor(new long[] { next }, dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
             }

@@ -68,14 +68,19 @@ public class TrainedAdapterTests
         Assert.Equal("alpaca", r.GetProperty("template").GetString());
         Assert.True(r.GetProperty("tokens").GetInt64() is > 0 and < 10);   // only the response (and EOS) is scored
 
-        // chat: stdin lines with the recorded template, until /exit; a chat template keeps the history
-        (code, stdout, err) = Chat("Name a colour.\nAnd another?\n/exit\nnever read\n", "chat", "--model", model, "--adapter", adapter, "--max-new-tokens", "3", "--threads", "2");
+        // chat: stdin lines with the recorded template (alpaca: one message at a time), until /exit; a chat template keeps the history
+        (code, stdout, err) = Chat("Name a colour.\nAnd another?\n/exit\nnever read\n", "chat", "--model", model, "--adapter", adapter, "--max-new-tokens", "3", "--threads", "2", "--show-prompt");
         Assert.True(code == 0, err);
-        Assert.Contains("template alpaca", err);
-        Assert.Equal(3, err.Split("> ").Length - 1);   // two turns, then /exit; the line after it is never read
-        (code, _, err) = Chat("Hi\nMore\n", "chat", "--model", model, "--template", "llama2-chat", "--system", "Be brief.", "--max-new-tokens", "2", "--threads", "2");
+        var prompts = err.Split("--- prompt (")[1..];
+        Assert.Equal(2, prompts.Length);   // two turns, then /exit; the line after it is never read
+        Assert.Contains("### Instruction:\nAnd another?\n\n### Response:", prompts[1]);
+        Assert.DoesNotContain("Name a colour.", prompts[1]);
+        (code, _, err) = Chat("Hi\nMore\n", "chat", "--model", model, "--template", "llama2-chat", "--system", "Be brief.", "--max-new-tokens", "2", "--threads", "2", "--show-prompt");
         Assert.True(code == 0, err);
-        Assert.Contains("template llama2-chat", err);
+        prompts = err.Split("--- prompt (")[1..];
+        Assert.Contains("Be brief.", prompts[1]);
+        Assert.Contains("Hi [/INST]", prompts[1]);
+        Assert.Contains("More [/INST]", prompts[1]);
         (code, _, err) = Chat("", "chat", "--model", model);
         Assert.Equal(2, code);
         Assert.Contains("chat needs a template", err);
