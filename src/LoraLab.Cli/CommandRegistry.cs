@@ -25,6 +25,8 @@ public static class CommandRegistry
             .WithExample("params", "--arch", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");
         Add<MergeCommand>(config, "merge").WithDescription("Merge a LoRA adapter into its base and write a standalone Hugging Face model folder.")
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--save-dtype", "bf16");
+        Add<CombineCommand>(config, "combine").WithDescription("Combine PEFT adapters of one base into one adapter (weighted sum, task arithmetic): cat, linear or svd.")
+            .WithExample("combine", "runs/a/adapter", "runs/b/adapter", "--weights=1,-0.5", "--method", "svd", "--rank", "8", "--out", "adapters/a-minus-b");
         config.AddBranch("adapter", a =>
         {
             a.SetDescription("Check LoRA adapters.");
