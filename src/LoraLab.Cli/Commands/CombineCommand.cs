@@ -16,7 +16,7 @@ public sealed class CombineSettings : CommandSettings
     [Description("Comma-separated weight per adapter, e.g. --weights=1,-0.5 (negative subtracts an adapter: task arithmetic). Default: 1 each.")]
     public string? Weights { get; set; }
 
-    [CommandOption("--method <M>")]
+    [CommandOption(SharedFlags.Method)]
     [Description("cat: stack the ranks, ΔW = Σ wᵢ·ΔWᵢ exactly; linear: weighted sums of the A's and of the B's (same ranks; an approximation); svd: best rank --rank approximation of Σ wᵢ·ΔWᵢ.")]
     [DefaultValue("cat")]
     public string Method { get; set; } = "cat";
