@@ -12,7 +12,7 @@ public static class PeftFormat
 {
     public const string ConfigFile = "adapter_config.json";
     public const string WeightsFile = "adapter_model.safetensors";
-    const string KeyPrefix = "base_model.model.";
+    internal const string KeyPrefix = "base_model.model.";
 
     /// Writes the model's adapters and their config to `dir` (created if needed). Each file is written to a
     /// temporary name and renamed, so a crash never leaves a half-written adapter under the real names.
@@ -114,7 +114,7 @@ public static class PeftFormat
     }
 
     /// File key → (module path, "lora_A" | "lora_B"), refusing tensors that are not plain LoRA weights.
-    static Dictionary<string, (string Path, string Part)> MapKeys(SafeTensorsFile file, string source)
+    internal static Dictionary<string, (string Path, string Part)> MapKeys(SafeTensorsFile file, string source)
     {
         var result = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);

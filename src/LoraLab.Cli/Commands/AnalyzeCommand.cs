@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using System.Globalization;
+using LoraLab.Adapters;
+using LoraLab.Adapters.Analysis;
+using LoraLab.IO;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class AnalyzeSettings : CommandSettings
+{
+    [CommandArgument(0, "<ADAPTER>")]
+    [Description("PEFT adapter folder.")]
+    public string Adapter { get; set; } = "";
+
+    [CommandOption("--base <DIR>")]
+    [Description("The base model folder: adds ‖ΔW‖/‖W‖ per module.")]
+    public string? Base { get; set; }
+
+    [CommandOption("--out <DIR>")]
+    [Description("Also write rank_pattern.yaml (each module's rank at 90% energy, in PEFT's adapter_config r + rank_pattern form; train has no rank_pattern setting yet) and effective_rank.png (layer × module heat map) here.")]
+    public string? Out { get; set; }
+
+    [CommandOption("--overwrite")]
+    [Description("Write into a non-empty --out folder.")]
+    public bool Overwrite { get; set; }
+}
+
+/// `loralab analyze`: where an adapter spends its rank, module by module.
+public sealed class AnalyzeCommand : Command<AnalyzeSettings>
+{
+    public const string RankPatternFile = "rank_pattern.yaml";
+
+    public override int Execute(CommandContext context, AnalyzeSettings s, CancellationToken cancellation)
+    {
+        if (s.Base is not null && AdapterLoading.CompareBase(AdapterProvenance.Read(s.Adapter), s.Base) is { Matches: false } c)
+            Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Base} ({c.Describe()})");
+        var modules = AdapterAnalyzer.Analyze(s.Adapter, s.Base);
+        using var held = s.Out is null ? null
+            : OutputFolder.Claim(s.Out, s.Overwrite, [new("the adapter", s.Adapter), new("--base", s.Base ?? "")]);
+        var inv = CultureInfo.InvariantCulture;
+        var table = new Table().Title(Markup.Escape($"ΔW = s·B·A of {s.Adapter}: singular values and effective rank"))
+            .AddColumns("layer", "module", "r", "σ₁ σ₂ σ₃", "r90", "r99", "‖ΔW‖_F");
+        if (s.Base is not null) table.AddColumn("‖ΔW‖/‖W‖");
+        foreach (var m in modules)
+        {
+            var sigma = string.Join(" ", m.SingularValues.Take(3).Select(v => v.ToString("G2", inv))) + (m.SingularValues.Count > 3 ? " …" : "");
+            var row = new List<string> { m.Layer < 0 ? "-" : m.Layer.ToString(inv), m.Module, $"{m.R}", sigma, $"{m.Rank90}", $"{m.Rank99}", m.Norm.ToString("G4", inv) };
+            if (m.RelativeToBase is { } rel) row.Add(rel.ToString("G3", inv));
+            table.AddRow(row.Select(Markup.Escape).ToArray());
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine(Markup.Escape($"r90, r99: the smallest number of singular values holding 90%, 99% of Σσ² (mean r90 {modules.Average(m => m.Rank90):0.##} of r {modules.Average(m => m.R):0.##})"));
+        if (s.Out is not null)
+        {
+            File.WriteAllText(Path.Combine(s.Out, RankPatternFile), RankPatternYaml.Write(modules, s.Adapter));
+            EffectiveRankHeatmap.Save(Path.Combine(s.Out, EffectiveRankHeatmap.FileName), modules, "rank at 90% of ΔW energy / r");
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, RankPatternFile))} and {Markup.Escape(Path.Combine(s.Out, EffectiveRankHeatmap.FileName))}");
+        }
+        return 0;
+    }
+}

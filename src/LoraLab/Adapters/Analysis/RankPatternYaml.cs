@@ -1,0 +1,28 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace LoraLab.Adapters.Analysis;
+
+/// The suggested per-module ranks as YAML in the form of PEFT's LoraConfig / adapter_config.json (`r` and
+/// `rank_pattern`, keys being regexes matched against the end of the module path): each module gets the rank
+/// holding 90% of its ΔW energy, `r` is the most common of them and only the others are listed.
+public static class RankPatternYaml
+{
+    public static string Write(IReadOnlyList<ModuleSpectrum> modules, string adapterDir)
+    {
+        var ranks = modules.Select(m => (m.Path, Rank: Math.Max(1, m.Rank90))).ToList();
+        int r = ranks.GroupBy(x => x.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
+        var sb = new StringBuilder();
+        sb.Append("# Suggested LoRA ranks for the modules of ").Append(adapterDir).Append(": each gets the rank that holds 90% of its ΔW energy.\n");
+        sb.Append("# PEFT's LoraConfig / adapter_config.json form (r + rank_pattern, keys are regexes matched against the end of the module path).\n");
+        sb.Append("# `loralab train` has no rank_pattern setting yet: use these with PEFT, or as a guide for --rank and --targets.\n");
+        sb.Append("r: ").Append(r.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        var others = ranks.Where(x => x.Rank != r).ToList();
+        if (others.Count == 0) { sb.Append("rank_pattern: {}\n"); return sb.ToString(); }
+        sb.Append("rank_pattern:\n");
+        foreach (var (path, rank) in others)
+            sb.Append("  '").Append(Regex.Escape(path).Replace("'", "''")).Append("': ").Append(rank.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,44 @@
+namespace LoraLab.Adapters.Combining;
+
+using LoraLab.Adapters.Analysis;
+
+/// Adapters can be combined only when they adapt the same modules of the same base: the recorded base fingerprints
+/// must match (where recorded), and every module must be present in each with the same input and output sizes.
+public static class CombineChecks
+{
+    /// Throws a UserException for the first mismatch; returns warnings for what could not be checked.
+    public static IReadOnlyList<string> Check(IReadOnlyList<AdapterFactors> adapters)
+    {
+        var warnings = new List<string>();
+        var first = adapters[0];
+        foreach (var other in adapters.Skip(1))
+        {
+            if (first.Provenance?.BaseFingerprint is { } f && other.Provenance?.BaseFingerprint is { } o)
+            {
+                var c = f.CompareTo(o);
+                if (!c.Matches)
+                    throw new UserException($"{other.Dir}: trained on a different base than {first.Dir} ({c.Describe()}); adapters of different bases cannot be combined");
+            }
+            CheckModules(first, other);
+        }
+        foreach (var a in adapters.Where(a => a.Provenance?.BaseFingerprint is null).DistinctBy(a => a.Dir))
+            warnings.Add($"{a.Dir}: no base fingerprint recorded ({AdapterProvenance.FileName}); only the module names and shapes were checked against the other adapters");
+        return warnings;
+    }
+
+    static void CheckModules(AdapterFactors first, AdapterFactors other)
+    {
+        var mine = first.Modules.ToDictionary(m => m.Path);
+        var theirs = other.Modules.ToDictionary(m => m.Path);
+        if (mine.Keys.FirstOrDefault(k => !theirs.ContainsKey(k)) is { } missing)
+            throw new UserException($"{other.Dir}: does not adapt module '{missing}', which {first.Dir} adapts; combined adapters must target the same modules");
+        if (theirs.Keys.FirstOrDefault(k => !mine.ContainsKey(k)) is { } extra)
+            throw new UserException($"{other.Dir}: adapts module '{extra}', which {first.Dir} does not; combined adapters must target the same modules");
+        foreach (var (path, m) in mine)
+        {
+            var t = theirs[path];
+            if (m.InFeatures != t.InFeatures || m.OutFeatures != t.OutFeatures)
+                throw new UserException($"{other.Dir}: module '{path}' is {t.InFeatures} → {t.OutFeatures}, but {m.InFeatures} → {m.OutFeatures} in {first.Dir}; the adapters are for different models");
+        }
+    }
+}

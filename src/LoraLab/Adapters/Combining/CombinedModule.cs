@@ -1,0 +1,48 @@
+using LoraLab.Adapters.Analysis;
+using static TorchSharp.torch;
+
+namespace LoraLab.Adapters.Combining;
+
+/// One module of the combined adapter: factors with scaling 1 (every input's wᵢ·sᵢ is folded into B), so the
+/// writer can give it alpha = r and the product B·A is the update itself.
+public sealed record CombinedModule(string Path, Tensor B, Tensor A, double RelativeError)
+{
+    public int R => (int)A.shape[0];
+
+    /// Combines one module's factors from each adapter with its weight. `sources[i]` belongs to `weights[i]`.
+    public static CombinedModule Build(IReadOnlyList<ModuleFactors> sources, IReadOnlyList<double> weights, CombineMethod method, int? rank)
+    {
+        using var scope = NewDisposeScope();
+        var path = sources[0].Path;
+        // Σ wᵢ·sᵢ·Bᵢ·Aᵢ = [w₁s₁B₁ | w₂s₂B₂ | …] · [A₁; A₂; …]: the exact sum as one (out, Σrᵢ) × (Σrᵢ, in) product.
+        var stackedB = cat(sources.Select((m, i) => m.B.mul(weights[i] * m.Scaling)).ToArray(), 1);
+        var stackedA = cat(sources.Select(m => m.A).ToArray(), 0);
+        Tensor b, a;
+        switch (method)
+        {
+            case CombineMethod.Cat:
+                long side = Math.Min(sources[0].InFeatures, sources[0].OutFeatures);
+                if (stackedA.shape[0] > side)
+                    throw new UserException($"cat gives module '{path}' rank {stackedA.shape[0]}, more than its smaller side ({side}), which a LoRA adapter cannot hold; use --method svd --rank {side} (or lower)");
+                (b, a) = (stackedB, stackedA);
+                break;
+            case CombineMethod.Linear:
+                if (sources.Select(m => m.R).Distinct().Count() > 1)
+                    throw new UserException($"linear needs the same rank in every adapter, but module '{path}' has ranks {string.Join(", ", sources.Select(m => m.R))}; use --method cat or svd");
+                // √(|w|·s) on each factor, the sign on A: one adapter alone comes out exactly as w·s·B·A.
+                b = sources.Select((m, i) => m.B.mul(Math.Sqrt(Math.Abs(weights[i]) * m.Scaling))).Aggregate((x, y) => x.add(y));
+                a = sources.Select((m, i) => m.A.mul(Math.Sign(weights[i]) * Math.Sqrt(Math.Abs(weights[i]) * m.Scaling))).Aggregate((x, y) => x.add(y));
+                break;
+            case CombineMethod.Svd:
+                int r = rank ?? sources.Max(m => m.R);
+                (b, a) = FactoredSvd.Truncate(stackedB, stackedA, r);
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(method));
+        }
+        double target = FactoredSvd.FrobeniusNorm(stackedB, stackedA);
+        double error = method == CombineMethod.Cat ? 0
+            : FactoredSvd.FrobeniusNorm(cat(new[] { b, stackedB.neg() }, 1), cat(new[] { a, stackedA }, 0));
+        double relative = target > 0 ? error / target : error > 0 ? double.PositiveInfinity : 0;
+        return new CombinedModule(path, b.to(ScalarType.Float32).MoveToOuterDisposeScope(), a.to(ScalarType.Float32).MoveToOuterDisposeScope(), relative);
+    }
+}

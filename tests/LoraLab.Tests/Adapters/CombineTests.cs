@@ -1,0 +1,175 @@
+using System.Text.Json;
+using LoraLab.Adapters;
+using LoraLab.ModelFiles;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LoraLab.Tests.Adapters;
+
+/// `loralab combine`: the written adapter's ΔW against Σ wᵢ·ΔWᵢ computed densely from the inputs as loaded by PeftFormat.
+[Collection("cli")]
+public class CombineTests
+{
+    /// A second adapter on tiny-llama with other ranks and scalings than the fixture's (r 2, rsLoRA, and v_proj at
+    /// r 3 / alpha 5 through rank_pattern / alpha_pattern), so every scaling rule is folded into the result.
+    static string OtherAdapter()
+    {
+        var dir = Path.Combine(TempDir.New("combine"), "other");
+        using var m = LoraTestModels.LoadTiny();
+        var cfg = new LoraConfig
+        {
+            R = 2, Alpha = 3, UseRslora = true, TargetModules = ["q_proj", "v_proj"],
+            RankPattern = new Dictionary<string, int> { ["v_proj"] = 3 }, AlphaPattern = new Dictionary<string, double> { ["v_proj"] = 5 },
+        };
+        LoraInjector.Apply(m.Model, cfg, seed: 4);
+        LoraTestModels.RandomizeB(m.Model, seed: 9);
+        PeftFormat.Save(dir, m.Model, cfg);
+        return dir;
+    }
+
+    /// Each adapted module's dense ΔW = s·B·A, as the model computes it after loading `adapter`.
+    static Dictionary<string, Tensor> Deltas(string adapter)
+    {
+        using var m = LoraTestModels.LoadTiny();
+        PeftFormat.Load(adapter, m.Model);
+        return LoraInjector.Adapters(m.Model).ToDictionary(a => a.Path, a => a.DeltaWeight());
+    }
+
+    /// Base tiny-llama with W + Σ wᵢ·ΔWᵢ written into its weights, i.e. the reference the combined adapter must equal.
+    static LoadedModel DenseSum(params (string Adapter, double Weight)[] parts)
+    {
+        var m = LoraTestModels.LoadTiny();
+        var byPath = m.Model.Projections().ToDictionary(p => p.Path, p => p.Projection);
+        foreach (var (adapter, w) in parts)
+            foreach (var (path, d) in Deltas(adapter))
+            {
+                using var _ = no_grad();
+                using var sum = byPath[path].Weight!.add(d.mul(w));
+                m.Model.LoadTensor(path + ".weight", sum);
+                d.Dispose();
+            }
+        return m;
+    }
+
+    static string Combine(params string[] args)
+    {
+        var outDir = Path.Combine(TempDir.New("combined"), "out");
+        var (code, stdout, stderr) = CliRunner.Run(["combine", .. args, "--out", outDir]);
+        Assert.True(code == 0, stderr + stdout);
+        return outDir;
+    }
+
+    [Fact]
+    public void CatEqualsTheWeightedSumOfTheDeltasAndSvdAtFullRankEqualsCat()
+    {
+        using var scope = NewDisposeScope();
+        var other = OtherAdapter();
+        var cat = Combine(LoraTestModels.TinyAdapterDir, other, "--weights=0.7,-0.4", "--method", "cat");
+        var svd = Combine(LoraTestModels.TinyAdapterDir, other, "--weights=0.7,-0.4", "--method", "svd", "--rank", "7");
+
+        using var reference = DenseSum((LoraTestModels.TinyAdapterDir, 0.7), (other, -0.4));
+        using var ids = LoraTestModels.RandomIds();
+        using var expected = LoraTestModels.Logits(reference.Model, ids);
+        foreach (var combined in new[] { cat, svd })
+        {
+            using var m = LoraTestModels.LoadTiny();
+            PeftFormat.Load(combined, m.Model);
+            using var logits = LoraTestModels.Logits(m.Model, ids);
+            float diff = logits.sub(expected).abs().max().item<float>();
+            Assert.True(diff < 1e-5, $"{Path.GetFileName(Path.GetDirectoryName(combined))}: logits differ from base + 0.7·ΔW1 − 0.4·ΔW2 by {diff}");
+        }
+
+        var catDeltas = Deltas(cat);
+        var svdDeltas = Deltas(svd);
+        var expectedDeltas = Deltas(LoraTestModels.TinyAdapterDir).ToDictionary(kv => kv.Key, kv => kv.Value.mul(0.7));
+        foreach (var (path, d) in Deltas(other)) expectedDeltas[path] = expectedDeltas[path].sub(d.mul(0.4));
+        foreach (var (path, d) in expectedDeltas)
+        {
+            Assert.True(catDeltas[path].allclose(d, rtol: 0, atol: 1e-6), $"cat {path}");
+            Assert.True(svdDeltas[path].allclose(catDeltas[path], rtol: 0, atol: 1e-4), $"svd {path}");
+        }
+        // cat stacks the ranks (q: 4 + 2, v: 4 + 3); svd at --rank 7 keeps all 6 of q's, so q's rank goes to rank_pattern
+        using var loaded = LoraTestModels.LoadTiny();
+        PeftFormat.Load(svd, loaded.Model);
+        Assert.All(LoraInjector.Adapters(loaded.Model), a => Assert.Equal(a.Path.EndsWith("q_proj") ? 6 : 7, a.R));
+        Assert.NotEmpty(PeftFormat.ReadConfig(svd).RankPattern);
+    }
+
+    [Fact]
+    public void AnAdapterMinusItselfIsZeroAndSvdTruncatesToTheRequestedRank()
+    {
+        using var scope = NewDisposeScope();
+        var zero = Combine(LoraTestModels.TinyAdapterDir, LoraTestModels.TinyAdapterDir, "--weights", "1,-1");
+        foreach (var (path, d) in Deltas(zero))
+            Assert.True(d.abs().max().item<float>() < 1e-7, $"{path}: ΔW of A − A is not zero");
+
+        var negated = Combine(LoraTestModels.TinyAdapterDir, "--method", "linear", "--weights=-0.5");
+        var full = Deltas(LoraTestModels.TinyAdapterDir);
+        foreach (var (path, d) in Deltas(negated))
+            Assert.True(d.allclose(full[path].mul(-0.5), rtol: 0, atol: 1e-6), $"linear of one adapter: {path}");
+
+        var low = Combine(LoraTestModels.TinyAdapterDir, "--method", "svd", "--rank", "2");
+        Assert.Equal(2, PeftFormat.ReadConfig(low).R);
+        foreach (var (path, d) in Deltas(low))
+        {
+            // the best rank-2 approximation's error is the energy of the dropped singular values
+            var s = linalg.svdvals(full[path].to(ScalarType.Float64));
+            double dropped = s.narrow(0, 2, s.shape[0] - 2).square().sum().sqrt().item<double>();
+            double error = d.to(ScalarType.Float64).sub(full[path]).norm().item<double>();
+            Assert.True(Math.Abs(error - dropped) < 1e-5 * Math.Max(1, dropped), $"{path}: error {error}, dropped energy {dropped}");
+        }
+    }
+
+    [Fact]
+    public void ACombinedAdapterEvaluatesAsTheDenseSum()
+    {
+        using var scope = NewDisposeScope();
+        var other = OtherAdapter();
+        var combined = Combine(LoraTestModels.TinyAdapterDir, other, "--weights=1,0.5");
+        using var ids = LoraTestModels.RandomIds(2, 24);
+        var data = Path.Combine(TempDir.New("eval"), "eval.jsonl");
+        File.WriteAllLines(data, Enumerable.Range(0, 2).Select(i => JsonSerializer.Serialize(new { input_ids = ids[i].data<long>().ToArray() })));
+        var (code, stdout, stderr) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", combined, "--data", data, "--json");
+        Assert.True(code == 0, stderr);
+        using var reference = DenseSum((LoraTestModels.TinyAdapterDir, 1), (other, 0.5));
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(LoraTestModels.Loss(reference.Model, ids), doc.RootElement.GetProperty("loss").GetDouble(), 1e-5);
+    }
+
+    [Fact]
+    public void AdaptersOfAnotherBaseOrOtherModulesAreRefused()
+    {
+        var root = TempDir.New("refuse");
+        string Copy(string name, BaseFingerprint fingerprint)
+        {
+            var dir = Path.Combine(root, name);
+            Directory.CreateDirectory(dir);
+            foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            AdapterProvenance.Write(dir, new AdapterProvenance { Template = "alpaca", BaseFingerprint = fingerprint });
+            return dir;
+        }
+        var fp = BaseFingerprint.Compute(LoraTestModels.TinyDir);
+        var a = Copy("a", fp);
+        var b = Copy("b", fp with { WeightsSha256 = new string('0', 64) });
+        var (code, _, err) = CliRunner.Run("combine", a, b, "--out", Path.Combine(root, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains($"{b}: trained on a different base than {a} (same architecture and shapes, but the sampled weights differ", err);
+        Assert.False(Directory.Exists(Path.Combine(root, "out")));
+
+        (code, _, err) = CliRunner.Run("combine", a, RepoFixtures.Path_("tiny-llama-lora-all"), "--out", Path.Combine(root, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains("adapts module 'model.layers.0.mlp.down_proj', which", err);
+
+        (code, _, err) = CliRunner.Run("combine", a, OtherAdapter(), "--method", "linear", "--out", Path.Combine(root, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains("linear needs the same rank in every adapter, but module 'model.layers.0.self_attn.q_proj' has ranks 4, 2", err);
+
+        var copy = Copy("c", fp);
+        (code, _, err) = CliRunner.Run("combine", a, copy, "--out", Path.Combine(root, "c"));
+        Assert.Equal(2, code);
+        Assert.Contains("is the adapter folder", err);
+        (code, _, err) = CliRunner.Run("combine", a, copy, "--weights", "1", "--out", Path.Combine(root, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains("--weights has 1 value(s) for 2 adapter(s)", err);
+    }
+}
