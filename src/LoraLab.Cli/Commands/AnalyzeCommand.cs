@@ -38,7 +38,7 @@ public sealed class AnalyzeCommand : Command<AnalyzeSettings>
             Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Base} ({c.Describe()})");
         var modules = AdapterAnalyzer.Analyze(s.Adapter, s.Base);
         using var held = s.Out is null ? null
-            : OutputFolder.Claim(s.Out, s.Overwrite, [new("the adapter", s.Adapter), new("--base", s.Base ?? "")]);
+            : OutputFolder.Claim(s.Out, s.Overwrite, [new("adapter", s.Adapter), new("--base", s.Base ?? "")]);
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Title(Markup.Escape($"ΔW = s·B·A of {s.Adapter}: singular values and effective rank"))
             .AddColumns("layer", "module", "r", "σ₁ σ₂ σ₃", "r90", "r99", "‖ΔW‖_F");

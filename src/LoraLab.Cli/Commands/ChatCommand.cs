@@ -17,6 +17,7 @@ public sealed class ChatSettings : AdapterSettings
     public string? System { get; set; }
 
     [CommandOption(SharedFlags.MaxNewTokens)]
+    [Description(SharedFlags.MaxNewTokensHelp)]
     [DefaultValue(256)]
     public int MaxNewTokens { get; set; } = 256;
 
@@ -40,6 +41,7 @@ public sealed class ChatSettings : AdapterSettings
     public int TopK { get; set; }
 
     [CommandOption(SharedFlags.Seed)]
+    [Description(SharedFlags.SamplingSeedHelp)]
     [DefaultValue(0L)]
     public long Seed { get; set; }
 
@@ -78,7 +80,7 @@ public sealed class ChatCommand : Command<ChatSettings>
         if (s.MaxContext > window)
             throw new UserException($"--max-context {s.MaxContext}: the model's context is {window} tokens (max_position_embeddings in its config.json)");
         var sampling = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
-        var chat = new ChatSession(loaded.Model, builder, sampling, s.MaxContext ?? window, s.System);
+        using var chat = new ChatSession(loaded.Model, builder, sampling, s.MaxContext ?? window, s.System);
         bool terminal = !Console.IsInputRedirected;
         if (terminal)
             Console.Error.WriteLine($"chat · template {builder.Template.Name} · context {chat.Conversation.ContextTokens} tokens · " +
@@ -94,16 +96,23 @@ public sealed class ChatCommand : Command<ChatSettings>
                 if (terminal) Console.Error.WriteLine("(history forgotten)");
                 continue;
             }
-            if (line.Trim().Length == 0) continue;
+            if (line.Trim().Length == 0)
+            {
+                if (!terminal) Console.WriteLine(); // a script reads reply N on line N, so an empty message gets an empty line
+                continue;
+            }
             try { Answer(chat, line, s, terminal); }
             catch (UserException e) when (terminal) { Console.Error.WriteLine($"error: {e.Message}"); }
         }
         return 0;
     }
 
+    public static string OneLine(string piece) => piece.Replace("\\", "\\\\").Replace("\r", "\\r").Replace("\n", "\\n");
+
     static void Answer(ChatSession chat, string line, ChatSettings s, bool terminal)
     {
-        var reply = chat.Reply(line, piece => Console.Write(piece), prompt =>
+        // From a pipe each reply is one line: newlines inside it are written as \n (and backslashes as \\).
+        var reply = chat.Reply(line, piece => Console.Write(terminal ? piece : OneLine(piece)), prompt =>
         {
             if (prompt.DroppedNote is { } note) Console.Error.WriteLine(note);
             if (s.ShowPrompt) Console.Error.WriteLine($"--- prompt ({prompt.Ids.Length} tokens) ---\n{prompt.Text}\n---");

@@ -27,6 +27,7 @@ public sealed class GenerateSettings : AdapterSettings
     public string? PromptIds { get; set; }
 
     [CommandOption(SharedFlags.MaxNewTokens)]
+    [Description(SharedFlags.MaxNewTokensHelp)]
     [DefaultValue(128)]
     public int MaxNewTokens { get; set; } = 128;
 
@@ -46,6 +47,7 @@ public sealed class GenerateSettings : AdapterSettings
     public int TopK { get; set; }
 
     [CommandOption(SharedFlags.Seed)]
+    [Description(SharedFlags.SamplingSeedHelp)]
     [DefaultValue(0L)]
     public long Seed { get; set; }
 

@@ -35,14 +35,15 @@ public sealed class ReportCommand : Command<ReportSettings>
     }
 
     /// Reads the runs, draws the plots and writes the report folder as a whole (a temporary sibling renamed into
-    /// place); returns the path of report.html. A report may live inside a run folder (`train --report` writes
-    /// RUN_DIR/report), but --out may not be a run folder or hold one: replacing it would delete the run.
+    /// place); returns the path of report.html. A report may live in a run folder's own report/ (`train --report` writes
+    /// RUN_DIR/report), but --out may not be anything else in a run folder (adapter/, checkpoints/, ...), the run
+    /// folder itself or a folder holding one: replacing it would delete the run.
     public static string Write(IReadOnlyList<string> runDirs, string outDir, bool overwrite)
     {
         var runs = RunHistoryReader.ReadAll(runDirs); // every run is checked before anything is written
         var full = Path.GetFullPath(outDir);
         var outReal = RealPath.Of(outDir);
-        var inputs = runDirs.Where(d => !(RealPath.IsWithin(outReal, RealPath.Of(d)) && !RealPath.Same(outDir, d)))
+        var inputs = runDirs.Where(d => !RealPath.Same(outDir, Path.Combine(d, RunFolder.Report)))
             .Select(d => new InputPath("RUN_DIR", d));
         bool existed = Directory.Exists(full);
         using var held = OutputFolder.Claim(outDir, overwrite, inputs);

@@ -23,6 +23,8 @@ public static class SharedFlags
 
     /// Sampling (generate, chat).
     public const string MaxNewTokens = "--max-new-tokens <N>";
+    public const string MaxNewTokensHelp = "Most tokens generated for one reply (it ends earlier at EOS or the template's end-of-turn token).";
+    public const string SamplingSeedHelp = "Seeds the sampling (with --temperature above 0).";
     public const string Temperature = "--temperature <T>";
     public const string TemperatureHelp = "0 = greedy and deterministic; higher = more random.";
     public const string TopP = "--top-p <P>";

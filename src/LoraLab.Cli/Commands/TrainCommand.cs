@@ -102,7 +102,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
             Console.WriteLine($"interrupted at step {result.Steps}; to continue: {RunFolder.ResumeCommand(run.OutDir)}"); // unwrapped, to copy
-        if (report) Console.WriteLine($"report: {ReportCommand.Write([run.OutDir], Path.Combine(run.OutDir, RunFolder.Report), overwrite: true)}");
+        // The run is trained and saved by now: a report that cannot be drawn is a warning, not a failed run.
+        if (report)
+            try { Console.WriteLine($"report: {ReportCommand.Write([run.OutDir], Path.Combine(run.OutDir, RunFolder.Report), overwrite: true)}"); }
+            catch (UserException e) { Console.Error.WriteLine($"warning: the run is saved, but its report was not written: {e.Message}"); }
         return result.Interrupted ? 130 : 0;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using LoraLab.ModelFiles;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -166,4 +167,10 @@ public static class PeftFormat
             throw;
         }
     }
+
+    /// A module's key in rank_pattern/alpha_pattern: its escaped path without the leading `model.`, which every PEFT
+    /// release matches (older ones require a dot before the key: `.*\.{key}$`), as does LoraConfig's own matching.
+    /// `lm_head` has no dot before it, so writers give it the adapter's `r` instead of a pattern entry where they can.
+    public static string PatternKey(string modulePath) =>
+        Regex.Escape(modulePath.StartsWith("model.", StringComparison.Ordinal) ? modulePath["model.".Length..] : modulePath);
 }

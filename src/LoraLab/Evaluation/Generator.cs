@@ -28,13 +28,15 @@ public sealed record GenerationResult(IReadOnlyList<int> Tokens, bool Stopped);
 public static class TextGenerator
 {
     /// `stopAfter` is asked after each token whether to end there (a stop string the tokenizer spells in several
-    /// tokens, an interrupt); the result then counts as stopped.
+    /// tokens, an interrupt); the result then counts as stopped. `sampler`: a generator that goes on across calls (a
+    /// chat's turns); by default each call samples from a fresh one seeded with opts.Seed.
     public static GenerationResult Generate(CausalLM model, IReadOnlyList<int> prompt, SamplingOptions opts, Action<int>? onToken = null,
-        Func<bool>? stopAfter = null)
+        Func<bool>? stopAfter = null, torch.Generator? sampler = null)
     {
         if (prompt.Count == 0) throw new UserException("the prompt is empty (no tokens)");
         using var _ = no_grad();
-        var gen = new torch.Generator((ulong)opts.Seed, CPU);
+        using var own = sampler is null ? new torch.Generator((ulong)opts.Seed, CPU) : null;
+        var gen = sampler ?? own!;
         long max = prompt.Count + opts.MaxNewTokens;
         using var cache = new KvCache(model.Config, 1, max, model.Dtype, model.Device);
         var output = new List<int>();

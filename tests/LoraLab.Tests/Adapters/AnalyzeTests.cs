@@ -72,7 +72,7 @@ public class AnalyzeTests
 
         var yaml = File.ReadAllText(Path.Combine(outDir, AnalyzeCommand.RankPatternFile));
         Assert.Contains("\nr: 4\n", yaml);
-        Assert.Contains(@"  'model\.layers\.0\.self_attn\.q_proj': 2", yaml);
+        Assert.Contains(@"  'layers\.0\.self_attn\.q_proj': 2", yaml);
         Assert.DoesNotContain("layers\\.1\\.", yaml);
 
         using var png = SKBitmap.Decode(Path.Combine(outDir, EffectiveRankHeatmap.FileName));

@@ -92,7 +92,15 @@ public class CombineTests
         using var loaded = LoraTestModels.LoadTiny();
         PeftFormat.Load(svd, loaded.Model);
         Assert.All(LoraInjector.Adapters(loaded.Model), a => Assert.Equal(a.Path.EndsWith("q_proj") ? 6 : 7, a.R));
-        Assert.NotEmpty(PeftFormat.ReadConfig(svd).RankPattern);
+        var svdConfig = PeftFormat.ReadConfig(svd);
+        var pattern = svdConfig.RankPattern;
+        Assert.NotEmpty(pattern);
+        // each key reaches its module under both PEFT matching rules: older `.*\.{key}$`, newer `(.*\.)?({key})$`
+        foreach (var a in LoraInjector.Adapters(loaded.Model).Where(a => a.R != svdConfig.R))
+        {
+            var key = Assert.Single(pattern.Keys, k => System.Text.RegularExpressions.Regex.IsMatch(a.Path, $@"(.*\.)?({k})$"));
+            Assert.Matches($@".*\.{key}$", a.Path);
+        }
     }
 
     [Fact]

@@ -16,7 +16,9 @@ public class ChatCliTests
         var model = RepoFixtures.Path_("tiny-chat");
         var (rc, stdout, stderr) = CliRunner.RunProcessWithInput("Hello there\n\nAnd again\n", Args(model));
         Assert.True(rc == 0, stderr);
-        Assert.Equal(2, stdout.Split('\n').Length - 1);       // two replies, each ending its line; the empty line is skipped
+        var lines = stdout.Split('\n');
+        Assert.Equal(3, lines.Length - 1);                     // line N answers line N: the empty message gets an empty line
+        Assert.Equal("", lines[1]);
         var prompts = stderr.Split("--- prompt (")[1..];
         Assert.Equal(2, prompts.Length);
         var firstReply = stdout.Split('\n')[0];
@@ -91,4 +93,9 @@ public class ChatCliTests
         var lines = screen.Split('\n');
         return lines[^1] == ">" && lines.Count(l => l.StartsWith('>')) == n;
     }
+
+    /// From a pipe a reply is one line whatever it contains, and can be read back exactly.
+    [Fact]
+    public void APipedReplyWithNewlinesStaysOnOneLine() =>
+        Assert.Equal(@"a\nb\\n\r", LoraLab.Cli.Commands.ChatCommand.OneLine("a\nb\\n\r"));
 }

@@ -103,6 +103,9 @@ public class ReportCommandTests
         Expect("folder exists and is not empty (pass --overwrite", a, "--out", used);
         Expect($"is the RUN_DIR folder {a}", a, "--out", a, "--overwrite");
         Expect($"holds the RUN_DIR folder {a}", a, "--out", Path.GetDirectoryName(a)!, "--overwrite");
+        // only RUN_DIR/report may be written inside a run: --out RUN_DIR/adapter --overwrite used to replace the adapter
+        Expect($"lies inside the RUN_DIR folder {a}", a, "--out", Path.Combine(a, "adapter"), "--overwrite");
+        Assert.True(File.Exists(Path.Combine(a, "adapter", "adapter_config.json")));
         Expect("--out is required", a);
         Assert.False(Directory.Exists(Path.Combine(dir, "o1")) || Directory.Exists(Path.Combine(dir, "o2")));
         Assert.True(File.Exists(Path.Combine(a, "metrics.jsonl")));

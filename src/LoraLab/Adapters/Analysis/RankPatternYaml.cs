@@ -12,7 +12,8 @@ public static class RankPatternYaml
     public static string Write(IReadOnlyList<ModuleSpectrum> modules, string adapterDir)
     {
         var ranks = modules.Select(m => (m.Path, Rank: Math.Max(1, m.Rank90))).ToList();
-        int r = ranks.GroupBy(x => x.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
+        int r = ranks.Where(x => x.Path == "lm_head").Select(x => (int?)x.Rank).FirstOrDefault()
+            ?? ranks.GroupBy(x => x.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
         var sb = new StringBuilder();
         sb.Append("# Suggested LoRA ranks for the modules of ").Append(adapterDir).Append(": each gets the rank that holds 90% of its ΔW energy.\n");
         sb.Append("# PEFT's LoraConfig / adapter_config.json form (r + rank_pattern, keys are regexes matched against the end of the module path).\n");
@@ -22,7 +23,7 @@ public static class RankPatternYaml
         if (others.Count == 0) { sb.Append("rank_pattern: {}\n"); return sb.ToString(); }
         sb.Append("rank_pattern:\n");
         foreach (var (path, rank) in others)
-            sb.Append("  '").Append(Regex.Escape(path).Replace("'", "''")).Append("': ").Append(rank.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            sb.Append("  '").Append(PeftFormat.PatternKey(path).Replace("'", "''")).Append("': ").Append(rank.ToString(CultureInfo.InvariantCulture)).Append('\n');
         return sb.ToString();
     }
 }
