@@ -1,0 +1,56 @@
+using LoraLab.Evaluation.Tasks;
+using LoraLab.ModelFiles;
+using LoraLab.Models;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LoraLab.Tests.Tasks;
+
+/// Multiple choice where the answer is known by construction: tiny-chat trained for a moment on the right
+/// continuations only must pick them every time (acc and acc_norm 1.0), while the untrained model does not.
+public class MultipleChoiceKnownAnswerTests
+{
+    static readonly ChoiceExample[] Questions =
+    [
+        new("The secret fruit is", ["plum", "apple", "cherry"], 0),
+        new("The secret colour is", ["red", "blue", "green"], 2),
+        new("The secret word is", ["book", "tree", "cloud"], 1),
+        new("The secret number is", ["12", "7", "99"], 1),
+    ];
+
+    [Fact]
+    public void A_model_trained_on_the_right_answers_scores_1()
+    {
+        using var loaded = ModelLoader.Load(RepoFixtures.Path_("tiny-chat"));
+        var encoder = new PlainTextEncoder(loaded.RequireTokenizer());
+        var before = MultipleChoice.Score(loaded.Model, encoder, Questions);
+        Assert.True(before.Acc.Value < 1.0, "the untrained model already picks every answer: the fixture proves nothing");
+
+        Train(loaded.Model, Questions.Select(q => encoder.Encode(q.Context, " " + q.Choices[q.Gold])).ToList());
+        var after = MultipleChoice.Score(loaded.Model, encoder, Questions, batchSize: 3);
+        Assert.Equal(1.0, after.Acc.Value);
+        Assert.Equal(1.0, after.AccNorm.Value);
+        Assert.All(after.Examples, e => Assert.True(e.LogLikelihoods[e.Gold] > e.LogLikelihoods.Where((_, i) => i != e.Gold).Max() + 1));
+    }
+
+    /// Full fine-tuning with Adam on the context + right answer sequences, every token a target.
+    static void Train(CausalLM model, IReadOnlyList<LoglikelihoodRequest> sequences)
+    {
+        var ps = model.parameters().ToList();
+        foreach (var p in ps) p.requires_grad = true;
+        using var opt = optim.Adam(ps, lr: 1e-2);
+        model.train();
+        for (int step = 0; step < 25; step++)
+            foreach (var s in sequences)
+            {
+                using var scope = NewDisposeScope();
+                var ids = tensor(s.Context.Concat(s.Continuation).Select(i => (long)i).ToArray()).unsqueeze(0);
+                var logits = model.Forward(ids[.., ..^1]);
+                var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), ids[.., 1..].reshape(-1));
+                opt.zero_grad();
+                loss.backward();
+                opt.step();
+            }
+        model.eval();
+    }
+}
