@@ -26,31 +26,10 @@ public class MultipleChoiceKnownAnswerTests
         var before = MultipleChoice.Score(loaded.Model, encoder, Questions);
         Assert.True(before.Acc.Value < 1.0, "the untrained model already picks every answer: the fixture proves nothing");
 
-        Train(loaded.Model, Questions.Select(q => encoder.Encode(q.Context, " " + q.Choices[q.Gold])).ToList());
+        TinyTraining.Train(loaded.Model, Questions.Select(q => { var r = encoder.Encode(q.Context, " " + q.Choices[q.Gold]); return r.Context.Concat(r.Continuation).ToArray(); }).ToList());
         var after = MultipleChoice.Score(loaded.Model, encoder, Questions, batchSize: 3);
         Assert.Equal(1.0, after.Acc.Value);
         Assert.Equal(1.0, after.AccNorm.Value);
         Assert.All(after.Examples, e => Assert.True(e.LogLikelihoods[e.Gold] > e.LogLikelihoods.Where((_, i) => i != e.Gold).Max() + 1));
-    }
-
-    /// Full fine-tuning with Adam on the context + right answer sequences, every token a target.
-    static void Train(CausalLM model, IReadOnlyList<LoglikelihoodRequest> sequences)
-    {
-        var ps = model.parameters().ToList();
-        foreach (var p in ps) p.requires_grad = true;
-        using var opt = optim.Adam(ps, lr: 1e-2);
-        model.train();
-        for (int step = 0; step < 25; step++)
-            foreach (var s in sequences)
-            {
-                using var scope = NewDisposeScope();
-                var ids = tensor(s.Context.Concat(s.Continuation).Select(i => (long)i).ToArray()).unsqueeze(0);
-                var logits = model.Forward(ids[.., ..^1]);
-                var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), ids[.., 1..].reshape(-1));
-                opt.zero_grad();
-                loss.backward();
-                opt.step();
-            }
-        model.eval();
     }
 }
