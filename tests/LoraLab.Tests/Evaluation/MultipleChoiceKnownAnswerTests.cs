@@ -10,7 +10,7 @@ namespace LoraLab.Tests.Tasks;
 /// continuations only must pick them every time (acc and acc_norm 1.0), while the untrained model does not.
 public class MultipleChoiceKnownAnswerTests
 {
-    static readonly ChoiceExample[] Questions =
+    public static readonly ChoiceExample[] Questions =
     [
         new("The secret fruit is", ["plum", "apple", "cherry"], 0),
         new("The secret colour is", ["red", "blue", "green"], 2),

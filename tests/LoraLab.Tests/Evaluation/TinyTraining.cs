@@ -6,12 +6,12 @@ namespace LoraLab.Tests.Tasks;
 /// Teaches the tiny-chat model a few sequences by heart, so a task's answer is known by construction.
 static class TinyTraining
 {
-    /// Full fine-tuning with Adam on the given sequences, every token a target.
-    public static void Train(CausalLM model, IReadOnlyList<int[]> sequences, int steps = 25)
+    /// Adam on the given sequences, every token a target: all weights (full fine-tuning), or only `trainable`.
+    public static void Train(CausalLM model, IReadOnlyList<int[]> sequences, int steps = 25, IEnumerable<TorchSharp.Modules.Parameter>? trainable = null, double lr = 1e-2)
     {
-        var ps = model.parameters().ToList();
+        var ps = (trainable ?? model.parameters()).ToList();
         foreach (var p in ps) p.requires_grad = true;
-        using var opt = optim.Adam(ps, lr: 1e-2);
+        using var opt = optim.Adam(ps, lr: lr);
         model.train();
         for (int step = 0; step < steps; step++)
             foreach (var s in sequences)
