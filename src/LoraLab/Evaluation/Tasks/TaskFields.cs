@@ -49,7 +49,8 @@ public sealed class TaskFields
     /// An index: a number or a string of digits (Hellaswag's `label`).
     public static int Index(JsonNode node, string column, string where)
     {
-        if (node.GetValueKind() == JsonValueKind.Number && node.AsValue().TryGetValue(out int i)) return i;
+        // a number's JSON text, not TryGetValue<int>: a Parquet column arrives as a long, which TryGetValue<int> refuses
+        if (node.GetValueKind() == JsonValueKind.Number && int.TryParse(node.ToJsonString(), out int i)) return i;
         if (node.GetValueKind() == JsonValueKind.String && int.TryParse(node.GetValue<string>(), out i)) return i;
         throw new UserException($"{where}: '{column}' must be the index of the right choice (a whole number)");
     }

@@ -8,12 +8,12 @@ namespace LoraLab.Evaluation.Tasks;
 public static class TaskFile
 {
     public static List<ChoiceExample> LoadChoices(string path, string format, TaskFields fields, int? limit = null, DataReadOptions? options = null) =>
-        Load(path, fields, limit, options, (row, where) => TaskFormat.Choice(format, row, fields, where));
+        Load(path, limit, options, (row, where) => TaskFormat.Choice(format, row, fields, where));
 
     public static List<GenerationExample> LoadGeneration(string path, string format, TaskFields fields, int? limit = null, DataReadOptions? options = null) =>
-        Load(path, fields, limit, options, (row, where) => TaskFormat.Generation(format, row, fields, where));
+        Load(path, limit, options, (row, where) => TaskFormat.Generation(format, row, fields, where));
 
-    static List<T> Load<T>(string path, TaskFields fields, int? limit, DataReadOptions? options, Func<JsonObject, string, T> read)
+    static List<T> Load<T>(string path, int? limit, DataReadOptions? options, Func<JsonObject, string, T> read)
     {
         if (!File.Exists(path)) throw new UserException($"{path}: task file not found");
         if (limit is < 1) throw new UserException($"--limit must be at least 1 (got {limit})");
