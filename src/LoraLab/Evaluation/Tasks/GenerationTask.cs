@@ -13,14 +13,14 @@ public sealed record GenerationTaskResult(IReadOnlyList<GenerationOutcome> Examp
 }
 
 /// How a generation prompt becomes tokens, and which tokens end the reply.
-public sealed record PromptEncoding(Func<string, int[]> Encode, IReadOnlyCollection<int> StopIds)
+public sealed record PromptEncoding(Func<string, string?, int[]> Encode, IReadOnlyCollection<int> StopIds)
 {
-    /// Plain text as `loralab generate` encodes it (BOS when the tokenizer asks for it), ended by EOS.
+    /// Plain text as `loralab generate` encodes it (BOS when the tokenizer asks for it; an input on the next line), ended by EOS.
     public static PromptEncoding Plain(ITokenizer tok) =>
-        new(p => tok.Encode(p, addBos: tok.AddBosByDefault).ToArray(), tok.EosId is int e ? [e] : []);
+        new((p, input) => tok.Encode(string.IsNullOrEmpty(input) ? p : p + "\n" + input, addBos: tok.AddBosByDefault).ToArray(), tok.EosId is int e ? [e] : []);
 
     /// The user's turn of a prompt template, ended by the template's stop tokens.
-    public static PromptEncoding Template(Data.ExampleBuilder builder) => new(p => builder.EncodePrompt(p), builder.StopTokenIds.ToArray());
+    public static PromptEncoding Template(Data.ExampleBuilder builder) => new((p, input) => builder.EncodePrompt(p, input), builder.StopTokenIds.ToArray());
 }
 
 /// Generation tasks scored by exact match: greedy decoding to a stop token or the token limit; the prediction is
@@ -41,7 +41,7 @@ public static class GenerationTask
             var outcomes = new List<GenerationOutcome>(examples.Count);
             foreach (var e in examples)
             {
-                var generated = TextGenerator.Generate(model, encoding.Encode(e.Prompt), opts);
+                var generated = TextGenerator.Generate(model, encoding.Encode(e.Prompt, e.Input), opts);
                 var reply = tok.Decode(generated.Tokens, skipSpecialTokens: true);
                 var prediction = Extract(reply, answerPattern);
                 outcomes.Add(new GenerationOutcome(reply, prediction, e.Answer, string.Equals(prediction, e.Answer.Trim(), StringComparison.Ordinal)));

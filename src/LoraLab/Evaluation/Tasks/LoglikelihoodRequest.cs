@@ -11,19 +11,20 @@ public interface IRequestEncoder
 {
     /// The text put between a multiple-choice context and each choice.
     string ChoiceDelimiter { get; }
-    LoglikelihoodRequest Encode(string context, string continuation);
+    LoglikelihoodRequest Encode(string context, string continuation, string? input = null);
 }
 
 /// lm-evaluation-harness's split for untemplated text: trailing whitespace of the context moves to the start of the
 /// continuation, context + continuation are tokenised together, and the continuation is the tokens past the count
 /// of the context's own tokens (so a token merged across the boundary is scored). No BOS, as the harness's default
-/// for causal models; an empty context is the BOS token (EOS when there is none).
+/// for causal models; an empty context is the BOS token (EOS when there is none). An input goes on the context's next line.
 public sealed class PlainTextEncoder(ITokenizer tok) : IRequestEncoder
 {
     public string ChoiceDelimiter => " ";
 
-    public LoglikelihoodRequest Encode(string context, string continuation)
+    public LoglikelihoodRequest Encode(string context, string continuation, string? input = null)
     {
+        if (!string.IsNullOrEmpty(input)) context = context + "\n" + input;
         int kept = context.TrimEnd().Length;
         if (kept < context.Length) { continuation = context[kept..] + continuation; context = context[..kept]; }
         if (context.Length == 0)
@@ -44,10 +45,10 @@ public sealed class TemplateEncoder(ExampleBuilder builder) : IRequestEncoder
     public string ChoiceDelimiter => "";
     public string TemplateName => builder.Template.Name;
 
-    public LoglikelihoodRequest Encode(string context, string continuation)
+    public LoglikelihoodRequest Encode(string context, string continuation, string? input = null)
     {
-        var prompt = builder.EncodePrompt(context);
-        var whole = builder.Encode(new AlpacaRecord("task", context, "", continuation)).InputIds;
+        var prompt = builder.EncodePrompt(context, input);
+        var whole = builder.Encode(new AlpacaRecord("task", context, input ?? "", continuation)).InputIds;
         var stops = builder.StopTokenIds;
         var cont = whole.Skip(prompt.Length).TakeWhile(id => !stops.Contains(id)).ToArray();
         return new LoglikelihoodRequest(prompt, cont);

@@ -24,7 +24,7 @@ public static class MultipleChoice
     public static MultipleChoiceResult Score(CausalLM model, IRequestEncoder encoder, IReadOnlyList<ChoiceExample> examples,
         int batchSize = LoglikelihoodScorer.DefaultBatchSize)
     {
-        var requests = examples.SelectMany(e => e.Choices.Select(c => encoder.Encode(e.Context, encoder.ChoiceDelimiter + c))).ToList();
+        var requests = examples.SelectMany(e => e.Choices.Select(c => encoder.Encode(e.Context, encoder.ChoiceDelimiter + c, e.Input))).ToList();
         var lls = LoglikelihoodScorer.Score(model, requests, batchSize);
         var outcomes = new List<ChoiceOutcome>(examples.Count);
         int at = 0;
