@@ -87,6 +87,18 @@ public class EvalTaskCommandTests
     }
 
     [Fact]
+    public void Template_renders_every_models_prompts_and_is_named_in_the_result()
+    {
+        var (code, stdout, err) = CliRunner.Run("eval", "--model", Model, "--task", "mc", "--data", McData, "--template", "alpaca", "--json");
+        Assert.True(code == 0, err);
+        var r = JsonDocument.Parse(stdout).RootElement.GetProperty("results")[0];
+        Assert.Equal("alpaca", r.GetProperty("template").GetString());
+        var (code2, stdout2, _) = CliRunner.Run("eval", "--model", Model, "--task", "mc", "--data", McData, "--json");
+        Assert.Equal(0, code2);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(stdout2).RootElement.GetProperty("results")[0].GetProperty("template").ValueKind);
+    }
+
+    [Fact]
     public void Generation_task_scores_exact_match_with_an_answer_regex()
     {
         var data = Path.Combine(TempDir.New(), "sums.jsonl");
