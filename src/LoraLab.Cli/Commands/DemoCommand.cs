@@ -100,6 +100,9 @@ public sealed class DemoCommand : Command<DemoSettings>
         table.AddRow("validation loss (answer tokens)", $"{r.Before.ValLoss:F3}", $"{r.After.ValLoss:F3}");
         table.AddRow("answers ending with EOS", Pct(r.Before.StopShare), Pct(r.After.StopShare));
         AnsiConsole.Write(table);
+        if (r.TasksBefore.Count > 0)
+            AnsiConsole.Write(TaskTable.Build("built-in tasks (held-out examples, alpaca template)",
+                [new("base", null, r.TasksBefore), new("fine-tuned", null, r.TasksAfter)], templateRow: false));
 
         var samples = new Table().Title("generations").AddColumns("instruction", "input", "expected", "base", "fine-tuned");
         foreach (var (b, a) in r.Shown)

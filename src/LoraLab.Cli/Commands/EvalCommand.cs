@@ -2,23 +2,65 @@ using System.ComponentModel;
 using System.Text.Json;
 using LoraLab.Data;
 using LoraLab.Evaluation;
+using LoraLab.Evaluation.Tasks;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class EvalSettings : AdapterSettings
+public sealed class EvalSettings : ModelSettings
 {
+    [CommandOption("--adapter <DIR>")]
+    [Description("PEFT LoRA adapter folder applied on top of --model. With --task, repeat it to score several side by side; 'none' is the base alone.")]
+    public string[] Adapters { get; set; } = [];
+
+    /// The one adapter of a loss evaluation (null for none).
+    public string? Adapter
+    {
+        get => Adapters.Length == 0 || TaskColumn.IsNone(Adapters[0]) ? null : Adapters[0];
+        set => Adapters = value is null ? [] : [value];
+    }
+
+    [CommandOption("--task <KIND>")]
+    [Description("Score a benchmark task instead of the loss: mc (multiple choice by log-likelihood, acc and acc_norm) or gen (greedy generation, exact match). The task file is --data (JSON Lines or Parquet); a hub --format implies mc.")]
+    public string? Task { get; set; }
+
+    [CommandOption("--format <NAME>")]
+    [Description("Task file layout: jsonl (context, choices, gold / prompt, answer), mmlu, arc, hellaswag, truthfulqa-mc1 (the Hugging Face Hub datasets' columns). Default: jsonl.")]
+    public string? Format { get; set; }
+
+    [CommandOption("--field <FIELD=COLUMN>")]
+    [Description("For --format jsonl: read a field from another column, e.g. --field context=question --field gold=label (repeatable).")]
+    public string[] Fields { get; set; } = [];
+
+    [CommandOption("--limit <N>")]
+    [Description("Score only the first N examples of the task file.")]
+    public int? Limit { get; set; }
+
+    [CommandOption("--answer-regex <PATTERN>")]
+    [Description("--task gen: the prediction is the first capture group of this pattern's first match in the reply (default: the reply's first line), compared with the answer after trimming.")]
+    public string? AnswerRegex { get; set; }
+
+    [CommandOption("--max-new-tokens <N>")]
+    [Description("--task gen: the most tokens generated per reply (greedy; a stop token ends it sooner).")]
+    [DefaultValue(GenerationTask.DefaultMaxNewTokens)]
+    public int MaxNewTokens { get; set; } = GenerationTask.DefaultMaxNewTokens;
+
+    [CommandOption("--score-batch <N>")]
+    [Description("--task mc: choices scored per forward pass (padded on the right; the scores are those of one at a time).")]
+    [DefaultValue(LoglikelihoodScorer.DefaultBatchSize)]
+    public int ScoreBatch { get; set; } = LoglikelihoodScorer.DefaultBatchSize;
+
     [CommandOption("--data <FILE>")]
     [Description("JSONL file: one {\"input_ids\": [[...]]} or {\"text\": \"...\"} per line; or instruction/chat data (Alpaca, messages) scored on the responses when a template applies.")]
     public string? Data { get; set; }
 
     [CommandOption("--template <NAME>")]
-    [Description("Render instruction/chat data with this template and score the response tokens (default: the adapter's recorded template).")]
+    [Description("Render instruction/chat data with this template and score the response tokens (default: the adapter's recorded template). With --task: the template each model's prompts are rendered with (default: each adapter's own; plain text for the base).")]
     public string? Template { get; set; }
 
     [CommandOption("--raw")]
-    [Description("Ignore the adapter's recorded template: score text / input_ids records in full.")]
+    [Description("Ignore the adapter's recorded template: score text / input_ids records in full (with --task: plain-text prompts for every model).")]
     public bool Raw { get; set; }
 
     [CommandOption("--run <DIR>")]
@@ -32,7 +74,7 @@ public sealed class EvalSettings : AdapterSettings
     public string? EncodingErrors { get; set; }
 
     [CommandOption("--json")]
-    [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template) on stdout.")]
+    [Description("Print exactly one JSON object (loss, perplexity, tokens, sequences, template; with --task: the scores of each adapter) on stdout.")]
     public bool Json { get; set; }
 
     public DataReadOptions ReadOptions => DataReadOptions.From(MaxRecordBytes, EncodingErrors);
@@ -40,16 +82,20 @@ public sealed class EvalSettings : AdapterSettings
 
 /// `loralab eval`: mean next-token loss and perplexity of a model on a file. Instruction data is rendered with the
 /// template the adapter was trained with, so the number is the one training reported as validation loss.
+/// With --task (or a hub --format) it scores a benchmark task instead (EvalTaskRunner).
 public sealed class EvalCommand : Command<EvalSettings>
 {
     public override int Execute(CommandContext context, EvalSettings s, CancellationToken cancellation)
     {
+        if (EvalTaskRunner.Kind(s) is { } task) return EvalTaskRunner.Run(s, task);
+        if (s.Adapters.Length > 1)
+            throw new UserException("several --adapter values are compared on a task: give --task mc|gen (the loss is of one model)");
         // A full fine-tune's recorded template: kept apart from --template, as it applies only where it can.
         var recordedTemplate = s.Run is null ? null : FromRun(s);
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a JSONL file)");
         if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
         _ = s.ReadOptions; // bad values fail before the model loads
-        using var loaded = ModelSession.Open(s, out var adapter);
+        using var loaded = ModelSession.Open(s, s.Adapter, out var adapter);
         var templated = Templated(s, loaded, adapter, recordedTemplate);
         EvalResult r;
         if (templated is not null) r = Perplexity.Evaluate(loaded.Model, templated.Value.Examples);

@@ -11,7 +11,11 @@ public static class ModelSession
 {
     public static LoadedModel Open(ModelSettings s, LoadOptions? extra = null) => Open(s, out _, extra);
 
-    public static LoadedModel Open(ModelSettings s, out AdapterLoadReport? adapter, LoadOptions? extra = null)
+    public static LoadedModel Open(ModelSettings s, out AdapterLoadReport? adapter, LoadOptions? extra = null) =>
+        Open(s, (s as AdapterSettings)?.Adapter, out adapter, extra);
+
+    /// The base with the adapter in `adapterDir` (none when null): `eval` loads one per adapter it compares.
+    public static LoadedModel Open(ModelSettings s, string? adapterDir, out AdapterLoadReport? adapter, LoadOptions? extra = null)
     {
         adapter = null;
         var dir = s.RequireModel();
@@ -21,7 +25,7 @@ public static class ModelSession
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
         var loaded = ModelLoader.Load(dir, options);
         foreach (var w in loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
-        if (s is AdapterSettings { Adapter: { } adapterDir })
+        if (adapterDir is not null)
         {
             try { adapter = AdapterLoading.Load(adapterDir, loaded); }
             catch { loaded.Dispose(); throw; }

@@ -11,6 +11,16 @@ static class ParquetRows
 {
     public static List<Record> Read(string path)
     {
+        var rows = Objects(path);
+        var records = new List<Record>(rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+            records.Add(RecordParser.Parse(rows[i], $"{path}: row {i}"));
+        return records;
+    }
+
+    /// Each row as the JSON object a JSON Lines line would hold.
+    public static List<JsonNode?> Objects(string path)
+    {
         IList<Dictionary<string, object>> rows;
         try
         {
@@ -22,10 +32,7 @@ static class ParquetRows
         {
             throw new UserException($"{path}: cannot read as Parquet: {e.Message}", e);
         }
-        var records = new List<Record>(rows.Count);
-        for (int i = 0; i < rows.Count; i++)
-            records.Add(RecordParser.Parse(ToNode(rows[i]), $"{path}: row {i}"));
-        return records;
+        return rows.Select(ToNode).ToList();
     }
 
     static JsonNode? ToNode(object? value) => value switch

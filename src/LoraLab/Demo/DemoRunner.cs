@@ -33,7 +33,8 @@ public sealed record DemoOptions
 /// Everything the demo measured, and where it wrote its files.
 public sealed record DemoReport(string BaseDir, string OutDir, string ReportPath, int TrainExamples, int HeldOutExamples,
     HeldOutScore Before, HeldOutScore After, AdapterTrainingOutcome Training,
-    IReadOnlyList<(GenerationSample Before, GenerationSample After)> Shown, double Seconds);
+    IReadOnlyList<(GenerationSample Before, GenerationSample After)> Shown, double Seconds,
+    IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksBefore, IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksAfter);
 
 /// The built-in demo: measures the committed demo base on held-out instruction tasks, fine-tunes it on the
 /// training tasks through an <see cref="IAdapterTrainer"/>, measures again, and saves the result.
@@ -68,6 +69,8 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
 
         var before = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("base", i, n));
         Message?.Invoke($"base: held-out accuracy {before.Accuracy:P1}, validation loss {before.ValLoss:F3}");
+        // after the held-out measurement, which it does not change (no random numbers drawn, the model left in eval mode)
+        var tasksBefore = LoraLab.Evaluation.Tasks.DemoWorldTasks.Score(loaded.Model, builder, heldOut, options.MaxNewTokens);
 
         var trainOptions = new LoraLab.Configuration.RunConfig
         {
@@ -79,11 +82,12 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
 
         var after = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("tuned", i, n));
         Message?.Invoke($"tuned: held-out accuracy {after.Accuracy:P1}, validation loss {after.ValLoss:F3}");
+        var tasksAfter = LoraLab.Evaluation.Tasks.DemoWorldTasks.Score(loaded.Model, builder, heldOut, options.MaxNewTokens);
 
         var shown = ShownIndices(heldOut, options.ShownSamples).Select(i => (before.Samples[i], after.Samples[i])).ToList();
         var reportPath = Path.Combine(options.OutDir, "demo_report.json");
         var report = new DemoReport(baseDir, options.OutDir, reportPath, train.Examples.Count, held.Examples.Count,
-            before, after, outcome, shown, clock.Elapsed.TotalSeconds);
+            before, after, outcome, shown, clock.Elapsed.TotalSeconds, tasksBefore, tasksAfter);
         WriteReport(report);
         return report;
     }
@@ -105,6 +109,8 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
     static IEnumerable<int> ShownIndices(IReadOnlyList<DemoExample> examples, int count) =>
         examples.Select((e, i) => (e.Task, i)).GroupBy(p => p.Task).Select(g => g.First().i).Take(count);
 
+    static double? Finite(double x) => double.IsFinite(x) ? x : null;
+
     static void WriteReport(DemoReport r)
     {
         object Score(HeldOutScore s) => new
@@ -118,6 +124,7 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
             trainable_parameters = r.Training.TrainableParameters, total_parameters = r.Training.TotalParameters,
             saved = r.Training.SavedDir, merged = r.Training.MergedDir, train_examples = r.TrainExamples, heldout_examples = r.HeldOutExamples,
             before = Score(r.Before), after = Score(r.After), seconds = r.Seconds,
+            tasks = r.TasksBefore.Zip(r.TasksAfter, (b, a) => new { metric = b.Metric, examples = b.Count, before = b.Value, before_stderr = Finite(b.StdErr), after = a.Value, after_stderr = Finite(a.StdErr) }),
         };
         File.WriteAllText(r.ReportPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }

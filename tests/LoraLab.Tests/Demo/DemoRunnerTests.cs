@@ -39,6 +39,11 @@ public class DemoRunnerTests
             Assert.True(report.Before.ValLoss > 0);
             using var json = JsonDocument.Parse(File.ReadAllText(report.ReportPath));
             Assert.Equal(report.Before.Count, json.RootElement.GetProperty("before").GetProperty("examples").GetInt32());
+            // the built-in tasks, scored before and after: unchanged by a trainer that changes nothing
+            Assert.Equal(["count (multiple choice) acc", "count (multiple choice) acc_norm", "first word (generation) exact_match"], report.TasksBefore.Select(t => t.Metric));
+            Assert.Equal(report.TasksBefore.Select(t => t.Value), report.TasksAfter.Select(t => t.Value));
+            Assert.All(report.TasksBefore, t => Assert.Equal(2, t.Count));
+            Assert.Equal(3, json.RootElement.GetProperty("tasks").GetArrayLength());
 
             // A second run into the same folder needs --overwrite.
             Assert.Throws<UserException>(() => new DemoRunner(new DemoOptions { OutDir = outDir, Steps = 7, HeldOutPerTask = 1 }, trainer).Run());
