@@ -19,7 +19,7 @@ public sealed class AnalyzeSettings : CommandSettings
     public string? Base { get; set; }
 
     [CommandOption("--out <DIR>")]
-    [Description("Also write rank_pattern.yaml (each module's rank at 90% energy, in PEFT's adapter_config r + rank_pattern form; train has no rank_pattern setting yet) and effective_rank.png (layer × module heat map) here.")]
+    [Description("Also write rank_pattern.yaml (each module's rank at 90% energy, r + rank_pattern as PEFT's LoraConfig has them, usable as `train --config`) and effective_rank.png (layer × module heat map) here.")]
     public string? Out { get; set; }
 
     [CommandOption("--overwrite")]

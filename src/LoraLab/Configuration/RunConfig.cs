@@ -43,6 +43,8 @@ public sealed class RunConfig
     public string Targets { get; set; } = "all";
     public bool LoraHead { get; set; }
     public bool UseRslora { get; set; }
+    /// Per-module ranks over R (PEFT's rank_pattern: the first regex key matching the end of a module path wins); null = none.
+    public IReadOnlyDictionary<string, int>? RankPattern { get; set; }
 
     // optim
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;

@@ -29,6 +29,8 @@ static class RunConfigChecks
         if (!c.Template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
             Collect(errors, c.NameOf(RunSettings.Template), () => PromptTemplate.Get(c.Template));
         if (c.Method != TrainMethod.Full) Collect(errors, c.NameOf(RunSettings.Targets), () => Adapters.LoraTargets.Parse(c.Targets, c.LoraHead));
+        if (c.RankPattern is { } pattern && RunSettings.RankPattern.RangeError(pattern) is null)
+            Collect(errors, c.NameOf(RunSettings.RankPattern), () => new Adapters.LoraConfig { RankPattern = pattern }.Validate("rank_pattern"));
 
         if (errors.Count == 1) throw new UserException(errors[0]);
         if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");

@@ -76,6 +76,20 @@ public static class RunConfigYaml
         if (seen.TryGetValue(s.Key, out var first)) throw new UserException($"{path}:{line}: duplicate key '{written}' (first at line {first})");
         seen[s.Key] = line;
         var origin = $"{path}:{line}: {written}";
+        if (s == RunSettings.RankPattern && parser.TryConsume<MappingStart>(out _))
+        {
+            var pairs = new List<string>();
+            while (!parser.Accept<MappingEnd>(out _))
+            {
+                if (!parser.TryConsume<Scalar>(out var k) || !parser.TryConsume<Scalar>(out var v))
+                    throw new UserException($"{origin}: expected {s.Expected}");
+                if (k.Value.Contains(',') || k.Value.Contains('=')) throw new UserException($"{origin}: key '{k.Value}' may not hold ',' or '='");
+                pairs.Add($"{k.Value}={v.Value}");
+            }
+            parser.Consume<MappingEnd>();
+            layer.Parse(s, string.Join(",", pairs), origin);
+            return;
+        }
         if (!parser.TryConsume<Scalar>(out var scalar))
         {
             parser.SkipThisAndNestedEvents();

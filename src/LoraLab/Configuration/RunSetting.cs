@@ -103,6 +103,7 @@ public sealed class RunSetting<T> : IRunSetting
 
     public string? RangeError(object? value) =>
         _range is null || value is null ? null
+        : value is IReadOnlyDictionary<string, int> map ? map.Values.Select(v => RangeError(v)).FirstOrDefault(e => e is not null)
         : Convert.ToDouble(value, CultureInfo.InvariantCulture) is var v && _range.Contains(v) ? null
         : $"must be {_range.Describe()}{(_range.Why is null ? "" : $" ({_range.Why})")}, got {v.ToString(CultureInfo.InvariantCulture)}";
 }

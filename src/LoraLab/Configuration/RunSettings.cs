@@ -14,7 +14,7 @@ public static class RunSettings
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
         ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
-        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", OptimizerFlag = "--optimizer <NAME>",
+        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", RankPatternFlag = "--rank-pattern <KEY=R,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
         MaxGradNormFlag = "--max-grad-norm <N>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
         WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
@@ -80,6 +80,10 @@ public static class RunSettings
     public static readonly RunSetting<bool> UseRslora = Switch(LoraS, UseRsloraFlag, "Scale by alpha/sqrt(r) (rank-stabilised LoRA).",
         c => c.UseRslora, (c, v) => c.UseRslora = v);
 
+    public static readonly RunSetting<IReadOnlyDictionary<string, int>?> RankPattern = RankMap(LoraS, RankPatternFlag,
+        "Per-module ranks over --rank, PEFT's rank_pattern: regexes matched against the end of a module path (layers\\.0\\.self_attn\\.q_proj=2,mlp=4); `loralab analyze --out` suggests one.",
+        c => c.RankPattern, (c, v) => c.RankPattern = v);
+
     // optim
     public static readonly RunSetting<OptimizerKind> Optimizer = Choice(OptimS, OptimizerFlag, "adamw, adam or sgd.", RunChoices.Optimizer,
         c => c.Optimizer, (c, v) => c.Optimizer = v);
@@ -132,7 +136,7 @@ public static class RunSettings
         Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, Quantize, Threads, Streams, StopRatePrompts,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, Quantize, Threads, Streams, StopRatePrompts,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);

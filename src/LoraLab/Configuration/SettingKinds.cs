@@ -57,6 +57,26 @@ static class SettingKinds
         new(section, flag, null, help, choices.Describe(), get, set, t => choices.TryParse(t, out var v) ? (true, v) : (false, null),
             v => choices.NameOf(v!.Value), v => choices.NameOf(v!.Value), null, nullable: true, choice: true, changesLearning: true, isPath: false);
 
+    /// A mapping of module-path regexes to ranks: a YAML mapping (`rank_pattern: {'layers\.0\.q_proj': 2}`), or as
+    /// text `KEY=R,KEY=R` (flags, --set).
+    internal static RunSetting<IReadOnlyDictionary<string, int>?> RankMap(string section, string flag, string help,
+        Func<RunConfig, IReadOnlyDictionary<string, int>?> get, Action<RunConfig, IReadOnlyDictionary<string, int>?> set) =>
+        new(section, flag, null, help, "a mapping of module regexes to whole numbers (KEY=R,KEY=R)", get, set, t => ParseRankMap(t) is { } m ? (true, m) : (false, null),
+            m => string.Join(",", m!.Select(kv => $"{kv.Key}={kv.Value.ToString(CultureInfo.InvariantCulture)}")),
+            m => m!.ToDictionary(kv => kv.Key, kv => kv.Value), new NumberRange(1, Whole: true), nullable: true, choice: false, changesLearning: true, isPath: false);
+
+    static IReadOnlyDictionary<string, int>? ParseRankMap(string text)
+    {
+        var map = new Dictionary<string, int>();
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.LastIndexOf('=');
+            if (eq <= 0 || ParseWhole(pair[(eq + 1)..]) is not long v || v is < int.MinValue or > int.MaxValue) return null;
+            map[pair[..eq].Trim()] = (int)v;
+        }
+        return map.Count == 0 ? null : map;
+    }
+
     /// A whole number as YAML writes it: digits with optional `_` separators, or 0x hex / 0o octal (YAML 1.1 and 1.2).
     static long? ParseWhole(string text)
     {

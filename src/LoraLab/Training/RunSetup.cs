@@ -49,7 +49,7 @@ public static class RunSetup
         if (c.Method == TrainMethod.Full) return null;
         var lora = new LoraConfig
         {
-            R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora,
+            R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
             TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Path.GetFullPath(baseModel),
         };
         lora.Validate("--targets/--r/--alpha");

@@ -74,6 +74,13 @@ public class AnalyzeTests
         Assert.Contains("\nr: 4\n", yaml);
         Assert.Contains(@"  'layers\.0\.self_attn\.q_proj': 2", yaml);
         Assert.DoesNotContain("layers\\.1\\.", yaml);
+        // the file is a train run config: the ranks it suggests are the ranks train gives each module
+        var run = LoraLab.Configuration.RunConfig.LoadYaml(Path.Combine(outDir, AnalyzeCommand.RankPatternFile));
+        using (var fresh = LoraTestModels.RandomTiny())
+        {
+            LoraLab.Training.RunSetup.Trainable(fresh, LoraLab.Training.RunSetup.Lora(run, null), 1);
+            Assert.All(LoraInjector.Adapters(fresh), a => Assert.Equal(a.Path.Contains("layers.0.") ? 2 : 4, a.R));
+        }
 
         using var png = SKBitmap.Decode(Path.Combine(outDir, EffectiveRankHeatmap.FileName));
         Assert.NotNull(png);

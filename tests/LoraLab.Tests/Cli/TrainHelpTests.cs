@@ -20,7 +20,7 @@ public class TrainHelpTests
         {
             var flag = s.FlagTemplate.Split(' ')[0].Split('|').Last();
             // the option column: "        --lr <LR>" or "    -r, --rank <R>" (wrapped descriptions are indented further)
-            var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag}\b"));
+            var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag}(\s|$)"));
             Assert.True(line is not null, $"no help line for {flag} in:\n{help}");
             Assert.Contains(s.Help.Split(' ')[0], line);
             Assert.DoesNotMatch(@"\(default[ :]|\w \(default\)", s.Help);

@@ -16,8 +16,8 @@ public static class RankPatternYaml
             ?? ranks.GroupBy(x => x.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
         var sb = new StringBuilder();
         sb.Append("# Suggested LoRA ranks for the modules of ").Append(adapterDir).Append(": each gets the rank that holds 90% of its ΔW energy.\n");
-        sb.Append("# PEFT's LoraConfig / adapter_config.json form (r + rank_pattern, keys are regexes matched against the end of the module path).\n");
-        sb.Append("# `loralab train` has no rank_pattern setting yet: use these with PEFT, or as a guide for --rank and --targets.\n");
+        sb.Append("# r + rank_pattern (keys are regexes matched against the end of the module path), as PEFT's LoraConfig has them:\n");
+        sb.Append("# `loralab train --config THIS_FILE ...` trains with these ranks.\n");
         sb.Append("r: ").Append(r.ToString(CultureInfo.InvariantCulture)).Append('\n');
         var others = ranks.Where(x => x.Rank != r).ToList();
         if (others.Count == 0) { sb.Append("rank_pattern: {}\n"); return sb.ToString(); }
