@@ -13,11 +13,11 @@ public sealed record CombinedModule(string Path, Tensor B, Tensor A, double Rela
     /// `generator` feeds dare's draws (modules in order, adapters in order within each).
     public static CombinedModule Build(IReadOnlyList<ModuleFactors> sources, CombineOptions o, Generator? generator = null)
     {
+        int r = o.Rank ?? sources.Max(m => m.R);
+        if (o.Method.IsEntryWise()) return EntryWise(sources, o, r, generator);
         using var scope = NewDisposeScope();
         var path = sources[0].Path;
         var (weights, method) = (o.Weights, o.Method);
-        int r = o.Rank ?? sources.Max(m => m.R);
-        if (method.IsEntryWise()) return EntryWise(sources, o, r, generator);
         // Σ wᵢ·sᵢ·Bᵢ·Aᵢ = [w₁s₁B₁ | w₂s₂B₂ | …] · [A₁; A₂; …]: the exact sum as one (out, Σrᵢ) × (Σrᵢ, in) product.
         var stackedB = cat(sources.Select((m, i) => m.B.mul(weights[i] * m.Scaling)).ToArray(), 1);
         var stackedA = cat(sources.Select(m => m.A).ToArray(), 0);
