@@ -29,7 +29,7 @@ public sealed class CombineSettings : CommandSettings
     public int? Rank { get; set; }
 
     [CommandOption("--density <D>")]
-    [Description("ties, dare, dare-ties (required): the fraction of each ΔWᵢ's entries kept, in (0, 1]; ties keeps the largest by magnitude, dare a random set.")]
+    [Description("ties, dare, dare-ties (required): the fraction of each ΔWᵢ's entries kept, 0 < D ≤ 1; ties keeps the largest by magnitude, dare a random set.")]
     public double? Density { get; set; }
 
     [CommandOption("--majority-sign <HOW>")]
