@@ -27,7 +27,7 @@ public static class CommandRegistry
             .WithExample("merge", "--model", "models/tiny", "--adapter", "runs/lora", "--out", "models/tiny-merged", "--save-dtype", "bf16");
         Add<ReportCommand>(config, "report").WithDescription("Plots (loss, learning rate, tokens/s) and a table of final metrics of training runs, as report.md and a self-contained report.html.")
             .WithExample("report", "runs/a", "runs/b", "--out", "reports/ab");
-        Add<CombineCommand>(config, "combine").WithDescription("Combine PEFT adapters of one base into one adapter (weighted sum, task arithmetic): cat, linear or svd.")
+        Add<CombineCommand>(config, "combine").WithDescription("Combine PEFT adapters of one base into one adapter (weighted sum, task arithmetic): cat, linear, svd, or PEFT's ties and dare merges.")
             .WithExample("combine", "runs/a/adapter", "runs/b/adapter", "--weights=1,-0.5", "--method", "svd", "--rank", "8", "--out", "adapters/a-minus-b");
         Add<AnalyzeCommand>(config, "analyze").WithDescription("Per-module singular values and effective rank of an adapter's ΔW, a suggested rank_pattern and a heat map.")
             .WithExample("analyze", "runs/a/adapter", "--base", "models/tiny", "--out", "runs/a/analysis");

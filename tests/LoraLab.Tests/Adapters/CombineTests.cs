@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LoraLab.Adapters;
+using LoraLab.Adapters.Combining;
 using LoraLab.ModelFiles;
 using Xunit;
 using static TorchSharp.torch;
@@ -179,5 +180,83 @@ public class CombineTests
         (code, _, err) = CliRunner.Run("combine", a, copy, "--weights", "1", "--out", Path.Combine(root, "out"));
         Assert.Equal(2, code);
         Assert.Contains("--weights has 1 value(s) for 2 adapter(s)", err);
+    }
+
+    /// ties at full rank writes exactly the TIES merge of the inputs' dense ΔWᵢ, and that adapter evaluates as base +
+    /// merge; one adapter at density 1 comes back unchanged.
+    [Fact]
+    public void TiesWritesTheMergeOfTheDenseDeltasAndOneAdapterAtDensityOneIsItself()
+    {
+        using var scope = NewDisposeScope();
+        var other = OtherAdapter();
+        var ties = Combine(LoraTestModels.TinyAdapterDir, other, "--weights=0.7,-0.4", "--method", "ties", "--density", "0.3", "--rank", "64");
+        var first = Deltas(LoraTestModels.TinyAdapterDir);
+        var second = Deltas(other);
+        var written = Deltas(ties);
+        var merged = first.Keys.ToDictionary(p => p, p => TaskMerging.Ties(
+            [first[p].to(ScalarType.Float64), second[p].to(ScalarType.Float64)], [0.7, -0.4], 0.3, MajoritySign.Total));
+        foreach (var (path, d) in merged)
+        {
+            Assert.True(written[path].to(ScalarType.Float64).allclose(d, rtol: 0, atol: 1e-5), $"ties {path}");
+            Assert.True(d.ne(0).sum().item<long>() <= d.numel() * 0.6, $"{path}: the trim kept more than 2 × 0.3 of the entries");
+        }
+
+        using var ids = LoraTestModels.RandomIds(2, 24);
+        var data = Path.Combine(TempDir.New("eval"), "eval.jsonl");
+        File.WriteAllLines(data, Enumerable.Range(0, 2).Select(i => JsonSerializer.Serialize(new { input_ids = ids[i].data<long>().ToArray() })));
+        var (code, stdout, stderr) = CliRunner.Run("eval", "--model", LoraTestModels.TinyDir, "--adapter", ties, "--data", data, "--json");
+        Assert.True(code == 0, stderr);
+        using var reference = LoraTestModels.LoadTiny();
+        foreach (var p in reference.Model.Projections().Where(p => merged.ContainsKey(p.Path)))
+        {
+            using var _ = no_grad();
+            using var sum = p.Projection.Weight!.add(merged[p.Path].to(ScalarType.Float32));
+            reference.Model.LoadTensor(p.Path + ".weight", sum);
+        }
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(LoraTestModels.Loss(reference.Model, ids), doc.RootElement.GetProperty("loss").GetDouble(), 1e-5);
+
+        var same = Combine(LoraTestModels.TinyAdapterDir, "--method", "ties", "--density", "1");
+        Assert.Equal(4, PeftFormat.ReadConfig(same).R); // the input's rank by default
+        foreach (var (path, d) in Deltas(same))
+            Assert.True(d.allclose(first[path], rtol: 0, atol: 1e-6), $"ties of one adapter at density 1: {path}");
+    }
+
+    [Fact]
+    public void DareIsSeededAndAtDensityOneIsTheWeightedSum()
+    {
+        using var scope = NewDisposeScope();
+        var other = OtherAdapter();
+        string[] args = [LoraTestModels.TinyAdapterDir, other, "--weights=0.7,-0.4", "--method", "dare", "--density", "0.5", "--rank", "64"];
+        var a = Deltas(Combine([.. args, "--seed", "3"]));
+        var b = Deltas(Combine([.. args, "--seed", "3"]));
+        var c = Deltas(Combine([.. args, "--seed", "4"]));
+        foreach (var (path, d) in a)
+        {
+            Assert.True(d.allclose(b[path], rtol: 0, atol: 1e-7), $"same seed, {path}");
+            Assert.False(d.allclose(c[path], rtol: 0, atol: 1e-4), $"another seed, {path}");
+        }
+        var full = Deltas(Combine(LoraTestModels.TinyAdapterDir, other, "--weights=0.7,-0.4", "--method", "dare", "--density", "1", "--rank", "7"));
+        var first = Deltas(LoraTestModels.TinyAdapterDir);
+        foreach (var (path, d) in Deltas(other))
+            Assert.True(full[path].allclose(first[path].mul(0.7).sub(d.mul(0.4)), rtol: 0, atol: 1e-5), $"dare at density 1: {path}");
+    }
+
+    [Theory]
+    [InlineData("--method ties", "--method ties needs --density (the fraction of each adapter's ΔW entries to keep, in (0, 1]; e.g. --density 0.2)")]
+    [InlineData("--method dare --density 1.5", "--density must be in (0, 1] (got 1.5)")]
+    [InlineData("--method ties --density 0", "--density must be in (0, 1] (got 0)")]
+    [InlineData("--method svd --density 0.5", "--density applies to --method ties, dare and dare-ties only, not svd")]
+    [InlineData("--method ties --density 0.5 --seed 1", "--seed applies to --method dare and dare-ties only (the others draw no random numbers), not ties")]
+    [InlineData("--method dare --density 0.5 --majority-sign total", "--majority-sign applies to --method ties and dare-ties only, not dare")]
+    [InlineData("--method ties --density 0.5 --majority-sign most", "--majority-sign 'most' is not total or frequency")]
+    [InlineData("--method cat --rank 2", "--rank applies to --method svd, ties, dare and dare-ties only")]
+    public void EntryWiseFlagsAreRefusedWhereTheyDoNotApply(string flags, string message)
+    {
+        var outDir = Path.Combine(TempDir.New("refuse"), "out");
+        var (code, _, err) = CliRunner.Run(["combine", LoraTestModels.TinyAdapterDir, .. flags.Split(' '), "--out", outDir]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+        Assert.False(Directory.Exists(outDir));
     }
 }
