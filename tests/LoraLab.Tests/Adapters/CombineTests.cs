@@ -259,4 +259,26 @@ public class CombineTests
         Assert.Contains(message, err);
         Assert.False(Directory.Exists(outDir));
     }
+
+    /// The combined adapter can record one prompt policy only: combining adapters trained with different ones says so.
+    [Fact]
+    public void AdaptersWithDifferentPromptPoliciesAreCombinedWithAWarning()
+    {
+        var root = TempDir.New("policies");
+        string Copy(string name, string template)
+        {
+            var dir = Path.Combine(root, name);
+            Directory.CreateDirectory(dir);
+            foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            AdapterProvenance.Write(dir, new AdapterProvenance { Template = template });
+            return dir;
+        }
+        var (a, b, c) = (Copy("a", "alpaca"), Copy("b", "chatml"), Copy("c", "alpaca"));
+        var (code, _, err) = CliRunner.Run("combine", a, b, "--out", Path.Combine(root, "ab"));
+        Assert.True(code == 0, err);
+        Assert.Contains($"warning: {b}: trained with another prompt policy (template chatml rather than alpaca) than {a}", err);
+        (code, _, err) = CliRunner.Run("combine", a, c, "--out", Path.Combine(root, "ac"));
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("prompt policy", err);
+    }
 }

@@ -20,10 +20,23 @@ public static class CombineChecks
                     throw new UserException($"{other.Dir}: trained on a different base than {first.Dir} ({c.Describe()}); adapters of different bases cannot be combined");
             }
             CheckModules(first, other);
+            if (first.Provenance is { } fp && other.Provenance is { } op && PromptDifference(fp, op) is { } what)
+                warnings.Add($"{other.Dir}: trained with {what} than {first.Dir}; the combined adapter records {first.Dir}'s, which chat, eval and generate will use");
         }
         foreach (var a in adapters.Where(a => a.Provenance?.BaseFingerprint is null).DistinctBy(a => a.Dir))
             warnings.Add($"{a.Dir}: no base fingerprint recorded ({AdapterProvenance.FileName}); only the module names and shapes were checked against the other adapters");
         return warnings;
+    }
+
+    /// How two adapters' recorded prompt policy differs (template, BOS, stop ids, base quantization), or null.
+    static string? PromptDifference(AdapterProvenance a, AdapterProvenance b)
+    {
+        var diffs = new List<string>();
+        if (a.Template != b.Template) diffs.Add($"template {b.Template} rather than {a.Template}");
+        if (a.AddBos != b.AddBos) diffs.Add($"BOS {(b.AddBos ? "added" : "not added")}");
+        if (!a.StopIds.SequenceEqual(b.StopIds)) diffs.Add($"stop ids {string.Join(",", b.StopIds)}");
+        if (a.BaseQuantization != b.BaseQuantization) diffs.Add($"base quantization {b.BaseQuantization ?? "none"}");
+        return diffs.Count == 0 ? null : "another prompt policy (" + string.Join(", ", diffs) + ")";
     }
 
     static void CheckModules(AdapterFactors first, AdapterFactors other)
