@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class ChatSettings : AdapterSettings
+public sealed class ChatSettings : SamplingSettings
 {
     [CommandOption("--template <NAME>")]
     [Description("Prompt template (default: the one the adapter was trained with, else the model's own chat template when it is a known form).")]
@@ -25,26 +25,6 @@ public sealed class ChatSettings : AdapterSettings
     [Description("Tokens of history + reply the conversation keeps; the oldest turns are dropped beyond it (default: the model's max_position_embeddings).")]
     public int? MaxContext { get; set; }
 
-    [CommandOption(SharedFlags.Temperature)]
-    [Description(SharedFlags.TemperatureHelp)]
-    [DefaultValue(0.0)]
-    public double Temperature { get; set; }
-
-    [CommandOption(SharedFlags.TopP)]
-    [Description(SharedFlags.TopPHelp)]
-    [DefaultValue(1.0)]
-    public double TopP { get; set; } = 1.0;
-
-    [CommandOption(SharedFlags.TopK)]
-    [Description(SharedFlags.TopKHelp)]
-    [DefaultValue(0)]
-    public int TopK { get; set; }
-
-    [CommandOption(SharedFlags.Seed)]
-    [Description(SharedFlags.SamplingSeedHelp)]
-    [DefaultValue(0L)]
-    public long Seed { get; set; }
-
     [CommandOption("--show-prompt")]
     [Description("Print each turn's whole prompt (history included, as the model sees it) on stderr.")]
     public bool ShowPrompt { get; set; }
@@ -52,9 +32,6 @@ public sealed class ChatSettings : AdapterSettings
     public override Spectre.Console.ValidationResult Validate()
     {
         SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", MaxNewTokens);
-        SamplingOptions.TemperatureRange.Check("--temperature", Temperature);
-        SamplingOptions.TopPRange.Check("--top-p", TopP);
-        SamplingOptions.TopKRange.Check("--top-k", TopK);
         if (MaxContext is int c) SamplingOptions.MaxNewTokensRange.Check("--max-context", c);
         return base.Validate();
     }
@@ -79,7 +56,7 @@ public sealed class ChatCommand : Command<ChatSettings>
         int window = loaded.Config.MaxPositionEmbeddings;
         if (s.MaxContext > window)
             throw new UserException($"--max-context {s.MaxContext}: the model's context is {window} tokens (max_position_embeddings in its config.json)");
-        var sampling = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
+        var sampling = s.Sampling(s.MaxNewTokens);
         using var chat = new ChatSession(loaded.Model, builder, sampling, s.MaxContext ?? window, s.System);
         bool terminal = !Console.IsInputRedirected;
         if (terminal)

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class GenerateSettings : AdapterSettings
+public sealed class GenerateSettings : SamplingSettings
 {
     [CommandOption("--prompt <TEXT>")]
     [Description("The prompt. With a template (--template, or the one an --adapter was trained with) it is the user's instruction, rendered as in training; otherwise raw text (BOS as the tokenizer config says).")]
@@ -31,32 +31,9 @@ public sealed class GenerateSettings : AdapterSettings
     [DefaultValue(128)]
     public int MaxNewTokens { get; set; } = 128;
 
-    [CommandOption(SharedFlags.Temperature)]
-    [Description(SharedFlags.TemperatureHelp)]
-    [DefaultValue(0.0)]
-    public double Temperature { get; set; }
-
-    [CommandOption(SharedFlags.TopP)]
-    [Description(SharedFlags.TopPHelp)]
-    [DefaultValue(1.0)]
-    public double TopP { get; set; } = 1.0;
-
-    [CommandOption(SharedFlags.TopK)]
-    [Description(SharedFlags.TopKHelp)]
-    [DefaultValue(0)]
-    public int TopK { get; set; }
-
-    [CommandOption(SharedFlags.Seed)]
-    [Description(SharedFlags.SamplingSeedHelp)]
-    [DefaultValue(0L)]
-    public long Seed { get; set; }
-
     public override Spectre.Console.ValidationResult Validate()
     {
         SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", MaxNewTokens);
-        SamplingOptions.TemperatureRange.Check("--temperature", Temperature);
-        SamplingOptions.TopPRange.Check("--top-p", TopP);
-        SamplingOptions.TopKRange.Check("--top-k", TopK);
         return base.Validate();
     }
 }
@@ -68,7 +45,7 @@ public sealed class GenerateCommand : Command<GenerateSettings>
     {
         if ((s.Prompt is null) == (s.PromptIds is null)) throw new UserException("give exactly one of --prompt TEXT or --prompt-ids IDS");
         using var loaded = ModelSession.Open(s, out var adapter);
-        var opts = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, Seed = s.Seed };
+        var opts = s.Sampling(s.MaxNewTokens);
         if (s.PromptIds is not null)
         {
             var ids = ParseIds(s.PromptIds, loaded.Config.VocabSize);

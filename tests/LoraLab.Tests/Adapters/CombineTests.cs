@@ -149,14 +149,7 @@ public class CombineTests
     public void AdaptersOfAnotherBaseOrOtherModulesAreRefused()
     {
         var root = TempDir.New("refuse");
-        string Copy(string name, BaseFingerprint fingerprint)
-        {
-            var dir = Path.Combine(root, name);
-            Directory.CreateDirectory(dir);
-            foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            AdapterProvenance.Write(dir, new AdapterProvenance { Template = "alpaca", BaseFingerprint = fingerprint });
-            return dir;
-        }
+        string Copy(string name, BaseFingerprint fingerprint) => CopyOfTinyAdapter(root, name, new AdapterProvenance { Template = "alpaca", BaseFingerprint = fingerprint });
         var fp = BaseFingerprint.Compute(LoraTestModels.TinyDir);
         var a = Copy("a", fp);
         var b = Copy("b", fp with { WeightsSha256 = new string('0', 64) });
@@ -265,14 +258,7 @@ public class CombineTests
     public void AdaptersWithDifferentPromptPoliciesAreCombinedWithAWarning()
     {
         var root = TempDir.New("policies");
-        string Copy(string name, string template)
-        {
-            var dir = Path.Combine(root, name);
-            Directory.CreateDirectory(dir);
-            foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            AdapterProvenance.Write(dir, new AdapterProvenance { Template = template });
-            return dir;
-        }
+        string Copy(string name, string template) => CopyOfTinyAdapter(root, name, new AdapterProvenance { Template = template });
         var (a, b, c) = (Copy("a", "alpaca"), Copy("b", "chatml"), Copy("c", "alpaca"));
         var (code, _, err) = CliRunner.Run("combine", a, b, "--out", Path.Combine(root, "ab"));
         Assert.True(code == 0, err);
@@ -280,5 +266,15 @@ public class CombineTests
         (code, _, err) = CliRunner.Run("combine", a, c, "--out", Path.Combine(root, "ac"));
         Assert.True(code == 0, err);
         Assert.DoesNotContain("prompt policy", err);
+    }
+
+    /// The tiny-llama fixture adapter copied to ROOT/NAME with `provenance` recorded beside it.
+    static string CopyOfTinyAdapter(string root, string name, AdapterProvenance provenance)
+    {
+        var dir = Path.Combine(root, name);
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(LoraTestModels.TinyAdapterDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        AdapterProvenance.Write(dir, provenance);
+        return dir;
     }
 }
