@@ -88,4 +88,30 @@ public class TaskFormatTests
         Assert.Equal(whole[r.Context.Length..^1], r.Continuation);
         Assert.DoesNotContain(loaded.RequireTokenizer().EosId!.Value, r.Continuation);
     }
+
+    /// chatml's <|im_end|> is ordinary text to tiny-chat's SentencePiece vocabulary, so it is no stop id: the scored
+    /// continuation must still be the choice alone, not the choice plus the marker.
+    [Fact]
+    public void ATemplatesEndOfTurnMarkerIsNotScoredWithTheChoice()
+    {
+        using var loaded = ModelLoader.Load(RepoFixtures.Path_("tiny-chat"), new LoadOptions());
+        var tok = loaded.RequireTokenizer();
+        var builder = new ExampleBuilder(tok, PromptTemplate.Get("chatml"));
+        Assert.DoesNotContain(builder.StopTokenIds, id => tok.Decode([id], skipSpecialTokens: false).Contains("im_end"));
+        foreach (var choice in new[] { "Paris", "London is the answer", "42" })
+        {
+            var r = new TemplateEncoder(builder).Encode("Which one?", choice);
+            Assert.Equal(choice, tok.Decode(r.Continuation, skipSpecialTokens: false).Trim());
+        }
+    }
+
+    /// A generation prompt longer than the context keeps its last tokens, leaving room for the answer.
+    [Fact]
+    public void AGenerationPromptKeepsItsLastTokensWithinTheContext()
+    {
+        int[] prompt = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        Assert.Equal([6, 7, 8, 9, 10], GenerationTask.WithinContext(prompt, maxPositions: 8, maxNewTokens: 3));
+        Assert.Same(prompt, GenerationTask.WithinContext(prompt, maxPositions: 16, maxNewTokens: 3));
+        Assert.Throws<UserException>(() => GenerationTask.WithinContext(prompt, maxPositions: 8, maxNewTokens: 8));
+    }
 }

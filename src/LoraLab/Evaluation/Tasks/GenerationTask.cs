@@ -41,7 +41,7 @@ public static class GenerationTask
             var outcomes = new List<GenerationOutcome>(examples.Count);
             foreach (var e in examples)
             {
-                var generated = TextGenerator.Generate(model, encoding.Encode(e.Prompt, e.Input), opts);
+                var generated = TextGenerator.Generate(model, WithinContext(encoding.Encode(e.Prompt, e.Input), model.Config.MaxPositionEmbeddings, maxNewTokens), opts);
                 var reply = tok.Decode(generated.Tokens, skipSpecialTokens: true);
                 var prediction = Extract(reply, answerPattern);
                 outcomes.Add(new GenerationOutcome(reply, prediction, e.Answer, string.Equals(prediction, e.Answer.Trim(), StringComparison.Ordinal)));
@@ -70,5 +70,14 @@ public static class GenerationTask
         if (pattern is null) return null;
         try { return new Regex(pattern, RegexOptions.CultureInvariant); }
         catch (ArgumentException e) { throw new UserException($"--answer-regex {pattern}: not a valid regular expression ({e.Message})"); }
+    }
+
+    /// The prompt's last tokens that leave room for the answer in the model's context, as the harness's
+    /// generate_until keeps them (a longer prompt would run positions past max_position_embeddings).
+    public static IReadOnlyList<int> WithinContext(IReadOnlyList<int> prompt, int maxPositions, int maxNewTokens)
+    {
+        int room = maxPositions - maxNewTokens;
+        if (room < 1) throw new UserException($"--max-new-tokens {maxNewTokens} leaves no room for a prompt in the model's context ({maxPositions} tokens)");
+        return prompt.Count <= room ? prompt : prompt.Skip(prompt.Count - room).ToArray();
     }
 }

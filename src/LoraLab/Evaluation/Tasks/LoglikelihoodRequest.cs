@@ -51,6 +51,24 @@ public sealed class TemplateEncoder(ExampleBuilder builder) : IRequestEncoder
         var whole = builder.Encode(new AlpacaRecord("task", context, input ?? "", continuation)).InputIds;
         var stops = builder.StopTokenIds;
         var cont = whole.Skip(prompt.Length).TakeWhile(id => !stops.Contains(id)).ToArray();
+        // An end-of-turn marker the tokenizer spells in ordinary tokens (chatml's <|im_end|> on a Llama 2 vocabulary)
+        // is not a stop id: cut it off, or every choice would be scored with the marker's cost added.
+        if (builder.Template.EndOfTurn is { Length: > 0 } marker) cont = cont[..WithoutMarker(builder.Tokenizer, cont, marker)];
         return new LoglikelihoodRequest(prompt, cont);
+    }
+
+    /// How many leading tokens of `tail` spell the response alone: tokens are dropped from the end while the text
+    /// holds the marker or ends with the start of it.
+    static int WithoutMarker(ITokenizer tok, int[] tail, string marker)
+    {
+        int k = tail.Length;
+        while (k > 0)
+        {
+            var text = tok.Decode(tail[..k], skipSpecialTokens: false);
+            bool endsWithPart = Enumerable.Range(1, marker.Length).Any(n => text.EndsWith(marker[..n], StringComparison.Ordinal));
+            if (!text.Contains(marker, StringComparison.Ordinal) && !endsWithPart) break;
+            k--;
+        }
+        return k;
     }
 }
