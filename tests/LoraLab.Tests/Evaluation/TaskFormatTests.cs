@@ -114,4 +114,15 @@ public class TaskFormatTests
         Assert.Same(prompt, GenerationTask.WithinContext(prompt, maxPositions: 16, maxNewTokens: 3));
         Assert.Throws<UserException>(() => GenerationTask.WithinContext(prompt, maxPositions: 8, maxNewTokens: 8));
     }
+
+    /// A choice that cannot be scored is named by its example and choice, not by its place among all requests.
+    [Fact]
+    public void AnEmptyChoiceIsNamedByExampleAndChoice()
+    {
+        using var loaded = ModelLoader.Load(RepoFixtures.Path_("tiny-chat"), new LoadOptions());
+        var encoder = new TemplateEncoder(new ExampleBuilder(loaded.RequireTokenizer(), PromptTemplate.Get("alpaca")));
+        var e = Assert.Throws<UserException>(() => MultipleChoice.Score(loaded.Model, encoder,
+            [new ChoiceExample("Q?", ["yes", "no"], 0), new ChoiceExample("R?", ["yes", ""], 0)]));
+        Assert.Equal("example 2, choice 2: the choice has no tokens (empty)", e.Message);
+    }
 }

@@ -25,6 +25,16 @@ public static class MultipleChoice
         int batchSize = LoglikelihoodScorer.DefaultBatchSize)
     {
         var requests = examples.SelectMany(e => e.Choices.Select(c => encoder.Encode(e.Context, encoder.ChoiceDelimiter + c, e.Input))).ToList();
+        // Refused here, where the example and choice are known (the scorer only sees requests).
+        for (int k = 0, first = 0; k < examples.Count; first += examples[k].Choices.Count, k++)
+            for (int j = 0; j < examples[k].Choices.Count; j++)
+            {
+                var r = requests[first + j];
+                if (r.Continuation.Length == 0)
+                    throw new UserException($"example {k + 1}, choice {j + 1}: the choice has no tokens (empty)");
+                if (r.Continuation.Length > model.Config.MaxPositionEmbeddings)
+                    throw new UserException($"example {k + 1}, choice {j + 1}: {r.Continuation.Length} tokens, more than the model's context ({model.Config.MaxPositionEmbeddings})");
+            }
         var lls = LoglikelihoodScorer.Score(model, requests, batchSize);
         var outcomes = new List<ChoiceOutcome>(examples.Count);
         int at = 0;
