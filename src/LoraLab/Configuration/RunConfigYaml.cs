@@ -36,26 +36,14 @@ public static class RunConfigYaml
                 || parser.TryConsume<Scalar>(out var empty) && empty.Value == "") return new Read(layer, null, null);
             if (!parser.TryConsume<MappingStart>(out _))
                 throw new UserException($"{path}:{parser.Current?.Start.Line}: a run config is a mapping of settings (lr: 3e-4, r: 8, ...)");
-            while (!parser.Accept<MappingEnd>(out _))
+            ReadSettings(parser, path, layer, seen, (key, _) =>
             {
-                var (key, line) = Key(parser, path);
-                if (runRecord && key is RanKey or ResumedKey) { hasRecord = true; parser.SkipThisAndNestedEvents(); continue; }
-                if (RunSettings.Sections.Contains(key) && parser.TryConsume<MappingStart>(out _))
-                {
-                    while (!parser.Accept<MappingEnd>(out _))
-                    {
-                        var (inner, innerLine) = Key(parser, path);
-                        var s = RunSettings.ByKey.GetValueOrDefault(inner) is { } x
-                            ? x.Section == key ? x : throw new UserException($"{path}:{innerLine}: unknown key '{key}.{inner}' (did you mean '{x.Section}.{x.Key}'?)")
-                            : throw Unknown(path, innerLine, $"{key}.{inner}", RunSettings.All.Where(x => x.Section == key).Select(x => $"{key}.{x.Key}"));
-                        Value(parser, path, innerLine, $"{key}.{inner}", s, layer, seen);
-                    }
-                    parser.Consume<MappingEnd>();
-                    continue;
-                }
-                var setting = RunSettings.ByKey.GetValueOrDefault(key) ?? throw Unknown(path, line, key, RunSettings.ByKey.Keys);
-                Value(parser, path, line, key, setting, layer, seen);
-            }
+                if (!runRecord || key is not (RanKey or ResumedKey)) return false;
+                hasRecord = true;
+                parser.SkipThisAndNestedEvents();
+                return true;
+            });
+            parser.Consume<MappingEnd>();
         }
         catch (YamlException e) { throw new UserException($"{path}:{e.Start.Line}: {(e.InnerException?.Message ?? e.Message).Split('\n')[0]}"); }
         if (!hasRecord) return new Read(layer, null, null);
@@ -64,14 +52,42 @@ public static class RunConfigYaml
         return new Read(layer, record?.Ran, record?.Resumed);
     }
 
-    static (string Key, long Line) Key(Parser parser, string path)
+    /// The settings of the mapping the parser is in (after its MappingStart, up to its MappingEnd, which is left),
+    /// flat or grouped by section, into `layer`. `other(key, line)` takes a key that is not a setting (it consumes
+    /// the value and returns true), so a file around settings (a sweep's runs) can hold keys of its own.
+    public static void ReadSettings(IParser parser, string path, SettingLayer layer, Dictionary<string, long> seen,
+        Func<string, long, bool>? other = null, IEnumerable<string>? otherKeys = null)
+    {
+        while (!parser.Accept<MappingEnd>(out _))
+        {
+            var (key, line) = Key(parser, path);
+            if (other is not null && other(key, line)) continue;
+            if (RunSettings.Sections.Contains(key) && parser.TryConsume<MappingStart>(out _))
+            {
+                while (!parser.Accept<MappingEnd>(out _))
+                {
+                    var (inner, innerLine) = Key(parser, path);
+                    var s = RunSettings.ByKey.GetValueOrDefault(inner) is { } x
+                        ? x.Section == key ? x : throw new UserException($"{path}:{innerLine}: unknown key '{key}.{inner}' (did you mean '{x.Section}.{x.Key}'?)")
+                        : throw Unknown(path, innerLine, $"{key}.{inner}", RunSettings.All.Where(x => x.Section == key).Select(x => $"{key}.{x.Key}"));
+                    Value(parser, path, innerLine, $"{key}.{inner}", s, layer, seen);
+                }
+                parser.Consume<MappingEnd>();
+                continue;
+            }
+            var setting = RunSettings.ByKey.GetValueOrDefault(key) ?? throw Unknown(path, line, key, RunSettings.ByKey.Keys.Concat(otherKeys ?? []));
+            Value(parser, path, line, key, setting, layer, seen);
+        }
+    }
+
+    internal static (string Key, long Line) Key(IParser parser, string path)
     {
         var at = parser.Current!.Start;
         if (!parser.TryConsume<Scalar>(out var key)) throw new UserException($"{path}:{at.Line}: a key must be a plain name");
         return (key.Value, at.Line);
     }
 
-    static void Value(Parser parser, string path, long line, string written, IRunSetting s, SettingLayer layer, Dictionary<string, long> seen)
+    internal static void Value(IParser parser, string path, long line, string written, IRunSetting s, SettingLayer layer, Dictionary<string, long> seen)
     {
         if (seen.TryGetValue(s.Key, out var first)) throw new UserException($"{path}:{line}: duplicate key '{written}' (first at line {first})");
         seen[s.Key] = line;
@@ -104,7 +120,7 @@ public static class RunConfigYaml
         else layer.Parse(s, scalar.Value, origin);
     }
 
-    static UserException Unknown(string path, long line, string key, IEnumerable<string> known) =>
+    internal static UserException Unknown(string path, long line, string key, IEnumerable<string> known) =>
         new($"{path}:{line}: unknown key '{key}'" + (ClosestName.For(key, known.ToList()) is { } near ? $" (did you mean '{near}'?)" : ""));
 
     /// run.yaml: every setting with a value, in RunSettings' order, then what the run did.

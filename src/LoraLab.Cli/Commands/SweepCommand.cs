@@ -1,0 +1,64 @@
+using System.ComponentModel;
+using LoraLab.Configuration;
+using LoraLab.Sweeps;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraLab.Cli.Commands;
+
+public sealed class SweepSettings : CommandSettings
+{
+    [CommandOption("--config <YAML>")]
+    [Description("Sweep file: base: (train settings, keys as in `train --config`), grid: (setting → list of values; every combination) and/or runs: (a list of overrides, each optionally with name:).")]
+    public string? ConfigFile { get; set; }
+
+    [CommandOption(RunSettings.OutFlag)]
+    [Description("Sweep folder: each run trains in DIR/runs/<name>/ (its train log in DIR/logs/<name>.log); a run whose folder holds adapter/ or model/ is skipped, so the same command resumes a sweep.")]
+    public string? Out { get; set; }
+
+    [CommandOption("--dry-run")]
+    [Description("List the runs (name and the settings each varies) without training.")]
+    public bool DryRun { get; set; }
+
+    [CommandOption("--shard <I/N>")]
+    [Description("Run every N-th run starting at run I, with I counted from 0 (0 to N-1, as a Kubernetes indexed Job or a Slurm --array=0-(N-1)): N machines with --shard 0/N ... --shard N-1/N cover the sweep once.")]
+    public string? Shard { get; set; }
+}
+
+/// `loralab sweep`: train every run of a sweep file one after another, each as `loralab train` in a child process of
+/// the same program. A process per run, not the train code in this one: a run that crashes the native stack or is
+/// killed for memory ends that run only (recorded, the sweep goes on), each run starts with libtorch's process-wide
+/// state (threads, allocator, RNG) fresh, and a run is exactly what `train --config DIR/configs/<name>.yaml` does.
+public sealed class SweepCommand : Command<SweepSettings>
+{
+    public const string ErrorFile = "error.txt";
+
+    public override int Execute(CommandContext context, SweepSettings s, CancellationToken cancellation)
+    {
+        if (string.IsNullOrWhiteSpace(s.ConfigFile)) throw new UserException("--config is required (a sweep file with base:, grid: and/or runs:)");
+        if (string.IsNullOrWhiteSpace(s.Out) && !s.DryRun) throw new UserException("--out is required (the sweep folder; runs go in DIR/runs/<name>/)");
+        var shard = s.Shard is null ? Shard.All : Sweeps.Shard.Parse(s.Shard);
+        var all = SweepPlan.Expand(SweepYaml.Load(s.ConfigFile), s.Out ?? ".");
+        var mine = shard.Take(all).ToList();
+        var of = shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "";
+        if (s.DryRun)
+        {
+            AnsiConsole.MarkupLine($"[bold]loralab sweep[/] {mine.Count} runs{of}");
+            AnsiConsole.Write(Table(mine));
+            return 0;
+        }
+        Console.WriteLine($"loralab sweep {mine.Count} runs{of} into {s.Out}"); // unwrapped: the folder, to copy
+        return new SweepRunner(s.Out!).RunAll(mine, cancellation);
+    }
+
+    static Table Table(IReadOnlyList<PlannedRun> runs)
+    {
+        var keys = runs.SelectMany(r => r.Varied.Select(v => v.Key)).Distinct().ToList();
+        var table = new Table().AddColumn("#").AddColumn("name");
+        foreach (var k in keys) table.AddColumn(Markup.Escape(k));
+        foreach (var r in runs)
+            table.AddRow(new[] { r.Index.ToString(), Markup.Escape(r.Name) }
+                .Concat(keys.Select(k => Markup.Escape(r.Varied.LastOrDefault(v => v.Key == k).Value ?? ""))).ToArray());
+        return table;
+    }
+}
