@@ -15,8 +15,9 @@ public static class CommandRegistry
     {
         Add<TrainCommand>(config, "train").WithDescription("Fine-tune a model (LoRA, QLoRA or full) on an instruction dataset.")
             .WithExample("train", "--model", "models/base", "--data", "alpaca.json", "--out", "runs/a", "--targets", "all", "--r", "16", "--alpha", "32");
-        Add<SweepCommand>(config, "sweep").WithDescription("Train every run of a sweep file (a grid of settings and/or listed runs) one after another; finished runs are skipped, failed ones recorded; --shard spreads it over machines.")
-            .WithExample("sweep", "--config", "sweep.yaml", "--out", "sweeps/rank", "--dry-run").WithExample("sweep", "--config", "sweep.yaml", "--out", "sweeps/rank", "--shard", "0/4");
+        Add<SweepCommand>(config, "sweep").WithDescription("Train every run of a sweep file (a grid of settings and/or listed runs) one after another; finished runs are skipped, failed ones recorded; --shard spreads it over machines, --collect merges their folders; results.csv and results.md list the runs.")
+            .WithExample("sweep", "--config", "sweep.yaml", "--out", "sweeps/rank", "--dry-run").WithExample("sweep", "--config", "sweep.yaml", "--out", "sweeps/rank", "--shard", "0/4")
+            .WithExample("sweep", "--collect", "sweeps/rank", "node2/sweeps/rank");
         Add<EvalCommand>(config, "eval").WithDescription("Mean next-token loss and perplexity of a model on a JSONL file.")
             .WithExample("eval", "--model", "models/tiny", "--data", "val.jsonl", "--json");
         Add<GenerateCommand>(config, "generate").WithDescription("Generate text from a prompt (KV cache; greedy at temperature 0).")

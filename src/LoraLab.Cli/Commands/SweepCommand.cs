@@ -23,6 +23,14 @@ public sealed class SweepSettings : CommandSettings
     [CommandOption("--shard <I/N>")]
     [Description("Run every N-th run starting at run I, with I counted from 0 (0 to N-1, as a Kubernetes indexed Job or a Slurm --array=0-(N-1)): N machines with --shard 0/N ... --shard N-1/N cover the sweep once.")]
     public string? Shard { get; set; }
+
+    [CommandOption("--collect")]
+    [Description("Merge sweep folders: copy the run folders of DIR2... (other shards' --out) that DIR1 lacks into DIR1/runs/, then write DIR1/results.csv and results.md. No --config needed.")]
+    public bool Collect { get; set; }
+
+    [CommandArgument(0, "[DIR]")]
+    [Description("With --collect: the sweep folders, the first receiving the others' runs.")]
+    public string[] Dirs { get; set; } = [];
 }
 
 /// `loralab sweep`: train every run of a sweep file one after another, each as `loralab train` in a child process of
@@ -31,10 +39,10 @@ public sealed class SweepSettings : CommandSettings
 /// state (threads, allocator, RNG) fresh, and a run is exactly what `train --config DIR/configs/<name>.yaml` does.
 public sealed class SweepCommand : Command<SweepSettings>
 {
-    public const string ErrorFile = "error.txt";
-
     public override int Execute(CommandContext context, SweepSettings s, CancellationToken cancellation)
     {
+        if (s.Collect) return Collect(s.Dirs);
+        if (s.Dirs.Length > 0) throw new UserException($"'{s.Dirs[0]}': sweep takes folders only with --collect (the sweep folder is --out)");
         if (string.IsNullOrWhiteSpace(s.ConfigFile)) throw new UserException("--config is required (a sweep file with base:, grid: and/or runs:)");
         if (string.IsNullOrWhiteSpace(s.Out) && !s.DryRun) throw new UserException("--out is required (the sweep folder; runs go in DIR/runs/<name>/)");
         var shard = s.Shard is null ? Shard.All : Sweeps.Shard.Parse(s.Shard);
@@ -48,7 +56,25 @@ public sealed class SweepCommand : Command<SweepSettings>
             return 0;
         }
         Console.WriteLine($"loralab sweep {mine.Count} runs{of} into {s.Out}"); // unwrapped: the folder, to copy
-        return new SweepRunner(s.Out!).RunAll(mine, cancellation);
+        var code = new SweepRunner(s.Out!).RunAll(mine, cancellation);
+        WriteResults(s.Out!);
+        return code;
+    }
+
+    static int Collect(IReadOnlyList<string> dirs)
+    {
+        if (dirs.Count == 0) throw new UserException("--collect needs the sweep folders: loralab sweep --collect DIR [DIR...]");
+        var copied = SweepCollect.Merge(dirs[0], dirs.Skip(1).ToList());
+        Console.WriteLine($"collected {copied.Count} runs into {SweepFolder.RunsOf(dirs[0])}");
+        WriteResults(dirs[0]);
+        return 0;
+    }
+
+    static void WriteResults(string dir)
+    {
+        var rows = SweepResults.Write(dir);
+        var counts = string.Join(", ", rows.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key}"));
+        Console.WriteLine($"results: {Path.Combine(dir, SweepFolder.ResultsCsv)} and {SweepFolder.ResultsMd} ({counts})");
     }
 
     static Table Table(IReadOnlyList<PlannedRun> runs)

@@ -37,7 +37,7 @@ sealed class SweepRunner(string outDir)
                 {
                     failed++;
                     Directory.CreateDirectory(runDir);
-                    File.WriteAllText(Path.Combine(runDir, SweepCommand.ErrorFile), error);
+                    File.WriteAllText(Path.Combine(runDir, SweepFolder.ErrorFile), error);
                     outcome = $"FAILED (exit {code}): {error.Split('\n')[0]}";
                 }
             }
@@ -46,8 +46,8 @@ sealed class SweepRunner(string outDir)
             Console.WriteLine($"[{k + 1}/{runs.Count}] {run.Name}: {outcome} · elapsed {Seconds(clock.Elapsed.TotalSeconds)}{left}");
             if (cancellation.IsCancellationRequested) return 130;
         }
-        Console.WriteLine(failed == 0 ? $"sweep finished: {runs.Count} runs in {Path.Combine(outDir, "runs")}"
-            : $"sweep finished: {failed} of {runs.Count} runs failed (see {SweepCommand.ErrorFile} in their folders)");
+        Console.WriteLine(failed == 0 ? $"sweep finished: {runs.Count} runs in {SweepFolder.RunsOf(outDir)}"
+            : $"sweep finished: {failed} of {runs.Count} runs failed (see {SweepFolder.ErrorFile} in their folders)");
         return failed == 0 ? 0 : 1;
     }
 
@@ -61,7 +61,7 @@ sealed class SweepRunner(string outDir)
         var logs = Directory.CreateDirectory(Path.Combine(outDir, "logs")).FullName;
         var config = Path.Combine(configs, run.Name + ".yaml");
         File.WriteAllText(config, run.Config.ToYaml());
-        var stale = Path.Combine(run.Config.Out!, SweepCommand.ErrorFile); // from a failed try: this one tells anew
+        var stale = Path.Combine(run.Config.Out!, SweepFolder.ErrorFile); // from a failed try: this one tells anew
         if (File.Exists(stale)) File.Delete(stale);
         var (file, prefix) = Self();
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -33,7 +33,7 @@ public static class SweepPlan
         var planned = new List<PlannedRun>();
         for (int i = 0; i < drafts.Count; i++)
         {
-            var out_ = new SettingLayer().Add(RunSettings.Out, Path.Combine(outDir, "runs", names[i]), "--out");
+            var out_ = new SettingLayer().Add(RunSettings.Out, Path.Combine(SweepFolder.RunsOf(outDir), names[i]), "--out");
             var config = new RunConfig().With(file.Base, drafts[i].Layer, out_);
             try { config.Validate(); }
             catch (UserException e) { throw new UserException($"run '{names[i]}' ({drafts[i].Origin}): {e.Message}"); }

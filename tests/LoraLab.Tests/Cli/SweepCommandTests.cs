@@ -76,4 +76,45 @@ public class SweepCommandTests
         (code, _, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir, "--shard", "2/2");
         Assert.Equal((2, "error: --shard 2/2: the shard index must be 0 to 1 (shards are counted from 0)"), (code, err.Trim()));
     }
+
+    [Fact]
+    public void CollectMergesTwoShardsIntoTheFirstFolderAndWritesOneResultRowPerRun()
+    {
+        var config = Write(Sweep(LoraTestModels.TinyChatModel(), "grid:\n  r: [2, 4]\n"));
+        var shards = new[] { Path.Combine(TempDir.New(), "shard0"), Path.Combine(TempDir.New(), "shard1") };
+        for (int i = 0; i < 2; i++)
+        {
+            var (c, o, e) = CliRunner.Run("sweep", "--config", config, "--out", shards[i], "--shard", $"{i}/2");
+            Assert.True(c == 0, e + o);
+            Assert.Contains($"results: {Path.Combine(shards[i], "results.csv")} and results.md (1 done)", o);
+        }
+        // before collecting, a shard's results know only its own run (and no varied column: one run varies nothing)
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(shards[1], "results.csv")).Length);
+        Assert.StartsWith("r4,done,", File.ReadAllLines(Path.Combine(shards[1], "results.csv"))[1]);
+
+        var (code, stdout, err) = CliRunner.Run("sweep", "--collect", shards[0], shards[1]);
+        Assert.True(code == 0, err + stdout);
+        Assert.Contains($"collected 1 runs into {Path.Combine(shards[0], "runs")}", stdout);
+        Assert.True(File.Exists(Path.Combine(shards[0], "runs", "r4", "adapter", "adapter_config.json")));
+        var csv = File.ReadAllLines(Path.Combine(shards[0], "results.csv"));
+        Assert.Equal("run,status,r,final train loss,final val loss,steps,trainable params,peak memory (MB),wall time (s)", csv[0]);
+        Assert.Equal(3, csv.Length);
+        Assert.Matches(@"^r2,done,2,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[1]);
+        Assert.Matches(@"^r4,done,4,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[2]);
+        Assert.Equal(2 * long.Parse(csv[1].Split(',')[6]), long.Parse(csv[2].Split(',')[6])); // r4 trains twice r2's parameters
+        var md = File.ReadAllText(Path.Combine(shards[0], "results.md"));
+        Assert.Contains("| run | status | r | final train loss |", md);
+        Assert.Matches(@"\| r4 \| done \| 4 \| ", md);
+        Assert.Empty(Directory.GetFiles(shards[0], "*.tmp"));
+
+        // collecting again copies nothing; a run of the same name with other settings is refused in one line
+        (code, stdout, err) = CliRunner.Run("sweep", "--collect", shards[0], shards[1]);
+        Assert.True(code == 0, err + stdout);
+        Assert.Contains("collected 0 runs", stdout);
+        var yaml = Path.Combine(shards[1], "runs", "r4", "run.yaml");
+        File.WriteAllText(yaml, File.ReadAllText(yaml).Replace("r: 4\n", "r: 8\n"));
+        (code, _, err) = CliRunner.Run("sweep", "--collect", shards[0], shards[1]);
+        Assert.Equal((2, $"error: {Path.Combine(shards[1], "runs", "r4")}: run 'r4' is also in {Path.Combine(shards[0], "runs")} with other settings (run.yaml differs)"),
+            (code, err.Trim()));
+    }
 }

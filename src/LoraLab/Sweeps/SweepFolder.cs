@@ -1,0 +1,20 @@
+namespace LoraLab.Sweeps;
+
+/// The names in a sweep's output folder (DIR), each declared once.
+public static class SweepFolder
+{
+    /// DIR/runs/<name>/: one `loralab train` run folder per run.
+    public const string Runs = "runs";
+    /// A failed run's error, in its run folder.
+    public const string ErrorFile = "error.txt";
+    public const string ResultsCsv = "results.csv";
+    public const string ResultsMd = "results.md";
+
+    public static string RunsOf(string dir) => Path.Combine(dir, Runs);
+
+    /// The run folders under DIR/runs/, ordered by name (so a collected sweep lists them as the unsharded one does).
+    public static IReadOnlyList<string> RunDirs(string dir) =>
+        Directory.Exists(RunsOf(dir))
+            ? Directory.GetDirectories(RunsOf(dir)).OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList()
+            : [];
+}
