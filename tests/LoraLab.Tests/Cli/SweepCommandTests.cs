@@ -102,6 +102,12 @@ public class SweepCommandTests
         Assert.Matches(@"^r2,done,2,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[1]);
         Assert.Matches(@"^r4,done,4,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[2]);
         Assert.Equal(2 * long.Parse(csv[1].Split(',')[6]), long.Parse(csv[2].Split(',')[6])); // r4 trains twice r2's parameters
+        // the unsharded sweep gives the same rows, apart from what the machine measures (peak memory, wall time)
+        var whole = Path.Combine(TempDir.New(), "whole");
+        (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", whole);
+        Assert.True(code == 0, err + stdout);
+        static string Learned(string row) => string.Join(",", row.Split(',')[..7]);
+        Assert.Equal(csv.Select(Learned), File.ReadAllLines(Path.Combine(whole, "results.csv")).Select(Learned));
         var md = File.ReadAllText(Path.Combine(shards[0], "results.md"));
         Assert.Contains("| run | status | r | final train loss |", md);
         Assert.Matches(@"\| r4 \| done \| 4 \| ", md);
