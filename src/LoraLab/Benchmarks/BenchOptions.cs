@@ -36,7 +36,8 @@ public sealed record BenchOptions
     /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
     public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
 
-    public static readonly string[] Methods = { "lora", "qlora", "full" };
+    /// The method spellings are the run setting's (RunChoices.Method).
+    public static readonly string[] Methods = [.. Configuration.RunChoices.Method.Items.Select(i => i.Name)];
 
     public void Validate()
     {
@@ -57,10 +58,9 @@ public sealed record BenchOptions
     /// 0.01, clipping at 1.0, LoRA without dropout and alpha = 2r unless given (the peer's choices).
     public Configuration.RunConfig ToRunConfig() => new()
     {
-        Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new UserException($"--method: unknown method '{Method}'"),
+        Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new InvalidOperationException("Validate() refuses an unknown method first"),
         R = R, Alpha = Alpha ?? 2.0 * R, LoraDropout = 0, Targets = Targets,
-        Quantize = Method != "qlora" ? null : Configuration.RunChoices.Quantize.TryParse(Quantize, out var q) ? q
-            : throw new UserException($"quantization '{Quantize}': unknown scheme (use {Configuration.RunChoices.Quantize.Describe()})"),
+        Quantize = Method != "qlora" ? null : Adapters.Quantization.QuantSchemes.Parse(Quantize),
         Device = Device, Precision = Precision == "bf16" ? Configuration.Precision.Bf16 : Configuration.Precision.Fp32, Seed = Seed,
         Threads = Threads, Streams = Streams, Optimizer = Configuration.OptimizerKind.AdamW, Lr = 3e-4, WeightDecay = 0.01, MaxGradNorm = 1.0,
     };

@@ -19,7 +19,8 @@ public sealed record MemoryEstimateOptions
     public string Device { get; init; } = "cpu";
     public bool GradCheckpointing { get; init; }
 
-    public static readonly string[] Methods = { "lora", "qlora", "full" };
+    /// The method spellings are the run setting's (RunChoices.Method).
+    public static readonly string[] Methods = [.. Configuration.RunChoices.Method.Items.Select(i => i.Name)];
 
     public int DtypeBytes => Precision switch
     {

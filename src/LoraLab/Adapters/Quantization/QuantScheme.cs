@@ -6,15 +6,11 @@ public enum QuantScheme { Nf4, Fp4, Int8 }
 
 public static class QuantSchemes
 {
-    public static readonly string[] Names = { "nf4", "fp4", "int8" };
+    /// The spellings are RunChoices.Quantize's (the run setting's), declared there once.
+    public static readonly string[] Names = [.. Configuration.RunChoices.Quantize.Items.Select(i => i.Name)];
 
-    public static QuantScheme Parse(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "nf4" => QuantScheme.Nf4,
-        "fp4" => QuantScheme.Fp4,
-        "int8" => QuantScheme.Int8,
-        _ => throw new UserException($"quantization '{name}': unknown scheme (use {string.Join(", ", Names)})"),
-    };
+    public static QuantScheme Parse(string name) => Configuration.RunChoices.Quantize.TryParse(name, out var scheme) ? scheme
+        : throw new UserException($"quantization '{name}': unknown scheme (use {string.Join(", ", Names)})");
 
-    public static string Name(this QuantScheme scheme) => Names[(int)scheme];
+    public static string Name(this QuantScheme scheme) => Configuration.RunChoices.Quantize.NameOf(scheme);
 }
