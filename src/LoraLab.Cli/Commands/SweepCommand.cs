@@ -28,6 +28,14 @@ public sealed class SweepSettings : CommandSettings
     [Description("Merge sweep folders: copy the run folders of DIR2... (other shards' --out) that DIR1 lacks into DIR1/runs/, then write DIR1/results.csv and results.md. No --config needed.")]
     public bool Collect { get; set; }
 
+    [CommandOption("--preset <NAME>")]
+    [Description("A built-in sweep instead of --config: lora-tips re-runs the findings of \"Practical Tips for Finetuning LLMs Using LoRA\" on the demo model and data and writes DIR/tips-report.md and .html, each finding with its numbers and a verdict (reproduced, contradicted or inconclusive) by a stated rule. --out defaults to runs/lora-tips; the same command resumes it.")]
+    public string? Preset { get; set; }
+
+    [CommandOption("--quick")]
+    [Description("With --preset: fewer examples, steps and grid points, the same findings (minutes instead of a quarter of an hour).")]
+    public bool Quick { get; set; }
+
     [CommandArgument(0, "[DIR]")]
     [Description("With --collect: the sweep folders, the first receiving the others' runs.")]
     public string[] Dirs { get; set; } = [];
@@ -42,6 +50,8 @@ public sealed class SweepCommand : Command<SweepSettings>
     public override int Execute(CommandContext context, SweepSettings s, CancellationToken cancellation)
     {
         if (s.Collect) return Collect(s.Dirs);
+        if (s.Preset is not null) return Preset(s, cancellation);
+        if (s.Quick) throw new UserException("--quick applies to --preset");
         if (s.Dirs.Length > 0) throw new UserException($"'{s.Dirs[0]}': sweep takes folders only with --collect (the sweep folder is --out)");
         if (string.IsNullOrWhiteSpace(s.ConfigFile)) throw new UserException("--config is required (a sweep file with base:, grid: and/or runs:)");
         if (string.IsNullOrWhiteSpace(s.Out) && !s.DryRun) throw new UserException("--out is required (the sweep folder; runs go in DIR/runs/<name>/)");
@@ -59,6 +69,16 @@ public sealed class SweepCommand : Command<SweepSettings>
         var code = new SweepRunner(s.Out!).RunAll(mine, cancellation);
         WriteResults(s.Out!);
         return code;
+    }
+
+    static int Preset(SweepSettings s, CancellationToken cancellation)
+    {
+        if (!string.Equals(s.Preset, TipsPresetRunner.Name, StringComparison.OrdinalIgnoreCase))
+            throw new UserException($"--preset {s.Preset}: unknown preset (the built-in one is {TipsPresetRunner.Name})");
+        if (s.ConfigFile is not null || s.Collect || s.Shard is not null || s.DryRun || s.Dirs.Length > 0)
+            throw new UserException("--preset runs a built-in sweep: it takes only --out and --quick");
+        var scale = s.Quick ? Sweeps.Tips.TipsScale.Quick : Sweeps.Tips.TipsScale.Full;
+        return new TipsPresetRunner(s.Out ?? Path.Combine("runs", TipsPresetRunner.Name + (s.Quick ? "-quick" : "")), scale).Run(cancellation);
     }
 
     static int Collect(IReadOnlyList<string> dirs)

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using LoraLab.Reporting;
+
+namespace LoraLab.Sweeps.Tips;
+
+/// What the report says about the run as a whole: scale, machine, time and data.
+public sealed record TipsContext(TipsScale Scale, string Machine, DateTime Date, double Seconds, int TrainExamples, int HeldOutExamples, string ModelDir);
+
+/// DIR/tips-report.md (plots beside it in DIR/tips-plots/), DIR/tips-report.html (self-contained: plots inlined) and
+/// DIR/tips.json (every finding's table, verdict and reason, for tools), each written whole (temporary file, renamed).
+public static class TipsReport
+{
+    public const string Markdown = "tips-report.md", Html = "tips-report.html", Json = "tips.json", PlotFolder = "tips-plots";
+    const string Title = "LoRA findings, re-run in miniature";
+
+    public static void Write(string dir, TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
+    {
+        var plots = Directory.CreateDirectory(Path.Combine(dir, PlotFolder)).FullName;
+        foreach (var (id, f) in figures) File.WriteAllBytes(Path.Combine(plots, id + ".png"), f.Png);
+        WriteAtomic(Path.Combine(dir, Markdown), ToMarkdown(ctx, findings, figures));
+        WriteAtomic(Path.Combine(dir, Html), ToHtml(ctx, findings, figures));
+        WriteAtomic(Path.Combine(dir, Json), JsonSerializer.Serialize(new
+        {
+            scale = ctx.Scale.Name, machine = ctx.Machine, date = ctx.Date.ToString("yyyy-MM-dd"), seconds = ctx.Seconds, rule = NoiseRule.Text,
+            findings = findings.Select(f => new { id = f.Id, title = f.Title, claim = f.Claim, rule = f.Rule, verdict = Finding.Name(f.Verdict), why = f.Why, measured = f.Measured, header = f.Header, rows = f.Rows, runs = f.Runs }),
+        }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    static string Intro(TipsContext c) =>
+        $"The findings of Sebastian Raschka's \"Practical Tips for Finetuning LLMs Using LoRA\", each re-run on LoraLab's built-in demo model " +
+        $"({c.ModelDir}) and data ({c.TrainExamples} training and {c.HeldOutExamples} held-out examples of the demo's instruction tasks), " +
+        $"{c.Scale.Name} scale. Every number comes from results.csv and scores.csv in this folder, and every verdict is computed from them " +
+        $"by the rule stated with it. Ran {c.Date:yyyy-MM-dd} on {c.Machine} in {c.Seconds / 60:F1} minutes.";
+
+    const string Miniature = "A miniature is not the original: a 1.8 M-parameter model on rule-based tasks, minutes of training. A verdict says " +
+        "whether the claim held here; *contradicted* means it did not hold in this setting, not that it is wrong for 7B models.";
+
+    static string ToMarkdown(TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
+    {
+        static string Cell(string s) => s.Replace("|", "\\|");
+        static string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(Cell)) + " |\n";
+        var md = new StringBuilder($"# {Title}\n\n{Intro(ctx)}\n\n{Miniature}\n\n");
+        md.Append($"**How a difference counts.** {NoiseRule.Text}\n\n");
+        md.Append("## Verdicts\n\n").Append(Line(["#", "finding", "verdict"])).Append(Line(["---", "---", "---"]));
+        for (int i = 0; i < findings.Count; i++) md.Append(Line([$"{i + 1}", findings[i].Title, Finding.Name(findings[i].Verdict) + (findings[i].Measured ? "" : " (estimate, not measured)")]));
+        for (int i = 0; i < findings.Count; i++)
+        {
+            var f = findings[i];
+            md.Append($"\n## {i + 1}. {f.Title}\n\n> {f.Claim}\n\n");
+            md.Append(Line(f.Header)).Append(Line(f.Header.Select(_ => "---")));
+            foreach (var row in f.Rows) md.Append(Line(row));
+            md.Append($"\n**Rule.** {f.Rule}\n\n**Verdict: {Finding.Name(f.Verdict)}.** {f.Why}.\n");
+            if (f.Runs.Count > 0) md.Append($"\nRuns: {string.Join(", ", f.Runs.Select(r => $"`{r}`"))}.\n");
+            if (figures.TryGetValue(f.Id, out var fig)) md.Append($"\n![{fig.Title}]({PlotFolder}/{f.Id}.png)\n");
+        }
+        return md.ToString();
+    }
+
+    static string ToHtml(TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        static string Badge(Verdict v) => $"<span class=\"{Finding.Name(v)}\">{Finding.Name(v)}</span>";
+        var h = new StringBuilder($"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{Title}</title>\n<style>\n")
+            .Append("body { font-family: sans-serif; margin: 2em; max-width: 70em; }\n")
+            .Append("table { border-collapse: collapse; margin: 0.5em 0; }\nth, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }\n")
+            .Append("th:first-child, td:first-child { text-align: left; }\nblockquote { color: #444; border-left: 4px solid #ccc; margin-left: 0; padding-left: 1em; }\n")
+            .Append(".reproduced { color: #fff; background: #2a7d2a; } .contradicted { color: #fff; background: #b03030; } .inconclusive { background: #ddd; }\n")
+            .Append("span.reproduced, span.contradicted, span.inconclusive { padding: 0.1em 0.5em; border-radius: 0.3em; }\nimg { max-width: 100%; }\n</style>\n</head>\n<body>\n");
+        h.Append($"<h1>{Title}</h1>\n<p>{E(Intro(ctx))}</p>\n<p>{E(Miniature)}</p>\n<p><b>How a difference counts.</b> {E(NoiseRule.Text)}</p>\n");
+        h.Append("<h2>Verdicts</h2>\n<table>\n<tr><th>#</th><th>finding</th><th>verdict</th></tr>\n");
+        for (int i = 0; i < findings.Count; i++)
+            h.Append($"<tr><td>{i + 1}</td><td><a href=\"#{findings[i].Id}\">{E(findings[i].Title)}</a></td><td>{Badge(findings[i].Verdict)}{(findings[i].Measured ? "" : " (estimate)")}</td></tr>\n");
+        h.Append("</table>\n");
+        for (int i = 0; i < findings.Count; i++)
+        {
+            var f = findings[i];
+            h.Append($"<h2 id=\"{f.Id}\">{i + 1}. {E(f.Title)}</h2>\n<blockquote>{E(f.Claim)}</blockquote>\n<table>\n<tr>");
+            foreach (var c in f.Header) h.Append($"<th>{E(c)}</th>");
+            h.Append("</tr>\n");
+            foreach (var row in f.Rows) h.Append("<tr>").Append(string.Concat(row.Select(c => $"<td>{E(c)}</td>"))).Append("</tr>\n");
+            h.Append($"</table>\n<p><b>Rule.</b> {E(f.Rule)}</p>\n<p><b>Verdict:</b> {Badge(f.Verdict)} {E(f.Why)}.</p>\n");
+            if (figures.TryGetValue(f.Id, out var fig))
+                h.Append($"<img alt=\"{E(fig.Title)}\" src=\"data:image/png;base64,{Convert.ToBase64String(fig.Png)}\">\n");
+        }
+        return h.Append("</body>\n</html>\n").ToString();
+    }
+
+    static void WriteAtomic(string path, string text)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

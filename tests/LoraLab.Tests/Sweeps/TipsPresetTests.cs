@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json;
+using LoraLab.Sweeps.Tips;
+using Xunit;
+
+namespace LoraLab.Tests.Sweeps;
+
+/// `loralab sweep --preset lora-tips --quick` end to end, and every verdict of its report recomputed here from
+/// results.csv and scores.csv by the rules the report states, written out again independently of TipsFindings.
+[Collection("cli")]
+public class TipsPresetTests
+{
+    [Fact]
+    public void QuickPresetJudgesEveryFindingByItsStatedRuleFromTheNumbersInResultsCsv()
+    {
+        var dir = Path.Combine(TempDir.New(), "tips");
+        var (code, stdout, err) = CliRunner.Run("sweep", "--preset", "lora-tips", "--quick", "--out", dir);
+        Assert.True(code == 0, $"exit {code}\n{err}\n{stdout}");
+        foreach (var f in new[] { "tips-report.md", "tips-report.html", "tips.json", "results.csv", "scores.csv", "sweep.yaml", "sweep-layerwise.yaml" })
+            Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} missing\n{stdout}");
+
+        var t = Csv.Read(Path.Combine(dir, "results.csv"), Path.Combine(dir, "scores.csv"));
+        Assert.All(t.Rows.Where(r => r.Value.ContainsKey("status")), r => Assert.Equal("done", r.Value["status"]));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "tips.json")));
+        var reported = json.RootElement.GetProperty("findings").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("id").GetString()!, f => f.GetProperty("verdict").GetString()!);
+        Assert.Equal(12, reported.Count);
+
+        var expected = new Recompute(t).All();
+        foreach (var (id, verdict) in expected) Assert.True(verdict == reported[id], $"{id}: report says {reported[id]}, the rule gives {verdict}");
+
+        // the markdown states each verdict, and the seed table prints results.csv's numbers
+        var md = File.ReadAllText(Path.Combine(dir, "tips-report.md"));
+        foreach (var (id, verdict) in expected) Assert.Contains($"**Verdict: {verdict}.**", md);
+        foreach (var seed in new[] { "baseline-seed1", "baseline-seed2", "baseline-seed3" })
+            Assert.Contains($"| {seed} | {t.Get(seed, "final val loss").ToString("F4", CultureInfo.InvariantCulture)} |", md);
+        Assert.Contains("data:image/png;base64,", File.ReadAllText(Path.Combine(dir, "tips-report.html")));
+
+        // a second invocation resumes: every run is skipped and the verdicts are the same
+        (code, stdout, err) = CliRunner.Run("sweep", "--preset", "lora-tips", "--quick", "--out", dir);
+        Assert.True(code == 0, $"exit {code}\n{err}\n{stdout}");
+        Assert.DoesNotContain(": done in ", stdout);
+        Assert.Contains("skipped (already finished)", stdout);
+    }
+
+    /// The report's rules, restated: a difference counts when it exceeds 2 × the seeds' sample standard deviation of
+    /// that column and 2% of the value compared with.
+    sealed class Recompute(Csv t)
+    {
+        static readonly string[] Seeds = ["baseline-seed1", "baseline-seed2", "baseline-seed3"];
+        const string Val = "final val loss", Train = "final train loss", Mem = "peak memory (MB)", Tps = "tokens/s", Count = "count acc", First = "first exact_match";
+
+        double Std(string col)
+        {
+            var xs = Seeds.Select(s => t.Get(s, col)).ToList();
+            double m = xs.Average();
+            return Math.Sqrt(xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1));
+        }
+
+        int Cmp(string col, string a, string b)
+        {
+            double x = t.Get(a, col), y = t.Get(b, col), thr = Math.Max(2 * Std(col), 0.02 * Math.Abs(y));
+            return x - y > thr ? 1 : y - x > thr ? -1 : 0;
+        }
+
+        static string V(bool reproduced, bool contradicted) => reproduced ? "reproduced" : contradicted ? "contradicted" : "inconclusive";
+
+        public IEnumerable<(string Id, string Verdict)> All()
+        {
+            double valMean = Seeds.Average(s => t.Get(s, Val));
+            yield return ("seeds", Std(Val) <= 0.05 * valMean && Std(Count) <= 0.05 && Std(First) <= 0.05 ? "reproduced" : "contradicted");
+
+            int mem = Cmp(Mem, "qlora", "baseline-seed1"), tps = Cmp(Tps, "qlora", "baseline-seed1");
+            yield return ("qlora", V(mem < 0 && tps < 0, mem > 0 || tps > 0));
+
+            string[] three = ["baseline-seed1", "adamw-constant", "sgd-cosine"];
+            bool agree = Cmp(Val, three[0], three[1]) == 0 && Cmp(Val, three[0], three[2]) == 0 && Cmp(Val, three[1], three[2]) == 0;
+            var best = three.MinBy(r => t.Get(r, Val))!;
+            int sgd = Cmp(Val, "sgd-constant", best);
+            yield return ("optimizers", !agree || sgd < 0 ? "contradicted" : sgd > 0 ? "reproduced" : "inconclusive");
+
+            yield return ("adam-memory", Cmp(Mem, "baseline-seed1", "sgd-cosine") > 0 ? "contradicted" : "reproduced");
+
+            string[] epochs = ["baseline-seed1", "epochs-2", "epochs-4"];
+            var steps = epochs.Zip(epochs.Skip(1)).ToList();
+            bool hurt = steps.Any(p => Cmp(Val, p.Second, p.First) > 0 && t.Get(p.Second, Train) < t.Get(p.First, Train));
+            yield return ("epochs", V(hurt, !hurt && steps.All(p => Cmp(Val, p.Second, p.First) < 0)));
+
+            int kv = Cmp(Val, "baseline-seed1", "targets-kv"), qv = Cmp(Val, "baseline-seed1", "targets-qv");
+            yield return ("targets", V(kv < 0 && qv < 0, kv > 0 || qv > 0));
+
+            int held = 0, ranks = 0;
+            foreach (var r in TipsScale.Quick.Ranks)
+            {
+                ranks++;
+                string Name(double a) => r == 16 && a == 32 ? "baseline-seed1" : $"r{r}-alpha{a.ToString(CultureInfo.InvariantCulture)}";
+                var bestAlpha = TipsScale.Quick.AlphaFactors.Select(f => Name(f * r)).MinBy(n => t.Get(n, Val))!;
+                if (Cmp(Val, Name(2 * r), bestAlpha) == 0) held++;
+            }
+            yield return ("rank-alpha", V(held == ranks, held == 0));
+
+            int quality = Cmp(Val, "baseline-seed1", "full-adamw"), memory = Cmp(Mem, "baseline-seed1", "full-adamw");
+            yield return ("lora-vs-full", quality > 0 ? "contradicted" : memory < 0 ? "reproduced" : "inconclusive");
+
+            int own = Cmp(Count, "count-only", "base"), other = Cmp(First, "count-only", "base");
+            yield return ("one-dataset", own <= 0 ? "inconclusive" : other <= 0 ? "reproduced" : "contradicted");
+
+            bool learnt = Cmp(Count, "count-only", "base") > 0 && Cmp(First, "first-only", "base") > 0;
+            bool kept = new[] { "combined-cat", "combined-svd", "combined-linear" }.Any(m => Cmp(Count, m, "count-only") >= 0 && Cmp(First, m, "first-only") >= 0);
+            yield return ("combining", !learnt ? "inconclusive" : kept ? "reproduced" : "contradicted");
+
+            int lw = Cmp(Val, "rank-pattern", "rank-uniform");
+            yield return ("layerwise-rank", V(lw < 0, lw > 0));
+        }
+    }
+
+    sealed class Csv
+    {
+        public readonly Dictionary<string, Dictionary<string, string>> Rows = new();
+
+        public static Csv Read(params string[] paths)
+        {
+            var c = new Csv();
+            foreach (var path in paths)
+            {
+                var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(TipsNumbers.SplitCsv).ToList();
+                foreach (var cells in lines.Skip(1)) c.Rows[cells[0]] = lines[0].Zip(cells).ToDictionary(p => p.First, p => p.Second);
+            }
+            return c;
+        }
+
+        public double Get(string run, string col) => double.Parse(Rows[run][col], CultureInfo.InvariantCulture);
+    }
+}
