@@ -9,7 +9,7 @@ namespace LoraLab.Cli.Commands;
 /// nothing of one adapter stays in the next), printed side by side with a standard error per score.
 public static class EvalTaskRunner
 {
-    public const string MultipleChoice = "mc", Generation = "gen";
+    public const string MultipleChoice = TaskKinds.MultipleChoice, Generation = TaskKinds.Generation;
 
     /// The task kind, or null for the loss evaluation (no --task and no hub --format).
     public static string? Kind(EvalSettings s)
@@ -29,17 +29,10 @@ public static class EvalTaskRunner
     {
         if (s.Run is not null) throw new UserException("--run scores a run's validation loss; with --task give --model, --adapter and --data");
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (the task file: JSON Lines or Parquet)");
-        var format = TaskFormat.Check(s.Format);
-        if (s.Fields.Length > 0 && format != TaskFormat.Plain) throw new UserException($"--field applies to --format {TaskFormat.Plain} (--format {format} has fixed columns)");
-        if (kind == MultipleChoice && s.AnswerRegex is not null) throw new UserException("--answer-regex applies to --task gen");
         if (s.ScoreBatch < 1) throw new UserException($"--score-batch must be at least 1 (got {s.ScoreBatch})");
-        Evaluation.SamplingOptions.MaxNewTokensRange.Check("--max-new-tokens", s.MaxNewTokens);
-        var pattern = GenerationTask.Pattern(s.AnswerRegex);
-        var fields = TaskFields.Parse(s.Fields);
         // the whole file is read and checked before any model loads
-        var choices = kind == MultipleChoice ? TaskFile.LoadChoices(s.Data, format, fields, s.Limit, s.ReadOptions) : null;
-        var generation = kind == Generation ? TaskFile.LoadGeneration(s.Data, format, fields, s.Limit, s.ReadOptions) : null;
-        int count = choices?.Count ?? generation!.Count;
+        var task = new TaskSpec(kind, s.Data, s.Format, s.Fields, s.Limit, s.AnswerRegex, s.MaxNewTokens).Load(s.ReadOptions);
+        var (format, count) = (TaskFormat.Check(s.Format), task.Count);
 
         var columns = new List<TaskColumn>();
         foreach (var adapter in s.Adapters.Length == 0 ? [TaskColumn.None] : s.Adapters)
@@ -47,18 +40,7 @@ public static class EvalTaskRunner
             using var loaded = ModelSession.Open(s, TaskColumn.IsNone(adapter) ? null : adapter, out var report);
             var tok = loaded.RequireTokenizer();
             var builder = PromptChoice.Resolve(tok, s.Template, s.Raw, report);
-            IReadOnlyList<TaskScore> scores;
-            if (choices is not null)
-            {
-                IRequestEncoder encoder = builder is null ? new PlainTextEncoder(tok) : new TemplateEncoder(builder);
-                var r = Evaluation.Tasks.MultipleChoice.Score(loaded.Model, encoder, choices, s.ScoreBatch);
-                scores = [r.Acc, r.AccNorm];
-            }
-            else
-            {
-                var encoding = builder is null ? PromptEncoding.Plain(tok) : PromptEncoding.Template(builder);
-                scores = [GenerationTask.Score(loaded.Model, tok, encoding, generation!, s.MaxNewTokens, pattern).ExactMatch];
-            }
+            var scores = task.Score(loaded.Model, tok, builder, s.ScoreBatch);
             columns.Add(new TaskColumn(TaskColumn.IsNone(adapter) ? TaskColumn.None : adapter, builder?.Template.Name, scores));
         }
 

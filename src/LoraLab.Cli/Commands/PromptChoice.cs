@@ -16,17 +16,8 @@ public static class PromptChoice
             if (template is not null) throw new UserException("give --template NAME or --raw, not both");
             return null;
         }
-        var recorded = adapter?.Provenance;
-        if (template is not null)
-        {
-            var chosen = PromptTemplate.Resolve(template, tok.ChatTemplate);
-            if (recorded is not null && !string.Equals(recorded.Template, chosen.Name, StringComparison.OrdinalIgnoreCase))
-                Warn($"--template {template}: the adapter was trained with template '{recorded.Template}'; prompts will not look like its training data");
-            return new ExampleBuilder(tok, chosen, new ExampleBuilderOptions { AddBos = recorded?.AddBos });
-        }
-        if (recorded is null) return null;
         var warnings = new List<string>();
-        var builder = recorded.Builder(tok, warnings);
+        var builder = ServingTemplate.Builder(tok, template, adapter?.Provenance, warnings);
         warnings.ForEach(Warn);
         return builder;
     }

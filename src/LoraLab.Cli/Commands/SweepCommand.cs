@@ -56,7 +56,8 @@ public sealed class SweepCommand : Command<SweepSettings>
         if (string.IsNullOrWhiteSpace(s.ConfigFile)) throw new UserException("--config is required (a sweep file with base:, grid: and/or runs:)");
         if (string.IsNullOrWhiteSpace(s.Out) && !s.DryRun) throw new UserException("--out is required (the sweep folder; runs go in DIR/runs/<name>/)");
         var shard = s.Shard is null ? Shard.All : Sweeps.Shard.Parse(s.Shard);
-        var all = SweepPlan.Expand(SweepYaml.Load(s.ConfigFile), s.Out ?? ".");
+        var file = SweepYaml.Load(s.ConfigFile);
+        var all = SweepPlan.Expand(file, s.Out ?? ".");
         var mine = shard.Take(all).ToList();
         var of = shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "";
         if (s.DryRun)
@@ -65,8 +66,9 @@ public sealed class SweepCommand : Command<SweepSettings>
             AnsiConsole.Write(Table(mine));
             return 0;
         }
+        var tasks = SweepTasks.Load(SweepTasks.Entries(file)); // every task file read and checked before the first run trains
         Console.WriteLine($"loralab sweep {mine.Count} runs{of} into {s.Out}"); // unwrapped: the folder, to copy
-        var code = new SweepRunner(s.Out!).RunAll(mine, cancellation);
+        var code = new SweepRunner(s.Out!, tasks).RunAll(mine, cancellation);
         WriteResults(s.Out!);
         return code;
     }

@@ -6,8 +6,9 @@ using LoraLab.Training;
 namespace LoraLab.Cli.Commands;
 
 /// Runs a sweep's runs one after another as `loralab train` child processes: skips finished ones, records a failed
-/// one's error in its folder and goes on, prints a progress line per run.
-sealed class SweepRunner(string outDir)
+/// one's error in its folder and goes on, prints a progress line per run. A finished run without eval.json is scored
+/// on the sweep's tasks in this process; a scoring error leaves the run done and is recorded in eval-error.txt.
+sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
 {
     const int ErrorLines = 20;
 
@@ -15,18 +16,19 @@ sealed class SweepRunner(string outDir)
     {
         var clock = Stopwatch.StartNew();
         var trained = new List<double>();
-        int failed = 0;
+        int failed = 0, unscored = 0;
         for (int k = 0; k < runs.Count; k++)
         {
             var run = runs[k];
             var runDir = run.Config.Out!;
             string outcome;
+            var watch = Stopwatch.StartNew();
+            bool worked = false; // trained or scored here: its time counts towards the estimate
             if (RunFolder.HasFinalWeights(runDir)) outcome = "skipped (already finished)";
             else
             {
-                var watch = Stopwatch.StartNew();
                 var (code, error) = Train(run);
-                trained.Add(watch.Elapsed.TotalSeconds);
+                worked = true;
                 if (code == 130) // interrupted (Ctrl+C reaches the child too): the run can be resumed, the sweep stops
                 {
                     Console.WriteLine($"[{k + 1}/{runs.Count}] {run.Name}: interrupted; run the same command again to go on");
@@ -41,14 +43,43 @@ sealed class SweepRunner(string outDir)
                     outcome = $"FAILED (exit {code}): {error.Split('\n')[0]}";
                 }
             }
-            // the remaining runs are estimated at the mean time of the runs trained so far (a skipped run costs nothing)
+            if (RunFolder.HasFinalWeights(runDir) && tasks.Count > 0 && !File.Exists(Path.Combine(runDir, RunFolder.EvalResult)))
+            {
+                var (scores, ok) = Score(run);
+                outcome += " · " + scores;
+                if (!ok) unscored++;
+                worked = true;
+            }
+            if (worked) trained.Add(watch.Elapsed.TotalSeconds);
+            // the remaining runs are estimated at the mean time of the runs worked on so far (a skipped run costs nothing)
             var left = trained.Count == 0 ? "" : $" · about {Seconds(trained.Average() * (runs.Count - k - 1))} left";
             Console.WriteLine($"[{k + 1}/{runs.Count}] {run.Name}: {outcome} · elapsed {Seconds(clock.Elapsed.TotalSeconds)}{left}");
             if (cancellation.IsCancellationRequested) return 130;
         }
         Console.WriteLine(failed == 0 ? $"sweep finished: {runs.Count} runs in {SweepFolder.RunsOf(outDir)}"
             : $"sweep finished: {failed} of {runs.Count} runs failed (see {SweepFolder.ErrorFile} in their folders)");
-        return failed == 0 ? 0 : 1;
+        if (unscored > 0) Console.WriteLine($"task scores failed for {unscored} of {runs.Count} runs (see {SweepFolder.EvalErrorFile} in their folders)");
+        return failed == 0 && unscored == 0 ? 0 : 1;
+    }
+
+    /// Scores a finished run on the sweep's tasks: the scores for its progress line, or the error (also written to
+    /// RUN_DIR/eval-error.txt; the run stays done).
+    (string Text, bool Ok) Score(PlannedRun run)
+    {
+        var runDir = run.Config.Out!;
+        var errorFile = Path.Combine(runDir, SweepFolder.EvalErrorFile);
+        try
+        {
+            var scores = SweepTasks.ScoreRun(runDir, run.Config, tasks);
+            if (File.Exists(errorFile)) File.Delete(errorFile);
+            return (string.Join(", ", scores.Values.Select(v => $"{v.Key} {v.Value:F3}")), true);
+        }
+        catch (Exception e) // any failure (a bad task file row, a native error): the run is trained and kept
+        {
+            var message = e is UserException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            File.WriteAllText(errorFile, message + "\n");
+            return ($"task scores FAILED: {message.Split('\n')[0]}", false);
+        }
     }
 
     static string Seconds(double s) => s < 120 ? $"{s:F1}s" : TimeSpan.FromSeconds(Math.Round(s)).ToString(@"h\:mm\:ss");

@@ -23,7 +23,7 @@ public sealed record DemoOptions
     public double? Lr { get; init; }
     public int BatchSize { get; init; } = 16;
     public int MicroBatchSize { get; init; } = 16;
-    public int MaxNewTokens { get; init; } = 16;
+    public int MaxNewTokens { get; init; } = LoraLab.Evaluation.Tasks.DemoWorldTasks.MaxNewTokens;
     /// Held-out generations shown before and after.
     public int ShownSamples { get; init; } = 3;
     /// Use only the first N held-out examples of each task (null = all), for quick checks.

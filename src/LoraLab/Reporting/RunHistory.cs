@@ -35,4 +35,12 @@ public sealed class RunHistory
 
     public double? FinalTrainLoss => TrainLoss.Count > 0 ? TrainLoss[^1].Value : null;
     public double? FinalValLoss => ValLoss.Count > 0 ? ValLoss[^1].Value : null;
+    /// Training speed: the mean tokens_per_s of the train rows after the first logged one (which carries the warm-up:
+    /// the first batches, the allocator growing), or of the only one.
+    public double? MeanTokensPerSecond => TokensPerSecond.Count switch
+    {
+        0 => null,
+        1 => TokensPerSecond[0].Value,
+        _ => TokensPerSecond.Skip(1).Average(v => v.Value),
+    };
 }

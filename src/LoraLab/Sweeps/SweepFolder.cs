@@ -7,7 +7,11 @@ public static class SweepFolder
     public const string Runs = "runs";
     /// A failed run's error, in its run folder.
     public const string ErrorFile = "error.txt";
+    /// Why a finished run could not be scored on the sweep's tasks, in its run folder (the scores go to eval.json).
+    public const string EvalErrorFile = "eval-error.txt";
     public const string ResultsCsv = "results.csv";
+    /// Runs that differ only by seed, one row per group: each number's mean and standard deviation.
+    public const string ResultsBySeedCsv = "results-by-seed.csv";
     public const string ResultsMd = "results.md";
 
     public static string RunsOf(string dir) => Path.Combine(dir, Runs);

@@ -10,13 +10,16 @@ namespace LoraLab.Sweeps;
 /// (run.yaml) and, where it logged steps, what RunHistoryReader reads of it.
 public sealed record SweepResultRow(string Name, string Status, RunConfig? Config, RunHistory? History);
 
+/// A numeric column of the results: its header, its value for a run that logged steps, and its printed form.
+public sealed record SweepColumn(string Header, Func<RunHistory, double?> Value, string Format);
+
 /// DIR/results.csv and DIR/results.md: one row per run folder under DIR/runs/. The setting columns are the settings
 /// that change what is learned and whose values differ between the runs' run.yaml files: the keys the sweep varies,
 /// found the same way whether the folder was written by one sweep or collected from shards (no sweep file needed).
 public static class SweepResults
 {
     public const string Done = "done", Failed = "failed", Missing = "missing";
-    const string None = "";
+    internal const string None = "";
 
     public static IReadOnlyList<SweepResultRow> Read(string dir) => SweepFolder.RunDirs(dir).Select(ReadRun).ToList();
 
@@ -47,31 +50,54 @@ public static class SweepResults
         return RunSettings.All.Where(s => s.ChangesLearning && configs.Select(c => s.Format(s.Get(c))).Distinct().Count() > 1).ToList();
     }
 
+    /// The numeric columns, in order: the losses, one per task score of the runs' eval.json (`count acc`, in the order
+    /// first met), then steps, size, memory, time and speed.
+    public static IReadOnlyList<SweepColumn> Columns(IReadOnlyList<SweepResultRow> rows)
+    {
+        const string tasks = TaskScoreSet.TasksKey + ".";
+        var keys = rows.SelectMany(r => r.History?.Tasks.Keys ?? []).Where(k => k.StartsWith(tasks, StringComparison.Ordinal)).Distinct().ToList();
+        return [
+            new("final train loss", h => h.FinalTrainLoss, "F4"), new("final val loss", h => h.FinalValLoss, "F4"),
+            .. keys.Select(k => new SweepColumn(k[tasks.Length..], h => h.Tasks.TryGetValue(k, out var v) ? v : null, "F4")),
+            new("steps", h => h.Steps, "F0"), new("trainable params", h => h.TrainableParameters, "F0"),
+            new("peak memory (MB)", h => h.PeakMemoryMb, "F0"), new("wall time (s)", h => h.WallSeconds, "F1"),
+            new("tokens/s", h => h.MeanTokensPerSecond, "F1"),
+        ];
+    }
+
     public static (IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows) Table(IReadOnlyList<SweepResultRow> rows)
     {
         var varied = VariedSettings(rows);
-        string[] header = ["run", "status", .. varied.Select(s => s.Key), "final train loss", "final val loss", "steps",
-            "trainable params", "peak memory (MB)", "wall time (s)"];
+        var columns = Columns(rows);
+        string[] header = ["run", "status", .. varied.Select(s => s.Key), .. columns.Select(c => c.Header)];
         var table = rows.Select(r =>
         {
-            var h = r.History;
-            IReadOnlyList<string> row = [r.Name, r.Status,
-                .. varied.Select(s => r.Config is null ? None : s.Format(s.Get(r.Config)) ?? "none"),
-                Num(h?.FinalTrainLoss, "F4"), Num(h?.FinalValLoss, "F4"), h is null ? None : $"{h.Steps}",
-                Num(h?.TrainableParameters), Num(h?.PeakMemoryMb, "F0"), Num(h?.WallSeconds, "F1")];
+            IReadOnlyList<string> row = [r.Name, r.Status, .. varied.Select(s => Setting(s, r.Config)),
+                .. columns.Select(c => r.History is null ? None : Num(c.Value(r.History), c.Format))];
             return row;
         }).ToList();
         return (header, table);
     }
 
-    /// Reads DIR/runs/* and writes DIR/results.csv and DIR/results.md, each replaced whole (a temporary file in DIR,
-    /// renamed over the old one) so a reader never sees half a table. Returns the rows.
+    /// Reads DIR/runs/* and writes DIR/results.csv and DIR/results.md, and DIR/results-by-seed.csv when runs differ
+    /// only by seed (SweepSeedGroups), each replaced whole (a temporary file in DIR, renamed over the old one) so a
+    /// reader never sees half a table. Returns the rows.
     public static IReadOnlyList<SweepResultRow> Write(string dir)
     {
         var rows = Read(dir);
         var (header, table) = Table(rows);
+        var md = Markdown(header, table);
+        var bySeed = Path.Combine(dir, SweepFolder.ResultsBySeedCsv);
+        if (SweepSeedGroups.Groups(rows).Count > 0)
+        {
+            var (seedHeader, seedRows) = SweepSeedGroups.Table(rows, markdown: true);
+            md += $"\n## {SweepSeedGroups.Title}\n\n" + MarkdownTable(seedHeader, seedRows);
+            var (csvHeader, csvRows) = SweepSeedGroups.Table(rows, markdown: false);
+            WriteAtomic(bySeed, Csv(csvHeader, csvRows));
+        }
+        else if (File.Exists(bySeed)) File.Delete(bySeed); // from runs since retried: no group now
         WriteAtomic(Path.Combine(dir, SweepFolder.ResultsCsv), Csv(header, table));
-        WriteAtomic(Path.Combine(dir, SweepFolder.ResultsMd), Markdown(header, table));
+        WriteAtomic(Path.Combine(dir, SweepFolder.ResultsMd), md);
         return rows;
     }
 
@@ -82,10 +108,13 @@ public static class SweepResults
         return sb.ToString();
     }
 
-    public static string Markdown(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)
+    public static string Markdown(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows) =>
+        "# Sweep results\n\n" + MarkdownTable(header, rows);
+
+    static string MarkdownTable(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)
     {
         static string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|"))) + " |\n";
-        var sb = new StringBuilder("# Sweep results\n\n");
+        var sb = new StringBuilder();
         sb.Append(Line(header)).Append(Line(header.Select(_ => "---")));
         foreach (var row in rows) sb.Append(Line(row.Select(c => c == None ? "-" : c)));
         return sb.ToString();
@@ -100,6 +129,6 @@ public static class SweepResults
         File.Move(tmp, path, overwrite: true);
     }
 
-    static string Num(double? v, string format) => v is double x ? x.ToString(format, CultureInfo.InvariantCulture) : None;
-    static string Num(long? v) => v is long x ? x.ToString(CultureInfo.InvariantCulture) : None;
+    internal static string Num(double? v, string format) => v is double x ? x.ToString(format, CultureInfo.InvariantCulture) : None;
+    internal static string Setting(IRunSetting s, RunConfig? c) => c is null ? None : s.Format(s.Get(c)) ?? "none";
 }

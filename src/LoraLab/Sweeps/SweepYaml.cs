@@ -7,12 +7,13 @@ using YamlDotNet.Core.Events;
 namespace LoraLab.Sweeps;
 
 /// Reads a sweep file: `base:` (train settings, flat or grouped by section, as in `train --config`), `grid:` (setting
-/// key or key path → list of values) and `runs:` (a list of setting mappings, each optionally with `name:`). Errors
+/// key or key path → list of values), `runs:` (a list of setting mappings, each optionally with `name:`) and `eval:`
+/// (the tasks each run is scored on, SweepEvalYaml). Errors
 /// name the file, the line and the key, as RunConfigYaml's do; it reads the settings the same way.
 public static class SweepYaml
 {
-    public const string BaseKey = "base", GridKey = "grid", RunsKey = "runs", NameKey = "name";
-    static readonly string[] TopKeys = [BaseKey, GridKey, RunsKey];
+    public const string BaseKey = "base", GridKey = "grid", RunsKey = "runs", NameKey = "name", EvalKey = "eval";
+    static readonly string[] TopKeys = [BaseKey, GridKey, RunsKey, EvalKey];
 
     public static SweepFile Load(string path)
     {
@@ -25,6 +26,7 @@ public static class SweepYaml
         var baseLayer = new SettingLayer();
         var grid = new List<GridAxis>();
         var runs = new List<RunOverrides>();
+        List<SweepTaskEntry>? eval = null;
         var seenTop = new Dictionary<string, long>();
         try
         {
@@ -48,6 +50,7 @@ public static class SweepYaml
                         if (baseLayer.Has(RunSettings.Out)) throw new UserException($"{path}:{line}: {BaseKey}: out: each run's folder is set by the sweep (--out DIR/runs/<name>)");
                         break;
                     case GridKey: ReadGrid(parser, path, line, grid); break;
+                    case EvalKey: eval = SweepEvalYaml.Read(parser, path, line); break;
                     default: ReadRuns(parser, path, line, runs); break;
                 }
             }
@@ -55,7 +58,7 @@ public static class SweepYaml
         catch (YamlException e) { throw new UserException($"{path}:{e.Start.Line}: {(e.InnerException?.Message ?? e.Message).Split('\n')[0]}"); }
         if (grid.Count == 0 && runs.Count == 0)
             throw new UserException($"{path}: no runs: give {GridKey}: (setting → list of values) and/or {RunsKey}: (a list of overrides)");
-        return new SweepFile(path, baseLayer, grid, runs);
+        return new SweepFile(path, baseLayer, grid, runs) { Eval = eval };
     }
 
     static void Expect<T>(IParser parser, string path, long line, string what) where T : ParsingEvent

@@ -97,10 +97,10 @@ public class SweepCommandTests
         Assert.Contains($"collected 1 runs into {Path.Combine(shards[0], "runs")}", stdout);
         Assert.True(File.Exists(Path.Combine(shards[0], "runs", "r4", "adapter", "adapter_config.json")));
         var csv = File.ReadAllLines(Path.Combine(shards[0], "results.csv"));
-        Assert.Equal("run,status,r,final train loss,final val loss,steps,trainable params,peak memory (MB),wall time (s)", csv[0]);
+        Assert.Equal("run,status,r,final train loss,final val loss,steps,trainable params,peak memory (MB),wall time (s),tokens/s", csv[0]);
         Assert.Equal(3, csv.Length);
-        Assert.Matches(@"^r2,done,2,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[1]);
-        Assert.Matches(@"^r4,done,4,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+$", csv[2]);
+        Assert.Matches(@"^r2,done,2,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+,[\d.]+$", csv[1]);
+        Assert.Matches(@"^r4,done,4,\d+\.\d{4},\d+\.\d{4},2,\d+,\d+,[\d.]+,[\d.]+$", csv[2]);
         Assert.Equal(2 * long.Parse(csv[1].Split(',')[6]), long.Parse(csv[2].Split(',')[6])); // r4 trains twice r2's parameters
         // the unsharded sweep gives the same rows, apart from what the machine measures (peak memory, wall time)
         var whole = Path.Combine(TempDir.New(), "whole");

@@ -17,9 +17,9 @@ public class SweepResultsTests
         var rows = SweepResults.Write(dir);
         Assert.Equal([("bad", "failed"), ("killed", "missing")], rows.Select(r => (r.Name, r.Status)));
         Assert.Equal(
-            "run,status,final train loss,final val loss,steps,trainable params,peak memory (MB),wall time (s)\nbad,failed,,,,,,\nkilled,missing,,,,,,\n",
+            "run,status,final train loss,final val loss,steps,trainable params,peak memory (MB),wall time (s),tokens/s\nbad,failed,,,,,,,\nkilled,missing,,,,,,,\n",
             File.ReadAllText(Path.Combine(dir, "results.csv")));
-        Assert.Contains("| killed | missing | - | - | - | - | - | - |\n", File.ReadAllText(Path.Combine(dir, "results.md")));
+        Assert.Contains("| killed | missing | - | - | - | - | - | - | - |\n", File.ReadAllText(Path.Combine(dir, "results.md")));
         Assert.Equal(["results.csv", "results.md"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
     }
 

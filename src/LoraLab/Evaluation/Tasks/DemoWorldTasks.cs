@@ -10,6 +10,8 @@ namespace LoraLab.Evaluation.Tasks;
 public static class DemoWorldTasks
 {
     public const string CountTask = "count", FirstTask = "first";
+    /// Tokens generated per first-word answer (the answer is one word).
+    public const int MaxNewTokens = 16;
     /// The counting task's inputs hold one to five words.
     static readonly string[] Counts = DemoVocabulary.Numbers[1..6];
 

@@ -13,10 +13,16 @@ public static class TaskFile
     public static List<GenerationExample> LoadGeneration(string path, string format, TaskFields fields, int? limit = null, DataReadOptions? options = null) =>
         Load(path, limit, options, (row, where) => TaskFormat.Generation(format, row, fields, where));
 
+    /// --limit N: the first N examples; at least one.
+    public static void CheckLimit(int? limit)
+    {
+        if (limit is < 1) throw new UserException($"--limit must be at least 1 (got {limit})");
+    }
+
     static List<T> Load<T>(string path, int? limit, DataReadOptions? options, Func<JsonObject, string, T> read)
     {
         if (!File.Exists(path)) throw new UserException($"{path}: task file not found");
-        if (limit is < 1) throw new UserException($"--limit must be at least 1 (got {limit})");
+        CheckLimit(limit);
         var result = new List<T>();
         foreach (var (node, where) in Rows(path, options ?? DataReadOptions.Default))
         {
