@@ -31,7 +31,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         var tasks = SweepTasks.Load(SweepTasks.Entries(sweep));
         var runs = SweepPlan.Expand(sweep, outDir);
         Console.WriteLine($"loralab sweep --preset {Name} ({scale.Name}): {runs.Count} runs and the layer-wise pair into {outDir}");
-        int code = new SweepRunner(outDir).RunAll(runs, cancellation);
+        int code = new SweepRunner(outDir, tasks).RunAll(runs, cancellation);
         if (code == 130) return code;
 
         var scores = new List<(string Name, TaskScoreSet Scores)> { (TipsNumbers.BaseModel, SweepTasks.Score(baseDir, null, Template, tasks)) };
@@ -45,7 +45,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         if (Directory.Exists(baseline))
         {
             var layerwise = WriteSweep(TipsPlan.LayerwiseFile, Layerwise(baseline, baseDir, assets));
-            int second = new SweepRunner(outDir).RunAll(SweepPlan.Expand(layerwise, outDir), cancellation);
+            int second = new SweepRunner(outDir, tasks).RunAll(SweepPlan.Expand(layerwise, outDir), cancellation);
             if (second == 130) return second;
             code = Math.Max(code, second);
         }
