@@ -103,6 +103,32 @@ public class SweepCommandTests
         Assert.Equal(["short,done", "long,done"], File.ReadAllLines(Path.Combine(outDir, "results.csv")).Skip(1).Select(l => string.Join(",", l.Split(',')[..2])).Order().Reverse());
     }
 
+    [Fact]
+    public void ASweepRunEqualsTrainAloneOnItsConfigLossForLossAndByteForByte()
+    {
+        var config = Write(Sweep(LoraTestModels.TinyChatModel(), "grid:\n  seed: [7, 8]\n"));
+        var outDir = Path.Combine(TempDir.New(), "sweep");
+        var (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir);
+        Assert.True(code == 0, err + stdout);
+        var alone = Path.Combine(TempDir.New(), "alone");
+        (code, stdout, err) = CliRunner.Run("train", "--config", Path.Combine(outDir, "configs", "seed8.yaml"), "--out", alone);
+        Assert.True(code == 0, err + stdout);
+
+        // every logged loss with its row's type and step (times and speeds are the machine's, not the run's)
+        static List<string> Losses(string run) => File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
+        {
+            var row = System.Text.Json.JsonDocument.Parse(l).RootElement;
+            return string.Join(" ", row.EnumerateObject().Where(p => p.Name is "type" or "step" || p.Name.EndsWith("loss")).Select(p => $"{p.Name}={p.Value}"));
+        }).Where(l => l.Contains("loss=")).ToList();
+        static byte[] Adapter(string run) => File.ReadAllBytes(Path.Combine(run, "adapter", "adapter_model.safetensors"));
+        var swept = Path.Combine(outDir, "runs", "seed8");
+        Assert.Equal(Losses(swept), Losses(alone));
+        Assert.True(Losses(alone).Count >= 3, string.Join("\n", Losses(alone))); // two train steps and an evaluation at least
+        Assert.Equal(Adapter(swept), Adapter(alone));
+        // and the seed is what differs between the sweep's runs: the other seed learned other weights
+        Assert.NotEqual(Adapter(Path.Combine(outDir, "runs", "seed7")), Adapter(alone));
+    }
+
     /// A process that runs (a zombie, dead but not yet reaped by whoever inherited it, does not).
     static bool Alive(int pid)
     {
