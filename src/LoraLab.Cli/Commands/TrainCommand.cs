@@ -14,6 +14,7 @@ public sealed class TrainCommand : Command<TrainSettings>
 {
     public override int Execute(CommandContext context, TrainSettings s, CancellationToken cancellation)
     {
+        SweepChild.EndWithParent(); // a run of a killed sweep ends with it
         // --resume RUN_DIR (or a checkpoint inside it) starts from the run's run.yaml; --config and flags go over it.
         var resume = s.Resume is null ? null : ResumePoint.Locate(s.Resume);
         // A run.yaml given as --config gives its settings only: what that run did is not this run's record.

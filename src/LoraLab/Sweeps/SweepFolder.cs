@@ -16,6 +16,10 @@ public static class SweepFolder
 
     public static string RunsOf(string dir) => Path.Combine(dir, Runs);
 
+    /// A sweep folder holds runs/ (a run folder never does); one with run.yaml is a run, whatever else it holds.
+    public static bool IsSweep(string dir) =>
+        Directory.Exists(RunsOf(dir)) && !File.Exists(Path.Combine(dir, Training.RunFolder.RunYaml));
+
     /// The run folders under DIR/runs/, ordered by name (so a collected sweep lists them as the unsharded one does).
     public static IReadOnlyList<string> RunDirs(string dir) =>
         Directory.Exists(RunsOf(dir))

@@ -1,4 +1,5 @@
 using LoraLab.Tests.Adapters;
+using LoraLab.Training;
 using Xunit;
 
 namespace LoraLab.Tests.Cli;
@@ -58,6 +59,81 @@ public class SweepCommandTests
         Assert.Contains("[1/2] bad: FAILED (exit 2): error: ", stdout);
         Assert.Contains("sweep finished: 1 of 2 runs failed", stdout);
         Assert.True(File.Exists(Path.Combine(outDir, "runs", "good", "adapter", "adapter_config.json")), stdout);
+    }
+
+    [Fact]
+    public void ASweepKilledDuringItsSecondRunResumesWithOnlyTheSecondAndLeavesNoTrainRunning()
+    {
+        // the second run is long enough (about 12 s on 2 cores) to be caught in its first steps and outlive the check below
+        var config = Write(Sweep(LoraTestModels.TinyChatModel(), "runs:\n  - {name: short}\n  - {name: long, max_steps: 300}\n"));
+        var outDir = Path.Combine(TempDir.New(), "sweep");
+        var metrics = Path.Combine(outDir, "runs", "long", "metrics.jsonl");
+        int? child = null;
+        using (var sweep = CliRunner.Start("sweep", "--config", config, "--out", outDir))
+            try
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (!(File.Exists(metrics) && File.ReadAllText(metrics).Contains("\"type\":\"train\"")))
+                {
+                    Assert.False(sweep.HasExited, $"the sweep ended (exit {(sweep.HasExited ? sweep.ExitCode : 0)}) before its second run logged a step");
+                    Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "the second run logged no step in 3 minutes");
+                    Thread.Sleep(50);
+                }
+                child = int.Parse(File.ReadAllText(Path.Combine(outDir, "runs", "long", ".loralab.pid")).Trim());
+                sweep.Kill(); // the sweep alone (SIGKILL), as `kill -9`, the OOM killer or a lost session would: not its child
+                sweep.WaitForExit();
+                // the orphaned `train` notices its sweep is gone and ends at once, leaving the unfinished run to the next sweep
+                clock.Restart();
+                while (Alive(child.Value) && clock.Elapsed < TimeSpan.FromSeconds(3)) Thread.Sleep(50);
+                Assert.False(Alive(child.Value), $"train (PID {child}) still runs 3 s after its sweep was killed");
+                Assert.False(RunFolder.HasFinalWeights(Path.Combine(outDir, "runs", "long")));
+            }
+            finally
+            {
+                if (child is int pid && Alive(pid)) System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+
+        var (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir);
+        Assert.True(code == 0, err + stdout);
+        Assert.Contains("[1/2] short: skipped (already finished)", stdout);
+        Assert.True(stdout.Contains("[2/2] long: done in "), stdout + err);
+        // trained again from its first step (an unfinished run starts over), not continued in a second timeline
+        var steps = File.ReadLines(metrics).Where(l => l.Contains("\"type\":\"train\"")).Select(l => l.Split("\"step\":")[1].Split(',')[0]).ToList();
+        Assert.Equal(Enumerable.Range(1, 300).Select(i => $"{i}"), steps);
+        Assert.Equal(["short,done", "long,done"], File.ReadAllLines(Path.Combine(outDir, "results.csv")).Skip(1).Select(l => string.Join(",", l.Split(',')[..2])).Order().Reverse());
+    }
+
+    [Fact]
+    public void ASweepRunEqualsTrainAloneOnItsConfigLossForLossAndByteForByte()
+    {
+        var config = Write(Sweep(LoraTestModels.TinyChatModel(), "grid:\n  seed: [7, 8]\n"));
+        var outDir = Path.Combine(TempDir.New(), "sweep");
+        var (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir);
+        Assert.True(code == 0, err + stdout);
+        var alone = Path.Combine(TempDir.New(), "alone");
+        (code, stdout, err) = CliRunner.Run("train", "--config", Path.Combine(outDir, "configs", "seed8.yaml"), "--out", alone);
+        Assert.True(code == 0, err + stdout);
+
+        // every logged loss with its row's type and step (times and speeds are the machine's, not the run's)
+        static List<string> Losses(string run) => File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
+        {
+            var row = System.Text.Json.JsonDocument.Parse(l).RootElement;
+            return string.Join(" ", row.EnumerateObject().Where(p => p.Name is "type" or "step" || p.Name.EndsWith("loss")).Select(p => $"{p.Name}={p.Value}"));
+        }).Where(l => l.Contains("loss=")).ToList();
+        static byte[] Adapter(string run) => File.ReadAllBytes(Path.Combine(run, "adapter", "adapter_model.safetensors"));
+        var swept = Path.Combine(outDir, "runs", "seed8");
+        Assert.Equal(Losses(swept), Losses(alone));
+        Assert.True(Losses(alone).Count >= 3, string.Join("\n", Losses(alone))); // two train steps and an evaluation at least
+        Assert.Equal(Adapter(swept), Adapter(alone));
+        // and the seed is what differs between the sweep's runs: the other seed learned other weights
+        Assert.NotEqual(Adapter(Path.Combine(outDir, "runs", "seed7")), Adapter(alone));
+    }
+
+    /// A process that runs (a zombie, dead but not yet reaped by whoever inherited it, does not).
+    static bool Alive(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim()[0] != 'Z'; }
+        catch (IOException) { return false; }
     }
 
     [Fact]
