@@ -11,7 +11,7 @@ public class TipsPlanTests
 {
     [Theory]
     [InlineData("full", 3 + 1 + 3 + 2 + 2 + 2 + 11 + 2)]
-    [InlineData("quick", 3 + 1 + 3 + 2 + 2 + 2 + 7 + 2)]
+    [InlineData("quick", 3 + 1 + 3 + 2 + 2 + 2 + 5 + 2)]
     public void ThePresetSweepPlansEveryFindingsRunsEachDifferingFromTheBaselineByItsSetting(string scaleName, int runs)
     {
         var scale = scaleName == "full" ? TipsScale.Full : TipsScale.Quick;
@@ -29,7 +29,7 @@ public class TipsPlanTests
         Assert.Equal(TrainMethod.Qlora, byName[TipsRuns.Qlora].Method);
         Assert.Equal((OptimizerKind.Sgd, ScheduleKind.Constant), (byName[TipsRuns.SgdConstant].Optimizer, byName[TipsRuns.SgdConstant].Schedule));
         Assert.Equal(4, byName[TipsRuns.Epochs(4)].Epochs);
-        Assert.Equal((4, 2.0), (byName["r4-alpha2"].R, byName["r4-alpha2"].Alpha));
+        Assert.Equal((4, 16.0), (byName["r4-alpha16"].R, byName["r4-alpha16"].Alpha));
         Assert.Equal(3, byName[TipsRuns.Seed(3)].Seed);
         Assert.EndsWith("count.json", byName[TipsRuns.CountOnly].Data);
         // every run differs from the baseline in the settings its finding is about, and nowhere else

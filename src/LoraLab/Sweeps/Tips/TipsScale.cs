@@ -11,6 +11,6 @@ public sealed record TipsScale(string Name, int TrainPerTask, int HeldOutPerTask
 
     /// All 1,200 training and 150 held-out examples of the demo data; r ∈ {4, 16, 64} × alpha ∈ {r/2, r, 2r, 4r}.
     public static readonly TipsScale Full = new("full", 400, 50, 16, [4, 16, 64], [0.5, 1, 2, 4]);
-    /// 64 training and 16 held-out examples of each task, batch 8; r ∈ {4, 16}.
-    public static readonly TipsScale Quick = new("quick", 64, 16, 8, [4, 16], [0.5, 1, 2, 4]);
+    /// 96 training and 16 held-out examples of each task, batch 8; r ∈ {4, 16} × alpha ∈ {r, 2r, 4r}.
+    public static readonly TipsScale Quick = new("quick", 96, 16, 8, [4, 16], [1, 2, 4]);
 }
