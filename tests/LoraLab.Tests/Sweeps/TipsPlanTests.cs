@@ -54,6 +54,9 @@ public class TipsPlanTests
         Assert.Equal(0, rule.Compare("mem", 405, 400));     // no seed spread: 2% of 400 = 8 is the floor
         Assert.Equal(1, rule.Compare("mem", 409, 400));
         Assert.Equal(0, rule.Compare("unknown", 1.01, 1.0));
+        var scores = new NoiseRule(new Dictionary<string, double> { ["acc"] = 0 }, new Dictionary<string, double> { ["acc"] = 1.0 / 16 });
+        Assert.Equal(0, scores.Compare("acc", 1.0 / 16, 0));  // one example of 16 is the resolution, not a difference
+        Assert.Equal(1, scores.Compare("acc", 2.0 / 16, 0));
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public class TipsPresetTests
     }
 
     /// The report's rules, restated: a difference counts when it exceeds 2 × the seeds' sample standard deviation of
-    /// that column and 2% of the value compared with.
+    /// that column, 2% of the value compared with and, for a task score, 1/n of n held-out examples.
     sealed class Recompute(Csv t)
     {
         static readonly string[] Seeds = ["baseline-seed1", "baseline-seed2", "baseline-seed3"];
@@ -59,7 +59,8 @@ public class TipsPresetTests
 
         int Cmp(string col, string a, string b)
         {
-            double x = t.Get(a, col), y = t.Get(b, col), thr = Math.Max(2 * Std(col), 0.02 * Math.Abs(y));
+            double x = t.Get(a, col), y = t.Get(b, col);
+            double thr = Math.Max(Math.Max(2 * Std(col), 0.02 * Math.Abs(y)), col is Count or First ? 1.0 / TipsScale.Quick.HeldOutPerTask : 0);
             return x - y > thr ? 1 : y - x > thr ? -1 : 0;
         }
 

@@ -3,17 +3,19 @@ namespace LoraLab.Sweeps.Tips;
 /// The rule every verdict uses to say whether two numbers differ: a difference counts only when it exceeds twice the
 /// standard deviation of the same number across the baseline's seeds, and 2% of the number it is compared with (a
 /// floor for numbers that barely move between seeds, such as memory, where a seed spread near 0 would make any
-/// difference count).
-public sealed class NoiseRule(IReadOnlyDictionary<string, double> seedStd)
+/// difference count), and for a task score one example's share (its resolution: a score of n examples moves in steps
+/// of 1/n, so a seed spread of 0 would otherwise make a single example count).
+public sealed class NoiseRule(IReadOnlyDictionary<string, double> seedStd, IReadOnlyDictionary<string, double>? resolution = null)
 {
     public const double Sigmas = 2, Floor = 0.02;
 
     public const string Text = "A difference between two runs counts only when it is larger than twice the standard deviation of the same number " +
-        "over the baseline's seeds (finding 1) and larger than 2% of the number it is compared with.";
+        "over the baseline's seeds (finding 1), larger than 2% of the number it is compared with, and, for a task score, larger than one example's share of it (1/n for n examples).";
 
     public double Spread(string column) => seedStd.TryGetValue(column, out var s) ? s : 0;
 
-    public double Threshold(string column, double reference) => Math.Max(Sigmas * Spread(column), Floor * Math.Abs(reference));
+    public double Threshold(string column, double reference) =>
+        Math.Max(Math.Max(Sigmas * Spread(column), Floor * Math.Abs(reference)), resolution?.GetValueOrDefault(column) ?? 0);
 
     /// +1 when a is larger than b by more than the threshold, -1 when smaller, 0 when the difference does not count.
     public int Compare(string column, double a, double b)

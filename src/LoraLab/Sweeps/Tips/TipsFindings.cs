@@ -18,7 +18,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     }
 
     /// The noise floor: the sample standard deviation of every numeric column over the baseline's seeds.
-    public static NoiseRule Noise(TipsNumbers n)
+    public static NoiseRule Noise(TipsNumbers n, TipsScale scale)
     {
         var std = new Dictionary<string, double>();
         foreach (var col in (string[])[TrainLoss, ValLoss, PeakMemory, TokensPerSecond, .. Scores])
@@ -26,7 +26,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
             var xs = TipsRuns.Seeds.Select(s => n.Get(s, col)).OfType<double>().ToList();
             if (xs.Count >= 2) std[col] = Stats.Std(xs);
         }
-        return new NoiseRule(std);
+        return new NoiseRule(std, Scores.ToDictionary(s => s, _ => 1.0 / scale.HeldOutPerTask));
     }
 
     /// A finding whose runs did not all finish is inconclusive, and says which number is missing.
@@ -60,7 +60,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 1 ------------------------------------------------------------------------------------------------------------
     Finding Seeds()
     {
-        _noise = Noise(n);
+        _noise = Noise(n, scale);
         var rows = TipsRuns.Seeds.Select(s => (IReadOnlyList<string>)[.. QualityRow(s), Mb(n.Need(s, PeakMemory)), F(n.Need(s, TokensPerSecond), "F0")]).ToList();
         var cols = (string[])[ValLoss, TrainLoss, .. Scores, PeakMemory, TokensPerSecond];
         string[] Format = ["F4", "F4", .. Scores.Select(_ => "F3"), "F0", "F0"];
@@ -237,7 +237,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         foreach (var m in TipsCombine.Methods)
         {
             var run = TipsCombine.Name(m);
-            rows.Add([$"{run} (combined)", .. Scores.Select(s => Score(n.Need(run, s)))]);
+            rows.Add([run, .. Scores.Select(s => Score(n.Need(run, s)))]);
             bool keeps = specialists.All(p => _noise.Compare(p.Score, n.Need(run, p.Score), n.Need(p.Run, p.Score)) >= 0);
             if (keeps) kept.Add(run);
             why.Add($"{run}: " + string.Join(", ", specialists.Select(p => Diff(p.Score, run, p.Run, "F3"))));
@@ -258,7 +258,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         IReadOnlyList<string> Row(string run, string label) => [.. QualityRow(run, label), F(n.Need(run, Trainable), "N0")];
         var (title, claim) = Claims.Of("layerwise-rank");
         return new Finding("layerwise-rank", title, claim,
-            "`loralab analyze` on baseline-seed1 suggests each module's rank (the one holding 90% of its update's energy); that rank pattern is trained against one rank everywhere with about the same number of trainable parameters. Reproduced when the pattern's final validation loss is lower by a difference that counts; contradicted when higher by one; inconclusive otherwise.",
+            "`loralab analyze` on baseline-seed1 suggests each module's rank (the one holding 90% of its update's energy); that rank pattern is trained against one rank everywhere with about the same number of trainable parameters (the rounded ratio of the two budgets). Alpha is 2r for the pattern's common r and for the uniform rank; a module the pattern gives another rank keeps that alpha, so its scale alpha/rank differs, as PEFT applies a rank_pattern without an alpha_pattern. Reproduced when the pattern's final validation loss is lower by a difference that counts; contradicted when higher by one; inconclusive otherwise.",
             [.. QualityHeader, "trainable params"], [Row(p, "suggested rank pattern"), Row(u, "uniform rank")],
             c < 0 ? Verdict.Reproduced : c > 0 ? Verdict.Contradicted : Verdict.Inconclusive, Diff(ValLoss, p, u, "F4"), [p, u]);
     }
