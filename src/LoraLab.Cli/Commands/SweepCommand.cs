@@ -29,7 +29,7 @@ public sealed class SweepSettings : CommandSettings
     public bool Collect { get; set; }
 
     [CommandOption("--preset <NAME>")]
-    [Description("A built-in sweep instead of --config: lora-tips re-runs the findings of \"Practical Tips for Finetuning LLMs Using LoRA\" on the demo model and data and writes DIR/tips-report.md and .html, each finding with its numbers and a verdict (reproduced, contradicted or inconclusive) by a stated rule. --out defaults to runs/lora-tips; the same command resumes it.")]
+    [Description("A built-in sweep instead of --config: lora-tips re-runs the findings of \"Practical Tips for Finetuning LLMs Using LoRA\" on the demo model and data and writes DIR/tips-report.md and .html, each finding with its numbers and a verdict (reproduced, contradicted or inconclusive) by a stated rule. --out defaults to runs/lora-tips (runs/lora-tips-quick with --quick); the same command resumes it.")]
     public string? Preset { get; set; }
 
     [CommandOption("--quick")]

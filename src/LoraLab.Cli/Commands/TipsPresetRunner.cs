@@ -15,62 +15,109 @@ namespace LoraLab.Cli.Commands;
 /// `loralab sweep --preset lora-tips`: writes the preset's data and sweep file into DIR, runs it as any sweep (so a
 /// second invocation resumes it), then scores the untrained base and the combined adapters, trains the layer-wise
 /// pair from the baseline's analysis, and judges every finding into DIR/tips-report.md, .html and tips.json.
+/// A step that fails in this process (scoring, combining, analysing) is reported and leaves its finding inconclusive;
+/// the report is written all the same.
 sealed class TipsPresetRunner(string outDir, TipsScale scale)
 {
     public const string Name = "lora-tips";
     const string Template = "alpaca";
+    int _failed;
 
     public int Run(CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         var assets = DemoAssets.Locate();
         var baseDir = Path.GetFullPath(Path.Combine(assets, DemoAssets.BaseFolder));
+        var yaml = TipsPlan.SweepYaml(outDir, scale, assets);
+        var sweepPath = Path.Combine(outDir, TipsPlan.SweepFile);
+        // a folder of another scale (or another version of the preset) would mix its finished runs into this report
+        if (File.Exists(sweepPath) && File.ReadAllText(sweepPath) != yaml)
+            throw new UserException($"{outDir} holds a lora-tips sweep with other settings ({sweepPath} differs: another scale, or another version of the preset); give another --out");
         Directory.CreateDirectory(outDir);
         TipsPlan.WriteData(outDir, scale, assets);
-        var sweep = WriteSweep(TipsPlan.SweepFile, TipsPlan.SweepYaml(outDir, scale, assets));
+        var sweep = WriteSweep(TipsPlan.SweepFile, yaml);
         var tasks = SweepTasks.Load(SweepTasks.Entries(sweep));
         var runs = SweepPlan.Expand(sweep, outDir);
         Console.WriteLine($"loralab sweep --preset {Name} ({scale.Name}): {runs.Count} runs and the layer-wise pair into {outDir}");
         int code = new SweepRunner(outDir, tasks).RunAll(runs, cancellation);
-        if (code == 130) return code;
+        if (code == 130) { SweepResults.Write(outDir); return code; }
 
-        var scores = new List<(string Name, TaskScoreSet Scores)> { (TipsNumbers.BaseModel, SweepTasks.Score(baseDir, null, Template, tasks)) };
-        var specialists = new[] { TipsRuns.CountOnly, TipsRuns.FirstOnly }.Select(r => Path.Combine(SweepFolder.RunsOf(outDir), r, RunFolder.Adapter)).ToList();
-        if (specialists.All(Directory.Exists))
-            foreach (var m in TipsCombine.Methods)
-                scores.Add((TipsCombine.Name(m), SweepTasks.Score(baseDir, TipsCombine.Combine(outDir, m, specialists), Template, tasks)));
-        WriteScores(scores);
-
+        Scores(baseDir, tasks);
         var baseline = Path.Combine(SweepFolder.RunsOf(outDir), TipsRuns.Baseline, RunFolder.Adapter);
-        if (Directory.Exists(baseline))
+        if (RunFolder.HasFinalWeights(Path.GetDirectoryName(baseline)!) && Step("analyse the baseline", () => Layerwise(baseline, baseDir, assets)) is { } layerwise)
         {
-            var layerwise = WriteSweep(TipsPlan.LayerwiseFile, Layerwise(baseline, baseDir, assets));
-            int second = new SweepRunner(outDir, tasks).RunAll(SweepPlan.Expand(layerwise, outDir), cancellation);
-            if (second == 130) return second;
+            int second = new SweepRunner(outDir, tasks).RunAll(SweepPlan.Expand(WriteSweep(TipsPlan.LayerwiseFile, layerwise), outDir), cancellation);
+            if (second == 130) { SweepResults.Write(outDir); return second; }
             code = Math.Max(code, second);
         }
-        SweepResults.Write(outDir);
+        var rows = SweepResults.Write(outDir);
 
-        var findings = new TipsFindings(TipsNumbers.Read(outDir), scale, SevenBFacts.Compute()).All();
+        var demo = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
+        var findings = new TipsFindings(TipsNumbers.Read(outDir), scale, SevenBFacts.Compute(demo, scale)).All();
         var ctx = new TipsContext(scale, MachineDescription.Describe(), DateTime.UtcNow, clock.Elapsed.TotalSeconds,
-            CountExamples(TipsPlan.TrainData), CountExamples(TipsPlan.HeldOutData), baseDir);
+            rows.Sum(r => r.History?.WallSeconds ?? 0), CountExamples(TipsPlan.TrainData), CountExamples(TipsPlan.HeldOutData),
+            baseDir, ModelShapes.TotalParameters(demo));
         TipsReport.Write(outDir, ctx, findings, Figures(findings));
         Print(findings);
         Console.WriteLine($"report: {Path.Combine(outDir, TipsReport.Markdown)} and {TipsReport.Html} ({clock.Elapsed.TotalMinutes:F1} min)");
-        return code;
+        return _failed > 0 ? Math.Max(code, 1) : code;
     }
 
     SweepFile WriteSweep(string file, string yaml)
     {
         var path = Path.Combine(outDir, file);
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, yaml);
-        File.Move(tmp, path, overwrite: true);
+        if (!File.Exists(path) || File.ReadAllText(path) != yaml)
+        {
+            File.WriteAllText(path + ".tmp", yaml);
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
         return SweepYaml.Load(path);
     }
 
+    /// Runs one in-process step; a failure is printed and written to DIR/<step>.error.txt, and the step's findings
+    /// become inconclusive for want of its numbers.
+    T? Step<T>(string what, Func<T> step) where T : class
+    {
+        try { return step(); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _failed++;
+            var file = Path.Combine(outDir, what.Replace(' ', '-') + ".error.txt");
+            File.WriteAllText(file, e.ToString());
+            Console.Error.WriteLine($"warning: could not {what}: {e.Message.Split('\n')[0]} (details: {file})");
+            return null;
+        }
+    }
+
+    /// DIR/scores.csv: the untrained base and the three combinations of count-only's and first-only's adapters. A row
+    /// already there is kept unless what it scored is newer (a specialist retrained since), so a resume rescores nothing.
+    void Scores(string baseDir, IReadOnlyList<SweepTask> tasks)
+    {
+        var path = Path.Combine(outDir, TipsNumbers.ScoresCsv);
+        var kept = File.Exists(path) ? TipsNumbers.ReadCsv(path) : [];
+        var specialists = new[] { TipsRuns.CountOnly, TipsRuns.FirstOnly }.Select(r => Path.Combine(SweepFolder.RunsOf(outDir), r, RunFolder.Adapter)).ToList();
+        var scored = new List<(string Name, IReadOnlyDictionary<string, string> Values)>();
+        void Score(string name, Func<string?> model, DateTime? since = null)
+        {
+            if (kept.TryGetValue(name, out var row) && (since is null || File.GetLastWriteTimeUtc(path) > since)) { scored.Add((name, row)); return; }
+            if (Step($"score {name}", () => SweepTasks.Score(baseDir, model(), Template, tasks)) is { } s)
+                scored.Add((name, s.Values.ToDictionary(v => v.Key, v => v.Value.ToString("F4", CultureInfo.InvariantCulture))));
+        }
+        Score(TipsNumbers.BaseModel, () => null);
+        if (specialists.All(d => File.Exists(Path.Combine(d, Adapters.PeftFormat.ConfigFile))))
+        {
+            var newest = specialists.Max(d => File.GetLastWriteTimeUtc(Path.Combine(d, Adapters.PeftFormat.ConfigFile)));
+            foreach (var m in TipsCombine.Methods)
+                Score(TipsCombine.Name(m), () => TipsCombine.Combine(outDir, m, specialists), newest);
+        }
+        var keys = scored.SelectMany(s => s.Values.Keys).Where(k => k != TipsNumbers.RunColumn).Distinct().ToList();
+        var rows = scored.Select(s => (IReadOnlyList<string>)[s.Name, .. keys.Select(k => s.Values.GetValueOrDefault(k) ?? "")]).ToList();
+        File.WriteAllText(path + ".tmp", SweepResults.Csv([TipsNumbers.RunColumn, .. keys], rows));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
     /// The baseline's suggested ranks, and the uniform rank whose adapter has about as many parameters: each module's
-    /// adapter holds r·(in + out) values, so the uniform rank is the pattern's total over Σ(in + out).
+    /// adapter holds r·(in + out) values, so the uniform rank is the pattern's total over Σ(in + out), rounded.
     string Layerwise(string adapterDir, string baseDir, string assets)
     {
         var suggestion = RankPatternYaml.Suggest(AdapterAnalyzer.Analyze(adapterDir, baseDir));
@@ -86,15 +133,6 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         return TipsPlan.LayerwiseYaml(outDir, scale, assets, suggestion.R, suggestion.Pattern, uniform);
     }
 
-    void WriteScores(IReadOnlyList<(string Name, TaskScoreSet Scores)> scores)
-    {
-        var keys = scores.SelectMany(s => s.Scores.Values.Select(v => v.Key)).Distinct().ToList();
-        var rows = scores.Select(s => (IReadOnlyList<string>)[s.Name, .. keys.Select(k => s.Scores.Values.Where(v => v.Key == k).Select(v => v.Value.ToString("F4", CultureInfo.InvariantCulture)).FirstOrDefault() ?? "")]).ToList();
-        var path = Path.Combine(outDir, TipsNumbers.ScoresCsv);
-        File.WriteAllText(path + ".tmp", SweepResults.Csv([TipsNumbers.RunColumn, .. keys], rows));
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
-
     int CountExamples(string file) =>
         System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, TipsPlan.DataFolder, file))).RootElement.GetArrayLength();
 
@@ -106,8 +144,8 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         {
             var dirs = f.Runs.Select(r => Path.Combine(SweepFolder.RunsOf(outDir), r)).Where(d => File.Exists(Path.Combine(d, RunFolder.Metrics))).ToList();
             if (dirs.Count == 0) continue;
-            try { figures[f.Id] = ReportPlots.Draw(RunHistoryReader.ReadAll(dirs))[0] with { Title = $"{f.Title}: loss" }; }
-            catch (UserException e) { Console.Error.WriteLine($"warning: no plot for {f.Id}: {e.Message}"); }
+            if (Step($"plot {f.Id}", () => ReportPlots.Draw(RunHistoryReader.ReadAll(dirs))[0]) is { } loss)
+                figures[f.Id] = loss with { Title = $"{f.Title}: loss" };
         }
         return figures;
     }

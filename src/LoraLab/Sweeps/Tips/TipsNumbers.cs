@@ -16,7 +16,7 @@ public sealed class TipsNumbers
     /// The task scores every finding shows: one per demo task family the tasks score.
     public static readonly IReadOnlyList<string> Scores = [CountAcc, FirstExact];
 
-    readonly Dictionary<string, Dictionary<string, string>> _rows = new(StringComparer.Ordinal);
+    readonly Dictionary<string, IReadOnlyDictionary<string, string>> _rows = new(StringComparer.Ordinal);
 
     public static TipsNumbers Read(string dir)
     {
@@ -25,15 +25,21 @@ public sealed class TipsNumbers
         {
             var path = Path.Combine(dir, file);
             if (!File.Exists(path)) continue;
-            var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(SplitCsv).ToList();
-            if (lines.Count == 0) continue;
-            var header = lines[0];
-            int key = Array.IndexOf(header, RunColumn);
-            if (key < 0) throw new UserException($"{path}: no '{RunColumn}' column");
-            foreach (var cells in lines.Skip(1))
-                n._rows[cells[key]] = header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
+            foreach (var (run, row) in ReadCsv(path)) n._rows[run] = row;
         }
         return n;
+    }
+
+    /// The rows of a CSV file with a `run` column, by run name, each as column → cell.
+    public static Dictionary<string, IReadOnlyDictionary<string, string>> ReadCsv(string path)
+    {
+        var rows = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(SplitCsv).ToList();
+        if (lines.Count == 0) return rows;
+        int key = Array.IndexOf(lines[0], RunColumn);
+        if (key < 0) throw new UserException($"{path}: no '{RunColumn}' column");
+        foreach (var cells in lines.Skip(1)) rows[cells[key]] = lines[0].Zip(cells).ToDictionary(p => p.First, p => p.Second);
+        return rows;
     }
 
     public bool Has(string run) => _rows.ContainsKey(run);

@@ -15,7 +15,7 @@ public static class TipsPlan
 {
     public const string SweepFile = "sweep.yaml", LayerwiseFile = "sweep-layerwise.yaml", DataFolder = "data";
     public const string TrainData = "train.json", HeldOutData = "heldout.json";
-    public const int BaselineR = 16;
+    public const int BaselineR = 16, MaxSeqLength = 256;
     public const double BaselineAlpha = 2 * BaselineR;
     /// Learning rates by method and optimizer, each chosen once on the demo (2026-12-06): the demo's LoRA rate; full
     /// fine-tuning's default in `loralab demo --method full`; SGD (momentum 0.9) needs a far larger step than Adam.
@@ -93,7 +93,7 @@ public static class TipsPlan
             (RunSettings.Method, "lora"), (RunSettings.Targets, "all"), (RunSettings.R, Num(BaselineR)), (RunSettings.Alpha, Num(BaselineAlpha)),
             (RunSettings.LoraDropout, "0"), (RunSettings.Optimizer, "adamw"), (RunSettings.Lr, Num(LoraLr)), (RunSettings.Schedule, "cosine"),
             (RunSettings.WarmupRatio, "0.1"), (RunSettings.Epochs, "1"), (RunSettings.BatchSize, Num(scale.BatchSize)),
-            (RunSettings.MicroBatchSize, Num(scale.BatchSize)), (RunSettings.MaxSeqLength, "256"), (RunSettings.Seed, "1"),
+            (RunSettings.MicroBatchSize, Num(scale.BatchSize)), (RunSettings.MaxSeqLength, Num(MaxSeqLength)), (RunSettings.Seed, "1"),
             (RunSettings.StopRatePrompts, "0"), (RunSettings.LogEvery, "1"),
         ];
         return "base:\n" + string.Concat(settings.Select(s => $"  {s.Item1.Key}: {s.Item2}\n"));
@@ -116,8 +116,9 @@ public static class TipsPlan
             foreach (var f in scale.AlphaFactors)
                 if (TipsRuns.RankAlpha(r, f * r) is var name && name != TipsRuns.Baseline)
                     yield return (name, [(RunSettings.R, Num(r)), (RunSettings.Alpha, Num(f * r))]);
-        yield return (TipsRuns.CountOnly, [(RunSettings.Data, Quote(Path.Combine(data, FamilyData(DemoWorldTasks.CountTask))))]);
-        yield return (TipsRuns.FirstOnly, [(RunSettings.Data, Quote(Path.Combine(data, FamilyData(DemoWorldTasks.FirstTask))))]);
+        // one family is a third of the data: as many epochs as families make as many steps as the baseline's one
+        foreach (var (name, task) in new[] { (TipsRuns.CountOnly, DemoWorldTasks.CountTask), (TipsRuns.FirstOnly, DemoWorldTasks.FirstTask) })
+            yield return (name, [(RunSettings.Data, Quote(Path.Combine(data, FamilyData(task)))), (RunSettings.Epochs, Num(DemoTasks.All.Count))]);
     }
 
     static string Run(string name, IReadOnlyList<(IRunSetting Setting, string Value)> settings) =>

@@ -6,7 +6,9 @@ using LoraLab.Reporting;
 namespace LoraLab.Sweeps.Tips;
 
 /// What the report says about the run as a whole: scale, machine, time and data.
-public sealed record TipsContext(TipsScale Scale, string Machine, DateTime Date, double Seconds, int TrainExamples, int HeldOutExamples, string ModelDir);
+/// Seconds: this invocation's; RunSeconds: the training time of every run (the sum of their wall times), across resumes.
+public sealed record TipsContext(TipsScale Scale, string Machine, DateTime Date, double Seconds, double RunSeconds, int TrainExamples,
+    int HeldOutExamples, string ModelDir, long ModelParameters);
 
 /// DIR/tips-report.md (plots beside it in DIR/tips-plots/), DIR/tips-report.html (self-contained: plots inlined) and
 /// DIR/tips.json (every finding's table, verdict and reason, for tools), each written whole (temporary file, renamed).
@@ -18,12 +20,17 @@ public static class TipsReport
     public static void Write(string dir, TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
     {
         var plots = Directory.CreateDirectory(Path.Combine(dir, PlotFolder)).FullName;
-        foreach (var (id, f) in figures) File.WriteAllBytes(Path.Combine(plots, id + ".png"), f.Png);
+        foreach (var (id, f) in figures)
+        {
+            var png = Path.Combine(plots, id + ".png");
+            File.WriteAllBytes(png + ".tmp", f.Png);
+            File.Move(png + ".tmp", png, overwrite: true);
+        }
         WriteAtomic(Path.Combine(dir, Markdown), ToMarkdown(ctx, findings, figures));
         WriteAtomic(Path.Combine(dir, Html), ToHtml(ctx, findings, figures));
         WriteAtomic(Path.Combine(dir, Json), JsonSerializer.Serialize(new
         {
-            scale = ctx.Scale.Name, machine = ctx.Machine, date = ctx.Date.ToString("yyyy-MM-dd"), seconds = ctx.Seconds, rule = NoiseRule.Text,
+            scale = ctx.Scale.Name, machine = ctx.Machine, date = ctx.Date.ToString("yyyy-MM-dd"), seconds = ctx.Seconds, run_seconds = ctx.RunSeconds, rule = NoiseRule.Text,
             findings = findings.Select(f => new { id = f.Id, title = f.Title, claim = f.Claim, rule = f.Rule, verdict = Finding.Name(f.Verdict), why = f.Why, measured = f.Measured, header = f.Header, rows = f.Rows, runs = f.Runs }),
         }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
@@ -32,16 +39,17 @@ public static class TipsReport
         $"The findings of Sebastian Raschka's \"Practical Tips for Finetuning LLMs Using LoRA\", each re-run on LoraLab's built-in demo model " +
         $"({c.ModelDir}) and data ({c.TrainExamples} training and {c.HeldOutExamples} held-out examples of the demo's instruction tasks), " +
         $"{c.Scale.Name} scale. Every number comes from results.csv and scores.csv in this folder, and every verdict is computed from them " +
-        $"by the rule stated with it. Ran {c.Date:yyyy-MM-dd} on {c.Machine} in {c.Seconds / 60:F1} minutes.";
+        $"by the rule stated with it. Written {c.Date:yyyy-MM-dd} on {c.Machine}: the runs trained for {c.RunSeconds / 60:F1} minutes in all " +
+        $"(their wall times, across resumes); this invocation took {c.Seconds / 60:F1} minutes.";
 
-    const string Miniature = "A miniature is not the original: a 1.8 M-parameter model on rule-based tasks, minutes of training. A verdict says " +
-        "whether the claim held here; *contradicted* means it did not hold in this setting, not that it is wrong for 7B models.";
+    static string Miniature(TipsContext c) => $"A miniature is not the original: a {c.ModelParameters / 1e6:F1} M-parameter model on rule-based tasks, minutes of training. " +
+        "A verdict says whether the claim held here; *contradicted* means it did not hold in this setting, not that it is wrong for 7B models.";
 
     static string ToMarkdown(TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
     {
         static string Cell(string s) => s.Replace("|", "\\|");
         static string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(Cell)) + " |\n";
-        var md = new StringBuilder($"# {Title}\n\n{Intro(ctx)}\n\n{Miniature}\n\n");
+        var md = new StringBuilder($"# {Title}\n\n{Intro(ctx)}\n\n{Miniature(ctx)}\n\n");
         md.Append($"**How a difference counts.** {NoiseRule.Text}\n\n");
         md.Append("## Verdicts\n\n").Append(Line(["#", "finding", "verdict"])).Append(Line(["---", "---", "---"]));
         for (int i = 0; i < findings.Count; i++) md.Append(Line([$"{i + 1}", findings[i].Title, Finding.Name(findings[i].Verdict) + (findings[i].Measured ? "" : " (estimate, not measured)")]));
@@ -68,7 +76,7 @@ public static class TipsReport
             .Append("th:first-child, td:first-child { text-align: left; }\nblockquote { color: #444; border-left: 4px solid #ccc; margin-left: 0; padding-left: 1em; }\n")
             .Append(".reproduced { color: #fff; background: #2a7d2a; } .contradicted { color: #fff; background: #b03030; } .inconclusive { background: #ddd; }\n")
             .Append("span.reproduced, span.contradicted, span.inconclusive { padding: 0.1em 0.5em; border-radius: 0.3em; }\nimg { max-width: 100%; }\n</style>\n</head>\n<body>\n");
-        h.Append($"<h1>{Title}</h1>\n<p>{E(Intro(ctx))}</p>\n<p>{E(Miniature)}</p>\n<p><b>How a difference counts.</b> {E(NoiseRule.Text)}</p>\n");
+        h.Append($"<h1>{Title}</h1>\n<p>{E(Intro(ctx))}</p>\n<p>{E(Miniature(ctx))}</p>\n<p><b>How a difference counts.</b> {E(NoiseRule.Text)}</p>\n");
         h.Append("<h2>Verdicts</h2>\n<table>\n<tr><th>#</th><th>finding</th><th>verdict</th></tr>\n");
         for (int i = 0; i < findings.Count; i++)
             h.Append($"<tr><td>{i + 1}</td><td><a href=\"#{findings[i].Id}\">{E(findings[i].Title)}</a></td><td>{Badge(findings[i].Verdict)}{(findings[i].Measured ? "" : " (estimate)")}</td></tr>\n");
