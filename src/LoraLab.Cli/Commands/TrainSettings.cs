@@ -46,6 +46,7 @@ public sealed class TrainSettings : CommandSettings
     [CommandOption(S.LoraHeadFlag)] public bool? LoraHead { get; set; }
     [CommandOption(S.UseRsloraFlag)] public bool? UseRslora { get; set; }
     [CommandOption(S.RankPatternFlag)] public string? RankPattern { get; set; }
+    [CommandOption(S.AlphaPatternFlag)] public string? AlphaPattern { get; set; }
     [CommandOption(S.OptimizerFlag)] public string? Optimizer { get; set; }
     [CommandOption(S.LrFlag)] public double? Lr { get; set; }
     [CommandOption(S.WeightDecayFlag)] public double? WeightDecay { get; set; }
@@ -96,6 +97,7 @@ public sealed class TrainSettings : CommandSettings
         .Flag(S.LoraHead, LoraHead)
         .Flag(S.UseRslora, UseRslora)
         .Flag(S.RankPattern, RankPattern)
+        .Flag(S.AlphaPattern, AlphaPattern)
         .Flag(S.Optimizer, Optimizer)
         .Flag(S.Lr, Lr)
         .Flag(S.WeightDecay, WeightDecay)

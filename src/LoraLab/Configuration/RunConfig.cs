@@ -45,6 +45,8 @@ public sealed class RunConfig
     public bool UseRslora { get; set; }
     /// Per-module ranks over R (PEFT's rank_pattern: the first regex key matching the end of a module path wins); null = none.
     public IReadOnlyDictionary<string, int>? RankPattern { get; set; }
+    /// Per-module alphas over Alpha (PEFT's alpha_pattern, keys matched like RankPattern's); null = none.
+    public IReadOnlyDictionary<string, double>? AlphaPattern { get; set; }
 
     // optim
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;

@@ -31,6 +31,8 @@ static class RunConfigChecks
         if (c.Method != TrainMethod.Full) Collect(errors, c.NameOf(RunSettings.Targets), () => Adapters.LoraTargets.Parse(c.Targets, c.LoraHead));
         if (c.RankPattern is { } pattern && RunSettings.RankPattern.RangeError(pattern) is null)
             Collect(errors, c.NameOf(RunSettings.RankPattern), () => new Adapters.LoraConfig { RankPattern = pattern }.Validate("rank_pattern"));
+        if (c.AlphaPattern is { } alphas && RunSettings.AlphaPattern.RangeError(alphas) is null)
+            Collect(errors, c.NameOf(RunSettings.AlphaPattern), () => new Adapters.LoraConfig { AlphaPattern = alphas }.Validate("alpha_pattern"));
 
         if (errors.Count == 1) throw new UserException(errors[0]);
         if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");

@@ -92,7 +92,7 @@ public static class RunConfigYaml
         if (seen.TryGetValue(s.Key, out var first)) throw new UserException($"{path}:{line}: duplicate key '{written}' (first at line {first})");
         seen[s.Key] = line;
         var origin = $"{path}:{line}: {written}";
-        if (s == RunSettings.RankPattern && parser.TryConsume<MappingStart>(out _))
+        if (s.IsMap && parser.TryConsume<MappingStart>(out _))
         {
             var pairs = new List<string>();
             while (!parser.Accept<MappingEnd>(out _))

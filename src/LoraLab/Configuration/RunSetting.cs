@@ -37,6 +37,8 @@ public interface IRunSetting
     object? ToYaml(object? value);
     /// Why `value` is out of range (the message after the name), or null when it is accepted.
     string? RangeError(object? value);
+    /// A pattern map (rank_pattern, alpha_pattern): YAML may write it as a mapping (`{KEY: V}`).
+    bool IsMap { get; }
 }
 
 public sealed class RunSetting<T> : IRunSetting
@@ -101,9 +103,20 @@ public sealed class RunSetting<T> : IRunSetting
         if (RangeError(value) is { } why) throw new UserException($"{name} {why}");
     }
 
+    /// A pattern map (rank_pattern, alpha_pattern) is written in YAML as a mapping as well as `KEY=V,...` text.
+    public bool IsMap => typeof(T) == typeof(IReadOnlyDictionary<string, int>) || typeof(T) == typeof(IReadOnlyDictionary<string, double>);
+
+    // Each value of a pattern map is checked against the range.
+    static IEnumerable<object>? MapValues(object value) => value switch
+    {
+        IReadOnlyDictionary<string, int> m => m.Values.Cast<object>(),
+        IReadOnlyDictionary<string, double> m => m.Values.Cast<object>(),
+        _ => null,
+    };
+
     public string? RangeError(object? value) =>
         _range is null || value is null ? null
-        : value is IReadOnlyDictionary<string, int> map ? map.Values.Select(v => RangeError(v)).FirstOrDefault(e => e is not null)
+        : MapValues(value) is { } values ? values.Select(RangeError).FirstOrDefault(e => e is not null)
         : Convert.ToDouble(value, CultureInfo.InvariantCulture) is var v && _range.Contains(v) ? null
         : $"must be {_range.Describe()}{(_range.Why is null ? "" : $" ({_range.Why})")}, got {v.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -14,7 +14,8 @@ public static class RunSettings
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
         ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
-        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", RankPatternFlag = "--rank-pattern <KEY=R,...>", OptimizerFlag = "--optimizer <NAME>",
+        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", RankPatternFlag = "--rank-pattern <KEY=R,...>",
+        AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
         MaxGradNormFlag = "--max-grad-norm <N>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
         WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
@@ -83,6 +84,9 @@ public static class RunSettings
     public static readonly RunSetting<IReadOnlyDictionary<string, int>?> RankPattern = RankMap(LoraS, RankPatternFlag,
         "Per-module ranks over --rank, PEFT's rank_pattern: regexes matched against the end of a module path (layers\\.0\\.self_attn\\.q_proj=2,mlp=4); `loralab analyze --out` suggests one.",
         c => c.RankPattern, (c, v) => c.RankPattern = v);
+    public static readonly RunSetting<IReadOnlyDictionary<string, double>?> AlphaPattern = NumberMap(LoraS, AlphaPatternFlag,
+        "Per-module alphas over --alpha, PEFT's alpha_pattern, keyed like --rank-pattern; a module's scale is its alpha / its rank (`loralab analyze --out` suggests 2 × each patterned rank).",
+        c => c.AlphaPattern, (c, v) => c.AlphaPattern = v, NumberRange.Positive);
 
     // optim
     public static readonly RunSetting<OptimizerKind> Optimizer = Choice(OptimS, OptimizerFlag, "adamw, adam or sgd.", RunChoices.Optimizer,
@@ -136,7 +140,7 @@ public static class RunSettings
         Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, Quantize, Threads, Streams, StopRatePrompts,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, StopRatePrompts,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);

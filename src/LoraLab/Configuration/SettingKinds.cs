@@ -61,18 +61,29 @@ static class SettingKinds
     /// text `KEY=R,KEY=R` (flags, --set).
     internal static RunSetting<IReadOnlyDictionary<string, int>?> RankMap(string section, string flag, string help,
         Func<RunConfig, IReadOnlyDictionary<string, int>?> get, Action<RunConfig, IReadOnlyDictionary<string, int>?> set) =>
-        new(section, flag, null, help, "a mapping of module regexes to whole numbers (KEY=R,KEY=R)", get, set, t => ParseRankMap(t) is { } m ? (true, m) : (false, null),
-            m => string.Join(",", m!.Select(kv => $"{kv.Key}={kv.Value.ToString(CultureInfo.InvariantCulture)}")),
-            m => m!.ToDictionary(kv => kv.Key, kv => kv.Value), new NumberRange(1, Whole: true), nullable: true, choice: false, changesLearning: true, isPath: false);
+        PatternMap(section, flag, help, "whole numbers (KEY=R,KEY=R)", get, set,
+            t => ParseWhole(t) is long v and >= int.MinValue and <= int.MaxValue ? (int)v : null, new NumberRange(1, Whole: true));
 
-    static IReadOnlyDictionary<string, int>? ParseRankMap(string text)
+    /// A mapping of module-path regexes to numbers (alpha_pattern), written like <see cref="RankMap"/>.
+    internal static RunSetting<IReadOnlyDictionary<string, double>?> NumberMap(string section, string flag, string help,
+        Func<RunConfig, IReadOnlyDictionary<string, double>?> get, Action<RunConfig, IReadOnlyDictionary<string, double>?> set, NumberRange range) =>
+        PatternMap(section, flag, help, "numbers (KEY=A,KEY=A)", get, set, ParseDouble, range);
+
+    static RunSetting<IReadOnlyDictionary<string, TV>?> PatternMap<TV>(string section, string flag, string help, string values,
+        Func<RunConfig, IReadOnlyDictionary<string, TV>?> get, Action<RunConfig, IReadOnlyDictionary<string, TV>?> set,
+        Func<string, TV?> parseValue, NumberRange range) where TV : struct, IFormattable =>
+        new(section, flag, null, help, "a mapping of module regexes to " + values, get, set, t => ParseMap(t, parseValue) is { } m ? (true, m) : (false, null),
+            m => string.Join(",", m!.Select(kv => $"{kv.Key}={kv.Value.ToString(null, CultureInfo.InvariantCulture)}")),
+            m => m!.ToDictionary(kv => kv.Key, kv => kv.Value), range, nullable: true, choice: false, changesLearning: true, isPath: false);
+
+    static IReadOnlyDictionary<string, TV>? ParseMap<TV>(string text, Func<string, TV?> parseValue) where TV : struct
     {
-        var map = new Dictionary<string, int>();
+        var map = new Dictionary<string, TV>();
         foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             int eq = pair.LastIndexOf('=');
-            if (eq <= 0 || ParseWhole(pair[(eq + 1)..]) is not long v || v is < int.MinValue or > int.MaxValue) return null;
-            map[pair[..eq].Trim()] = (int)v;
+            if (eq <= 0 || parseValue(pair[(eq + 1)..]) is not TV v) return null;
+            map[pair[..eq].Trim()] = v;
         }
         return map.Count == 0 ? null : map;
     }

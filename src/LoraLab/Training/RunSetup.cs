@@ -50,6 +50,7 @@ public static class RunSetup
         var lora = new LoraConfig
         {
             R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
+            AlphaPattern = c.AlphaPattern ?? new Dictionary<string, double>(),
             TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Path.GetFullPath(baseModel),
         };
         lora.Validate("--targets/--r/--alpha");

@@ -71,16 +71,23 @@ public class AnalyzeTests
         Assert.Contains("down_proj", stdout);
 
         var yaml = File.ReadAllText(Path.Combine(outDir, AnalyzeCommand.RankPatternFile));
-        Assert.Contains("\nr: 4\n", yaml);
-        Assert.Contains(@"  'layers\.0\.self_attn\.q_proj': 2", yaml);
+        Assert.Contains("\nr: 4\nrank_pattern:\n  'layers\\.0\\.self_attn\\.q_proj': 2\n", yaml);
+        Assert.Contains("rule); without alpha_pattern PEFT scales a module by alpha / its own rank, a rank-1 module by alpha/1.\nalpha: 8\nalpha_pattern:\n  'layers\\.0\\.self_attn\\.q_proj': 4\n", yaml);
         Assert.DoesNotContain("layers\\.1\\.", yaml);
-        // the file is a train run config: the ranks it suggests are the ranks train gives each module
+        // the file is a train run config: the ranks it suggests are the ranks train gives each module, each scaled by 2
         var run = LoraLab.Configuration.RunConfig.LoadYaml(Path.Combine(outDir, AnalyzeCommand.RankPatternFile));
         using (var fresh = LoraTestModels.RandomTiny())
         {
             LoraLab.Training.RunSetup.Trainable(fresh, LoraLab.Training.RunSetup.Lora(run, null), 1);
-            Assert.All(LoraInjector.Adapters(fresh), a => Assert.Equal(a.Path.Contains("layers.0.") ? 2 : 4, a.R));
+            Assert.All(LoraInjector.Adapters(fresh), a => Assert.Equal((a.Path.Contains("layers.0.") ? 2 : 4, 2.0), (a.R, a.Scaling)));
         }
+        var trained = Path.Combine(TempDir.New("analysis-train"), "run");
+        (code, stdout, stderr) = CliRunner.Run("train", "--config", Path.Combine(outDir, AnalyzeCommand.RankPatternFile), "--model", LoraTestModels.TinyChatModel(),
+            "--data", LoraTestModels.Instructions, "--out", trained, "--batch-size", "2", "--micro-batch-size", "2", "--max-seq-length", "64",
+            "--max-steps", "1", "--threads", "2", "--stop-rate-prompts", "0");
+        Assert.True(code == 0, stderr + stdout);
+        var peft = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(trained, "adapter", PeftFormat.ConfigFile)))!;
+        Assert.Equal((8.0, 4.0), (peft["lora_alpha"]!.GetValue<double>(), peft["alpha_pattern"]![@"layers\.0\.self_attn\.q_proj"]!.GetValue<double>()));
 
         using var png = SKBitmap.Decode(Path.Combine(outDir, EffectiveRankHeatmap.FileName));
         Assert.NotNull(png);
@@ -93,5 +100,13 @@ public class AnalyzeTests
         (code, _, stderr) = CliRunner.Run("analyze", adapter, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Contains("not empty (pass --overwrite", stderr);
+    }
+
+    [Fact]
+    public void TheSuggestedAlphaPatternKeepsEachPatternedModulesScaleAtTheFactor()
+    {
+        var s = new RankSuggestion(4, [("a", 1), ("b", 8)], []);
+        Assert.Equal([("a", 2.0), ("b", 16.0)], s.AlphaPattern(2));
+        Assert.Empty(new RankSuggestion(4, [], []).AlphaPattern(2));
     }
 }

@@ -17,7 +17,8 @@ public class RunConfigTests
         ["streams"] = "2", ["data"] = "/d/train.jsonl", ["val_data"] = "/d/val.jsonl", ["max_record_bytes"] = "123456",
         ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
         ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
-        ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4", ["lora_head"] = "true", ["use_rslora"] = "true", ["optimizer"] = "sgd",
+        ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4",
+        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["optimizer"] = "sgd",
         ["lr"] = "0.05", ["weight_decay"] = "0.01", ["momentum"] = "0.5", ["nesterov"] = "true", ["max_grad_norm"] = "0.5",
         ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",
         ["micro_batch_size"] = "2", ["max_steps"] = "7", ["epochs"] = "3", ["seed"] = "7", ["eval_every"] = "5", ["save_every"] = "6",
@@ -172,12 +173,33 @@ public class RunConfigTests
     [InlineData("template: nope\n", "{f}:1: template: unknown prompt template 'nope'")]
     [InlineData("streams: 2\n", "{f}:1: streams 2: the model has dropout (set --lora-dropout 0); use --streams 1")]
     [InlineData("targets: zzz_proj\n", "{f}:1: targets: unknown LoRA target 'zzz_proj'")]
+    [InlineData("alpha_pattern: {q_proj: 0}\n", "{f}:1: alpha_pattern must be a finite number > 0, got 0")]
+    [InlineData("lora:\n  alpha_pattern: {q_proj: 8, mlp: -2}\n", "{f}:2: lora.alpha_pattern must be a finite number > 0, got -2")]
+    [InlineData("alpha_pattern: {'q_proj(': 8}\n", "{f}:1: alpha_pattern: alpha_pattern: pattern key 'q_proj(' is not a valid regex")]
+    [InlineData("alpha_pattern: {q_proj: x}\n", "{f}:1: alpha_pattern: expected a mapping of module regexes to numbers (KEY=A,KEY=A), got 'q_proj=x'")]
     public void YamlRefusalsNameTheFileLineAndKey(string yaml, string expected)
     {
         var file = Path.Combine(TempDir.New(), "x.yaml");
         File.WriteAllText(file, yaml);
         var e = Assert.Throws<UserException>(() => RunConfig.LoadYaml(file).Validate(inputs: false));
         Assert.StartsWith(expected.Replace("{f}", file), e.Message);
+    }
+
+    /// alpha_pattern, like rank_pattern, is a YAML mapping in a config file and `KEY=A,...` text as a flag or --set.
+    [Fact]
+    public void AlphaPatternReadsAsAMappingAFlagAndASet()
+    {
+        var file = Path.Combine(TempDir.New(), "x.yaml");
+        File.WriteAllText(file, "alpha_pattern: {'layers\\.0\\.mlp\\.up_proj': 8, v_proj: 2.5}\n");
+        var expected = new Dictionary<string, double> { [@"layers\.0\.mlp\.up_proj"] = 8, ["v_proj"] = 2.5 };
+        Assert.Equal(expected, RunConfig.LoadYaml(file).AlphaPattern);
+        Assert.Equal(expected, new RunConfig().With(ParseTrainFlags(["--alpha-pattern", @"layers\.0\.mlp\.up_proj=8,v_proj=2.5"]).ToLayer()).AlphaPattern);
+        Assert.Equal(expected, new RunConfig().With(ParseTrainFlags(["--set", @"lora.alpha_pattern=layers\.0\.mlp\.up_proj=8,v_proj=2.5"]).ToLayer()).AlphaPattern);
+
+        var c = new RunConfig().With(ParseTrainFlags(["--alpha-pattern", "q_proj=-1"]).ToLayer());
+        Assert.Equal("--alpha-pattern must be a finite number > 0, got -1", Assert.Throws<UserException>(() => c.Validate(inputs: false)).Message);
+        c = new RunConfig().With(ParseTrainFlags(["--set", "alpha_pattern=[=4"]).ToLayer());
+        Assert.StartsWith("--set alpha_pattern: alpha_pattern: pattern key '[' is not a valid regex", Assert.Throws<UserException>(() => c.Validate(inputs: false)).Message);
     }
 
     /// `train --batch-size 2` used to fail on the default micro-batch of 4; only a pair the user gave may conflict.

@@ -29,12 +29,30 @@ public static class RankPatternYaml
         sb.Append("# `loralab train --config THIS_FILE ...` trains with these ranks.\n");
         sb.Append("r: ").Append(suggestion.R.ToString(CultureInfo.InvariantCulture)).Append('\n');
         if (suggestion.Pattern.Count == 0) { sb.Append("rank_pattern: {}\n"); return sb.ToString(); }
-        sb.Append("rank_pattern:\n");
-        foreach (var (key, rank) in suggestion.Pattern)
-            sb.Append("  '").Append(key.Replace("'", "''")).Append("': ").Append(rank.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Mapping(sb, "rank_pattern", suggestion.Pattern.Select(p => (p.Key, p.Rank.ToString(CultureInfo.InvariantCulture))));
+        sb.Append("# alpha = 2r, and alpha_pattern gives each module of rank_pattern alpha = 2 × its rank: every module's scale alpha/r stays 2\n");
+        sb.Append("# (the alpha = 2r rule); without alpha_pattern PEFT scales a module by alpha / its own rank, a rank-1 module by alpha/1.\n");
+        sb.Append("alpha: ").Append(Number(AlphaFactor * suggestion.R)).Append('\n');
+        Mapping(sb, "alpha_pattern", suggestion.AlphaPattern(AlphaFactor).Select(p => (p.Key, Number(p.Alpha))));
         return sb.ToString();
+    }
+
+    /// alpha = 2r, the rule of thumb RunSettings.Alpha's help gives.
+    const double AlphaFactor = 2;
+
+    static string Number(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    static void Mapping(StringBuilder sb, string name, IEnumerable<(string Key, string Value)> pairs)
+    {
+        sb.Append(name).Append(":\n");
+        foreach (var (key, value) in pairs) sb.Append("  '").Append(key.Replace("'", "''")).Append("': ").Append(value).Append('\n');
     }
 }
 
 /// Suggested ranks: `R` for every module not in `Pattern` (PEFT's rank_pattern keys), and each module's own rank.
-public sealed record RankSuggestion(int R, IReadOnlyList<(string Key, int Rank)> Pattern, IReadOnlyList<(string Path, string Module, int Rank)> Modules);
+public sealed record RankSuggestion(int R, IReadOnlyList<(string Key, int Rank)> Pattern, IReadOnlyList<(string Path, string Module, int Rank)> Modules)
+{
+    /// PEFT's alpha_pattern that keeps the scale alpha/r of every module in `Pattern` at `factor` (with alpha = factor × R
+    /// for the rest): each key's alpha is factor × its rank.
+    public IReadOnlyList<(string Key, double Alpha)> AlphaPattern(double factor) => Pattern.Select(p => (p.Key, factor * p.Rank)).ToList();
+}
