@@ -130,7 +130,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
             width += inF + outF;
         }
         int uniform = Math.Max(1, (int)Math.Round((double)budget / width));
-        return TipsPlan.LayerwiseYaml(outDir, scale, assets, suggestion.R, suggestion.Pattern, uniform);
+        return TipsPlan.LayerwiseYaml(outDir, scale, assets, suggestion, uniform);
     }
 
     int CountExamples(string file) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LoraLab.Adapters.Analysis;
 using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Data.Demo;
@@ -16,7 +17,8 @@ public static class TipsPlan
     public const string SweepFile = "sweep.yaml", LayerwiseFile = "sweep-layerwise.yaml", DataFolder = "data";
     public const string TrainData = "train.json", HeldOutData = "heldout.json";
     public const int BaselineR = 16, MaxSeqLength = 256;
-    public const double BaselineAlpha = 2 * BaselineR;
+    /// alpha = 2r, the rule of thumb the baseline follows (and every layer-wise module).
+    public const double AlphaPerRank = 2, BaselineAlpha = AlphaPerRank * BaselineR;
     /// Learning rates by method and optimizer, each chosen once on the demo (2026-12-06): the demo's LoRA rate; full
     /// fine-tuning's default in `loralab demo --method full`; SGD (momentum 0.9) needs a far larger step than Adam.
     public const double LoraLr = 3e-3, FullLr = 1e-3, SgdLr = 0.1, FullSgdLr = 0.1;
@@ -68,9 +70,9 @@ public static class TipsPlan
         return y.ToString();
     }
 
-    /// The layer-wise pair: the baseline's suggested ranks (r + rank_pattern) against one rank everywhere with the
-    /// same number of trainable parameters; alpha is 2r for each (the rank pattern's modules keep alpha/r of theirs).
-    public static string LayerwiseYaml(string dir, TipsScale scale, string assetsDir, int patternR, IReadOnlyList<(string Key, int Rank)> pattern, int uniformR)
+    /// The layer-wise pair: the baseline's suggested ranks (r + rank_pattern, alpha_pattern 2 × each rank) against one
+    /// rank everywhere with about the same number of trainable parameters; every module's scale alpha/r is 2.
+    public static string LayerwiseYaml(string dir, TipsScale scale, string assetsDir, RankSuggestion suggestion, int uniformR)
     {
         var data = Path.GetFullPath(Path.Combine(dir, DataFolder));
         var y = new StringBuilder("# The lora-tips preset's layer-wise rank runs: `loralab analyze`'s suggestion for baseline-seed1 against a uniform\n")
@@ -78,9 +80,12 @@ public static class TipsPlan
         y.Append(BaseSection(data, scale, assetsDir));
         y.Append($"eval:\n  - {{task: demo, limit: {scale.HeldOutPerTask}}}\n");
         y.Append("runs:\n");
-        var map = pattern.Count == 0 ? "{}" : "{" + string.Join(", ", pattern.Select(p => $"'{p.Key.Replace("'", "''")}': {p.Rank}")) + "}";
-        y.Append(Run(TipsRuns.RankPattern, [(RunSettings.R, Num(patternR)), (RunSettings.Alpha, Num(2 * patternR)), (RunSettings.RankPattern, map)]));
-        y.Append(Run(TipsRuns.RankUniform, [(RunSettings.R, Num(uniformR)), (RunSettings.Alpha, Num(2 * uniformR))]));
+        static string Map<T>(IEnumerable<(string Key, T Value)> pairs) =>
+            "{" + string.Join(", ", pairs.Select(p => $"'{p.Key.Replace("'", "''")}': {Convert.ToDouble(p.Value).ToString("R", CultureInfo.InvariantCulture)}")) + "}";
+        (IRunSetting, string)[] pattern = suggestion.Pattern.Count == 0 ? [] :
+            [(RunSettings.RankPattern, Map(suggestion.Pattern)), (RunSettings.AlphaPattern, Map(suggestion.AlphaPattern(AlphaPerRank)))];
+        y.Append(Run(TipsRuns.RankPattern, [(RunSettings.R, Num(suggestion.R)), (RunSettings.Alpha, Num(AlphaPerRank * suggestion.R)), .. pattern]));
+        y.Append(Run(TipsRuns.RankUniform, [(RunSettings.R, Num(uniformR)), (RunSettings.Alpha, Num(AlphaPerRank * uniformR))]));
         return y.ToString();
     }
 
