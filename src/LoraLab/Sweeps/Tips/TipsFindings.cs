@@ -277,15 +277,15 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 12 -----------------------------------------------------------------------------------------------------------
     Finding SevenB()
     {
-        double reported = 14.0, gb = facts.QloraR8Bytes / 1e9;
+        double reported = 14.0, gb = facts.QloraR256Bytes / 1e9;
         bool near = Math.Abs(gb - reported) <= 0.25 * reported;
         var (title, claim) = Claims.Of("7b");
         return new Finding("7b", title, claim,
             Rules.Of("7b"),
             ["setting", "estimated peak (GB)", "reported (GB)"],
-            [[SevenBFacts.Command("qlora", 8), F(gb, "F1"), F(reported, "F1")], [SevenBFacts.Command("qlora", 256), F(facts.QloraR256Bytes / 1e9, "F1"), "-"]],
+            [[SevenBFacts.Command("qlora", 256), F(gb, "F1"), F(reported, "F1")], [SevenBFacts.Command("qlora", 8), F(facts.QloraR8Bytes / 1e9, "F1"), "-"]],
             near ? Verdict.Reproduced : Verdict.Contradicted,
-            $"estimate for QLoRA r 8 {F(gb, "F1")} GB against the reported {F(reported, "F1")} GB: {F(100 * (gb - reported) / reported, "+0.0;-0.0")}% (limit ±25%)", [], Measured: false);
+            $"estimate for QLoRA r 256 {F(gb, "F1")} GB against the reported {F(reported, "F1")} GB: {F(100 * (gb - reported) / reported, "+0.0;-0.0")}% (limit ±25%)", [], Measured: false);
     }
 }
 
