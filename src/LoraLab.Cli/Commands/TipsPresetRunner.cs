@@ -68,8 +68,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         var path = Path.Combine(outDir, file);
         if (!File.Exists(path) || File.ReadAllText(path) != yaml)
         {
-            File.WriteAllText(path + ".tmp", yaml);
-            File.Move(path + ".tmp", path, overwrite: true);
+            IO.AtomicFile.WriteAllText(path, yaml);
         }
         return SweepYaml.Load(path);
     }
@@ -112,8 +111,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         }
         var keys = scored.SelectMany(s => s.Values.Keys).Where(k => k != TipsNumbers.RunColumn).Distinct().ToList();
         var rows = scored.Select(s => (IReadOnlyList<string>)[s.Name, .. keys.Select(k => s.Values.GetValueOrDefault(k) ?? "")]).ToList();
-        File.WriteAllText(path + ".tmp", SweepResults.Csv([TipsNumbers.RunColumn, .. keys], rows));
-        File.Move(path + ".tmp", path, overwrite: true);
+        IO.AtomicFile.WriteAllText(path, SweepResults.Csv([TipsNumbers.RunColumn, .. keys], rows));
     }
 
     /// The baseline's suggested ranks, and the uniform rank whose adapter has about as many parameters: each module's

@@ -79,9 +79,7 @@ public sealed record AdapterProvenance
             ["base_fingerprint"] = p.BaseFingerprint?.ToJson(),
         };
         string path = Path.Combine(dir, FileName);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(tmp, path, overwrite: true);
+        IO.AtomicFile.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// The record in `dir`, or null when the adapter has none (e.g. one trained with PEFT).

@@ -30,7 +30,7 @@ public static class PeftFormat
         SafeTensorsWriter.Save(Path.Combine(dir, WeightsFile), tensors);
         var cfg = loraConfig with { BaseModelNameOrPath = baseModelPath ?? loraConfig.BaseModelNameOrPath };
         var json = PeftConfigJson.ToJson(cfg).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        WriteAtomic(Path.Combine(dir, ConfigFile), json);
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), json);
     }
 
     /// Reads the adapter in `dir`, checks it against the model (every tensor's module, rank and shape) before
@@ -151,21 +151,6 @@ public static class PeftFormat
             foreach (var part in new[] { "lora_A", "lora_B" })
                 if (!present.Contains((site.Path, part)))
                     throw new UserException($"{source}: missing tensor '{KeyPrefix}{site.Path}.{part}.weight' (adapter_config.json's targets select module '{site.Path}')");
-    }
-
-    static void WriteAtomic(string path, string text)
-    {
-        string tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, text);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
     }
 
     /// A module's key in rank_pattern/alpha_pattern: its escaped path without the leading `model.`, which every PEFT

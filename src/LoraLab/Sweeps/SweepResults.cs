@@ -93,11 +93,11 @@ public static class SweepResults
             var (seedHeader, seedRows) = SweepSeedGroups.Table(rows, markdown: true);
             md += $"\n## {SweepSeedGroups.Title}\n\n" + MarkdownTable(seedHeader, seedRows);
             var (csvHeader, csvRows) = SweepSeedGroups.Table(rows, markdown: false);
-            WriteAtomic(bySeed, Csv(csvHeader, csvRows));
+            IO.AtomicFile.WriteAllText(bySeed, Csv(csvHeader, csvRows));
         }
         else if (File.Exists(bySeed)) File.Delete(bySeed); // from runs since retried: no group now
-        WriteAtomic(Path.Combine(dir, SweepFolder.ResultsCsv), Csv(header, table));
-        WriteAtomic(Path.Combine(dir, SweepFolder.ResultsMd), md);
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, SweepFolder.ResultsCsv), Csv(header, table));
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, SweepFolder.ResultsMd), md);
         return rows;
     }
 
@@ -121,13 +121,6 @@ public static class SweepResults
     }
 
     static string CsvField(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
-
-    static void WriteAtomic(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
 
     internal static string Num(double? v, string format) => v is double x ? x.ToString(format, CultureInfo.InvariantCulture) : None;
     internal static string Setting(IRunSetting s, RunConfig? c) => c is null ? None : s.Format(s.Get(c)) ?? "none";

@@ -40,8 +40,6 @@ public sealed class TaskScoreSet
     /// Written whole: a temporary file beside it, renamed over it, so a reader never sees half of it.
     public void WriteJson(string path)
     {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToJson());
-        File.Move(tmp, path, overwrite: true);
+        IO.AtomicFile.WriteAllText(path, ToJson());
     }
 }

@@ -22,13 +22,11 @@ public static class TipsReport
         var plots = Directory.CreateDirectory(Path.Combine(dir, PlotFolder)).FullName;
         foreach (var (id, f) in figures)
         {
-            var png = Path.Combine(plots, id + ".png");
-            File.WriteAllBytes(png + ".tmp", f.Png);
-            File.Move(png + ".tmp", png, overwrite: true);
+            IO.AtomicFile.WriteAllBytes(Path.Combine(plots, id + ".png"), f.Png);
         }
-        WriteAtomic(Path.Combine(dir, Markdown), ToMarkdown(ctx, findings, figures));
-        WriteAtomic(Path.Combine(dir, Html), ToHtml(ctx, findings, figures));
-        WriteAtomic(Path.Combine(dir, Json), JsonSerializer.Serialize(new
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, Markdown), ToMarkdown(ctx, findings, figures));
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, Html), ToHtml(ctx, findings, figures));
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, Json), JsonSerializer.Serialize(new
         {
             scale = ctx.Scale.Name, machine = ctx.Machine, date = ctx.Date.ToString("yyyy-MM-dd"), seconds = ctx.Seconds, run_seconds = ctx.RunSeconds, rule = NoiseRule.Text,
             findings = findings.Select(f => new { id = f.Id, title = f.Title, claim = f.Claim, rule = f.Rule, verdict = Finding.Name(f.Verdict), why = f.Why, measured = f.Measured, header = f.Header, rows = f.Rows, runs = f.Runs }),
@@ -93,12 +91,5 @@ public static class TipsReport
                 h.Append($"<img alt=\"{E(fig.Title)}\" src=\"data:image/png;base64,{Convert.ToBase64String(fig.Png)}\">\n");
         }
         return h.Append("</body>\n</html>\n").ToString();
-    }
-
-    static void WriteAtomic(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }
