@@ -1,7 +1,7 @@
 using LoraLab.Runtime;
 using Xunit;
 
-namespace LoraLab.Tests.Runtime;
+namespace LoraLab.Tests;
 
 public class MachineDescriptionTests
 {
