@@ -77,12 +77,17 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
     /// become inconclusive for want of its numbers.
     T? Step<T>(string what, Func<T> step) where T : class
     {
-        try { return step(); }
+        var file = Path.Combine(outDir, what.Replace(' ', '-') + ".error.txt");
+        try
+        {
+            var result = step();
+            if (File.Exists(file)) File.Delete(file); // from a failed try: this one succeeded
+            return result;
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _failed++;
-            var file = Path.Combine(outDir, what.Replace(' ', '-') + ".error.txt");
-            File.WriteAllText(file, e.ToString());
+            IO.AtomicFile.WriteAllText(file, e.ToString());
             Console.Error.WriteLine($"warning: could not {what}: {e.Message.Split('\n')[0]} (details: {file})");
             return null;
         }

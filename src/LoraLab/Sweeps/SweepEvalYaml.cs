@@ -34,7 +34,7 @@ static class SweepEvalYaml
             foreach (var name in entry.TaskNames)
             {
                 if (names.TryGetValue(name, out var first))
-                    throw new UserException($"{path}:{at}: {SweepYaml.EvalKey}: the task name '{name}' is used twice (first at line {first}; the demo tasks are named {DemoWorldTasks.CountTask} and {DemoWorldTasks.FirstTask})");
+                    throw new UserException($"{path}:{at}: {SweepYaml.EvalKey}: the task name '{name}' is used twice (first at line {first}; the demo tasks are named {DemoWorldTasks.CountTask}, {DemoWorldTasks.FirstTask} and {DemoWorldTasks.RepeatTask})");
                 names[name] = at;
             }
             entries.Add(entry);

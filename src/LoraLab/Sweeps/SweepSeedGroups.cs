@@ -10,11 +10,14 @@ public static class SweepSeedGroups
     public const string Title = "Runs that differ only by seed";
     public const string SeedsColumn = "seeds";
 
-    /// Groups of two or more done runs, in the order their first runs are listed.
+    /// Groups of done runs with two or more distinct seeds, in the order their first runs are listed. Two runs with
+    /// the same settings and the same seed are one configuration trained twice, not seed noise: a group keeps the
+    /// first run of each seed.
     public static IReadOnlyList<IReadOnlyList<SweepResultRow>> Groups(IReadOnlyList<SweepResultRow> rows) => rows
         .Where(r => r.Status == SweepResults.Done && r.Config is not null && r.History is not null)
         .GroupBy(r => string.Join("\n", RunSettings.All.Where(s => s.ChangesLearning && s != RunSettings.Seed).Select(s => $"{s.Key}={s.Format(s.Get(r.Config!))}")))
-        .Where(g => g.Count() > 1).Select(g => (IReadOnlyList<SweepResultRow>)g.ToList()).ToList();
+        .Select(g => g.DistinctBy(r => r.Config!.Seed).ToList())
+        .Where(g => g.Count > 1).Select(g => (IReadOnlyList<SweepResultRow>)g).ToList();
 
     /// One row per group: the varied settings but seed (their shared values), the number of seeds, then each numeric
     /// column as `mean ± std` (markdown) or as `<col> mean` and `<col> std` columns (CSV). The standard deviation is

@@ -19,6 +19,7 @@ public sealed record SweepTask(string Name, TaskData Data)
         [
             new(DemoWorldTasks.CountTask, new TaskData(First(DemoWorldTasks.Counting(heldOut)), null, null, maxNewTokens)),
             new(DemoWorldTasks.FirstTask, new TaskData(null, First(DemoWorldTasks.FirstWord(heldOut)), null, maxNewTokens)),
+            new(DemoWorldTasks.RepeatTask, new TaskData(null, First(DemoWorldTasks.RepeatWord(heldOut)), null, maxNewTokens)),
         ];
     }
 

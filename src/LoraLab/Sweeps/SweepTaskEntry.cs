@@ -9,7 +9,7 @@ public sealed record SweepTaskEntry(string Kind, string? Name, TaskSpec? Spec, i
     public const string DemoKind = "demo";
 
     /// The names its scores are keyed by: the demo's two tasks, or its name.
-    public IReadOnlyList<string> TaskNames => Spec is null ? [DemoWorldTasks.CountTask, DemoWorldTasks.FirstTask] : [Name!];
+    public IReadOnlyList<string> TaskNames => Spec is null ? [DemoWorldTasks.CountTask, DemoWorldTasks.FirstTask, DemoWorldTasks.RepeatTask] : [Name!];
 
     /// Reads its examples (the task file, or the demo's held-out file); an error names the entry.
     public IReadOnlyList<SweepTask> Load()

@@ -31,19 +31,19 @@ public class SweepTaskScoreTests
         var outDir = Path.Combine(TempDir.New(), "sweep");
         var (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir);
         Assert.True(code == 0, err + stdout);
-        Assert.Matches(@"\[1/2\] r2: done in [\d.]+s · count acc [\d.]+, count acc_norm [\d.]+, first exact_match [\d.]+, quiz acc [\d.]+, quiz acc_norm [\d.]+ · elapsed", stdout);
+        Assert.Matches(@"\[1/2\] r2: done in [\d.]+s · count acc [\d.]+, count acc_norm [\d.]+, first exact_match [\d.]+, repeat exact_match [\d.]+, quiz acc [\d.]+, quiz acc_norm [\d.]+ · elapsed", stdout);
         foreach (var run in new[] { "r2", "r4" })
         {
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "runs", run, "eval.json")));
             var root = json.RootElement;
             Assert.Equal(["tasks", "stderr", "examples"], root.EnumerateObject().Select(p => p.Name));
-            Assert.Equal(["count acc", "count acc_norm", "first exact_match", "quiz acc", "quiz acc_norm"], root.GetProperty("tasks").EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["count acc", "count acc_norm", "first exact_match", "repeat exact_match", "quiz acc", "quiz acc_norm"], root.GetProperty("tasks").EnumerateObject().Select(p => p.Name));
             Assert.All(root.GetProperty("tasks").EnumerateObject(), p => Assert.InRange(p.Value.GetDouble(), 0, 1));
-            Assert.Equal(["count acc", "count acc_norm", "first exact_match", "quiz acc", "quiz acc_norm"], root.GetProperty("stderr").EnumerateObject().Select(p => p.Name));
-            Assert.Equal([("count", 2), ("first", 2), ("quiz", 2)], root.GetProperty("examples").EnumerateObject().Select(p => (p.Name, p.Value.GetInt32())));
+            Assert.Equal(["count acc", "count acc_norm", "first exact_match", "repeat exact_match", "quiz acc", "quiz acc_norm"], root.GetProperty("stderr").EnumerateObject().Select(p => p.Name));
+            Assert.Equal([("count", 2), ("first", 2), ("repeat", 2), ("quiz", 2)], root.GetProperty("examples").EnumerateObject().Select(p => (p.Name, p.Value.GetInt32())));
         }
         var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
-        Assert.Equal("run,status,r,final train loss,final val loss,count acc,count acc_norm,first exact_match,quiz acc,quiz acc_norm,steps,trainable params,peak memory (MB),wall time (s),tokens/s", csv[0]);
+        Assert.Equal("run,status,r,final train loss,final val loss,count acc,count acc_norm,first exact_match,repeat exact_match,quiz acc,quiz acc_norm,steps,trainable params,peak memory (MB),wall time (s),tokens/s", csv[0]);
         Assert.Matches(@"^r2,done,2,[\d.]+,[\d.]+,(0\.\d{4},|1\.0000,){5}2,\d+,\d+,[\d.]+,[\d.]+$", csv[1]);
 
         // a finished run without eval.json (an older sweep, a scoring interrupted) is scored when the sweep runs again

@@ -17,7 +17,7 @@ public class SweepEvalTests
     public void EntriesAreDemoOrTaskFilesWithEvalTasksOptions()
     {
         // two demo entries would repeat count and first
-        Assert.Equal("sweep.yaml:8: eval: the task name 'count' is used twice (first at line 7; the demo tasks are named count and first)",
+        Assert.Equal("sweep.yaml:8: eval: the task name 'count' is used twice (first at line 7; the demo tasks are named count, first and repeat)",
             Assert.Throws<UserException>(() => Parse(Base + "eval:\n  - demo\n  - {task: demo, limit: 3}\n")).Message);
         var file = Parse(Base + "eval:\n  - {task: demo, limit: 3}\n" +
             "  - task: mc\n    name: quiz\n    data: q.jsonl\n    field: {context: question, gold: label}\n    limit: 5\n" +
@@ -29,8 +29,8 @@ public class SweepEvalTests
         Assert.Equal(["context=question", "gold=label"], e[1].Spec!.Fields);
         Assert.Equal(("(\\d+)", 8), (e[2].Spec!.AnswerRegex, e[2].Spec!.MaxNewTokens));
         Assert.Equal(("arc", GenerationTask.DefaultMaxNewTokens), (e[3].Spec!.Format, e[3].Spec!.MaxNewTokens));
-        Assert.Equal(["count", "first", "quiz", "sums", "arc"], e.SelectMany(x => x.TaskNames));
-        Assert.Equal(["count", "first"], Parse(Base + "eval: [demo]\n").Eval!.Single().TaskNames);
+        Assert.Equal(["count", "first", "repeat", "quiz", "sums", "arc"], e.SelectMany(x => x.TaskNames));
+        Assert.Equal(["count", "first", "repeat"], Parse(Base + "eval: [demo]\n").Eval!.Single().TaskNames);
         Assert.Null(Parse(Base).Eval);
     }
 
@@ -53,7 +53,7 @@ public class SweepEvalTests
         Assert.StartsWith("sweep.yaml:7: eval: --format csv: unknown format", Error("eval:\n  - {task: mc, name: m, data: m.jsonl, format: csv}\n"));
         Assert.StartsWith("sweep.yaml:7: eval: --field x=: expected FIELD=COLUMN", Error("eval:\n  - {task: mc, name: m, data: m.jsonl, field: {x: }}\n"));
         Assert.Equal("sweep.yaml:7: eval: name: 'my quiz' may hold only letters, digits, '.', '_', '+' and '-'", Error("eval:\n  - {task: gen, name: my quiz, data: q.jsonl}\n"));
-        Assert.Equal("sweep.yaml:8: eval: the task name 'Quiz' is used twice (first at line 7; the demo tasks are named count and first)",
+        Assert.Equal("sweep.yaml:8: eval: the task name 'Quiz' is used twice (first at line 7; the demo tasks are named count, first and repeat)",
             Error("eval:\n  - {task: gen, name: quiz, data: q.jsonl}\n  - {task: mc, name: Quiz, data: q.jsonl}\n"));
         Assert.Equal("sweep.yaml:7: duplicate key 'eval' (first at line 6)", Error("eval: [demo]\neval: [demo]\n"));
     }
@@ -63,7 +63,7 @@ public class SweepEvalTests
     {
         var demoBase = Path.Combine(DemoAssets.Locate(), DemoAssets.BaseFolder);
         var demo = SweepTasks.Entries(Parse($"base:\n  model: {demoBase}{Path.DirectorySeparatorChar}\n  data: d.json\ngrid:\n  r: [2, 4]\n"));
-        Assert.Equal(["count", "first"], demo.Single().TaskNames);
+        Assert.Equal(["count", "first", "repeat"], demo.Single().TaskNames);
         Assert.Empty(SweepTasks.Entries(Parse(Base)));
         Assert.Empty(SweepTasks.Entries(Parse($"base:\n  model: {Path.Combine(TempDir.New(), DemoAssets.BaseFolder)}\n  data: d.json\ngrid:\n  r: [2]\n")));
         // eval: given wins over the default
@@ -77,8 +77,8 @@ public class SweepEvalTests
     {
         var all = SweepTask.Demo();
         var three = SweepTask.Demo(limit: 3);
-        Assert.Equal(["count", "first"], three.Select(t => t.Name));
-        Assert.Equal([3, 3], three.Select(t => t.Data.Count));
+        Assert.Equal(["count", "first", "repeat"], three.Select(t => t.Name));
+        Assert.Equal([3, 3, 3], three.Select(t => t.Data.Count));
         Assert.True(all[0].Data.Count > 3 && all[1].Data.Count > 3);
         Assert.Equal(all[0].Data.Choices!.Take(3), three[0].Data.Choices!);
         Assert.Equal(all[1].Data.Generation!.Take(3), three[1].Data.Generation!);

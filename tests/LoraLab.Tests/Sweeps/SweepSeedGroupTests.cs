@@ -72,6 +72,22 @@ public class SweepSeedGroupTests
         Assert.DoesNotContain("differ only by seed", File.ReadAllText(Path.Combine(dir, "results.md")));
     }
 
+    /// The same settings and the same seed twice (a configuration a sweep trains twice under two names) is not seed
+    /// noise: no group, rather than a std of 0 that would read as "no noise".
+    [Fact]
+    public void TheSameSeedTwiceIsNotASeedGroup()
+    {
+        var dir = TempDir.New();
+        Run(dir, "a", 4, 1, 2.0, 0.5, [100]);
+        Run(dir, "a-again", 4, 1, 2.0, 0.5, [100]);
+        SweepResults.Write(dir);
+        Assert.False(File.Exists(Path.Combine(dir, "results-by-seed.csv")));
+        Run(dir, "b", 4, 2, 2.4, 0.7, [50]);
+        SweepResults.Write(dir);
+        Assert.True(File.Exists(Path.Combine(dir, "results-by-seed.csv")));          // two distinct seeds now
+        Assert.StartsWith("2,", File.ReadAllLines(Path.Combine(dir, "results-by-seed.csv"))[1]); // seeds: a and b, not a-again
+    }
+
     [Fact]
     public void MeanStdIsTheSampleStandardDeviation()
     {

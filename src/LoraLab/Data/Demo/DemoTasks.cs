@@ -78,12 +78,18 @@ public static class DemoTasks
     /// Writes examples as an Alpaca JSON array (`instruction`, `input`, `output`), which <see cref="DatasetReader"/> reads.
     public static void WriteAlpacaJson(string path, IEnumerable<DemoExample> examples)
     {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(path, AlpacaJson(examples));
+    }
+
+    /// The text WriteAlpacaJson writes.
+    public static string AlpacaJson(IEnumerable<DemoExample> examples)
+    {
         var array = new JsonArray();
         foreach (var e in examples)
             array.Add(new JsonObject { ["instruction"] = e.Instruction, ["input"] = e.Input, ["output"] = e.Output });
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(path, array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
     /// Alpaca records read back as demo examples (the task recovered from the instruction).

@@ -9,7 +9,7 @@ namespace LoraLab.Evaluation.Tasks;
 /// as exact match.
 public static class DemoWorldTasks
 {
-    public const string CountTask = "count", FirstTask = "first";
+    public const string CountTask = "count", FirstTask = "first", RepeatTask = "repeat";
     /// Tokens generated per first-word answer (the answer is one word).
     public const int MaxNewTokens = 16;
     /// The counting task's inputs hold one to five words.
@@ -21,6 +21,10 @@ public static class DemoWorldTasks
 
     public static IReadOnlyList<GenerationExample> FirstWord(IEnumerable<DemoExample> heldOut) => heldOut
         .Where(e => e.Task == FirstTask).Select(e => new GenerationExample(e.Instruction, e.Output, e.Input)).ToList();
+
+    /// "Repeat the word twice." by exact match (the sweep's demo tasks score it; the demo's table does not).
+    public static IReadOnlyList<GenerationExample> RepeatWord(IEnumerable<DemoExample> heldOut) => heldOut
+        .Where(e => e.Task == RepeatTask).Select(e => new GenerationExample(e.Instruction, e.Output, e.Input)).ToList();
 
     /// acc and acc_norm of counting, exact match of the first word; each metric named with its task.
     public static IReadOnlyList<TaskScore> Score(CausalLM model, ExampleBuilder builder, IReadOnlyList<DemoExample> heldOut, int maxNewTokens)

@@ -28,6 +28,15 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         return new NoiseRule(std, Scores.ToDictionary(s => s, _ => Resolution(scale)));
     }
 
+    /// The quality findings compare trained models: when the baseline did not lift every task over the untrained base
+    /// by a difference that counts, the scale was too small to learn them and those findings are not judged.
+    void RequireLearnt()
+    {
+        var flat = Scores.Where(s => _noise.Compare(s, n.Need(TipsRuns.Baseline, s), n.Need(BaseModel, s)) <= 0).ToList();
+        if (flat.Count > 0)
+            throw new MissingNumberException($"the baseline did not learn the tasks at this scale ({string.Join(", ", flat.Select(s => Diff(s, TipsRuns.Baseline, BaseModel, "F4")))})");
+    }
+
     /// One held-out example's share of a task score: the smallest step a score can take.
     public static double Resolution(TipsScale scale) => 1.0 / scale.HeldOutPerTask;
 
@@ -85,11 +94,12 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     {
         string l = TipsRuns.Baseline, q = TipsRuns.Qlora;
         double memRatio = n.Need(q, PeakMemory) / n.Need(l, PeakMemory), timeRatio = n.Need(l, TokensPerSecond) / n.Need(q, TokensPerSecond);
-        int mem = _noise.Compare(PeakMemory, n.Need(q, PeakMemory), n.Need(l, PeakMemory));
+        // what 4-bit weights can save on this model at most, in the MB (10^6 bytes) that peak memory is logged in; below
+        // the threshold the memory half is not judged
+        double saving = facts.DemoQloraSavingBytes / 1e6, threshold = _noise.Threshold(PeakMemory, n.Need(l, PeakMemory));
+        int mem = saving < threshold ? 0 : _noise.Compare(PeakMemory, n.Need(q, PeakMemory), n.Need(l, PeakMemory));
         int speed = _noise.Compare(TokensPerSecond, n.Need(q, TokensPerSecond), n.Need(l, TokensPerSecond));
         var verdict = mem < 0 && speed < 0 ? Verdict.Reproduced : mem > 0 || speed > 0 ? Verdict.Contradicted : Verdict.Inconclusive;
-        // what 4-bit weights can save on this model at most, in the MB (10^6 bytes) that peak memory is logged in
-        double saving = facts.DemoQloraSavingBytes / 1e6, threshold = _noise.Threshold(PeakMemory, n.Need(l, PeakMemory));
         IReadOnlyList<string> Row(string run, string label) => [label, Mb(n.Need(run, PeakMemory)), F(n.Need(run, TokensPerSecond), "F0"), Loss(n.Need(run, ValLoss))];
         List<IReadOnlyList<string>> rows =
         [
@@ -102,13 +112,14 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         return new Finding("qlora", title, claim,
             Rules.Of("qlora"),
             ["run", "peak memory (MB)", "tokens/s", "final val loss"], rows, verdict,
-            $"memory: {Diff(PeakMemory, q, l, "F0")}" + (saving < threshold ? $" (the predicted saving, {F(saving, "F1")} MB, is below the threshold: memory cannot show it here)" : "") +
+            $"memory: {Diff(PeakMemory, q, l, "F0")}" + (saving < threshold ? $" (not judged: the predicted saving, {F(saving, "F1")} MB, is below the threshold)" : "") +
             $"; throughput: {Diff(TokensPerSecond, q, l, "F0")}", [l, q]);
     }
 
     // 3 ------------------------------------------------------------------------------------------------------------
     Finding Optimizers()
     {
+        RequireLearnt();
         string[] good = [TipsRuns.Baseline, TipsRuns.AdamwConstant, TipsRuns.SgdCosine];
         string plain = TipsRuns.SgdConstant;
         var vals = good.ToDictionary(r => r, r => n.Need(r, ValLoss));
@@ -139,7 +150,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         }).ToList();
         int lora = _noise.Compare(PeakMemory, n.Need(TipsRuns.Baseline, PeakMemory), n.Need(TipsRuns.SgdCosine, PeakMemory));
         int full = _noise.Compare(PeakMemory, n.Need(TipsRuns.FullAdamw, PeakMemory), n.Need(TipsRuns.FullSgd, PeakMemory));
-        var verdict = lora > 0 ? Verdict.Contradicted : full > 0 ? Verdict.Reproduced : Verdict.Inconclusive;
+        var verdict = lora > 0 ? Verdict.Contradicted : lora == 0 && full > 0 ? Verdict.Reproduced : Verdict.Inconclusive;
         var (title, claim) = Claims.Of("adam-memory");
         return new Finding("adam-memory", title, claim,
             Rules.Of("adam-memory"),
@@ -151,6 +162,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 5 ------------------------------------------------------------------------------------------------------------
     Finding Epochs()
     {
+        RequireLearnt();
         var runs = TipsScale.Epochs.Select(e => (Epochs: e, Run: TipsRuns.Epochs(e))).ToList();
         var rows = runs.Select(r => QualityRow(r.Run, $"{r.Epochs} epoch{(r.Epochs == 1 ? "" : "s")} ({r.Run})")).ToList();
         var steps = runs.Zip(runs.Skip(1), (a, b) => (a, b, c: _noise.Compare(ValLoss, n.Need(b.Run, ValLoss), n.Need(a.Run, ValLoss)))).ToList();
@@ -166,6 +178,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 6 ------------------------------------------------------------------------------------------------------------
     Finding Targets()
     {
+        RequireLearnt();
         (string Run, string Label, long SevenB)[] runs = [(TipsRuns.TargetsKv, "k, v", facts.TrainableKv), (TipsRuns.TargetsQv, "q, v", facts.TrainableQv), (TipsRuns.Baseline, "all linear (baseline-seed1)", facts.TrainableAll)];
         var rows = runs.Select(r => (IReadOnlyList<string>)[.. QualityRow(r.Run, r.Label), F(n.Need(r.Run, Trainable), "N0"), F(r.SevenB, "N0")]).ToList();
         var vs = runs.Take(2).Select(r => _noise.Compare(ValLoss, n.Need(TipsRuns.Baseline, ValLoss), n.Need(r.Run, ValLoss))).ToList();
@@ -180,6 +193,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 7 ------------------------------------------------------------------------------------------------------------
     Finding RankAlpha()
     {
+        RequireLearnt();
         var rows = new List<IReadOnlyList<string>>();
         var per = new List<(int R, string Best, int TwoR)>();
         foreach (var r in scale.Ranks)
@@ -203,6 +217,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 8 ------------------------------------------------------------------------------------------------------------
     Finding LoraVsFull()
     {
+        RequireLearnt();
         string l = TipsRuns.Baseline, f = TipsRuns.FullAdamw;
         int quality = _noise.Compare(ValLoss, n.Need(l, ValLoss), n.Need(f, ValLoss));
         int memory = _noise.Compare(PeakMemory, n.Need(l, PeakMemory), n.Need(f, PeakMemory));
@@ -263,6 +278,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     // 11 -----------------------------------------------------------------------------------------------------------
     Finding Layerwise()
     {
+        RequireLearnt();
         string p = TipsRuns.RankPattern, u = TipsRuns.RankUniform;
         if (!n.Finished(TipsRuns.Baseline)) throw new MissingNumberException($"not run: {TipsRuns.Baseline}, whose adapter is analysed, did not finish");
         int c = _noise.Compare(ValLoss, n.Need(p, ValLoss), n.Need(u, ValLoss));

@@ -12,9 +12,9 @@ public sealed class TipsNumbers
     public const string BaseModel = "base";
     public const string TrainLoss = "final train loss", ValLoss = "final val loss", Trainable = "trainable params",
         PeakMemory = "peak memory (MB)", TokensPerSecond = "tokens/s", Status = "status";
-    public const string CountAcc = "count acc", FirstExact = "first exact_match";
+    public const string CountAcc = "count acc", FirstExact = "first exact_match", RepeatExact = "repeat exact_match";
     /// The task scores every finding shows: one per demo task family the tasks score.
-    public static readonly IReadOnlyList<string> Scores = [CountAcc, FirstExact];
+    public static readonly IReadOnlyList<string> Scores = [CountAcc, FirstExact, RepeatExact];
 
     readonly Dictionary<string, IReadOnlyDictionary<string, string>> _rows = new(StringComparer.Ordinal);
 

@@ -50,10 +50,9 @@ public static class TipsPlan
     /// Same content → same bytes, so a restarted preset finds its data unchanged and its finished runs valid.
     static void Write(string path, IReadOnlyList<DemoExample> examples)
     {
-        var tmp = path + ".tmp";
-        DemoTasks.WriteAlpacaJson(tmp, examples);
-        if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(File.ReadAllBytes(tmp))) { File.Delete(tmp); return; }
-        File.Move(tmp, path, overwrite: true);
+        var text = DemoTasks.AlpacaJson(examples);
+        if (File.Exists(path) && File.ReadAllText(path) == text) return;
+        IO.AtomicFile.WriteAllText(path, text);
     }
 
     /// The sweep file of every run but the layer-wise pair (which needs the baseline's analysis first).
