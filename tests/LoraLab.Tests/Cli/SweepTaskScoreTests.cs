@@ -44,7 +44,7 @@ public class SweepTaskScoreTests
         }
         var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
         Assert.Equal("run,status,r,final train loss,final val loss,count acc,count acc_norm,first exact_match,repeat exact_match,quiz acc,quiz acc_norm,steps,trainable params,peak memory (MB),wall time (s),tokens/s", csv[0]);
-        Assert.Matches(@"^r2,done,2,[\d.]+,[\d.]+,(0\.\d{4},|1\.0000,){5}2,\d+,\d+,[\d.]+,[\d.]+$", csv[1]);
+        Assert.Matches(@"^r2,done,2,[\d.]+,[\d.]+,(0\.\d{4},|1\.0000,){6}2,\d+,\d+,[\d.]+,[\d.]+$", csv[1]);
 
         // a finished run without eval.json (an older sweep, a scoring interrupted) is scored when the sweep runs again
         var evalJson = Path.Combine(outDir, "runs", "r4", "eval.json");
