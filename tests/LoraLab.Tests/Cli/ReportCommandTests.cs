@@ -15,15 +15,16 @@ public class ReportCommandTests
     static readonly Lazy<(string A, string B)> Runs = new(() =>
     {
         var root = TempDir.New("report-runs");
-        string a = Path.Combine(root, "run-a"), b = Path.Combine(root, "run-b");
-        Train(a, "--lr", "1e-3", "--r", "4");
-        Train(b, "--lr", "3e-4", "--r", "8");
+        string a = Path.Combine(root, "run-a"), b = Path.Combine(root, "run-b"), model = LoraTestModels.TinyChatModel();
+        Train(a, model, "--lr", "1e-3", "--r", "4");
+        Train(b, model, "--lr", "3e-4", "--r", "8");
         return (a, b);
     });
 
-    static void Train(string outDir, params string[] extra)
+    // one base for both, so the table shows only the settings the runs were made to differ in
+    static void Train(string outDir, string model, params string[] extra)
     {
-        var (code, stdout, err) = CliRunner.Run(["train", "--model", LoraTestModels.TinyChatModel(), "--data", LoraTestModels.Instructions,
+        var (code, stdout, err) = CliRunner.Run(["train", "--model", model, "--data", LoraTestModels.Instructions,
             "--out", outDir, "--max-steps", "4", "--threads", "1", "--stop-rate-prompts", "0", "--batch-size", "4", "--micro-batch-size", "2",
             "--max-seq-length", "96", "--eval-every", "2", .. extra]);
         Assert.True(code == 0, err + stdout);
