@@ -39,7 +39,7 @@ sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
                 {
                     failed++;
                     Directory.CreateDirectory(runDir);
-                    File.WriteAllText(Path.Combine(runDir, SweepFolder.ErrorFile), error);
+                    IO.AtomicFile.WriteAllText(Path.Combine(runDir, SweepFolder.ErrorFile), error);
                     outcome = $"FAILED (exit {code}): {error.Split('\n')[0]}";
                 }
             }
@@ -77,7 +77,7 @@ sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
         catch (Exception e) // any failure (a bad task file row, a native error): the run is trained and kept
         {
             var message = e is UserException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            File.WriteAllText(errorFile, message + "\n");
+            IO.AtomicFile.WriteAllText(errorFile, message + "\n");
             return ($"task scores FAILED: {message.Split('\n')[0]}", false);
         }
     }
@@ -91,7 +91,7 @@ sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
         var configs = Directory.CreateDirectory(Path.Combine(outDir, "configs")).FullName;
         var logs = Directory.CreateDirectory(Path.Combine(outDir, "logs")).FullName;
         var config = Path.Combine(configs, run.Name + ".yaml");
-        File.WriteAllText(config, run.Config.ToYaml());
+        IO.AtomicFile.WriteAllText(config, run.Config.ToYaml());
         var stale = Path.Combine(run.Config.Out!, SweepFolder.ErrorFile); // from a failed try: this one tells anew
         if (File.Exists(stale)) File.Delete(stale);
         var (file, prefix) = Self();

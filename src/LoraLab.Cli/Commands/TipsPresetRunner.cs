@@ -28,13 +28,14 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         var clock = Stopwatch.StartNew();
         var assets = DemoAssets.Locate();
         var baseDir = Path.GetFullPath(Path.Combine(assets, DemoAssets.BaseFolder));
+        var demo = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
         var yaml = TipsPlan.SweepYaml(outDir, scale, assets);
         var sweepPath = Path.Combine(outDir, TipsPlan.SweepFile);
         // a folder of another scale (or another version of the preset) would mix its finished runs into this report
         if (File.Exists(sweepPath) && File.ReadAllText(sweepPath) != yaml)
             throw new UserException($"{outDir} holds a lora-tips sweep with other settings ({sweepPath} differs: another scale, or another version of the preset); give another --out");
         Directory.CreateDirectory(outDir);
-        TipsPlan.WriteData(outDir, scale, assets);
+        var (trainExamples, heldOutExamples) = TipsPlan.WriteData(outDir, scale, assets);
         var sweep = WriteSweep(TipsPlan.SweepFile, yaml);
         var tasks = SweepTasks.Load(SweepTasks.Entries(sweep));
         var runs = SweepPlan.Expand(sweep, outDir);
@@ -44,7 +45,7 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
 
         Scores(baseDir, tasks);
         var baseline = Path.Combine(SweepFolder.RunsOf(outDir), TipsRuns.Baseline, RunFolder.Adapter);
-        if (RunFolder.HasFinalWeights(Path.GetDirectoryName(baseline)!) && Step("analyse the baseline", () => Layerwise(baseline, baseDir, assets)) is { } layerwise)
+        if (RunFolder.HasFinalWeights(Path.GetDirectoryName(baseline)!) && Step("analyse the baseline", () => Layerwise(baseline, baseDir, demo, assets)) is { } layerwise)
         {
             int second = new SweepRunner(outDir, tasks).RunAll(SweepPlan.Expand(WriteSweep(TipsPlan.LayerwiseFile, layerwise), outDir), cancellation);
             if (second == 130) { SweepResults.Write(outDir); return second; }
@@ -52,10 +53,9 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         }
         var rows = SweepResults.Write(outDir);
 
-        var demo = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
         var findings = new TipsFindings(TipsNumbers.Read(outDir), scale, SevenBFacts.Compute(demo, scale)).All();
         var ctx = new TipsContext(scale, MachineDescription.Describe(), DateTime.UtcNow, clock.Elapsed.TotalSeconds,
-            rows.Sum(r => r.History?.WallSeconds ?? 0), CountExamples(TipsPlan.TrainData), CountExamples(TipsPlan.HeldOutData),
+            rows.Sum(r => r.History?.WallSeconds ?? 0), trainExamples, heldOutExamples,
             baseDir, ModelShapes.TotalParameters(demo));
         TipsReport.Write(outDir, ctx, findings, Figures(findings));
         Print(findings);
@@ -121,10 +121,9 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
 
     /// The baseline's suggested ranks, and the uniform rank whose adapter has about as many parameters: each module's
     /// adapter holds r·(in + out) values, so the uniform rank is the pattern's total over Σ(in + out), rounded.
-    string Layerwise(string adapterDir, string baseDir, string assets)
+    string Layerwise(string adapterDir, string baseDir, ModelConfig config, string assets)
     {
         var suggestion = RankPatternYaml.Suggest(AdapterAnalyzer.Analyze(adapterDir, baseDir));
-        var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
         long budget = 0, width = 0;
         foreach (var m in suggestion.Modules)
         {
@@ -135,9 +134,6 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale)
         int uniform = Math.Max(1, (int)Math.Round((double)budget / width));
         return TipsPlan.LayerwiseYaml(outDir, scale, assets, suggestion, uniform);
     }
-
-    int CountExamples(string file) =>
-        System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, TipsPlan.DataFolder, file))).RootElement.GetArrayLength();
 
     /// Each finding's loss curves (train and validation) over its runs, drawn as `loralab report` draws them.
     Dictionary<string, ReportFigure> Figures(IReadOnlyList<Finding> findings)

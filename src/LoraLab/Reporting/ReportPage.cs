@@ -25,14 +25,10 @@ public static class ReportPage
         var md = new StringBuilder($"# {Title}\n\n");
         foreach (var r in runs) md.Append($"- `{r.Name}`: {Path.GetFullPath(r.Dir)}\n");
         md.Append("\n## Final metrics\n\n");
-        md.Append("| ").Append(string.Join(" | ", table.Header.Select(Cell))).Append(" |\n");
-        md.Append('|').Append(string.Concat(table.Header.Select(_ => " --- |"))).Append('\n');
-        foreach (var row in table.Rows) md.Append("| ").Append(string.Join(" | ", row.Select(Cell))).Append(" |\n");
+        md.Append(MarkdownTable.Of(table.Header, table.Rows));
         foreach (var f in figures) md.Append($"\n## {f.Title}\n\n![{f.Title}]({f.FileName})\n");
         return md.ToString();
     }
-
-    static string Cell(string s) => s.Replace("|", "\\|");
 
     static string ToHtml(IReadOnlyList<RunHistory> runs, ReportTable table, IReadOnlyList<ReportFigure> figures)
     {

@@ -91,7 +91,7 @@ public static class SweepResults
         if (SweepSeedGroups.Groups(rows).Count > 0)
         {
             var (seedHeader, seedRows) = SweepSeedGroups.Table(rows, markdown: true);
-            md += $"\n## {SweepSeedGroups.Title}\n\n" + MarkdownTable(seedHeader, seedRows);
+            md += $"\n## {SweepSeedGroups.Title}\n\n" + Table(seedHeader, seedRows);
             var (csvHeader, csvRows) = SweepSeedGroups.Table(rows, markdown: false);
             IO.AtomicFile.WriteAllText(bySeed, Csv(csvHeader, csvRows));
         }
@@ -109,16 +109,11 @@ public static class SweepResults
     }
 
     public static string Markdown(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows) =>
-        "# Sweep results\n\n" + MarkdownTable(header, rows);
+        "# Sweep results\n\n" + Table(header, rows);
 
-    static string MarkdownTable(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)
-    {
-        static string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|"))) + " |\n";
-        var sb = new StringBuilder();
-        sb.Append(Line(header)).Append(Line(header.Select(_ => "---")));
-        foreach (var row in rows) sb.Append(Line(row.Select(c => c == None ? "-" : c)));
-        return sb.ToString();
-    }
+    /// An empty cell shows as "-".
+    static string Table(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows) =>
+        MarkdownTable.Of(header, rows.Select(r => (IReadOnlyList<string>)[.. r.Select(c => c == None ? "-" : c)]));
 
     static string CsvField(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 

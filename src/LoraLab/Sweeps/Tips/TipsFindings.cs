@@ -24,7 +24,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     {
         var std = new Dictionary<string, double>();
         foreach (var col in (string[])[TrainLoss, ValLoss, PeakMemory, TokensPerSecond, .. Scores])
-            std[col] = Stats.Std([.. TipsRuns.Seeds.Select(s => n.Need(s, col))]);
+            std[col] = Std([.. TipsRuns.Seeds.Select(s => n.Need(s, col))]);
         return new NoiseRule(std, Scores.ToDictionary(s => s, _ => Resolution(scale)));
     }
 
@@ -51,6 +51,9 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         }
     }
 
+    /// The sample standard deviation (n − 1), as the sweep's seed groups compute it; 0 for fewer than two values.
+    static double Std(IReadOnlyList<double> xs) => SweepSeedGroups.MeanStd(xs).Std ?? 0;
+
     static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
     static string Loss(double v) => F(v, "F4");
     static string Score(double v) => F(v, "F4");
@@ -75,9 +78,9 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         var cols = (string[])[ValLoss, TrainLoss, .. Scores, PeakMemory, TokensPerSecond];
         string[] Format = ["F4", "F4", .. Scores.Select(_ => "F4"), "F0", "F0"];
         var stats = cols.Select(c => TipsRuns.Seeds.Select(s => n.Need(s, c)).ToList()).ToList();
-        rows.Add(["mean ± std", .. stats.Select((xs, i) => $"{F(xs.Average(), Format[i])} ± {F(Stats.Std(xs), Format[i])}")]);
-        double valMean = stats[0].Average(), valStd = Stats.Std(stats[0]);
-        var scoreStds = Scores.Select((s, i) => (s, Std: Stats.Std(stats[2 + i]))).ToList();
+        rows.Add(["mean ± std", .. stats.Select((xs, i) => $"{F(xs.Average(), Format[i])} ± {F(Std(xs), Format[i])}")]);
+        double valMean = stats[0].Average(), valStd = Std(stats[0]);
+        var scoreStds = Scores.Select((s, i) => (s, Std: Std(stats[2 + i]))).ToList();
         double limit = Math.Max(0.05, Resolution(scale));
         bool lossOk = valStd <= 0.05 * valMean, scoresOk = scoreStds.All(x => x.Std <= limit);
         var why = $"val loss std {F(valStd, "F4")} is {F(100 * valStd / valMean, "F1")}% of its mean (limit 5%); " +
@@ -302,16 +305,5 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
             [[SevenBFacts.Command("qlora", 256), F(gb, "F1"), F(reported, "F1")], [SevenBFacts.Command("qlora", 8), F(facts.QloraR8Bytes / 1e9, "F1"), "-"]],
             near ? Verdict.Reproduced : Verdict.Contradicted,
             $"estimate for QLoRA r 256 {F(gb, "F1")} GB against the reported {F(reported, "F1")} GB: {F(100 * (gb - reported) / reported, "+0.0;-0.0")}% (limit ±25%)", [], Measured: false);
-    }
-}
-
-public static class Stats
-{
-    /// The sample standard deviation (n − 1); 0 for fewer than two values.
-    public static double Std(IReadOnlyList<double> xs)
-    {
-        if (xs.Count < 2) return 0;
-        double mean = xs.Average();
-        return Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1));
     }
 }

@@ -28,17 +28,19 @@ public static class TipsPlan
 
     /// Writes DIR/data/: train.json (the first TrainPerTask examples of each task, in the demo's mixed order),
     /// count.json and first.json (one family each) and heldout.json (the first HeldOutPerTask of each task, the
-    /// examples the demo tasks score).
-    public static void WriteData(string dir, TipsScale scale, string assetsDir)
+    /// examples the demo tasks score). Returns how many training and held-out examples it wrote.
+    public static (int Train, int HeldOut) WriteData(string dir, TipsScale scale, string assetsDir)
     {
         var data = Directory.CreateDirectory(Path.Combine(dir, DataFolder)).FullName;
         var train = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(assetsDir, DemoAssets.DataFolder, DemoAssets.TrainFile)));
         var held = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(assetsDir, DemoAssets.DataFolder, DemoAssets.HeldOutFile)));
         var trainCut = FirstOfEachTask(train, scale.TrainPerTask);
         Write(Path.Combine(data, TrainData), trainCut);
-        Write(Path.Combine(data, HeldOutData), FirstOfEachTask(held, scale.HeldOutPerTask));
+        var heldCut = FirstOfEachTask(held, scale.HeldOutPerTask);
+        Write(Path.Combine(data, HeldOutData), heldCut);
         foreach (var task in new[] { DemoWorldTasks.CountTask, DemoWorldTasks.FirstTask })
             Write(Path.Combine(data, FamilyData(task)), trainCut.Where(e => e.Task == task).ToList());
+        return (trainCut.Count, heldCut.Count);
     }
 
     static List<DemoExample> FirstOfEachTask(IReadOnlyList<DemoExample> examples, int perTask)

@@ -45,18 +45,15 @@ public static class TipsReport
 
     static string ToMarkdown(TipsContext ctx, IReadOnlyList<Finding> findings, IReadOnlyDictionary<string, ReportFigure> figures)
     {
-        static string Cell(string s) => s.Replace("|", "\\|");
-        static string Line(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(Cell)) + " |\n";
         var md = new StringBuilder($"# {Title}\n\n{Intro(ctx)}\n\n{Miniature(ctx)}\n\n");
         md.Append($"**How a difference counts.** {NoiseRule.Text}\n\n");
-        md.Append("## Verdicts\n\n").Append(Line(["#", "finding", "verdict"])).Append(Line(["---", "---", "---"]));
-        for (int i = 0; i < findings.Count; i++) md.Append(Line([$"{i + 1}", findings[i].Title, Finding.Name(findings[i].Verdict) + (findings[i].Measured ? "" : " (estimate, not measured)")]));
+        md.Append("## Verdicts\n\n").Append(MarkdownTable.Of(["#", "finding", "verdict"], findings.Select((f, i) =>
+            (IReadOnlyList<string>)[$"{i + 1}", f.Title, Finding.Name(f.Verdict) + (f.Measured ? "" : " (estimate, not measured)")])));
         for (int i = 0; i < findings.Count; i++)
         {
             var f = findings[i];
             md.Append($"\n## {i + 1}. {f.Title}\n\n> {f.Claim}\n\n");
-            md.Append(Line(f.Header)).Append(Line(f.Header.Select(_ => "---")));
-            foreach (var row in f.Rows) md.Append(Line(row));
+            md.Append(MarkdownTable.Of(f.Header, f.Rows));
             md.Append($"\n**Rule.** {f.Rule}\n\n**Verdict: {Finding.Name(f.Verdict)}.** {f.Why}.\n");
             if (f.Runs.Count > 0) md.Append($"\nRuns: {string.Join(", ", f.Runs.Select(r => $"`{r}`"))}.\n");
             if (figures.TryGetValue(f.Id, out var fig)) md.Append($"\n![{fig.Title}]({PlotFolder}/{f.Id}.png)\n");
