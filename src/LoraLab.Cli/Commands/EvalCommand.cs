@@ -22,7 +22,7 @@ public sealed class EvalSettings : ModelSettings
     }
 
     [CommandOption("--task <KIND>")]
-    [Description("Score a benchmark task instead of the loss: mc (multiple choice by log-likelihood, acc and acc_norm) or gen (greedy generation, exact match). The task file is --data (JSON Lines or Parquet); a hub --format implies mc.")]
+    [Description("Score a benchmark task instead of the loss: mc (multiple choice by log-likelihood, acc and acc_norm), gen (greedy generation, exact match) or dpo (preference pairs: DPO loss and rewards of base + adapter against the base). The task file is --data (JSON Lines or Parquet); a hub --format implies mc.")]
     public string? Task { get; set; }
 
     [CommandOption("--format <NAME>")]
@@ -45,6 +45,11 @@ public sealed class EvalSettings : ModelSettings
     [Description("--task gen: the most tokens generated per reply (greedy; a stop token ends it sooner).")]
     [DefaultValue(GenerationTask.DefaultMaxNewTokens)]
     public int MaxNewTokens { get; set; } = GenerationTask.DefaultMaxNewTokens;
+
+    [CommandOption(LoraLab.Configuration.RunSettings.BetaFlag)]
+    [Description("--task dpo: DPO's beta; the rewards are beta x the log-probability ratio of adapter to base.")]
+    [DefaultValue(0.1)]
+    public double Beta { get; set; } = 0.1;
 
     [CommandOption("--score-batch <N>")]
     [Description("--task mc: choices scored per forward pass (padded on the right; the scores are those of one at a time).")]

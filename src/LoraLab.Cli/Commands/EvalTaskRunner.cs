@@ -22,7 +22,7 @@ public static class EvalTaskRunner
             return null;
         }
         var kind = s.Task.Trim().ToLowerInvariant();
-        return kind is MultipleChoice or Generation ? kind : throw new UserException($"--task {s.Task}: unknown task kind (mc or gen)");
+        return kind is MultipleChoice or Generation or PreferenceTask.Kind ? kind : throw new UserException($"--task {s.Task}: unknown task kind (mc, gen or dpo)");
     }
 
     public static int Run(EvalSettings s, string kind)
@@ -30,6 +30,8 @@ public static class EvalTaskRunner
         if (s.Run is not null) throw new UserException("--run scores a run's validation loss; with --task give --model, --adapter and --data");
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (the task file: JSON Lines or Parquet)");
         if (s.ScoreBatch < 1) throw new UserException($"--score-batch must be at least 1 (got {s.ScoreBatch})");
+        if (kind == PreferenceTask.Kind) return RunPreference(s);
+        if (s.Beta != 0.1) throw new UserException("--beta applies to --task dpo");
         // the whole file is read and checked before any model loads
         var task = new TaskSpec(kind, s.Data, s.Format, s.Fields, s.Limit, s.AnswerRegex, s.MaxNewTokens).Load(s.ReadOptions);
         var (format, count) = (TaskFormat.Check(s.Format), task.Count);
@@ -62,4 +64,41 @@ public static class EvalTaskRunner
     }
 
     static double? Finite(double x) => double.IsFinite(x) ? x : null;
+
+    /// `--task dpo`: the pairs file read and checked before any model loads, then each adapter against its base.
+    static int RunPreference(EvalSettings s)
+    {
+        if (s.Format is not null || s.Fields.Length > 0 || s.AnswerRegex is not null)
+            throw new UserException("--format, --field and --answer-regex apply to --task mc|gen (a preference file has prompt, chosen and rejected)");
+        if (!(s.Beta > 0)) throw new UserException($"--beta must be above 0 (got {s.Beta})");
+        if (!File.Exists(s.Data)) throw new UserException($"{s.Data}: data file not found");
+        if (!LoraLab.Data.Preferences.PreferenceReader.IsPreferenceFile(s.Data!, s.ReadOptions))
+            throw new UserException($"{s.Data}: --task dpo scores preference pairs (prompt, chosen, rejected), and this file's first record is not one");
+        var records = LoraLab.Data.Preferences.PreferenceReader.Load(s.Data!, s.ReadOptions);
+        if (s.Limit is int limit) records = records.Take(Math.Max(0, limit)).ToList();
+        var columns = new List<TaskColumn>();
+        foreach (var adapter in s.Adapters.Length == 0 ? [TaskColumn.None] : s.Adapters)
+        {
+            using var loaded = ModelSession.Open(s, TaskColumn.IsNone(adapter) ? null : adapter, out var report);
+            var tok = loaded.RequireTokenizer();
+            var template = PromptChoice.Resolve(tok, s.Template, s.Raw, report)?.Template ?? PromptTemplate.Get("plain");
+            var scores = PreferenceTask.Score(loaded.Model, tok, template, records, s.Beta, s.Data!, s.ScoreBatch);
+            columns.Add(new TaskColumn(TaskColumn.IsNone(adapter) ? TaskColumn.None : adapter, template.Name, scores));
+        }
+        if (s.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                task = PreferenceTask.Kind, data = s.Data, beta = s.Beta, examples = records.Count,
+                results = columns.Select(c => new
+                {
+                    adapter = c.Adapter, template = c.Template,
+                    scores = c.Scores.ToDictionary(x => x.Metric, x => new { value = Finite(x.Value), stderr = Finite(x.StdErr) }),
+                }),
+            }));
+            return 0;
+        }
+        AnsiConsole.Write(TaskTable.Build($"{Path.GetFileName(s.Data)}: {records.Count} pairs, beta {s.Beta}", columns));
+        return 0;
+    }
 }

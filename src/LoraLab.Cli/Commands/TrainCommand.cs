@@ -45,7 +45,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             // A run whose end is checkpointed but whose final weights were never written (a full disk) is finished by resuming it.
             bool finalWritten = resume?.RunDir is { } recordedIn && RunFolder.HasFinalWeights(recordedIn);
             SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
-            run = TrainingRun.Prepare(config);
+            run = TrainingRun.Prepare(config, m => Console.WriteLine(m));
             if (fromStep >= run.Trainer.TotalSteps && finalWritten) // nothing to do: redoing the end would only rewrite its files
                 throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +
                                         "raise --max-steps/--epochs with --allow-config-change to train further");
@@ -114,7 +114,8 @@ public sealed class TrainCommand : Command<TrainSettings>
     static void WriteValidation(TrainingRun run)
     {
         var path = Path.Combine(run.OutDir, RunFolder.Validation);
-        if (run.ValRecords.Count > 0) RecordJsonl.Write(path, run.ValRecords);
+        if (run.Preferences is { ValidationRecords.Count: > 0 } p) LoraLab.Data.Preferences.PreferenceJsonl.Write(path, p.ValidationRecords);
+        else if (run.ValRecords.Count > 0) RecordJsonl.Write(path, run.ValRecords);
         else File.Delete(path);
     }
 
@@ -122,12 +123,12 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         var c = run.Config;
         AnsiConsole.MarkupLine($"[bold]loralab train[/] {RunChoices.Method.NameOf(c.Method)} on {Markup.Escape(c.Model!)}  ·  data {Markup.Escape(c.Data!)}");
-        AnsiConsole.MarkupLine($"  train: {Markup.Escape(run.TrainStats.ToString())}");
-        if (run.ValStats is not null) AnsiConsole.MarkupLine($"  val:   {Markup.Escape(run.ValStats.ToString())}");
+        AnsiConsole.MarkupLine($"  train: {Markup.Escape(run.TrainSummary)}");
+        if (run.ValSummary is not null) AnsiConsole.MarkupLine($"  val:   {Markup.Escape(run.ValSummary)}");
         AnsiConsole.MarkupLine($"  trainable params: {run.TrainableParameters:N0} of {run.TotalParameters:N0} ({100.0 * run.TrainableParameters / run.TotalParameters:F3}%)" +
                                (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
         if (run.Lora is not null) // full fine-tuning freezes nothing
-            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.Method == TrainMethod.Qlora ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
+            AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.QuantizedBase ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");

@@ -67,6 +67,13 @@ public sealed class TrainSettings : CommandSettings
     [CommandOption(S.SaveTotalLimitFlag)] public int? SaveTotalLimit { get; set; }
     [CommandOption(S.LogEveryFlag)] public int? LogEvery { get; set; }
     [CommandOption(S.StopRatePromptsFlag)] public int? StopRatePrompts { get; set; }
+    [CommandOption(S.BetaFlag)] public double? Beta { get; set; }
+    [CommandOption(S.LossFlag)] public string? Loss { get; set; }
+    [CommandOption(S.LabelSmoothingFlag)] public double? LabelSmoothing { get; set; }
+    [CommandOption(S.OrpoAlphaFlag)] public double? OrpoAlpha { get; set; }
+    [CommandOption(S.MaxPromptLengthFlag)] public int? MaxPromptLength { get; set; }
+    [CommandOption(S.RefAdapterFlag)] public string? RefAdapter { get; set; }
+    [CommandOption(S.PrecomputeRefFlag)] public bool? PrecomputeRef { get; set; }
     [CommandOption(S.OutFlag)] public string? Out { get; set; }
 
     /// The run settings given as flags, then the --set overrides, each named as the user wrote it.
@@ -118,6 +125,13 @@ public sealed class TrainSettings : CommandSettings
         .Flag(S.SaveTotalLimit, SaveTotalLimit)
         .Flag(S.LogEvery, LogEvery)
         .Flag(S.StopRatePrompts, StopRatePrompts)
+        .Flag(S.Beta, Beta)
+        .Flag(S.Loss, Loss)
+        .Flag(S.LabelSmoothing, LabelSmoothing)
+        .Flag(S.OrpoAlpha, OrpoAlpha)
+        .Flag(S.MaxPromptLength, MaxPromptLength)
+        .Flag(S.RefAdapter, RefAdapter)
+        .Flag(S.PrecomputeRef, PrecomputeRef)
         .Flag(S.Out, Out);
         foreach (var kv in Set)
         {

@@ -3,8 +3,12 @@ using LoraLab.Data;
 
 namespace LoraLab.Configuration;
 
-/// What a run trains: LoRA adapters on a dense base, on a quantized base (QLoRA), or every weight.
-public enum TrainMethod { Lora, Qlora, Full }
+/// What a run trains: LoRA adapters on a dense base, on a quantized base (QLoRA), or every weight, on next-token loss;
+/// or a LoRA adapter on preference pairs (DPO and its losses, with the base as reference; reference-free ORPO).
+public enum TrainMethod { Lora, Qlora, Full, Dpo, Orpo }
+
+/// DPO's loss on the reference-relative margin: sigmoid (the DPO paper), ipo (squared, length-normalised), hinge.
+public enum PreferenceLoss { Sigmoid, Ipo, Hinge }
 
 /// Compute precision of a run. Fp16Mixed: fp16 base, fp32 adapters and optimizer state, dynamic loss scaling.
 public enum Precision { Auto, Fp32, Bf16, Fp16Mixed }
@@ -17,7 +21,10 @@ public enum ScheduleKind { Constant, Linear, Cosine }
 /// The spelling of every enum run setting's values (YAML, flags, run.yaml, messages).
 public static class RunChoices
 {
-    public static readonly Choices<TrainMethod> Method = new((TrainMethod.Lora, "lora"), (TrainMethod.Qlora, "qlora"), (TrainMethod.Full, "full"));
+    public static readonly Choices<TrainMethod> Method = new((TrainMethod.Lora, "lora"), (TrainMethod.Qlora, "qlora"), (TrainMethod.Full, "full"),
+        (TrainMethod.Dpo, "dpo"), (TrainMethod.Orpo, "orpo"));
+    public static readonly Choices<PreferenceLoss> PreferenceLoss = new((Configuration.PreferenceLoss.Sigmoid, "sigmoid"),
+        (Configuration.PreferenceLoss.Ipo, "ipo"), (Configuration.PreferenceLoss.Hinge, "hinge"));
     public static readonly Choices<Precision> Precision = new((Configuration.Precision.Auto, "auto"), (Configuration.Precision.Fp32, "fp32"),
         (Configuration.Precision.Bf16, "bf16"), (Configuration.Precision.Fp16Mixed, "fp16-mixed"));
     public static readonly Choices<OptimizerKind> Optimizer = new((OptimizerKind.AdamW, "adamw"), (OptimizerKind.Adam, "adam"), (OptimizerKind.Sgd, "sgd"));

@@ -17,6 +17,10 @@ public sealed class RunConfig
     public QuantScheme? Quantize { get; set; }
     /// How a QLoRA base is stored: Quantize, or nf4 when it is not given.
     public QuantScheme BaseQuantization => Quantize ?? QuantScheme.Nf4;
+    /// Preference tuning (DPO, ORPO): a LoRA adapter trained on chosen/rejected pairs.
+    public bool IsPreference => Method is TrainMethod.Dpo or TrainMethod.Orpo;
+    /// The base is stored quantized: QLoRA, or preference tuning given --quantize (QLoRA-style DPO).
+    public bool QuantizedBase => Method == TrainMethod.Qlora || (IsPreference && Quantize is not null);
     // runtime
     public string Device { get; set; } = "auto";
     /// libtorch threads; null = the physical cores.
@@ -79,6 +83,22 @@ public sealed class RunConfig
     public int LogEvery { get; set; } = 1;
     /// Held-out prompts whose greedy generations are checked for stopping after training (0 = skip).
     public int StopRatePrompts { get; set; } = Evaluation.StopRate.DefaultPrompts;
+
+    // preference (--method dpo / orpo)
+    /// DPO's β (TRL's default); IPO's τ.
+    public double Beta { get; set; } = 0.1;
+    public PreferenceLoss Loss { get; set; } = PreferenceLoss.Sigmoid;
+    /// Conservative DPO's ε: the share of pairs assumed mislabelled (sigmoid loss only).
+    public double LabelSmoothing { get; set; }
+    /// ORPO's λ, the weight of the odds-ratio term beside the chosen completions' NLL (TRL's default 0.1).
+    public double OrpoAlpha { get; set; } = 0.1;
+    /// Prompt tokens kept (the end); null = half of MaxSeqLength.
+    public int? MaxPromptLength { get; set; }
+    public int PromptLimit => MaxPromptLength ?? MaxSeqLength / 2;
+    /// A supervised adapter: the policy's starting point and the frozen reference; null = a fresh adapter, the base as reference.
+    public string? RefAdapter { get; set; }
+    /// Compute the reference's log-probabilities once before training instead of in every step.
+    public bool PrecomputeRef { get; set; }
 
     // output
     public string? Out { get; set; }

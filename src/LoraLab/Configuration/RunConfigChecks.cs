@@ -21,8 +21,9 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.BatchSize)} ({c.BatchSize}) must be a multiple of {c.NameOf(RunSettings.MicroBatchSize)} ({c.MicroBatchSize})");
         if (c.Precision == Precision.Fp16Mixed && c.Method == TrainMethod.Full)
             errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
-        if (c.Quantize is not null && c.Method != TrainMethod.Qlora)
-            errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora only");
+        if (c.Quantize is not null && c.Method != TrainMethod.Qlora && !c.IsPreference)
+            errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora, dpo and orpo only");
+        PreferenceChecks(c, errors);
         if (RunSettings.Streams.RangeError(c.Streams) is null
             && TrainingStep.StreamsRefusal(c.Streams, RunChoices.Method.NameOf(c.Method), c.LoraDropout) is { } refusal)
             errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: {refusal}; use --streams 1");
@@ -36,6 +37,25 @@ static class RunConfigChecks
 
         if (errors.Count == 1) throw new UserException(errors[0]);
         if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");
+    }
+
+    /// Preference settings given to a method that would ignore them are refused, not silently dropped.
+    static void PreferenceChecks(RunConfig c, List<string> errors)
+    {
+        var dpoOnly = new IRunSetting[] { RunSettings.Loss, RunSettings.LabelSmoothing, RunSettings.RefAdapter, RunSettings.PrecomputeRef };
+        var given = RunSettings.All.Where(s => s.Section == RunSettings.Beta.Section && c.Origins.ContainsKey(s.Key)).ToList();
+        if (!c.IsPreference)
+            foreach (var s in given) errors.Add($"{c.NameOf(s)} applies to --method dpo or orpo only");
+        else if (c.Method == TrainMethod.Orpo)
+            foreach (var s in given.Where(dpoOnly.Contains)) errors.Add($"{c.NameOf(s)} applies to --method dpo only (ORPO has no reference)");
+        else if (c.Origins.ContainsKey(RunSettings.OrpoAlpha.Key))
+            errors.Add($"{c.NameOf(RunSettings.OrpoAlpha)} applies to --method orpo only");
+        if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
+            errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");
+        if (c.IsPreference && c.Packing) errors.Add($"{c.NameOf(RunSettings.Packing)}: preference pairs are not packed (each pair's two rows share one batch)");
+        if (c.IsPreference && c.TrainOnInputs) errors.Add($"{c.NameOf(RunSettings.TrainOnInputs)}: preference losses score the completions only");
+        if (c.IsPreference && c.MaxSeqLength >= 8 && c.PromptLimit >= c.MaxSeqLength)
+            errors.Add($"{c.NameOf(RunSettings.MaxPromptLength)} ({c.PromptLimit}) must be below {c.NameOf(RunSettings.MaxSeqLength)} ({c.MaxSeqLength}): the completions need room");
     }
 
     /// A check that throws its refusal, as one more entry of the list, after the name of the setting it checks.

@@ -21,25 +21,29 @@ public static class RunSettings
         WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
         MicroBatchSizeFlag = "--micro-batch-size <N>", MaxStepsFlag = "--max-steps <N>", EpochsFlag = "--epochs <N>", SeedFlag = "--seed <N>",
         EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
-        LogEveryFlag = "--log-every <N>", StopRatePromptsFlag = "--stop-rate-prompts <N>", OutFlag = "--out <DIR>";
+        LogEveryFlag = "--log-every <N>", StopRatePromptsFlag = "--stop-rate-prompts <N>", OutFlag = "--out <DIR>",
+        BetaFlag = "--beta <B>", LossFlag = "--loss <LOSS>", LabelSmoothingFlag = "--label-smoothing <E>", OrpoAlphaFlag = "--orpo-alpha <A>",
+        MaxPromptLengthFlag = "--max-prompt-length <N>", RefAdapterFlag = "--ref-adapter <DIR>", PrecomputeRefFlag = "--precompute-ref";
 
     public const string ThreadsHelp = "CPU threads for libtorch (unset: the physical cores).", DeviceHelp = "auto (CUDA if available, else CPU), cpu or cuda.";
     public const string MaxRecordBytesHelp = "Largest data record (one JSONL line or JSON array element) in bytes; a longer one is an error naming its line.";
     public const string EncodingErrorsHelp = "strict: bytes in the data that are not UTF-8 are an error naming file, line and byte; replace: they become U+FFFD.";
 
     // Section names differ from every key, so `base: {model: ...}` and `model: ...` never read alike.
-    const string ModelS = "base", RuntimeS = "runtime", DataS = "dataset", LoraS = "lora", OptimS = "optim", ScheduleS = "schedule", LoopS = "loop", OutputS = "output";
+    const string ModelS = "base", RuntimeS = "runtime", DataS = "dataset", LoraS = "lora", OptimS = "optim", ScheduleS = "schedule", LoopS = "loop", OutputS = "output",
+        PreferenceS = "preference";
 
     // base
     public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a Hugging Face model folder.", c => c.Model, (c, v) => c.Model = v);
-    public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag, "lora, qlora (4-bit base + LoRA) or full (all weights; the baseline).",
+    public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag,
+        "lora, qlora (4-bit base + LoRA), full (all weights; the baseline), dpo (a LoRA adapter on chosen/rejected pairs, the base as reference; --quantize for a 4-bit base) or orpo (reference-free odds ratio + NLL).",
         RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
     public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, DeviceHelp, c => c.Device, (c, v) => c.Device = v!, learns: false);
     public static readonly RunSetting<Precision> Precision = Choice(ModelS, PrecisionFlag,
         "auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).",
         RunChoices.Precision, c => c.Precision, (c, v) => c.Precision = v);
     public static readonly RunSetting<Adapters.Quantization.QuantScheme?> Quantize = OptionalChoice(ModelS, QuantizeFlag,
-        "Base quantization for --method qlora: nf4 (when not given), fp4, int8.", RunChoices.Quantize, c => c.Quantize, (c, v) => c.Quantize = v);
+        "Base quantization for --method qlora (nf4 when not given: fp4, int8), and for dpo/orpo on a quantized base.", RunChoices.Quantize, c => c.Quantize, (c, v) => c.Quantize = v);
     public static readonly RunSetting<int?> Threads = OptionalWhole(RuntimeS, ThreadsFlag, ThreadsHelp,
         c => c.Threads, (c, v) => c.Threads = v, TorchRuntime.ThreadRange, learns: false);
     public static readonly RunSetting<int> Streams = Whole(RuntimeS, StreamsFlag,
@@ -130,6 +134,27 @@ public static class RunSettings
         "After training, greedy-generate this many held-out prompts (0 = skip) and report how many stop, base vs tuned.",
         c => c.StopRatePrompts, (c, v) => c.StopRatePrompts = v, NumberRange.AtLeast(0), learns: false);
 
+    // preference
+    public static readonly RunSetting<double> Beta = Number(PreferenceS, BetaFlag,
+        "DPO's beta: how far the policy may move from the reference (higher = closer); IPO's tau. Rewards are beta x the log-ratio.",
+        c => c.Beta, (c, v) => c.Beta = v, NumberRange.Positive);
+    public static readonly RunSetting<PreferenceLoss> Loss = Choice(PreferenceS, LossFlag, "Loss for --method dpo: sigmoid (DPO), ipo or hinge.",
+        RunChoices.PreferenceLoss, c => c.Loss, (c, v) => c.Loss = v);
+    public static readonly RunSetting<double> LabelSmoothing = Number(PreferenceS, LabelSmoothingFlag,
+        "Conservative DPO (sigmoid loss): the share of pairs assumed mislabelled, below 0.5.",
+        c => c.LabelSmoothing, (c, v) => c.LabelSmoothing = v, new NumberRange(0, 0.5, MaxOpen: true));
+    public static readonly RunSetting<double> OrpoAlpha = Number(PreferenceS, OrpoAlphaFlag, "ORPO's lambda: weight of the odds-ratio term beside the chosen answers' NLL.",
+        c => c.OrpoAlpha, (c, v) => c.OrpoAlpha = v, NumberRange.Positive);
+    public static readonly RunSetting<int?> MaxPromptLength = OptionalWhole(PreferenceS, MaxPromptLengthFlag,
+        "Prompt tokens kept, from the end (TRL's keep_end); unset = half of --max-seq-length. Completions are cut to fit --max-seq-length.",
+        c => c.MaxPromptLength, (c, v) => c.MaxPromptLength = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<string?> RefAdapter = Path(PreferenceS, RefAdapterFlag,
+        "A supervised LoRA adapter (PEFT folder) as both the policy's starting point and the frozen reference (its r, alpha and targets are used).",
+        c => c.RefAdapter, (c, v) => c.RefAdapter = v);
+    public static readonly RunSetting<bool> PrecomputeRef = Switch(PreferenceS, PrecomputeRefFlag,
+        "Compute the reference's log-probabilities once before training (one forward pass fewer per step).",
+        c => c.PrecomputeRef, (c, v) => c.PrecomputeRef = v);
+
     // output
     public static readonly RunSetting<string?> Out = Path(OutputS, OutFlag, "Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.",
         c => c.Out, (c, v) => c.Out = v, learns: false);
@@ -141,6 +166,7 @@ public static class RunSettings
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
         R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, StopRatePrompts,
+        Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);

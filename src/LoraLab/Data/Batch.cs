@@ -7,7 +7,7 @@ namespace LoraLab.Data;
 /// masked positions. `DocumentIds` is null when a plain causal mask is right (one example per row, padding
 /// only on the right, which causal attention never lets a real token see); for packed rows it gives each
 /// token's example (padding -1) so the model can build a block-diagonal causal mask.
-public sealed class Batch : IDisposable
+public sealed class Batch : IStepBatch
 {
     public Tensor InputIds { get; }
     public Tensor Labels { get; }
@@ -33,6 +33,9 @@ public sealed class Batch : IDisposable
         TargetTokens = targetTokens;
         Tokens = tokens;
     }
+
+    /// Next-token loss is a mean over target tokens.
+    int IStepBatch.Weight => TargetTokens;
 
     public long Rows => InputIds.shape[0];
     public long Length => InputIds.shape[1];

@@ -22,9 +22,12 @@ public sealed class MetricsLog : IDisposable
 
     public double ElapsedSeconds => _elapsedBefore + _clock.Elapsed.TotalSeconds;
 
-    public void Write(object record)
+    /// `extra`: more fields for the row (an objective's metrics), after the record's own.
+    public void Write(object record, IReadOnlyDictionary<string, double>? extra = null)
     {
         var row = JsonSerializer.SerializeToNode(record)!.AsObject();
+        if (extra is not null)
+            foreach (var (k, v) in extra) row[k] = double.IsFinite(v) ? v : null;
         row["time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
         row["elapsed_s"] = Math.Round(ElapsedSeconds, 3);
         _w.WriteLine(row.ToJsonString());

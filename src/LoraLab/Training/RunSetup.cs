@@ -63,7 +63,7 @@ public static class RunSetup
     {
         var (device, dtype) = Runtime(c);
         var load = new LoadOptions { Device = device, Dtype = dtype };
-        if (c.Method == TrainMethod.Qlora) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
+        if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
         return ModelLoader.Load(c.Model!, load);
@@ -76,7 +76,7 @@ public static class RunSetup
         var model = new CausalLM(cfg, dtype, device);
         try
         {
-            if (c.Method == TrainMethod.Qlora) Quantizers.Attach(model, c.BaseQuantization);
+            if (c.QuantizedBase) Quantizers.Attach(model, c.BaseQuantization);
             model.InitializeRandom(c.Seed);
             return model;
         }

@@ -10,9 +10,18 @@ using static TorchSharp.torch;
 namespace LoraLab.Training;
 
 public sealed record StepReport(int Step, int TotalSteps, int Epoch, double Loss, double Lr, double GradNorm,
-    long Tokens, double TokensPerSecond, double Seconds, long RssBytes);
+    long Tokens, double TokensPerSecond, double Seconds, long RssBytes)
+{
+    /// The objective's own metrics for the step (preference rewards, ...); null for next-token training.
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+}
 
-public sealed record EvalReport(int Step, int Epoch, double ValLoss, double ValPerplexity, bool EpochEnd, double? TrainLoss);
+/// `ValPerplexity` is NaN when the loss is not a next-token loss (a preference objective); `Metrics` are the
+/// objective's validation metrics (null for next-token training).
+public sealed record EvalReport(int Step, int Epoch, double ValLoss, double ValPerplexity, bool EpochEnd, double? TrainLoss)
+{
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+}
 
 public sealed record TrainResult(int Steps, long Tokens, double Seconds, double? FinalTrainLoss, double? FinalValLoss,
     bool Interrupted, string? LastCheckpoint, IReadOnlyList<EvalReport> Evaluations)
@@ -28,18 +37,17 @@ public interface IWeightStore
     void Load(string dir);
 }
 
-/// The training loop: micro-batches accumulated to the global batch (the loss normalised by all target tokens
-/// of the window, so k micro-batches of b equal one batch of k·b), clipping, schedule, evaluation, checkpoints.
+/// The training loop: micro-batches accumulated to the global batch (the objective normalises the loss over the whole
+/// window, so k micro-batches of b equal one batch of k·b), schedule, evaluation, checkpoints, resume. What is
+/// optimized, and how one step runs, is the objective's (next-token loss by default, or a preference loss).
 public sealed class Trainer
 {
     readonly CausalLM _model;
     readonly IReadOnlyList<(string Name, Parameter Param)> _trainable;
     readonly RunConfig _o;
-    readonly DataLoader _train;
-    readonly DataLoader? _val;
+    readonly ITrainingObjective _objective;
     readonly string _outDir;
     readonly IWeightStore _weights;
-    TrainingStep? _step;
 
     public event Action<StepReport>? Step;
     public event Action<EvalReport>? Evaluated;
@@ -53,12 +61,17 @@ public sealed class Trainer
     /// `options`: the loop's settings (optimizer, schedule, batch, steps, intervals) are read from it.
     public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options,
         DataLoader train, DataLoader? val, string outDir, IWeightStore weights)
+        : this(model, trainable, options, new NextTokenObjective(model, trainable.Select(t => t.Item2).ToList(), train, val, options.MaxGradNorm, options.Streams),
+            outDir, weights) { }
+
+    public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options, ITrainingObjective objective,
+        string outDir, IWeightStore weights)
     {
         options.Validate(inputs: false);
-        _model = model; _trainable = trainable; _o = options; _train = train; _val = val; _outDir = outDir; _weights = weights;
+        _model = model; _trainable = trainable; _o = options; _objective = objective; _outDir = outDir; _weights = weights;
     }
 
-    public int StepsPerEpoch => (_train.BatchesPerEpoch + _o.AccumulationSteps - 1) / _o.AccumulationSteps;
+    public int StepsPerEpoch => (_objective.BatchesPerEpoch + _o.AccumulationSteps - 1) / _o.AccumulationSteps;
     public int TotalSteps => _o.MaxSteps ?? _o.Epochs * StepsPerEpoch;
 
     /// Setup (optimizer, schedule, resume), then one optimizer step per window of micro-batches, each followed by its
@@ -83,14 +96,13 @@ public sealed class Trainer
                 AfterStep(p, opt, metrics);
             }
             if (p.Step < TotalSteps) return Finish(p, opt, metrics, interrupted: true); // the windows stopped at an interrupt
-            if (_val is not null && (p.Evaluations.Count == 0 || p.Evaluations[^1].Step != p.Step)) Evaluate(p, false, null, metrics);
+            if (_objective.HasValidation && (p.Evaluations.Count == 0 || p.Evaluations[^1].Step != p.Step)) Evaluate(p, false, null, metrics);
             return Finish(p, opt, metrics, interrupted: false);
         }
         finally
         {
             // The step's stream threads (and their kept buffers) end with the run.
-            _step?.Dispose();
-            _step = null;
+            _objective.EndRun();
         }
     }
 
@@ -110,19 +122,19 @@ public sealed class Trainer
     /// The micro-batches of each optimizer step (up to k, never crossing an epoch boundary), from the position on, until
     /// the last step or an interrupt. Batches are built on the CPU and moved to the model's device; the caller releases
     /// each window after its step (and anything left is released here if the loop ends early).
-    IEnumerable<List<Batch>> Windows(TrainingPosition p, CancellationToken cancel)
+    IEnumerable<List<IStepBatch>> Windows(TrainingPosition p, CancellationToken cancel)
     {
         while (p.Step < TotalSteps)
         {
-            using var batches = _train.Epoch(p.Epoch, p.BatchInEpoch).GetEnumerator();
+            using var batches = _objective.Epoch(p.Epoch, p.BatchInEpoch).GetEnumerator();
             do
             {
                 if (cancel.IsCancellationRequested) yield break;
-                var window = new List<Batch>();
+                var window = new List<IStepBatch>();
                 try
                 {
-                    while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current.MoveTo(_model.Device));
-                    p.EpochDone = p.BatchInEpoch + window.Count >= _train.BatchesPerEpoch;
+                    while (window.Count < _o.AccumulationSteps && batches.MoveNext()) window.Add(batches.Current);
+                    p.EpochDone = p.BatchInEpoch + window.Count >= _objective.BatchesPerEpoch;
                     yield return window;
                 }
                 finally { Release(window); }
@@ -130,15 +142,16 @@ public sealed class Trainer
         }
     }
 
-    static void Release(List<Batch> window)
+    static void Release(List<IStepBatch> window)
     {
         foreach (var b in window) b.Dispose();
         window.Clear();
     }
 
-    void TakeStep(TrainingPosition p, optim.Optimizer opt, LrSchedule schedule, List<Batch> window, MetricsLog metrics)
+    void TakeStep(TrainingPosition p, optim.Optimizer opt, LrSchedule schedule, List<IStepBatch> window, MetricsLog metrics)
     {
-        var (loss, gradNorm, blewUp, windowTokens, windowTargets) = TrainStep(opt, schedule, p.Step, window);
+        var (outcome, windowTokens, windowTargets) = TrainStep(opt, schedule, p.Step, window);
+        var (loss, gradNorm, blewUp) = (outcome.Loss, outcome.GradNorm, outcome.BlewUp);
         p.Step++;
         p.BatchInEpoch += window.Count;
         p.Tokens += windowTokens;
@@ -148,22 +161,22 @@ public sealed class Trainer
         p.EpochLossSum += loss * windowTargets; p.EpochTargets += windowTargets;
         double secs = p.Clock.Elapsed.TotalSeconds;
         var report = new StepReport(p.Step, TotalSteps, p.Epoch + 1, loss, schedule.At(p.Step), gradNorm, p.Tokens,
-            (p.Tokens - p.TokensAtStart) / Math.Max(secs, 1e-9), secs, ProcessMemory.Rss());
+            (p.Tokens - p.TokensAtStart) / Math.Max(secs, 1e-9), secs, ProcessMemory.Rss()) { Metrics = outcome.Metrics };
         if (p.Step % Math.Max(1, _o.LogEvery) == 0 || p.Step == TotalSteps)
             metrics.Write(new { type = "train", step = p.Step, epoch = p.Epoch + 1, loss, lr = report.Lr, grad_norm = gradNorm, tokens = p.Tokens,
-                tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 });
+                tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 }, outcome.Metrics);
         Step?.Invoke(report);
     }
 
     /// What is due after a step: an evaluation, the epoch's end (evaluated, or its mean train loss logged), a checkpoint.
     void AfterStep(TrainingPosition p, optim.Optimizer opt, MetricsLog metrics)
     {
-        if (_val is not null && _o.EvalEvery > 0 && p.Step % _o.EvalEvery == 0 && !p.EpochDone)
+        if (_objective.HasValidation && _o.EvalEvery > 0 && p.Step % _o.EvalEvery == 0 && !p.EpochDone)
             Evaluate(p, false, null, metrics);
         if (p.EpochDone)
         {
             double? epochTrain = p.EpochTargets > 0 ? p.EpochLossSum / p.EpochTargets : null;
-            if (_val is not null) Evaluate(p, true, epochTrain, metrics);
+            if (_objective.HasValidation) Evaluate(p, true, epochTrain, metrics);
             else metrics.Write(new { type = "epoch", step = p.Step, epoch = p.Epoch + 1, train_loss = epochTrain });
             p.NextEpoch();
         }
@@ -178,14 +191,12 @@ public sealed class Trainer
             { RunSeconds = metrics.ElapsedSeconds };
     }
 
-    (double Loss, double GradNorm, bool BlewUp, long Tokens, long Targets) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<Batch> window)
+    (StepOutcome Outcome, long Tokens, long Weight) TrainStep(optim.Optimizer opt, LrSchedule schedule, int step, List<IStepBatch> window)
     {
-        long targets = window.Sum(b => (long)b.TargetTokens);
+        long weight = window.Sum(b => (long)b.Weight);
         long tokens = window.Sum(b => (long)b.Tokens);
         OptimizerFactory.SetLearningRate(opt, schedule.At(step + 1));
-        _step ??= new TrainingStep(_model, _trainable.Select(t => t.Param).ToList(), _o.MaxGradNorm, _model.Dtype == ScalarType.Float16 ? new LossScaler() : null, _o.Streams);
-        var (loss, norm, blewUp) = _step.Run(opt, window, step == 0 ? CheckGradientsFlow : null);
-        return (loss, norm, blewUp, tokens, targets);
+        return (_objective.Step(opt, window, step == 0 ? CheckGradientsFlow : null), tokens, weight);
     }
 
     /// After the first backward every trainable tensor must have a non-zero gradient; otherwise something
@@ -208,22 +219,21 @@ public sealed class Trainer
 
     void Evaluate(TrainingPosition p, bool epochEnd, double? trainLoss, MetricsLog metrics)
     {
-        double loss = ValidationLoss();
-        p.LastValLoss = loss;
-        var r = new EvalReport(p.Step, p.Epoch + 1, loss, Math.Exp(loss), epochEnd, trainLoss);
-        metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = loss, val_perplexity = r.ValPerplexity, train_loss = trainLoss });
+        var v = _objective.Validate();
+        p.LastValLoss = v.Loss;
+        var r = new EvalReport(p.Step, p.Epoch + 1, v.Loss, v.Perplexity ?? double.NaN, epochEnd, trainLoss) { Metrics = v.Metrics };
+        // Validation metrics carry val_ in front, as val_loss does (TRL's eval_ prefix).
+        var named = v.Metrics?.ToDictionary(m => "val_" + m.Key, m => m.Value);
+        if (v.Perplexity is double ppl)
+            metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = v.Loss, val_perplexity = ppl, train_loss = trainLoss }, named);
+        else
+            metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = v.Loss, train_loss = trainLoss }, named);
         Evaluated?.Invoke(r);
         p.Evaluations.Add(r);
     }
 
-    /// Mean next-token loss over every target token of the validation set.
-    public double ValidationLoss()
-    {
-        if (_val is null) throw new InvalidOperationException("no validation data");
-        _model.eval();
-        try { return Losses.MeanOver(_model, _val.Epoch(0)); }
-        finally { _model.train(); }
-    }
+    /// The validation data's mean loss (next-token loss, or the preference objective's loss).
+    public double ValidationLoss() => _objective.Validate().Loss;
 
     string SaveCheckpoint(optim.Optimizer opt, TrainerState now)
     {

@@ -6,6 +6,7 @@ using LoraLab.ModelFiles;
 using LoraLab.Models;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;
+using LoraLab.Training.Preferences;
 
 namespace LoraLab.Training;
 
@@ -17,8 +18,11 @@ public sealed class TrainingRun : IDisposable
     public LoadedModel Loaded { get; }
     public ITokenizer Tokenizer { get; }
     public PromptTemplate Template { get; }
-    public DataStats TrainStats { get; }
-    public DataStats? ValStats { get; }
+    /// What the run trains and validates on, one line each (examples or pairs, tokens, truncation).
+    public string TrainSummary { get; }
+    public string? ValSummary { get; }
+    /// A preference run's pairs (null for supervised runs).
+    public PreferenceData? Preferences { get; }
     public LoraConfig? Lora { get; }
     public LoraSummary? LoraSummary { get; }
     public long TrainableParameters { get; }
@@ -30,25 +34,26 @@ public sealed class TrainingRun : IDisposable
     public IWeightStore Store { get; }
     /// Renders and tokenizes examples and prompts exactly as training did.
     public ExampleBuilder Builder { get; }
-    /// The held-out records (validation data), e.g. for measuring how often generations stop.
+    /// The held-out records (validation data), e.g. for measuring how often generations stop; empty for preference runs.
     public IReadOnlyList<Record> ValRecords { get; }
 
-    TrainingRun(RunConfig c, LoadedModel loaded, ITokenizer tok, PromptTemplate template, DataStats train, DataStats? val,
+    TrainingRun(RunConfig c, LoadedModel loaded, ITokenizer tok, PromptTemplate template, string train, string? val,
         LoraConfig? lora, LoraSummary? summary, long trainable, long total, long frozenBytes, Trainer trainer, string outDir,
-        IWeightStore store, ExampleBuilder builder, IReadOnlyList<Record> valRecords)
+        IWeightStore store, ExampleBuilder builder, IReadOnlyList<Record> valRecords, PreferenceData? preferences)
     {
-        Store = store; Builder = builder; ValRecords = valRecords;
-        Config = c; Loaded = loaded; Tokenizer = tok; Template = template; TrainStats = train; ValStats = val; Lora = lora;
+        Store = store; Builder = builder; ValRecords = valRecords; Preferences = preferences;
+        Config = c; Loaded = loaded; Tokenizer = tok; Template = template; TrainSummary = train; ValSummary = val; Lora = lora;
         LoraSummary = summary; TrainableParameters = trainable; TotalParameters = total; FrozenWeightBytes = frozenBytes;
         Trainer = trainer; OutDir = outDir;
     }
 
     /// Builds the run `config` describes, through RunSetup's steps; the returned run's Config is a copy with the
     /// template `auto` resolved to the one used.
-    public static TrainingRun Prepare(RunConfig config)
+    public static TrainingRun Prepare(RunConfig config, Action<string>? log = null)
     {
         var c = config.Clone();
         c.Validate();
+        if (c.IsPreference) return PreparePreference(c, log);
         var records = RunSetup.LoadData(c);
         var lora = RunSetup.Lora(c, c.Model);
         var loaded = RunSetup.LoadModel(c, lora);
@@ -73,10 +78,41 @@ public sealed class TrainingRun : IDisposable
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.Method == TrainMethod.Qlora ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
+                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
             var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store);
-            return new TrainingRun(c, loaded, tok, template, train.Stats, val?.Stats, lora, trainable.Summary, trainable.Count,
-                ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>());
+            return new TrainingRun(c, loaded, tok, template, train.Stats.ToString(), val?.Stats.ToString(), lora, trainable.Summary, trainable.Count,
+                ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>(), null);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// A preference run (DPO, ORPO): pairs instead of examples, a LoRA adapter as the policy (from --ref-adapter or
+    /// fresh), the PreferenceObjective in the Trainer. The same model, store and provenance as a LoRA run.
+    static TrainingRun PreparePreference(RunConfig c, Action<string>? log)
+    {
+        var records = PreferenceRunSetup.LoadData(c);
+        PreferenceRunSetup.AdoptReferenceShape(c);
+        var lora = RunSetup.Lora(c, c.Model)!;
+        var loaded = RunSetup.LoadModel(c, lora);
+        try
+        {
+            var tok = loaded.RequireTokenizer();
+            var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
+            c.Template = template.Name;
+            var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions { MaxSeqLength = c.MaxSeqLength });
+            var data = PreferenceRunSetup.Encode(c, tok, template, records.Train, records.Validation);
+            var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
+            var objective = PreferenceRunSetup.Objective(c, loaded.Model, trainable.Parameters.Select(t => t.Param).ToList(), data, tok, log);
+            var store = new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!),
+                AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
+            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, objective, c.Out!, store);
+            string Line(PreferenceSet s) => PreferenceData.Describe(s) + (s.TruncationNote.Length > 0 ? "; " + s.TruncationNote : "");
+            return new TrainingRun(c, loaded, tok, template, Line(data.Train), data.Validation is null ? null : Line(data.Validation), lora, trainable.Summary,
+                trainable.Count, ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, [], data);
         }
         catch
         {

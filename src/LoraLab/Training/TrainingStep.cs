@@ -93,19 +93,34 @@ public sealed class TrainingStep : IDisposable
             }
             using var inner = NewDisposeScope();
             var sum = Losses.NextTokenSum(_model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds);
-            using var scaled = Scaled(sum, targets);
-            _housekeeping.BeforeBackward();
-            scaled.backward();
+            Backward(sum, targets);
             var detached = sum.detach();
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
             else lossSum.add_(detached);
         }
+        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
+        var (norm, blewUp) = Update(opt, loss, beforeUpdate);
+        return (loss, norm, blewUp);
+    }
+
+    /// The backward pass of one micro-batch's part of a window's loss: `sum` / `divisor` (times the loss scale when
+    /// scaling), after the housekeeping that trims the heap between forward and backward. Gradients accumulate.
+    public void Backward(Tensor sum, long divisor)
+    {
+        using var scaled = Scaled(sum, divisor);
+        _housekeeping.BeforeBackward();
+        scaled.backward();
+    }
+
+    /// After a window's backward passes, given its mean loss: unscale, `beforeUpdate`, clip, update (skipped when the
+    /// step blew up), drop the gradients. Returns the pre-clip gradient norm (NaN without clipping) and whether it blew up.
+    public (double GradNorm, bool BlewUp) Update(optim.Optimizer opt, double loss, Action? beforeUpdate)
+    {
         if (_scaler is not null)
             using (no_grad())
                 foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
         beforeUpdate?.Invoke();
         double norm = _maxGradNorm > 0 || _scaler is not null ? GradientClipping.TotalNorm(_params) : double.NaN;
-        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
         // A non-finite loss (or, without loss scaling, non-finite clipped gradients) ends training: the update is skipped
         // so the weights stay as they were before the step, for the Trainer to tell a corrupt weight from a bad learning rate.
         bool blewUp = !double.IsFinite(loss) || (_scaler is null && _maxGradNorm > 0 && !double.IsFinite(norm));
@@ -120,7 +135,7 @@ public sealed class TrainingStep : IDisposable
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
         _housekeeping.AfterStep();
-        return (loss, norm, blewUp);
+        return (norm, blewUp);
     }
 
     /// What backward starts from: the loss sum over the window's target tokens (times the loss scale when scaling).

@@ -6,7 +6,7 @@ namespace LoraLab.Data.Preferences;
 /// prompt + rejected, pair i in row i and row n + i; right padded. Labels hold the token id at completion positions
 /// (EOS included) and <see cref="Labels.Ignore"/> at prompt and padding positions, HF's convention (logits at i
 /// predict labels[i + 1]), so a completion's log-probability is the sum over its labelled positions.
-public sealed class PreferenceBatch : IDisposable
+public sealed class PreferenceBatch : IStepBatch
 {
     public Tensor InputIds { get; }
     public Tensor Labels { get; }
@@ -21,6 +21,8 @@ public sealed class PreferenceBatch : IDisposable
     }
 
     public int Pairs => PairIndices.Length;
+    /// Preference losses are means over pairs.
+    int IStepBatch.Weight => Pairs;
 
     /// This batch when it is already on `device`; otherwise a copy there, and this one is disposed.
     public PreferenceBatch MoveTo(Device device)

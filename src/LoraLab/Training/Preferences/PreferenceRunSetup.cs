@@ -1,0 +1,87 @@
+using LoraLab.Adapters;
+using LoraLab.Configuration;
+using LoraLab.Data;
+using LoraLab.Data.Preferences;
+using LoraLab.Models;
+using LoraLab.Tokenization;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace LoraLab.Training.Preferences;
+
+/// The preference data a run trains and validates on: the encoded pairs and the held-out records.
+public sealed record PreferenceData(PreferenceSet Train, PreferenceSet? Validation, IReadOnlyList<PreferenceRecord> ValidationRecords)
+{
+    public static string Describe(PreferenceSet set) =>
+        $"{set.Stats.Pairs} pairs ({set.Stats.Dropped} dropped), {set.Stats.Tokens} tokens, {set.Stats.ChosenTokens + set.Stats.RejectedTokens} completion tokens";
+}
+
+/// The steps a preference run (--method dpo / orpo) adds to RunSetup's: its data read as pairs, a supervised reference
+/// adapter adopted, the reference log-probabilities computed up front when asked, and the objective.
+public static class PreferenceRunSetup
+{
+    /// The pair files, read (and checked) before the model loads; an SFT file gets a message that says so.
+    public static (IReadOnlyList<PreferenceRecord> Train, IReadOnlyList<PreferenceRecord>? Validation) LoadData(RunConfig c)
+    {
+        var options = DataReadOptions.From(c.MaxRecordBytes, c.EncodingErrors);
+        return (Read(c.Data!, options, c), c.ValData is null ? null : Read(c.ValData, options, c));
+    }
+
+    static IReadOnlyList<PreferenceRecord> Read(string path, DataReadOptions options, RunConfig c)
+    {
+        if (File.Exists(path) && !PreferenceReader.IsPreferenceFile(path, options))
+            throw new UserException($"{path}: --method {RunChoices.Method.NameOf(c.Method)} trains on preference pairs (prompt, chosen, rejected), " +
+                                    "and this file's first record is not one; for supervised data use --method lora");
+        return PreferenceReader.Load(path, options);
+    }
+
+    /// With --ref-adapter the run's LoRA shape is the adapter's own (r, alpha, targets, patterns), recorded in run.yaml;
+    /// a LoRA shape flag given beside it would be ignored, so it is refused.
+    public static void AdoptReferenceShape(RunConfig c)
+    {
+        if (c.RefAdapter is null) return;
+        var shape = new IRunSetting[] { RunSettings.R, RunSettings.Alpha, RunSettings.Targets, RunSettings.LoraHead, RunSettings.UseRslora,
+            RunSettings.RankPattern, RunSettings.AlphaPattern };
+        if (shape.FirstOrDefault(s => c.Origins.ContainsKey(s.Key)) is { } given)
+            throw new UserException($"{c.NameOf(given)}: with {RunSettings.RefAdapter.Flag.Split(' ')[0]} the adapter's own r, alpha and targets are used; drop {c.NameOf(given)}");
+        var a = PeftFormat.ReadConfig(c.RefAdapter);
+        if (a.TargetRegex is not null)
+            throw new UserException($"{c.RefAdapter}: target_modules is a regular expression ({a.TargetRegex}); a reference adapter needs a list of module names");
+        c.R = a.R; c.Alpha = a.Alpha; c.UseRslora = a.UseRslora; c.LoraHead = a.LoraHead;
+        c.Targets = string.Join(",", a.TargetModules.Where(m => m != "lm_head"));
+        c.RankPattern = a.RankPattern.Count == 0 ? null : a.RankPattern;
+        c.AlphaPattern = a.AlphaPattern.Count == 0 ? null : a.AlphaPattern;
+    }
+
+    /// Encodes the pairs with the run's template and lengths, holding out --val-fraction when no --val-data is given.
+    public static PreferenceData Encode(RunConfig c, ITokenizer tok, PromptTemplate template,
+        IReadOnlyList<PreferenceRecord> train, IReadOnlyList<PreferenceRecord>? val)
+    {
+        if (val is null && c.ValFraction > 0 && train.Count >= 2) (train, val) = DatasetSplit.Split(train, c.ValFraction, c.Seed);
+        var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, c.PromptLimit);
+        var trainSet = encoder.Encode(train, c.Data);
+        var valSet = val is { Count: > 0 } ? encoder.Encode(val, c.ValData ?? c.Data) : null;
+        return new PreferenceData(trainSet, valSet, val ?? []);
+    }
+
+    /// The objective over the encoded pairs. The reference log-probs are computed here, before any step (and before a
+    /// resumed checkpoint's weights are loaded), when asked or when a reference adapter is the starting point (the
+    /// adapter moves as it trains, so its reference values are taken while it is still the reference).
+    public static PreferenceObjective Objective(RunConfig c, CausalLM model, IReadOnlyList<Parameter> trainable, PreferenceData data,
+        ITokenizer tok, Action<string>? log = null)
+    {
+        if (c.RefAdapter is not null) PeftFormat.LoadInto(c.RefAdapter, model);
+        var settings = PreferenceSettings.From(c);
+        var train = new PreferenceLoader(data.Train.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: true);
+        var val = data.Validation is null ? null : new PreferenceLoader(data.Validation.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: false);
+        ReferenceLogps? trainRef = null, valRef = null;
+        if (settings.UsesReference && (c.PrecomputeRef || c.RefAdapter is not null))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            bool off = c.RefAdapter is null;
+            trainRef = ReferenceLogps.Compute(model, new PreferenceLoader(data.Train.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: false), data.Train.Pairs.Count, off);
+            if (data.Validation is not null) valRef = ReferenceLogps.Compute(model, val!, data.Validation.Pairs.Count, off);
+            log?.Invoke($"reference log-probabilities ({(off ? "the base" : c.RefAdapter)}) computed once for {data.Train.Pairs.Count + (data.Validation?.Pairs.Count ?? 0)} pairs in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        return new PreferenceObjective(model, trainable, settings, train, val, c.MaxGradNorm, trainRef, valRef);
+    }
+}
