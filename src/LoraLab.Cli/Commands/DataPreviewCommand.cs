@@ -2,6 +2,7 @@ using LoraLab.Configuration;
 using System.ComponentModel;
 using LoraLab.Adapters;
 using LoraLab.Data;
+using LoraLab.Data.Preferences;
 using LoraLab.Tokenization;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -46,10 +47,15 @@ public sealed class DataPreviewSettings : CommandSettings
 
     [CommandOption(RunSettings.TrainOnInputsFlag)]
     public bool? TrainOnInputs { get; set; }
+
+    [CommandOption("--max-prompt-length <N>")]
+    [Description("Preference data: a prompt keeps its last N tokens (default 512, as TRL's DPOTrainer).")]
+    public int? MaxPromptLength { get; set; }
 }
 
 /// `loralab data preview`: the first examples exactly as training tokenizes and masks them, coloured by role, with
-/// warnings for a doubled BOS, a missing stop token, and examples the length limit truncates or drops.
+/// warnings for a doubled BOS, a missing stop token, and examples the length limit truncates or drops. A preference
+/// file (its first record has 'chosen' and 'rejected') is shown as pairs instead (PairPreviewOutput).
 public sealed class DataPreviewCommand : Command<DataPreviewSettings>
 {
     public override int Execute(CommandContext context, DataPreviewSettings s, CancellationToken cancellation)
@@ -57,7 +63,12 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
         if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (a model folder with a tokenizer)");
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a dataset file)");
         if (s.Count < 1) throw new UserException("-n must be at least 1");
-        var records = DatasetReader.Load(s.Data, DataReadOptions.From(s.MaxRecordBytes, s.EncodingErrors));
+        var read = DataReadOptions.From(s.MaxRecordBytes, s.EncodingErrors);
+        bool pairs = PreferenceReader.IsPreferenceFile(s.Data, read);
+        if (!pairs && s.MaxPromptLength is not null)
+            throw new UserException($"--max-prompt-length: {s.Data} is supervised data, not preference pairs ('prompt', 'chosen', 'rejected')");
+        var pairRecords = pairs ? PreferenceReader.Load(s.Data, read) : null;
+        var records = pairs ? [] : DatasetReader.Load(s.Data, read);
         var tok = TokenizerLoader.Load(s.Model);
         var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
@@ -65,6 +76,12 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
             .Flag(RunSettings.MaxSeqLength, s.MaxSeqLength).Flag(RunSettings.LongExamples, s.LongExamples).Flag(RunSettings.TrainOnInputs, s.TrainOnInputs));
         c.Validate(inputs: false);
         var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
+        if (pairRecords is not null)
+        {
+            var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, s.MaxPromptLength ?? PreferenceEncoder.DefaultMaxPromptLength, recorded?.AddBos);
+            PairPreviewOutput.Write(encoder, pairRecords, s.Data, s.Count);
+            return 0;
+        }
         var builder = new ExampleBuilder(tok, template, new ExampleBuilderOptions
         {
             MaxSeqLength = c.MaxSeqLength, LongExamples = c.LongExamples, TrainOnInputs = c.TrainOnInputs, AddBos = recorded?.AddBos,

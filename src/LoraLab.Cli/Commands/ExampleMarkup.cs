@@ -16,10 +16,12 @@ public static class ExampleMarkup
         ? $"[{MaskedStyle}]masked prompt (not trained)[/]  [{TrainedStyle}]trained target[/]"
         : $"masked prompt (not trained)  {TrainedOpen}trained target{TrainedClose}";
 
-    public static string Render(ExamplePreview p, ITokenizer tok, bool colour)
+    public static string Render(ExamplePreview p, ITokenizer tok, bool colour) => Render(p.Runs, tok, colour);
+
+    public static string Render(IEnumerable<TokenRun> runs, ITokenizer tok, bool colour)
     {
         var sb = new StringBuilder();
-        foreach (var run in p.Runs)
+        foreach (var run in runs)
         {
             var text = Markup.Escape(Text(run.Ids, tok));
             if (colour) sb.Append('[').Append(run.Trained ? TrainedStyle : MaskedStyle).Append(']').Append(text).Append("[/]");

@@ -13,8 +13,11 @@ public sealed class Batcher
     public Batcher(int padId) => PadId = padId;
 
     /// Pads with the tokenizer's pad token, or EOS when it has none (common for Llama models).
-    public static Batcher For(ITokenizer tokenizer) =>
-        new(tokenizer.PadId ?? tokenizer.EosId ?? throw new UserException("the tokenizer has neither a pad nor an EOS token to pad batches with"));
+    public static Batcher For(ITokenizer tokenizer) => new(PadIdFor(tokenizer));
+
+    /// The id batches are padded with: the tokenizer's pad token, else EOS (the preference loader pads by this too).
+    public static int PadIdFor(ITokenizer tokenizer) =>
+        tokenizer.PadId ?? tokenizer.EosId ?? throw new UserException("the tokenizer has neither a pad nor an EOS token to pad batches with");
 
     public Batch Collate(IReadOnlyList<TokenizedExample> examples) =>
         Collate(examples.Select(e => (e.InputIds, e.Labels, (int[]?)null, (int[]?)null)).ToList(), packed: false);

@@ -15,7 +15,7 @@ public static class DatasetReader
         options ??= DataReadOptions.Default;
         if (Directory.Exists(path)) return LoadFolder(path, options);
         if (!File.Exists(path)) throw new UserException($"dataset not found: {path}");
-        var records = Path.GetExtension(path).Equals(".parquet", StringComparison.OrdinalIgnoreCase)
+        var records = IsParquet(path)
             ? ParquetRows.Read(path)
             : LoadJson(path, options);
         if (records.Count == 0) throw new UserException($"{path}: the dataset is empty (no records)");
@@ -23,28 +23,44 @@ public static class DatasetReader
     }
 
     /// Hugging Face dataset folders hold shards (`train-00000-of-00002.parquet`); read them in name order.
-    static IReadOnlyList<Record> LoadFolder(string dir, DataReadOptions options)
+    static IReadOnlyList<Record> LoadFolder(string dir, DataReadOptions options) =>
+        FolderFiles(dir).SelectMany(f => Load(f, options)).ToList();
+
+    /// The data files of a folder, in the order they are read (the preference reader reads folders the same way).
+    internal static IReadOnlyList<string> FolderFiles(string dir)
     {
         var files = Directory.EnumerateFiles(dir)
             .Where(f => FolderExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .Order(StringComparer.Ordinal)
             .ToList();
         if (files.Count == 0) throw new UserException($"{dir}: folder has no .jsonl, .json or .parquet files");
-        return files.SelectMany(f => Load(f, options)).ToList();
+        return files;
     }
 
-    /// Streamed record by record (RecordStream), so memory follows the largest record, not the file.
-    static List<Record> LoadJson(string path, DataReadOptions options)
+    /// Whether a file is read as Parquet (by its extension).
+    internal static bool IsParquet(string path) => Path.GetExtension(path).Equals(".parquet", StringComparison.OrdinalIgnoreCase);
+
+    static List<Record> LoadJson(string path, DataReadOptions options) =>
+        JsonObjects(path, options).Select(r => RecordParser.Parse(r.Node, r.Origin)).ToList();
+
+    /// Each record of a JSON array or JSON Lines file as JSON, with where it is ("file: record [i]" with i its
+    /// element index, or "file:line" with its line). Streamed record by record (RecordStream), so memory follows the
+    /// largest record, not the file.
+    internal static IEnumerable<(JsonNode? Node, string Origin, long Position)> JsonObjects(string path, DataReadOptions options)
     {
         using var stream = RecordStream.Open(path, options);
-        var records = new List<Record>();
         if (stream.IsArray())
+        {
+            int i = 0;
             foreach (var raw in stream.ArrayElements())
-                records.Add(RecordParser.Parse(Parse(path, raw, options), $"{path}: record [{records.Count}]"));
+            {
+                yield return (Parse(path, raw, options), $"{path}: record [{i}]", i);
+                i++;
+            }
+        }
         else
             foreach (var raw in stream.Lines())
-                records.Add(RecordParser.Parse(Parse(path, raw, options), $"{path}:{raw.Line}"));
-        return records;
+                yield return (Parse(path, raw, options), $"{path}:{raw.Line}", raw.Line);
     }
 
     static JsonNode? Parse(string path, RawRecord raw, DataReadOptions options)

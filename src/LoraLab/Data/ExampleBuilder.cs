@@ -133,15 +133,19 @@ public sealed class ExampleBuilder
 
     public int[] EncodePrompt(string instruction, string? input = null) => EncodePromptSegments(_template.RenderPromptSegments(instruction, input));
 
-    int[] EncodePromptSegments(IReadOnlyList<Segment> segments)
+    int[] EncodePromptSegments(IReadOnlyList<Segment> segments) => EncodePromptText(string.Concat(segments.Select(s => s.Text)));
+
+    /// Ids of prompt text already rendered: BOS in front when examples get one and the text does not already start
+    /// with it (the preference pipeline's prompts go through here too, so both add BOS by one rule).
+    public int[] EncodePromptText(string text)
     {
-        var ids = EncodeText(string.Concat(segments.Select(s => s.Text)));
+        var ids = EncodeText(text);
         if (_addBos && (ids.Count == 0 || ids[0] != _tokenizer.BosId)) ids.Insert(0, _tokenizer.BosId!.Value);
         return ids.ToArray();
     }
 
     /// Tokenizes text, mapping BOS/EOS strings the tokenizer would otherwise split into pieces to their ids.
-    List<int> EncodeText(string text)
+    public List<int> EncodeText(string text)
     {
         var ids = new List<int>();
         int start = 0;

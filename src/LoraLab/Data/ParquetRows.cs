@@ -35,6 +35,22 @@ static class ParquetRows
         return rows.Select(ToNode).ToList();
     }
 
+    /// The top-level column names, from the file's schema alone (no rows are read).
+    public static IReadOnlyList<string> ColumnNames(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var reader = Parquet.ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
+            try { return reader.Schema.Fields.Select(f => f.Name).ToList(); }
+            finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new UserException($"{path}: cannot read as Parquet: {e.Message}", e);
+        }
+    }
+
     static JsonNode? ToNode(object? value) => value switch
     {
         null => null,

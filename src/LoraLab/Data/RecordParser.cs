@@ -29,7 +29,8 @@ public static class RecordParser
         throw new UserException($"{origin}: record has none of the known fields (found {found}); expected {ExpectedColumns}");
     }
 
-    static IReadOnlyList<ChatMessage> ParseMessages(JsonObject obj, string origin, string field, string roleKey, string contentKey)
+    /// A list of turns with their roles normalised; errors name the field and turn (`prompt[1].role`).
+    internal static IReadOnlyList<ChatMessage> ParseMessages(JsonObject obj, string origin, string field, string roleKey, string contentKey)
     {
         if (obj[field] is not JsonArray turns)
             throw new UserException($"{origin}: field '{field}' must be a list of {{\"{roleKey}\", \"{contentKey}\"}} objects, found {Kind(obj[field])}");
@@ -104,7 +105,8 @@ public static class RecordParser
             ? v.GetValue<string>()
             : throw new UserException($"{origin}: field '{name}' must be a string, found {Kind(node)}");
 
-    static string Kind(JsonNode? node) => node switch
+    /// What a JSON value is, for error messages ("a string", "a list").
+    internal static string Kind(JsonNode? node) => node switch
     {
         null => "null",
         JsonObject => "an object",
