@@ -7,7 +7,7 @@ namespace LoraLab.Data;
 /// validation split (RUN_DIR/val.jsonl), so what was held out can be scored again later.
 public static class RecordJsonl
 {
-    static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void Write(string path, IEnumerable<Record> records) => File.WriteAllLines(path, records.Select(ToJson));
 

@@ -7,6 +7,7 @@ using LoraLab.Models;
 using LoraLab.Runtime;
 using LoraLab.Tokenization;
 using LoraLab.Training.Preferences;
+using LoraLab.Data.Preferences;
 
 namespace LoraLab.Training;
 
