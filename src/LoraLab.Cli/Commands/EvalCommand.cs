@@ -47,9 +47,8 @@ public sealed class EvalSettings : ModelSettings
     public int MaxNewTokens { get; set; } = GenerationTask.DefaultMaxNewTokens;
 
     [CommandOption(LoraLab.Configuration.RunSettings.BetaFlag)]
-    [Description("--task dpo: DPO's beta; the rewards are beta x the log-probability ratio of adapter to base.")]
-    [DefaultValue(0.1)]
-    public double Beta { get; set; } = 0.1;
+    [Description("--task dpo: DPO's beta; the rewards are beta x the log-probability ratio of adapter to base. Default: the run's beta with --run, else train's default (0.1).")]
+    public double? Beta { get; set; }
 
     [CommandOption("--score-batch <N>")]
     [Description("--task mc: choices scored per forward pass (padded on the right; the scores are those of one at a time).")]

@@ -42,14 +42,9 @@ static class RunConfigChecks
     /// Preference settings given to a method that would ignore them are refused, not silently dropped.
     static void PreferenceChecks(RunConfig c, List<string> errors)
     {
-        var dpoOnly = new IRunSetting[] { RunSettings.Loss, RunSettings.LabelSmoothing, RunSettings.RefAdapter, RunSettings.PrecomputeRef };
-        var given = RunSettings.All.Where(s => s.Section == RunSettings.Beta.Section && c.Origins.ContainsKey(s.Key)).ToList();
-        if (!c.IsPreference)
-            foreach (var s in given) errors.Add($"{c.NameOf(s)} applies to --method dpo or orpo only");
-        else if (c.Method == TrainMethod.Orpo)
-            foreach (var s in given.Where(dpoOnly.Contains)) errors.Add($"{c.NameOf(s)} applies to --method dpo only (ORPO has no reference)");
-        else if (c.Origins.ContainsKey(RunSettings.OrpoAlpha.Key))
-            errors.Add($"{c.NameOf(RunSettings.OrpoAlpha)} applies to --method orpo only");
+        foreach (var s in RunSettings.All.Where(s => c.Origins.ContainsKey(s.Key) && !RunSettings.AppliesTo(s, c.Method)))
+            errors.Add($"{c.NameOf(s)} applies to " + (!c.IsPreference ? "--method dpo or orpo only"
+                : s == RunSettings.OrpoAlpha ? "--method orpo only" : "--method dpo only (ORPO has no reference)"));
         if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
             errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");
         if (c.IsPreference && c.Packing) errors.Add($"{c.NameOf(RunSettings.Packing)}: preference pairs are not packed (each pair's two rows share one batch)");

@@ -128,7 +128,7 @@ public static class RunConfigYaml
     {
         var doc = new Dictionary<string, object?>();
         foreach (var s in RunSettings.All)
-            if (s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
+            if (RunSettings.AppliesTo(s, c.Method) && s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
         if (c.Ran is not null) doc[RanKey] = c.Ran;
         if (c.Resumed is not null) doc[ResumedKey] = c.Resumed;
         return new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)

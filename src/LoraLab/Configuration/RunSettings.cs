@@ -173,6 +173,13 @@ public static class RunSettings
 
     public static IEnumerable<string> Sections => All.Select(s => s.Section).Distinct();
 
+    static readonly IRunSetting[] DpoOnly = [Loss, LabelSmoothing, RefAdapter, PrecomputeRef];
+
+    /// Whether `method` reads setting `s`: the preference settings only for dpo/orpo (ORPO has no reference and no DPO
+    /// loss; only ORPO has a lambda). run.yaml writes only these, and a given one that does not apply is refused.
+    public static bool AppliesTo(IRunSetting s, TrainMethod method) => s.Section != Beta.Section
+        || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
+
     /// The setting a key path names: `lora.r` or the bare key `r`; an unknown one is refused with the nearest key.
     public static IRunSetting Find(string keyPath)
     {

@@ -23,6 +23,8 @@ public class RunConfigTests
         ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",
         ["micro_batch_size"] = "2", ["max_steps"] = "7", ["epochs"] = "3", ["seed"] = "7", ["eval_every"] = "5", ["save_every"] = "6",
         ["save_total_limit"] = "2", ["log_every"] = "4", ["stop_rate_prompts"] = "0", ["out"] = "/o/run",
+        ["beta"] = "0.2", ["loss"] = "ipo", ["label_smoothing"] = "0.1", ["orpo_alpha"] = "0.5", ["max_prompt_length"] = "100",
+        ["ref_adapter"] = "/a/ref", ["precompute_ref"] = "true",
     };
 
     [Fact]
@@ -113,7 +115,7 @@ public class RunConfigTests
         Assert.Contains("--lora-dropout must be a finite number in [0, 1), got 1", e.Message);
         Assert.Contains("--batch-size (6) must be a multiple of --micro-batch-size (4)", e.Message);
         Assert.Contains("--precision fp16-mixed keeps fp32 weights only for adapters", e.Message);
-        Assert.Contains("--quantize applies to --method qlora only", e.Message);
+        Assert.Contains("--quantize applies to --method qlora, dpo and orpo only", e.Message);
         Assert.Contains("'nope'", e.Message);
     }
 

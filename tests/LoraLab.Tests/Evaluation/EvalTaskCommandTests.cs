@@ -112,7 +112,7 @@ public class EvalTaskCommandTests
     }
 
     [Theory]
-    [InlineData("--task", "maybe", "--task maybe: unknown task kind (mc or gen)")]
+    [InlineData("--task", "maybe", "--task maybe: unknown task kind (mc, gen or dpo)")]
     [InlineData("--format", "squad", "--format squad: unknown format (one of jsonl, mmlu, arc, hellaswag, truthfulqa-mc1)")]
     [InlineData("--field", "question", "--field question: expected FIELD=COLUMN, e.g. --field context=question")]
     [InlineData("--field", "query=question", "--field query=question: unknown field 'query' (one of context, choices, gold, prompt, answer)")]

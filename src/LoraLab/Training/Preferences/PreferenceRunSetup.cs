@@ -35,21 +35,27 @@ public static class PreferenceRunSetup
     }
 
     /// With --ref-adapter the run's LoRA shape is the adapter's own (r, alpha, targets, patterns), recorded in run.yaml;
-    /// a LoRA shape flag given beside it would be ignored, so it is refused.
+    /// a LoRA shape setting given beside it with another value would be ignored, so it is refused.
     public static void AdoptReferenceShape(RunConfig c)
     {
         if (c.RefAdapter is null) return;
-        var shape = new IRunSetting[] { RunSettings.R, RunSettings.Alpha, RunSettings.Targets, RunSettings.LoraHead, RunSettings.UseRslora,
-            RunSettings.RankPattern, RunSettings.AlphaPattern };
-        if (shape.FirstOrDefault(s => c.Origins.ContainsKey(s.Key)) is { } given)
-            throw new UserException($"{c.NameOf(given)}: with {RunSettings.RefAdapter.Flag.Split(' ')[0]} the adapter's own r, alpha and targets are used; drop {c.NameOf(given)}");
         var a = PeftFormat.ReadConfig(c.RefAdapter);
         if (a.TargetRegex is not null)
             throw new UserException($"{c.RefAdapter}: target_modules is a regular expression ({a.TargetRegex}); a reference adapter needs a list of module names");
-        c.R = a.R; c.Alpha = a.Alpha; c.UseRslora = a.UseRslora; c.LoraHead = a.LoraHead;
-        c.Targets = string.Join(",", a.TargetModules.Where(m => m != "lm_head"));
-        c.RankPattern = a.RankPattern.Count == 0 ? null : a.RankPattern;
-        c.AlphaPattern = a.AlphaPattern.Count == 0 ? null : a.AlphaPattern;
+        var adopted = c.Clone();
+        adopted.R = a.R; adopted.Alpha = a.Alpha; adopted.UseRslora = a.UseRslora; adopted.LoraHead = a.LoraHead;
+        adopted.Targets = string.Join(",", a.TargetModules.Where(m => m != "lm_head"));
+        adopted.RankPattern = a.RankPattern.Count == 0 ? null : a.RankPattern;
+        adopted.AlphaPattern = a.AlphaPattern.Count == 0 ? null : a.AlphaPattern;
+        var shape = new IRunSetting[] { RunSettings.R, RunSettings.Alpha, RunSettings.Targets, RunSettings.LoraHead, RunSettings.UseRslora,
+            RunSettings.RankPattern, RunSettings.AlphaPattern };
+        foreach (var s in shape)
+        {
+            string given = s.Format(s.Get(c)), own = s.Format(s.Get(adopted));
+            if (c.Origins.ContainsKey(s.Key) && given != own)
+                throw new UserException($"{c.NameOf(s)} {given}: with {RunSettings.RefAdapter.Flag.Split(' ')[0]} the adapter's own r, alpha and targets are used ({s.Key} {own} here); drop it");
+            s.Set(c, s.Get(adopted));
+        }
     }
 
     /// Encodes the pairs with the run's template and lengths, holding out --val-fraction when no --val-data is given.
