@@ -21,6 +21,14 @@ public static class ReportPlots
         Figure("Loss", "loss.png", "loss", runs, (r => r.TrainLoss, "train"), (r => r.ValLoss, "val")),
         Figure("Learning rate", "lr.png", "learning rate", runs, (r => r.LearningRate, null)),
         Figure("Throughput", "tokens_per_s.png", "tokens/s", runs, (r => r.TokensPerSecond, null)),
+        // preference runs (dpo, orpo): how often and by how much the chosen answer out-rewards the rejected one
+        .. runs.Any(r => r.Rewards.Any)
+            ? new[]
+            {
+                Figure("Rewards accuracy", "rewards_accuracy.png", "rewards accuracy", runs, (r => r.Rewards.Accuracy, "train"), (r => r.Rewards.ValAccuracy, "val")),
+                Figure("Rewards margin", "rewards_margin.png", "rewards margin", runs, (r => r.Rewards.Margin, "train"), (r => r.Rewards.ValMargin, "val")),
+            }
+            : [],
     ];
 
     /// Run i's colour: Category10 for a few runs; for many, evenly spaced along Turbo (neighbours in the sweep's

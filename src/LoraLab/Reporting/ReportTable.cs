@@ -21,10 +21,12 @@ public sealed record ReportTable(IReadOnlyList<string> Header, IReadOnlyList<IRe
     {
         var tasks = runs.SelectMany(r => r.Tasks.Keys)
             .Where(k => !k.StartsWith(Sweeps.TaskScoreSet.StdErrKey + ".") && !k.StartsWith(Sweeps.TaskScoreSet.ExamplesKey + ".")).Distinct().ToList();
+        bool preference = runs.Any(r => r.Config.IsPreference);
         var varied = RunSettings.All.Where(s => s.ChangesLearning && !Shown.Contains(s)
             && runs.Select(r => Display(s, r.Config)).Distinct().Count() > 1).ToList();
         string[] header = ["run", "method", "r", "alpha", "targets", "lr", "batch", .. varied.Select(s => s.Key), "steps", "epochs", "final train loss",
-            "final val loss", "trainable params", "peak memory (MB)", "wall time (s)", .. tasks.Select(t => $"{TaskPrefix}{t}")];
+            "final val loss", .. preference ? ["final val rewards accuracy"] : Array.Empty<string>(), "trainable params", "peak memory (MB)", "wall time (s)",
+            .. tasks.Select(t => $"{TaskPrefix}{t}")];
         var rows = runs.Select(r =>
         {
             var c = r.Config;
@@ -32,7 +34,8 @@ public sealed record ReportTable(IReadOnlyList<string> Header, IReadOnlyList<IRe
             IReadOnlyList<string> row = [r.Name, RunChoices.Method.NameOf(c.Method),
                 lora ? $"{c.R}" : None, lora ? Num(c.Alpha, "G6") : None, lora ? c.Targets : None,
                 Num(c.Lr, "G3"), $"{c.BatchSize}", .. varied.Select(s => Display(s, c)), $"{r.Steps}", Num(r.Epochs, "0.###"),
-                Num(r.FinalTrainLoss, "F4"), Num(r.FinalValLoss, "F4"), Num(r.TrainableParameters, "N0"),
+                Num(r.FinalTrainLoss, "F4"), Num(r.FinalValLoss, "F4"), .. preference ? [Num(r.FinalValRewardsAccuracy, "F3")] : Array.Empty<string>(),
+                Num(r.TrainableParameters, "N0"),
                 Num(r.PeakMemoryMb, "F0"), Num(r.WallSeconds, "F1"),
                 .. tasks.Select(t => r.Tasks.TryGetValue(t, out var v) ? Num(v, "G4") : None)];
             return row;
@@ -42,7 +45,7 @@ public sealed record ReportTable(IReadOnlyList<string> Header, IReadOnlyList<IRe
 
     /// A setting's value as the table shows it: a path by its last part (the runs' data files, not where they live).
     static string Display(IRunSetting s, RunConfig c) =>
-        s.Format(s.Get(c)) is not { } v ? "none" : s.IsPath ? Path.GetFileName(Path.TrimEndingDirectorySeparator(v)) : v;
+        !RunSettings.AppliesTo(s, c.Method) ? None : s.Format(s.Get(c)) is not { } v ? "none" : s.IsPath ? Path.GetFileName(Path.TrimEndingDirectorySeparator(v)) : v;
 
     static string Num(double? v, string format) => v is double x ? x.ToString(format, CultureInfo.InvariantCulture) : None;
     static string Num(long? v, string format) => v is long x ? x.ToString(format, CultureInfo.InvariantCulture) : None;

@@ -5,6 +5,14 @@ namespace LoraLab.Reporting;
 /// One value of a metric at an optimizer step.
 public readonly record struct StepValue(int Step, double Value);
 
+/// The rewards curves of a preference run (metrics.jsonl's rewards_accuracy and rewards_margin of train rows, and
+/// val_rewards_* of evaluations).
+public sealed record PreferenceCurves(IReadOnlyList<StepValue> Accuracy, IReadOnlyList<StepValue> Margin,
+    IReadOnlyList<StepValue> ValAccuracy, IReadOnlyList<StepValue> ValMargin)
+{
+    public bool Any => Accuracy.Count + ValAccuracy.Count > 0;
+}
+
 /// What a finished (or stopped) `loralab train` run folder says about itself: its settings (run.yaml), its curves
 /// (metrics.jsonl), the size of its final weights and, when an evaluation was saved there, its task scores.
 public sealed class RunHistory
@@ -19,6 +27,8 @@ public sealed class RunHistory
     public required IReadOnlyList<StepValue> ValLoss { get; init; }
     public required IReadOnlyList<StepValue> LearningRate { get; init; }
     public required IReadOnlyList<StepValue> TokensPerSecond { get; init; }
+    /// A preference run's rewards accuracy and margin, of the training steps and of each evaluation (empty otherwise).
+    public required PreferenceCurves Rewards { get; init; }
 
     /// The last optimizer step logged.
     public required int Steps { get; init; }
@@ -34,6 +44,7 @@ public sealed class RunHistory
     public required IReadOnlyDictionary<string, double> Tasks { get; init; }
 
     public double? FinalTrainLoss => TrainLoss.Count > 0 ? TrainLoss[^1].Value : null;
+    public double? FinalValRewardsAccuracy => Rewards.ValAccuracy.Count > 0 ? Rewards.ValAccuracy[^1].Value : null;
     public double? FinalValLoss => ValLoss.Count > 0 ? ValLoss[^1].Value : null;
     /// Training speed: the mean tokens_per_s of the train rows after the first logged one (which carries the warm-up:
     /// the first batches, the allocator growing), or of the only one.

@@ -20,7 +20,7 @@ public static class RunHistoryReader
                 throw new UserException($"{runDir}: not a loralab train run folder (no {Path.GetFileName(needed)})");
         var config = RunConfig.LoadYaml(yaml);
 
-        List<StepValue> train = [], val = [], lr = [], speed = [];
+        List<StepValue> train = [], val = [], lr = [], speed = [], acc = [], margin = [], valAcc = [], valMargin = [];
         double? peak = null, elapsed = null;
         var lines = File.ReadAllLines(metrics);
         for (int i = 0; i < lines.Length; i++)
@@ -40,10 +40,14 @@ public static class RunHistoryReader
                     Add(train, step, Number(row, "loss"));
                     Add(lr, step, Number(row, "lr"));
                     Add(speed, step, Number(row, "tokens_per_s"));
+                    Add(acc, step, Number(row, "rewards_accuracy"));
+                    Add(margin, step, Number(row, "rewards_margin"));
                     if (Number(row, "rss_mb") is double rss) peak = Math.Max(peak ?? 0, rss);
                     break;
                 case "eval" or "epoch":
                     Add(val, step, Number(row, "val_loss"));
+                    Add(valAcc, step, Number(row, "val_rewards_accuracy"));
+                    Add(valMargin, step, Number(row, "val_rewards_margin"));
                     break;
             }
         }
@@ -54,6 +58,7 @@ public static class RunHistoryReader
         {
             Dir = runDir, Name = name ?? FolderName(runDir), Config = config,
             TrainLoss = train, ValLoss = val, LearningRate = lr, TokensPerSecond = speed,
+            Rewards = new PreferenceCurves(acc, margin, valAcc, valMargin),
             Steps = steps, Epochs = perEpoch > 0 ? Math.Round((double)steps / perEpoch.Value, 3) : null,
             TrainableParameters = FinalWeightElements(runDir), PeakMemoryMb = peak, WallSeconds = elapsed,
             Tasks = TaskScores.Read(Path.Combine(runDir, RunFolder.EvalResult)),
