@@ -27,8 +27,26 @@ public static class ChunkedHeadLoss
         return Function.apply(hidden, weight, targets, ignoreIndex, chunkElements).MoveToOuterDisposeScope();
     }
 
-    /// The loss sum; fills gradX (N, H) and accumulates gradW (V, H) with d(sum)/d(·) when they are given.
-    static Tensor Forward(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements, Tensor? gradX, Tensor? gradW)
+    /// Each row's −log softmax(hidden W^T)[target] (N, float32), for losses that weigh rows differently (a preference
+    /// loss sums them per sequence). Gradients flow to `hidden` only: the head weight must be frozen (LoRA), since its
+    /// gradient would depend on the row weights, which are known only in backward.
+    public static Tensor PerRow(Tensor hidden, Tensor weight, Tensor targets, long chunkElements = ChunkElements)
+    {
+        if (weight.requires_grad) throw new InvalidOperationException("ChunkedHeadLoss.PerRow needs a frozen head weight");
+        if (!(is_grad_enabled() && hidden.requires_grad))
+        {
+            var rows = zeros(hidden.shape[0], dtype: ScalarType.Float32, device: hidden.device);
+            using var sum = Forward(hidden, weight, targets, -1, chunkElements, null, null, rows);
+            return rows;
+        }
+        using var scope = NewDisposeScope();
+        return PerRowFunction.apply(hidden, weight, targets, chunkElements).MoveToOuterDisposeScope();
+    }
+
+    /// The loss sum; fills gradX (N, H) and accumulates gradW (V, H) with d(sum)/d(·) when they are given, and each
+    /// row's loss into `perRow` (N) when it is given.
+    static Tensor Forward(Tensor hidden, Tensor weight, Tensor targets, long ignoreIndex, long chunkElements, Tensor? gradX, Tensor? gradW,
+        Tensor? perRow = null)
     {
         using var noGrad = no_grad();
         long n = hidden.shape[0], v = weight.shape[0];
@@ -55,7 +73,9 @@ public static class ChunkedHeadLoss
             var picked = shifted.gather(1, index.unsqueeze(1));
             var e = shifted.exp_();
             var sumExp = e.sum(1, keepdim: true);
-            total.add_(sumExp.log().sub_(picked).mul_(validF).sum());
+            var rowLoss = sumExp.log().sub_(picked).mul_(validF);
+            total.add_(rowLoss.sum());
+            perRow?.narrow(0, r0, m).copy_(rowLoss.squeeze(1));
             if (gradX is null && gradW is null) continue;
             // d loss_row / d logits = valid · (e / sumExp − onehot(target)). The row factor valid / sumExp and the
             // onehot are applied to the (rows, hidden) products, not to the (rows, vocab) exponentials, which saves a
@@ -75,6 +95,29 @@ public static class ChunkedHeadLoss
             }
         }
         return total.squeeze(0);
+    }
+
+    /// Per-row losses whose input gradient is computed in the forward pass (as Function's) and scaled row by row in
+    /// backward by the incoming gradient.
+    sealed class PerRowFunction : autograd.SingleTensorFunction<PerRowFunction>
+    {
+        public override string Name => "ChunkedHeadLossPerRow";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var hidden = (Tensor)vars[0];
+            var gradX = empty_like(hidden);
+            var rows = zeros(hidden.shape[0], dtype: ScalarType.Float32, device: hidden.device);
+            using var sum = Forward(hidden, (Tensor)vars[1], (Tensor)vars[2], -1, (long)vars[3], gradX, null, rows);
+            ctx.save_for_backward(new List<Tensor> { gradX });
+            return rows;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var gradX = ctx.get_saved_variables()[0];
+            return new List<Tensor> { gradX.mul_(gradOutput.to(gradX.dtype).unsqueeze(1)), null!, null!, null! };
+        }
     }
 
     sealed class Function : autograd.SingleTensorFunction<Function>

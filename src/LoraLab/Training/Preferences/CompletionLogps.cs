@@ -16,8 +16,11 @@ public static class CompletionLogps
         var hidden = model.Hidden(inputIds);
         var picked = hidden.reshape(-1, hidden.shape[2]).index_select(0, positions);
         var target = labels.reshape(-1).index_select(0, positions.add(1));
-        var logits = model.Head(picked).to(ScalarType.Float32);
-        var tokenLogps = nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.None).neg();
+        // A plain frozen head runs chunk by chunk without the (tokens, vocab) logits (ChunkedHeadLoss); an adapted or
+        // quantized head computes the logits of these positions.
+        var tokenLogps = model.DenseHeadWeight is { requires_grad: false } weight
+            ? ChunkedHeadLoss.PerRow(picked, weight, target).neg()
+            : nn.functional.cross_entropy(model.Head(picked).to(ScalarType.Float32), target, reduction: nn.Reduction.None).neg();
         var rowOf = positions.div(t, rounding_mode: RoundingMode.floor);
         var sums = zeros(rows, dtype: ScalarType.Float32, device: labels.device).index_add(0, rowOf, tokenLogps, 1);
         var counts = labels.narrow(1, 1, t - 1).ne(Losses.Ignore).sum(1).to(ScalarType.Float32);
