@@ -43,8 +43,8 @@ static class RunConfigChecks
     static void PreferenceChecks(RunConfig c, List<string> errors)
     {
         foreach (var s in RunSettings.All.Where(s => c.Origins.ContainsKey(s.Key) && !RunSettings.AppliesTo(s, c.Method)))
-            errors.Add($"{c.NameOf(s)} applies to " + (!c.IsPreference ? "--method dpo or orpo only"
-                : s == RunSettings.OrpoAlpha ? "--method orpo only" : "--method dpo only (ORPO has no reference)"));
+            errors.Add($"{c.NameOf(s)} applies to {RunSettings.AppliesToWhat(s)}");
+        if (c.IsPreference && c.Streams > 1) errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: preference runs run one stream; use --streams 1");
         if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
             errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");
         if (c.IsPreference && c.Packing) errors.Add($"{c.NameOf(RunSettings.Packing)}: preference pairs are not packed (each pair's two rows share one batch)");

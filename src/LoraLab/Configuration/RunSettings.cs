@@ -176,9 +176,14 @@ public static class RunSettings
     static readonly IRunSetting[] DpoOnly = [Loss, LabelSmoothing, RefAdapter, PrecomputeRef];
 
     /// Whether `method` reads setting `s`: the preference settings only for dpo/orpo (ORPO has no reference and no DPO
-    /// loss; only ORPO has a lambda). run.yaml writes only these, and a given one that does not apply is refused.
-    public static bool AppliesTo(IRunSetting s, TrainMethod method) => s.Section != Beta.Section
-        || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
+    /// loss; only ORPO has a lambda), the stop-rate check (generations of held-out prompts) only for supervised runs.
+    /// run.yaml writes only these, and a given one that does not apply is refused (AppliesToWhat says to what).
+    public static bool AppliesTo(IRunSetting s, TrainMethod method) => s == StopRatePrompts ? method is not (TrainMethod.Dpo or TrainMethod.Orpo)
+        : s.Section != Beta.Section || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
+
+    /// The methods setting `s` applies to, for the refusal of a setting given to another.
+    public static string AppliesToWhat(IRunSetting s) => s == StopRatePrompts ? "--method lora, qlora or full only"
+        : s == OrpoAlpha ? "--method orpo only" : DpoOnly.Contains(s) ? "--method dpo only (ORPO has no reference)" : "--method dpo or orpo only";
 
     /// The setting a key path names: `lora.r` or the bare key `r`; an unknown one is refused with the nearest key.
     public static IRunSetting Find(string keyPath)

@@ -153,6 +153,8 @@ public class DpoTrainTests
     [InlineData(new[] { "--loss", "ipo", "--label-smoothing", "0.1" }, "--label-smoothing applies to the sigmoid loss only")]
     [InlineData(new[] { "--max-prompt-length", "600" }, "must be below --max-seq-length")]
     [InlineData(new[] { "--packing" }, "preference pairs are not packed")]
+    [InlineData(new[] { "--streams", "2" }, "preference runs run one stream")]
+    [InlineData(new[] { "--stop-rate-prompts", "4" }, "--stop-rate-prompts applies to --method lora, qlora or full only")]
     public void Settings_a_method_would_ignore_are_refused(string[] extra, string message)
     {
         var (code, _, err) = CliRunner.Run(Train(Path.Combine(TempDir.New(), "r"), extra));
