@@ -39,10 +39,20 @@ static class RunConfigChecks
         if (errors.Count > 1) throw new UserException($"{errors.Count} settings are invalid: {string.Join("; ", errors)}");
     }
 
+    static readonly IRunSetting[] DpoOnly = [RunSettings.Loss, RunSettings.LabelSmoothing, RunSettings.RefAdapter, RunSettings.PrecomputeRef];
+
+    /// Whether the run's method uses the setting: preference settings apply to dpo / orpo only, the reference's to dpo
+    /// only, orpo_alpha to orpo only. run.yaml writes only these, so a run's own run.yaml (a sweep's configs/NAME.yaml)
+    /// passes the checks below.
+    public static bool Applies(RunConfig c, IRunSetting s) =>
+        s.Section != RunSettings.Beta.Section
+        || (c.Method == TrainMethod.Dpo && s != RunSettings.OrpoAlpha)
+        || (c.Method == TrainMethod.Orpo && !DpoOnly.Contains(s));
+
     /// Preference settings given to a method that would ignore them are refused, not silently dropped.
     static void PreferenceChecks(RunConfig c, List<string> errors)
     {
-        var dpoOnly = new IRunSetting[] { RunSettings.Loss, RunSettings.LabelSmoothing, RunSettings.RefAdapter, RunSettings.PrecomputeRef };
+        var dpoOnly = DpoOnly;
         var given = RunSettings.All.Where(s => s.Section == RunSettings.Beta.Section && c.Origins.ContainsKey(s.Key)).ToList();
         if (!c.IsPreference)
             foreach (var s in given) errors.Add($"{c.NameOf(s)} applies to --method dpo or orpo only");

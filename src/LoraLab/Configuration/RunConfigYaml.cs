@@ -123,12 +123,13 @@ public static class RunConfigYaml
     internal static UserException Unknown(string path, long line, string key, IEnumerable<string> known) =>
         new($"{path}:{line}: unknown key '{key}'" + (ClosestName.For(key, known.ToList()) is { } near ? $" (did you mean '{near}'?)" : ""));
 
-    /// run.yaml: every setting with a value, in RunSettings' order, then what the run did.
+    /// run.yaml: every setting with a value that the run's method uses (RunConfigChecks.Applies), in RunSettings' order,
+    /// then what the run did.
     public static string Write(RunConfig c)
     {
         var doc = new Dictionary<string, object?>();
         foreach (var s in RunSettings.All)
-            if (s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
+            if (RunConfigChecks.Applies(c, s) && s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
         if (c.Ran is not null) doc[RanKey] = c.Ran;
         if (c.Resumed is not null) doc[ResumedKey] = c.Resumed;
         return new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)

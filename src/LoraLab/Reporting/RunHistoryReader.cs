@@ -22,6 +22,12 @@ public static class RunHistoryReader
 
         List<StepValue> train = [], val = [], lr = [], speed = [];
         double? peak = null, elapsed = null;
+        var rewards = new Dictionary<string, double>();
+        void Rewards(JsonElement row, string prefix)
+        {
+            foreach (var key in RunHistory.RewardKeys)
+                if (Number(row, prefix + key) is double v) rewards[prefix + key] = v;
+        }
         var lines = File.ReadAllLines(metrics);
         for (int i = 0; i < lines.Length; i++)
         {
@@ -41,9 +47,11 @@ public static class RunHistoryReader
                     Add(lr, step, Number(row, "lr"));
                     Add(speed, step, Number(row, "tokens_per_s"));
                     if (Number(row, "rss_mb") is double rss) peak = Math.Max(peak ?? 0, rss);
+                    Rewards(row, "");
                     break;
                 case "eval" or "epoch":
                     Add(val, step, Number(row, "val_loss"));
+                    Rewards(row, "val_");
                     break;
             }
         }
@@ -56,7 +64,7 @@ public static class RunHistoryReader
             TrainLoss = train, ValLoss = val, LearningRate = lr, TokensPerSecond = speed,
             Steps = steps, Epochs = perEpoch > 0 ? Math.Round((double)steps / perEpoch.Value, 3) : null,
             TrainableParameters = FinalWeightElements(runDir), PeakMemoryMb = peak, WallSeconds = elapsed,
-            Tasks = TaskScores.Read(Path.Combine(runDir, RunFolder.EvalResult)),
+            Tasks = TaskScores.Read(Path.Combine(runDir, RunFolder.EvalResult)), FinalRewards = rewards,
         };
     }
 
