@@ -44,6 +44,7 @@ public static class DemoDpoStage
         var runDir = Path.Combine(demo.OutDir, Folder);
         // Inside the demo's claimed folder: a previous demo's stage is replaced (the claim allowed it).
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        Directory.CreateDirectory(runDir);
         var c = new RunConfig
         {
             Model = baseDir, Data = Path.Combine(dataDir, DemoAssets.PrefsTrainFile), ValData = Path.Combine(dataDir, DemoAssets.PrefsHeldOutFile),
@@ -53,6 +54,8 @@ public static class DemoDpoStage
         };
         using var run = TrainingRun.Prepare(c, message);
         message?.Invoke($"DPO (beta {o.Beta:G}, from the SFT adapter {sftAdapter}): {o.Steps} steps of {demo.BatchSize} pairs, lr {o.Lr:G3}; train {run.TrainSummary}");
+        // run.yaml as `train` writes it, so `report OUT/dpo` and `eval` read the stage like any run
+        File.WriteAllText(Path.Combine(runDir, RunFolder.RunYaml), RunRecord.ForYaml(run.Config, run.Trainer, null).ToYaml());
         if (onStep is not null) run.Trainer.Step += onStep;
         var result = run.Trainer.Run(null, cancel);
         run.Loaded.Model.eval();
