@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using LoraLab.Demo;
+using LoraLab.Evaluation.Tasks;
 using LoraLab.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -40,6 +41,10 @@ public sealed class DemoSettings : CommandSettings
     [DefaultValue(16)]
     public int Rank { get; set; } = 16;
 
+    [CommandOption("--dpo")]
+    [Description("After fine-tuning, run DPO from the fine-tuned adapter on the demo's preference pairs (prefs-train.jsonl) and show held-out rewards accuracy for base, SFT and DPO.")]
+    public bool Dpo { get; set; }
+
     [CommandOption("--assets <DIR>")]
     [Description("Folder holding demo-base/ and demo-data/ (default: the one shipped beside loralab).")]
     public string? Assets { get; set; }
@@ -75,6 +80,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         var runner = new DemoRunner(new DemoOptions
         {
             OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.MaxSteps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
+            Dpo = s.Dpo ? new DemoDpoOptions() : null,
         }, TrainerFor(s.Method, s.Rank));
         runner.Message += m => AnsiConsole.MarkupLineInterpolated($"[grey]•[/] {m}");
         runner.Step += r =>
@@ -93,13 +99,24 @@ public sealed class DemoCommand : Command<DemoSettings>
 
     static void Render(DemoReport r)
     {
+        if (r.Dpo is { } dpo) AnsiConsole.Write(DpoTable(r, dpo));
+        else AnsiConsole.Write(HeldOutTable(r));
+        Rest(r);
+    }
+
+    static Table HeldOutTable(DemoReport r)
+    {
         var table = new Table().Title("held-out tasks (never seen in training)").AddColumns("", "base", "fine-tuned");
         table.AddRow("exact-match accuracy", Pct(r.Before.Accuracy), Pct(r.After.Accuracy));
         foreach (var task in r.Before.TaskAccuracy.Keys)
             table.AddRow($"  {task}", Pct(r.Before.TaskAccuracy[task]), Pct(r.After.TaskAccuracy.GetValueOrDefault(task)));
         table.AddRow("validation loss (answer tokens)", $"{r.Before.ValLoss:F3}", $"{r.After.ValLoss:F3}");
         table.AddRow("answers ending with EOS", Pct(r.Before.StopShare), Pct(r.After.StopShare));
-        AnsiConsole.Write(table);
+        return table;
+    }
+
+    static void Rest(DemoReport r)
+    {
         if (r.TasksBefore.Count > 0)
             AnsiConsole.Write(TaskTable.Build("built-in tasks (held-out examples, alpaca template)",
                 [new("base", null, r.TasksBefore), new("fine-tuned", null, r.TasksAfter)], templateRow: false));
@@ -113,8 +130,32 @@ public sealed class DemoCommand : Command<DemoSettings>
         AnsiConsole.MarkupLineInterpolated($"trained weights: {r.Training.SavedDir}");
         if (r.Training.MergedDir is not null) AnsiConsole.MarkupLineInterpolated($"merged model: {r.Training.MergedDir}");
         AnsiConsole.MarkupLineInterpolated($"metrics: {Path.Combine(r.OutDir, LoraLab.Training.RunFolder.Metrics)}");
+        if (r.Dpo is { } d)
+        {
+            AnsiConsole.MarkupLineInterpolated($"DPO: beta {d.Options.Beta:G}, lr {d.Options.Lr:G3}, {d.Training.Steps} steps on {d.TrainPairs} pairs in {d.Training.Seconds:F0}s, starting from and referenced to the SFT adapter");
+            AnsiConsole.MarkupLineInterpolated($"DPO adapter: {d.AdapterDir}");
+            AnsiConsole.MarkupLineInterpolated($"DPO metrics: {Path.Combine(d.RunDir, LoraLab.Training.RunFolder.Metrics)}");
+        }
         AnsiConsole.MarkupLineInterpolated($"report: {r.ReportPath}");
         AnsiConsole.MarkupLineInterpolated($"total time: {r.Seconds:F0}s");
+    }
+
+    /// `demo --dpo`: the held-out measures and the held-out pairs' rewards (against the base) for base, SFT and SFT + DPO.
+    static Table DpoTable(DemoReport r, DemoDpoReport d)
+    {
+        var table = new Table().Title("held-out tasks and preference pairs (never seen in training)").AddColumns("", "base", "SFT", "SFT + DPO");
+        HeldOutScore[] s = [r.Before, r.After, d.After];
+        table.AddRow(["exact-match accuracy", .. s.Select(x => Pct(x.Accuracy))]);
+        foreach (var task in r.Before.TaskAccuracy.Keys)
+            table.AddRow([$"  {task}", .. s.Select(x => Pct(x.TaskAccuracy.GetValueOrDefault(task)))]);
+        table.AddRow(["validation loss (answer tokens)", .. s.Select(x => $"{x.ValLoss:F3}")]);
+        table.AddRow(["answers ending with EOS", .. s.Select(x => Pct(x.StopShare))]);
+        IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore>[] p = [d.PrefsBase, d.PrefsSft, d.PrefsDpo];
+        table.AddRow([$"rewards accuracy ({d.HeldOutPairs} pairs)", .. p.Select(x => Pct(x.First(t => t.Metric == PreferenceTask.RewardsAccuracy).Value))]);
+        table.AddRow(["rewards margin", .. p.Select(x => $"{x.First(t => t.Metric == PreferenceTask.RewardsMargin).Value:F3}")]);
+        table.AddRow([$"DPO loss (beta {d.Options.Beta:G})", .. p.Select(x => $"{x.First(t => t.Metric == PreferenceTask.Loss).Value:F3}")]);
+        table.Caption("rewards are beta × log-prob gain over the base (adapter off), so the base's are 0 and its accuracy 0%");
+        return table;
     }
 
     static string Pct(double x) => $"{x:P1}";

@@ -32,7 +32,7 @@ public sealed class PretrainSettings : CommandSettings
     public int CorpusChars { get; set; } = 1_200_000;
 
     [CommandOption("--demo-data <DIR>")]
-    [Description("Also generate the demo's instruction datasets (train.json, heldout.json) here; their text joins the tokenizer's training text.")]
+    [Description("Also generate the demo's instruction datasets (train.json, heldout.json) and preference pairs (prefs-train.jsonl, prefs-heldout.jsonl) here; their text joins the tokenizer's training text.")]
     public string? DemoData { get; set; }
 
     [CommandOption("--tokenizer <DIR>")]
@@ -149,8 +149,10 @@ public sealed class PretrainCommand : Command<PretrainSettings>
             var (train, heldOut) = DemoTasks.Generate(s.Seed);
             DemoTasks.WriteAlpacaJson(Path.Combine(s.DemoData, DemoAssets.TrainFile), train);
             DemoTasks.WriteAlpacaJson(Path.Combine(s.DemoData, DemoAssets.HeldOutFile), heldOut);
+            var (prefsTrain, prefsHeld) = DemoPreferences.Generate(train, heldOut, s.Seed);
+            DemoPreferences.Write(s.DemoData, DemoAssets.PrefsTrainFile, DemoAssets.PrefsHeldOutFile, prefsTrain, prefsHeld);
             examples = [.. train, .. heldOut];
-            AnsiConsole.MarkupLineInterpolated($"demo data: {train.Count} training and {heldOut.Count} held-out examples in {s.DemoData}");
+            AnsiConsole.MarkupLineInterpolated($"demo data: {train.Count} training and {heldOut.Count} held-out examples, and a preference pair for each, in {s.DemoData}");
         }
 
         string tokenizerDir = s.Tokenizer ?? s.Out;

@@ -13,6 +13,8 @@ public static class DemoAssets
     public const string DataFolder = "demo-data";
     public const string TrainFile = "train.json";
     public const string HeldOutFile = "heldout.json";
+    /// The preference pairs made from train.json and heldout.json (DemoPreferences), for `demo --dpo`.
+    public const string PrefsTrainFile = "prefs-train.jsonl", PrefsHeldOutFile = "prefs-heldout.jsonl";
     public static readonly SpecialTokenRoles Specials = new("<s>", "</s>", "<pad>");
 
     /// The `assets` folder: beside the application (the CLI copies it to its output), or else the nearest

@@ -28,13 +28,19 @@ public sealed record DemoOptions
     public int ShownSamples { get; init; } = 3;
     /// Use only the first N held-out examples of each task (null = all), for quick checks.
     public int? HeldOutPerTask { get; init; }
+    /// `demo --dpo`: a DPO stage after SFT, from the SFT adapter (null = SFT only, the plain demo).
+    public DemoDpoOptions? Dpo { get; init; }
 }
 
 /// Everything the demo measured, and where it wrote its files.
 public sealed record DemoReport(string BaseDir, string OutDir, string ReportPath, int TrainExamples, int HeldOutExamples,
     HeldOutScore Before, HeldOutScore After, AdapterTrainingOutcome Training,
     IReadOnlyList<(GenerationSample Before, GenerationSample After)> Shown, double Seconds,
-    IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksBefore, IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksAfter);
+    IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksBefore, IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> TasksAfter)
+{
+    /// The DPO stage's measurements (`demo --dpo`), null for the plain demo.
+    public DemoDpoReport? Dpo { get; init; }
+}
 
 /// The built-in demo: measures the committed demo base on held-out instruction tasks, fine-tunes it on the
 /// training tasks through an <see cref="IAdapterTrainer"/>, measures again, and saves the result.
@@ -48,6 +54,8 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
     public DemoReport Run(CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
+        if (options.Dpo is not null && trainer is not LoraDemoTrainer)
+            throw new UserException($"--dpo: the DPO stage starts from the SFT stage's LoRA adapter; use --method lora, not '{trainer.Method}'");
         var assets = options.AssetsDir ?? DemoAssets.Locate();
         var baseDir = Path.Combine(assets, DemoAssets.BaseFolder);
         var dataDir = Path.Combine(assets, DemoAssets.DataFolder);
@@ -71,6 +79,8 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         Message?.Invoke($"base: held-out accuracy {before.Accuracy:P1}, validation loss {before.ValLoss:F3}");
         // after the held-out measurement, which it does not change (no random numbers drawn, the model left in eval mode)
         var tasksBefore = LoraLab.Evaluation.Tasks.DemoWorldTasks.Score(loaded.Model, builder, heldOut, options.MaxNewTokens);
+        var heldPairs = options.Dpo is null ? null : DemoDpoStage.HeldOutPairs(dataDir);
+        var prefsBase = options.Dpo is null ? null : DemoDpoStage.Score(loaded.Model, tokenizer, heldPairs!, options.Dpo, dataDir);
 
         var trainOptions = new LoraLab.Configuration.RunConfig
         {
@@ -83,11 +93,20 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         var after = HeldOutEvaluator.Evaluate(loaded.Model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("tuned", i, n));
         Message?.Invoke($"tuned: held-out accuracy {after.Accuracy:P1}, validation loss {after.ValLoss:F3}");
         var tasksAfter = LoraLab.Evaluation.Tasks.DemoWorldTasks.Score(loaded.Model, builder, heldOut, options.MaxNewTokens);
+        DemoDpoReport? dpo = null;
+        if (options.Dpo is { } d)
+        {
+            var prefsSft = DemoDpoStage.Score(loaded.Model, tokenizer, heldPairs!, d, dataDir);
+            dpo = DemoDpoStage.Run(d, options, baseDir, dataDir, outcome.SavedDir, heldPairs!, prefsBase!, prefsSft,
+                model => HeldOutEvaluator.Evaluate(model, tokenizer, builder, heldOut, held, options.MaxNewTokens, (i, n) => Progress?.Invoke("dpo", i, n)),
+                Message, Step, cancel);
+            Message?.Invoke($"dpo: held-out accuracy {dpo.After.Accuracy:P1}, validation loss {dpo.After.ValLoss:F3}");
+        }
 
         var shown = ShownIndices(heldOut, options.ShownSamples).Select(i => (before.Samples[i], after.Samples[i])).ToList();
         var reportPath = Path.Combine(options.OutDir, "demo_report.json");
         var report = new DemoReport(baseDir, options.OutDir, reportPath, train.Examples.Count, held.Examples.Count,
-            before, after, outcome, shown, clock.Elapsed.TotalSeconds, tasksBefore, tasksAfter);
+            before, after, outcome, shown, clock.Elapsed.TotalSeconds, tasksBefore, tasksAfter) { Dpo = dpo };
         WriteReport(report);
         return report;
     }
@@ -118,6 +137,13 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
             accuracy = s.Accuracy, val_loss = s.ValLoss, stop_share = s.StopShare, examples = s.Count, task_accuracy = s.TaskAccuracy,
             samples = s.Samples.Select(x => new { task = x.Task, input = x.Input, expected = x.Expected, generated = x.Generated, correct = x.Correct, stopped = x.Stopped }),
         };
+        object? Dpo(DemoDpoReport? d) => d is null ? null : new
+        {
+            beta = d.Options.Beta, lr = d.Options.Lr, steps = d.Training.Steps, train_seconds = d.Training.Seconds, train_pairs = d.TrainPairs,
+            heldout_pairs = d.HeldOutPairs, run = d.RunDir, adapter = d.AdapterDir, after = Score(d.After),
+            rewards = new[] { ("base", d.PrefsBase), ("sft", d.PrefsSft), ("dpo", d.PrefsDpo) }
+                .ToDictionary(p => p.Item1, p => p.Item2.ToDictionary(t => t.Metric, t => t.Value)),
+        };
         var json = new
         {
             base_model = r.BaseDir, method = r.Training.Method, steps = r.Training.Training.Steps, train_seconds = r.Training.Training.Seconds,
@@ -126,6 +152,11 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
             before = Score(r.Before), after = Score(r.After), seconds = r.Seconds,
             tasks = r.TasksBefore.Zip(r.TasksAfter, (b, a) => new { metric = b.Metric, examples = b.Count, before = b.Value, before_stderr = Finite(b.StdErr), after = a.Value, after_stderr = Finite(a.StdErr) }),
         };
-        File.WriteAllText(r.ReportPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        var indented = new JsonSerializerOptions { WriteIndented = true };
+        if (r.Dpo is null) { File.WriteAllText(r.ReportPath, JsonSerializer.Serialize(json, indented) + "\n"); return; }
+        // `demo --dpo` adds its stage; the plain demo's report stays as it was.
+        var node = JsonSerializer.SerializeToNode(json)!.AsObject();
+        node["dpo"] = JsonSerializer.SerializeToNode(Dpo(r.Dpo));
+        File.WriteAllText(r.ReportPath, node.ToJsonString(indented) + "\n");
     }
 }

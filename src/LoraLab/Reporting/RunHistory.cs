@@ -43,6 +43,17 @@ public sealed class RunHistory
     /// Every number of RUN_DIR/eval.json, by its path in the object (TaskScores); empty without that file.
     public required IReadOnlyDictionary<string, double> Tasks { get; init; }
 
+    /// A preference run's rewards (RewardKeys) as the last train row logged them, and as the last eval row did (with
+    /// val_ in front, as metrics.jsonl names them); empty for a supervised run.
+    public IReadOnlyDictionary<string, double> FinalRewards => new[]
+    {
+        ("rewards_accuracy", Rewards.Accuracy), ("rewards_margin", Rewards.Margin),
+        ("val_rewards_accuracy", Rewards.ValAccuracy), ("val_rewards_margin", Rewards.ValMargin),
+    }.Where(c => c.Item2.Count > 0).ToDictionary(c => c.Item1, c => c.Item2[^1].Value);
+
+    /// The rewards a sweep's results show: accuracy (share of pairs preferring chosen) and margin.
+    public static readonly IReadOnlyList<string> RewardKeys = ["rewards_accuracy", "rewards_margin"];
+
     public double? FinalTrainLoss => TrainLoss.Count > 0 ? TrainLoss[^1].Value : null;
     public double? FinalValRewardsAccuracy => Rewards.ValAccuracy.Count > 0 ? Rewards.ValAccuracy[^1].Value : null;
     public double? FinalValLoss => ValLoss.Count > 0 ? ValLoss[^1].Value : null;

@@ -50,14 +50,18 @@ public static class SweepResults
         return RunSettings.All.Where(s => s.ChangesLearning && configs.Select(c => s.Format(s.Get(c))).Distinct().Count() > 1).ToList();
     }
 
-    /// The numeric columns, in order: the losses, one per task score of the runs' eval.json (`count acc`, in the order
+    /// The numeric columns, in order: the losses, a preference run's final rewards (train, then val_; only when a run
+    /// logged them), one per task score of the runs' eval.json (`count acc`, in the order
     /// first met), then steps, size, memory, time and speed.
     public static IReadOnlyList<SweepColumn> Columns(IReadOnlyList<SweepResultRow> rows)
     {
         const string tasks = TaskScoreSet.TasksKey + ".";
         var keys = rows.SelectMany(r => r.History?.Tasks.Keys ?? []).Where(k => k.StartsWith(tasks, StringComparison.Ordinal)).Distinct().ToList();
+        var rewards = new[] { "", "val_" }.SelectMany(p => RunHistory.RewardKeys.Select(k => p + k))
+            .Where(k => rows.Any(r => r.History?.FinalRewards.ContainsKey(k) == true)).ToList();
         return [
             new("final train loss", h => h.FinalTrainLoss, "F4"), new("final val loss", h => h.FinalValLoss, "F4"),
+            .. rewards.Select(k => new SweepColumn($"final {k}", h => h.FinalRewards.TryGetValue(k, out var v) ? v : null, "F4")),
             .. keys.Select(k => new SweepColumn(k[tasks.Length..], h => h.Tasks.TryGetValue(k, out var v) ? v : null, "F4")),
             new("steps", h => h.Steps, "F0"), new("trainable params", h => h.TrainableParameters, "F0"),
             new("peak memory (MB)", h => h.PeakMemoryMb, "F0"), new("wall time (s)", h => h.WallSeconds, "F1"),

@@ -71,4 +71,42 @@ public class DemoRunnerTests
         }
         finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
     }
+
+    /// `demo --dpo`: after SFT, a DPO run from the SFT adapter on the demo's pairs, measured on the held-out pairs for
+    /// base, SFT and DPO (rewards against the base), and on the held-out prompts after DPO.
+    [Fact]
+    public void DpoStageTrainsFromTheSftAdapterAndScoresThreeModels()
+    {
+        var outDir = TempDir.New("demo-dpo");
+        try
+        {
+            var options = new DemoOptions { OutDir = outDir, Steps = 4, HeldOutPerTask = 1, MaxNewTokens = 4, BatchSize = 4, MicroBatchSize = 4,
+                Dpo = new DemoDpoOptions { Steps = 3, Lr = 1e-2 } };
+            Assert.Contains("--dpo", Assert.Throws<UserException>(() => new DemoRunner(options, new FullFineTuneTrainer()).Run()).Message);
+            var report = new DemoRunner(options, new LoraDemoTrainer(rank: 4, alpha: 8)).Run();
+            var d = report.Dpo!;
+            Assert.Equal(3, d.Training.Steps);
+            Assert.Equal((1200, 125), (d.TrainPairs, d.HeldOutPairs));
+            double Get(IReadOnlyList<LoraLab.Evaluation.Tasks.TaskScore> s, string m) => s.Single(t => t.Metric == m).Value;
+            // the base is its own reference: every reward 0, no pair "won"
+            Assert.Equal(0, Get(d.PrefsBase, "rewards_margin"));
+            Assert.Equal(0, Get(d.PrefsBase, "rewards_accuracy"));
+            Assert.NotEqual(0, Get(d.PrefsSft, "rewards_margin"));
+            Assert.NotEqual(Get(d.PrefsSft, "rewards_margin"), Get(d.PrefsDpo, "rewards_margin"));
+            Assert.Equal(report.After.Count, d.After.Count);
+            Assert.True(File.Exists(Path.Combine(d.AdapterDir, "adapter_model.safetensors")));
+            var reference = PeftFormatRef(d.RunDir);
+            Assert.Equal(Path.GetFullPath(report.Training.SavedDir), Path.GetFullPath(reference));
+            Assert.Contains("\"val_rewards_accuracy\"", File.ReadAllText(Path.Combine(d.RunDir, "metrics.jsonl")));
+            using var json = JsonDocument.Parse(File.ReadAllText(report.ReportPath));
+            var rewards = json.RootElement.GetProperty("dpo").GetProperty("rewards");
+            Assert.Equal(["base", "sft", "dpo"], rewards.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(Get(d.PrefsDpo, "rewards_accuracy"), rewards.GetProperty("dpo").GetProperty("rewards_accuracy").GetDouble());
+        }
+        finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
+    }
+
+    /// The reference adapter the DPO run's run.yaml records.
+    static string PeftFormatRef(string runDir) =>
+        LoraLab.Configuration.RunConfig.LoadYaml(Path.Combine(runDir, RunFolder.RunYaml)).RefAdapter!;
 }
