@@ -49,7 +49,7 @@ public sealed class DataPreviewSettings : CommandSettings
     public bool? TrainOnInputs { get; set; }
 
     [CommandOption("--max-prompt-length <N>")]
-    [Description("Preference data: a prompt keeps its last N tokens (default 512, as TRL's DPOTrainer).")]
+    [Description("Preference data: a prompt keeps its last N tokens (default: half of --max-seq-length, as TRL's 512 of 1024).")]
     public int? MaxPromptLength { get; set; }
 }
 
@@ -78,7 +78,7 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
         var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
         if (pairRecords is not null)
         {
-            var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, s.MaxPromptLength ?? PreferenceEncoder.DefaultMaxPromptLength, recorded?.AddBos);
+            var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, s.MaxPromptLength ?? PreferenceEncoder.DefaultMaxPromptLength(c.MaxSeqLength), recorded?.AddBos);
             PairPreviewOutput.Write(encoder, pairRecords, s.Data, s.Count);
             return 0;
         }

@@ -13,8 +13,9 @@ namespace LoraLab.Data.Preferences;
 /// a completion fits is dropped.
 public sealed class PreferenceEncoder
 {
-    /// TRL's DPOConfig default for max_prompt_length.
-    public const int DefaultMaxPromptLength = 512;
+    /// The max prompt length when none is given: half the max sequence length, the ratio of TRL's DPOConfig defaults
+    /// (max_prompt_length 512 of max_length 1024), so a cut prompt always leaves room for its completions.
+    public static int DefaultMaxPromptLength(int maxSeqLength) => Math.Max(1, maxSeqLength / 2);
 
     readonly ExampleBuilder _builder;
     readonly ITokenizer _tokenizer;
