@@ -154,7 +154,11 @@ public sealed class DemoCommand : Command<DemoSettings>
         table.AddRow([$"rewards accuracy ({d.HeldOutPairs} pairs)", .. p.Select(x => Pct(x.First(t => t.Metric == PreferenceTask.RewardsAccuracy).Value))]);
         table.AddRow(["rewards margin", .. p.Select(x => $"{x.First(t => t.Metric == PreferenceTask.RewardsMargin).Value:F3}")]);
         table.AddRow([$"DPO loss (beta {d.Options.Beta:G})", .. p.Select(x => $"{x.First(t => t.Metric == PreferenceTask.Loss).Value:F3}")]);
-        table.Caption("rewards are beta × log-prob gain over the base (adapter off), so the base's are 0 and its accuracy 0%");
+        // what DPO itself optimised: rewards against its reference, the SFT adapter (the DPO run's last validation)
+        var againstSft = d.Training.Evaluations.LastOrDefault()?.Metrics?.GetValueOrDefault("rewards_accuracy");
+        table.AddRow(["rewards accuracy against SFT", "-", "-", againstSft is double a ? Pct(a) : "-"]);
+        table.Caption("rewards are beta × log-prob gain over the base (adapter off), so the base's are 0 and its accuracy 0%; " +
+                      "the last row's are over the SFT adapter, DPO's reference");
         return table;
     }
 

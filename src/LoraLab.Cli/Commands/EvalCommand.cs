@@ -92,6 +92,7 @@ public sealed class EvalCommand : Command<EvalSettings>
     public override int Execute(CommandContext context, EvalSettings s, CancellationToken cancellation)
     {
         if (EvalTaskRunner.Kind(s) is { } task) return EvalTaskRunner.Run(s, task);
+        if (s.Beta is not null) throw new UserException("--beta applies to --task dpo (and to `eval --run` of a preference run)");
         if (s.Adapters.Length > 1)
             throw new UserException("several --adapter values are compared on a task: give --task mc|gen (the loss is of one model)");
         // A full fine-tune's recorded template: kept apart from --template, as it applies only where it can.

@@ -91,7 +91,7 @@ sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
         var configs = Directory.CreateDirectory(Path.Combine(outDir, "configs")).FullName;
         var logs = Directory.CreateDirectory(Path.Combine(outDir, "logs")).FullName;
         var config = Path.Combine(configs, run.Name + ".yaml");
-        IO.AtomicFile.WriteAllText(config, run.Config.ToYaml());
+        IO.AtomicFile.WriteAllText(config, run.Config.ToGivenYaml());
         var stale = Path.Combine(run.Config.Out!, SweepFolder.ErrorFile); // from a failed try: this one tells anew
         if (File.Exists(stale)) File.Delete(stale);
         var (file, prefix) = Self();

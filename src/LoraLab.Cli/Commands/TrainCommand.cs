@@ -158,7 +158,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         t.AddRow("tokens", $"{r.Tokens:N0}");
         t.AddRow("time", $"{r.Seconds:F1} s");
         t.AddRow("final train loss", r.FinalTrainLoss is double tl ? $"{tl:F4}" : "-");
-        t.AddRow("final val loss", r.FinalValLoss is double vl ? $"{vl:F4} (ppl {Math.Exp(vl):F2})" : "-");
+        // A preference loss has no perplexity; its held-out rewards accuracy says more.
+        var valRewards = r.Evaluations.LastOrDefault()?.Metrics is { } m && m.TryGetValue("rewards_accuracy", out var acc) ? acc : (double?)null;
+        t.AddRow("final val loss", r.FinalValLoss is not double vl ? "-"
+            : run.Config.IsPreference ? $"{vl:F4}" + (valRewards is double a ? $" (rewards accuracy {a:F3})" : "") : $"{vl:F4} (ppl {Math.Exp(vl):F2})");
         t.AddRow("trainable params", $"{run.TrainableParameters:N0}");
         t.AddRow("peak memory", $"{ProcessMemory.Peak() / 1e6:F0} MB");
         t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));

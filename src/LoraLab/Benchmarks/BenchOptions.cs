@@ -36,8 +36,8 @@ public sealed record BenchOptions
     /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
     public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
 
-    /// The method spellings are the run setting's (RunChoices.Method).
-    public static readonly string[] Methods = [.. Configuration.RunChoices.Method.Items.Select(i => i.Name)];
+    /// The method spellings are the run setting's (RunChoices.Method), of the next-token methods a step measures.
+    public static readonly string[] Methods = [.. Configuration.RunChoices.Supervised.Select(Configuration.RunChoices.Method.NameOf)];
 
     public void Validate()
     {

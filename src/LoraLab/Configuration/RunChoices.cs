@@ -23,6 +23,8 @@ public static class RunChoices
 {
     public static readonly Choices<TrainMethod> Method = new((TrainMethod.Lora, "lora"), (TrainMethod.Qlora, "qlora"), (TrainMethod.Full, "full"),
         (TrainMethod.Dpo, "dpo"), (TrainMethod.Orpo, "orpo"));
+    /// The methods that train on next-token loss (what `bench` and `estimate` model).
+    public static readonly TrainMethod[] Supervised = [TrainMethod.Lora, TrainMethod.Qlora, TrainMethod.Full];
     public static readonly Choices<PreferenceLoss> PreferenceLoss = new((Configuration.PreferenceLoss.Sigmoid, "sigmoid"),
         (Configuration.PreferenceLoss.Ipo, "ipo"), (Configuration.PreferenceLoss.Hinge, "hinge"));
     public static readonly Choices<Precision> Precision = new((Configuration.Precision.Auto, "auto"), (Configuration.Precision.Fp32, "fp32"),

@@ -159,6 +159,10 @@ public sealed class RunConfig
 
     public string ToYaml() => RunConfigYaml.Write(this);
 
+    /// Only the settings given (Origins), as a config for `train --config` that leaves the rest to train's own defaults
+    /// and derivations: a sweep's run, which must not pin a value the run derives (a --ref-adapter's r and alpha).
+    public string ToGivenYaml() => RunConfigYaml.Write(this, givenOnly: true);
+
     /// Every bad setting at once, each named as it was given; throws one UserException listing them.
     /// `inputs`: model, data and out must be set (a `train` run; the demo and pretraining pass their own).
     public void Validate(bool inputs = true) => RunConfigChecks.Validate(this, inputs);

@@ -47,8 +47,6 @@ static class RunConfigChecks
         if (c.IsPreference && c.Streams > 1) errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: preference runs run one stream; use --streams 1");
         if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
             errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");
-        if (c.IsPreference && c.Packing) errors.Add($"{c.NameOf(RunSettings.Packing)}: preference pairs are not packed (each pair's two rows share one batch)");
-        if (c.IsPreference && c.TrainOnInputs) errors.Add($"{c.NameOf(RunSettings.TrainOnInputs)}: preference losses score the completions only");
         if (c.IsPreference && c.MaxSeqLength >= 8 && c.PromptLimit >= c.MaxSeqLength)
             errors.Add($"{c.NameOf(RunSettings.MaxPromptLength)} ({c.PromptLimit}) must be below {c.NameOf(RunSettings.MaxSeqLength)} ({c.MaxSeqLength}): the completions need room");
     }

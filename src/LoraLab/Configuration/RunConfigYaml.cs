@@ -124,11 +124,11 @@ public static class RunConfigYaml
         new($"{path}:{line}: unknown key '{key}'" + (ClosestName.For(key, known.ToList()) is { } near ? $" (did you mean '{near}'?)" : ""));
 
     /// run.yaml: every setting with a value, in RunSettings' order, then what the run did.
-    public static string Write(RunConfig c)
+    public static string Write(RunConfig c, bool givenOnly = false)
     {
         var doc = new Dictionary<string, object?>();
         foreach (var s in RunSettings.All)
-            if (RunSettings.AppliesTo(s, c.Method) && s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
+            if (RunSettings.AppliesTo(s, c.Method) && (!givenOnly || c.Origins.ContainsKey(s.Key)) && s.ToYaml(s.Get(c)) is { } v) doc[s.Key] = v;
         if (c.Ran is not null) doc[RanKey] = c.Ran;
         if (c.Resumed is not null) doc[ResumedKey] = c.Resumed;
         return new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)

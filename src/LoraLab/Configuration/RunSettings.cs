@@ -173,17 +173,19 @@ public static class RunSettings
 
     public static IEnumerable<string> Sections => All.Select(s => s.Section).Distinct();
 
-    static readonly IRunSetting[] DpoOnly = [Loss, LabelSmoothing, RefAdapter, PrecomputeRef];
+    static readonly IRunSetting[] DpoOnly = [Beta, Loss, LabelSmoothing, RefAdapter, PrecomputeRef];
+    /// What only next-token training reads: how examples are cut, packed and masked, and the stop-rate check.
+    static readonly IRunSetting[] SupervisedOnly = [LongExamples, TrainOnInputs, Packing, StopRatePrompts];
 
-    /// Whether `method` reads setting `s`: the preference settings only for dpo/orpo (ORPO has no reference and no DPO
-    /// loss; only ORPO has a lambda), the stop-rate check (generations of held-out prompts) only for supervised runs.
-    /// run.yaml writes only these, and a given one that does not apply is refused (AppliesToWhat says to what).
-    public static bool AppliesTo(IRunSetting s, TrainMethod method) => s == StopRatePrompts ? method is not (TrainMethod.Dpo or TrainMethod.Orpo)
+    /// Whether `method` reads setting `s`: the preference settings only for dpo/orpo (ORPO has no reference, no DPO
+    /// loss and no beta; only ORPO has a lambda), the example settings only for supervised runs. run.yaml writes only
+    /// these, and a given one that does not apply is refused (AppliesToWhat says to what).
+    public static bool AppliesTo(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? method is not (TrainMethod.Dpo or TrainMethod.Orpo)
         : s.Section != Beta.Section || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
 
     /// The methods setting `s` applies to, for the refusal of a setting given to another.
-    public static string AppliesToWhat(IRunSetting s) => s == StopRatePrompts ? "--method lora, qlora or full only"
-        : s == OrpoAlpha ? "--method orpo only" : DpoOnly.Contains(s) ? "--method dpo only (ORPO has no reference)" : "--method dpo or orpo only";
+    public static string AppliesToWhat(IRunSetting s) => SupervisedOnly.Contains(s) ? "--method lora, qlora or full only"
+        : s == OrpoAlpha ? "--method orpo only" : s == Beta ? "--method dpo only (ORPO's weight is --orpo-alpha)" : DpoOnly.Contains(s) ? "--method dpo only (ORPO has no reference)" : "--method dpo or orpo only";
 
     /// The setting a key path names: `lora.r` or the bare key `r`; an unknown one is refused with the nearest key.
     public static IRunSetting Find(string keyPath)

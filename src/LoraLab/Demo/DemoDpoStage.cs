@@ -8,12 +8,14 @@ using LoraLab.Training;
 
 namespace LoraLab.Demo;
 
-/// `demo --dpo`: the DPO stage's settings. Not yet tuned: measured once (beta 0.1, lr 1e-3, 60 steps) they widen the
-/// held-out rewards margin but drop "repeat" exact match to 0, so a lower lr or fewer steps is still to be chosen.
+/// `demo --dpo`: the DPO stage's settings, chosen by a sweep of lr × beta from the demo's SFT adapter (60 steps, 16
+/// pairs; 2026-12-07, 2-core AMD EPYC): lr 1e-3 drove "repeat" exact match to 0 % (beta 0.1) or 80 % (beta 0.5); lr
+/// 2e-4 kept every task at its SFT score, and beta 0.5 reached 92.8 % held-out rewards accuracy against the SFT
+/// reference (beta 0.1: 85.6 %).
 public sealed record DemoDpoOptions
 {
-    public double Beta { get; init; } = 0.1;
-    public double Lr { get; init; } = 1e-3;
+    public double Beta { get; init; } = 0.5;
+    public double Lr { get; init; } = 2e-4;
     public int Steps { get; init; } = 60;
 }
 

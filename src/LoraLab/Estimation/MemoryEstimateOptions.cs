@@ -19,8 +19,8 @@ public sealed record MemoryEstimateOptions
     public string Device { get; init; } = "cpu";
     public bool GradCheckpointing { get; init; }
 
-    /// The method spellings are the run setting's (RunChoices.Method).
-    public static readonly string[] Methods = [.. Configuration.RunChoices.Method.Items.Select(i => i.Name)];
+    /// The method spellings are the run setting's (RunChoices.Method), of the next-token methods the estimate models.
+    public static readonly string[] Methods = [.. Configuration.RunChoices.Supervised.Select(Configuration.RunChoices.Method.NameOf)];
 
     public int DtypeBytes => Precision switch
     {

@@ -42,4 +42,23 @@ public class SweepDpoTests
         (code, stdout, err) = CliRunner.Run("report", outDir);
         Assert.True(code == 0, err + stdout);
     }
+
+    /// A sweep's run configs pin only what the sweep gave: a --ref-adapter run takes the adapter's r and alpha, which
+    /// a config listing every default (r: 8) would contradict, failing every run.
+    [Fact]
+    public void ADpoSweepFromAReferenceAdapterTrainsWithTheAdaptersShape()
+    {
+        var fixtures = RepoFixtures.Path_("dpo");
+        var dir = TempDir.New();
+        var config = Path.Combine(dir, "sweep.yaml");
+        File.WriteAllText(config, $"base:\n  method: dpo\n  model: {RepoFixtures.Path_("tiny-chat")}\n" +
+            $"  data: {Path.Combine(fixtures, "prefs.jsonl")}\n  ref_adapter: {Path.Combine(fixtures, "adapter")}\n  template: plain\n" +
+            "  batch_size: 2\n  micro_batch_size: 2\n  max_steps: 2\n  val_fraction: 0\n  lora_dropout: 0\n" +
+            "grid:\n  lr: [0.01, 0.001]\n");
+        var outDir = Path.Combine(dir, "sweep");
+        var (code, stdout, err) = CliRunner.Run("sweep", "--config", config, "--out", outDir);
+        Assert.True(code == 0, err + stdout);
+        foreach (var run in Directory.GetDirectories(Path.Combine(outDir, "runs")))
+            Assert.Contains("r: 4", File.ReadAllText(Path.Combine(run, LoraLab.Training.RunFolder.RunYaml)));
+    }
 }

@@ -93,4 +93,31 @@ public class DpoObjectiveTests
         foreach (var key in new[] { "dpo_loss", "rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy" })
             Assert.True(Math.Abs(expected.GetProperty(key).GetDouble() - scores.GetProperty(key).GetProperty("value").GetDouble()) < 1e-4, key);
     }
+
+    [Fact]
+    public void Eval_task_dpo_refuses_pairs_it_would_have_to_cut_and_beta_without_the_task()
+    {
+        var dir = TempDir.New();
+        var longPair = Path.Combine(dir, "long.jsonl");
+        File.WriteAllLines(longPair, [JsonSerializer.Serialize(new { prompt = string.Join(" ", Enumerable.Repeat("word", 700)), chosen = "Yes.", rejected = "No." })]);
+        var (code, _, err) = CliRunner.Run("eval", "--model", ModelDir, "--adapter", AdapterDir, "--data", longPair, "--task", "dpo");
+        Assert.Equal(2, code);
+        Assert.Contains("do not fit the model's context of 512 tokens", err);
+
+        var text = Path.Combine(dir, "text.jsonl");
+        File.WriteAllLines(text, [JsonSerializer.Serialize(new { text = "a b c d" })]);
+        (code, _, err) = CliRunner.Run("eval", "--model", ModelDir, "--data", text, "--beta", "0.5");
+        Assert.Equal(2, code);
+        Assert.Contains("--beta applies to --task dpo", err);
+    }
+
+    [Theory]
+    [InlineData("bench")]
+    [InlineData("estimate")]
+    public void Bench_and_estimate_refuse_the_preference_methods_they_do_not_model(string verb)
+    {
+        var (code, _, err) = CliRunner.Run(verb, "--arch", "small", "--method", "dpo");
+        Assert.Equal(2, code);
+        Assert.Contains("dpo", err);
+    }
 }

@@ -147,12 +147,14 @@ public class DpoTrainTests
     }
 
     [Theory]
-    [InlineData(new[] { "--method", "lora", "--beta", "0.2" }, "--beta applies to --method dpo or orpo only")]
+    [InlineData(new[] { "--method", "lora", "--beta", "0.2" }, "--beta applies to --method dpo only (ORPO's weight is --orpo-alpha)")]
     [InlineData(new[] { "--orpo-alpha", "0.5" }, "--orpo-alpha applies to --method orpo only")]
     [InlineData(new[] { "--method", "orpo", "--precompute-ref" }, "--precompute-ref applies to --method dpo only")]
     [InlineData(new[] { "--loss", "ipo", "--label-smoothing", "0.1" }, "--label-smoothing applies to the sigmoid loss only")]
     [InlineData(new[] { "--max-prompt-length", "600" }, "must be below --max-seq-length")]
-    [InlineData(new[] { "--packing" }, "preference pairs are not packed")]
+    [InlineData(new[] { "--packing" }, "--packing applies to --method lora, qlora or full only")]
+    [InlineData(new[] { "--long-examples", "drop" }, "--long-examples applies to --method lora, qlora or full only")]
+    [InlineData(new[] { "--method", "orpo", "--beta", "0.5" }, "--beta applies to --method dpo only")]
     [InlineData(new[] { "--streams", "2" }, "preference runs run one stream")]
     [InlineData(new[] { "--stop-rate-prompts", "4" }, "--stop-rate-prompts applies to --method lora, qlora or full only")]
     public void Settings_a_method_would_ignore_are_refused(string[] extra, string message)

@@ -23,8 +23,10 @@ public static class PreferenceTask
     {
         int context = model.Config.MaxPositionEmbeddings;
         var set = new PreferenceEncoder(tok, template, context, context - 1).Encode(records, source);
-        if (set.Stats.Dropped > 0)
-            throw new UserException($"{source}: {set.Stats.Dropped} pairs do not fit the model's context of {context} tokens; shorten them");
+        // Scored whole or not at all: a cut completion (or prompt) would score another pair than the file's.
+        int cut = set.Stats.Dropped + set.Stats.PromptsCut + set.Stats.CompletionsCut;
+        if (cut > 0)
+            throw new UserException($"{source}: {set.Stats.Dropped + set.Stats.PromptsCut} prompts and {set.Stats.CompletionsCut} completions do not fit the model's context of {context} tokens; shorten those pairs");
         var settings = PreferenceSettings.Dpo(beta);
         var loader = new PreferenceLoader(set.Pairs, tok, batchPairs, seed: 0, shuffle: false);
         List<double> loss = [], chosen = [], rejected = [];
