@@ -64,20 +64,40 @@ public class DpoTrainTests
         .Where(p => !p.name.Contains("lora_"))
         .ToDictionary(p => p.name, p => { using var c = p.parameter.detach().cpu().contiguous(); return c.bytes.ToArray(); });
 
+    /// The demo base widened to ~150 MB of fp32 weights (random), with the demo tokenizer: big enough that a second
+    /// copy of the base (a reference model beside the policy) would show in the peak against the same LoRA run.
+    static string WideBase(string dir)
+    {
+        var demo = Path.Combine(LoraLab.Demo.DemoAssets.Locate(), LoraLab.Demo.DemoAssets.BaseFolder);
+        var cfg = LoraLab.Models.ModelConfig.Load(Path.Combine(demo, "config.json")) with
+        {
+            HiddenSize = 1024, IntermediateSize = 2816, NumHiddenLayers = 4, NumAttentionHeads = 8, NumKeyValueHeads = 8, HeadDim = 128,
+        };
+        var folder = Path.Combine(dir, "wide");
+        using (var m = new LoraLab.Models.CausalLM(cfg, ScalarType.Float32, CPU)) { m.InitializeRandom(5); ModelFolderWriter.Write(folder, m, ScalarType.Float32, demo); }
+        return folder;
+    }
+
     [Fact]
     public void Peak_memory_of_dpo_stays_within_a_quarter_of_the_same_lora_run()
     {
         var root = TempDir.New();
-        var (rc, _, err) = CliRunner.RunProcess(Train(Path.Combine(root, "dpo")));
+        var model = WideBase(root);
+        Assert.True(new FileInfo(Path.Combine(model, "model.safetensors")).Length > 140_000_000);
+        var pairs = Path.Combine(LoraLab.Demo.DemoAssets.Locate(), LoraLab.Demo.DemoAssets.DataFolder, LoraLab.Demo.DemoAssets.PrefsHeldOutFile);
+        string[] Common(string method, string data, string run) => ["train", "--method", method, "--model", model, "--data", data, "--out", Path.Combine(root, run),
+            "--batch-size", "4", "--micro-batch-size", "4", "--max-steps", "3", "--val-fraction", "0", "--lora-dropout", "0", "--threads", "2"];
+        var (rc, _, err) = CliRunner.RunProcess(Common("dpo", pairs, "dpo"));
         Assert.True(rc == 0, err);
-        // the same model, batch, sequence length and adapter on text made of the same pairs' prompts and chosen answers
+        // the same model, adapter and steps on the same rows as supervised text: each pair's prompt with its chosen and
+        // with its rejected answer, the 2 x 4 rows of a DPO batch in one batch of 8
         var sft = Path.Combine(root, "sft.jsonl");
-        File.WriteAllLines(sft, File.ReadAllLines(Pairs).Select(l => JsonNode.Parse(l)!).Select(p =>
-            new JsonObject { ["text"] = (string)p["prompt"]! + " " + (string)p["chosen"]! }.ToJsonString()));
-        var args = Train(Path.Combine(root, "lora")).ToList();
-        args[args.IndexOf("dpo")] = "lora";
-        args[args.IndexOf(Pairs)] = sft;
-        (rc, _, err) = CliRunner.RunProcess(args.ToArray());
+        File.WriteAllLines(sft, File.ReadAllLines(pairs).Select(l => JsonNode.Parse(l)!).SelectMany(p => new[] { "chosen", "rejected" }.Select(k =>
+            new JsonObject { ["text"] = (string)p["prompt"]! + (string)p[k]! }.ToJsonString())));
+        var lora = Common("lora", sft, "lora").ToList();
+        lora[lora.IndexOf("--batch-size") + 1] = "8";
+        lora[lora.IndexOf("--micro-batch-size") + 1] = "8";
+        (rc, _, err) = CliRunner.RunProcess([.. lora, "--template", "plain"]);
         Assert.True(rc == 0, err);
         double Peak(string run) => Rows(Path.Combine(root, run), "train").Max(r => (double)r["rss_mb"]!);
         Assert.True(Peak("dpo") <= 1.25 * Peak("lora"), $"dpo peaks at {Peak("dpo"):F0} MB, lora at {Peak("lora"):F0} MB");
