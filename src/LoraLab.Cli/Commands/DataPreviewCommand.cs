@@ -48,7 +48,7 @@ public sealed class DataPreviewSettings : CommandSettings
     [CommandOption(RunSettings.TrainOnInputsFlag)]
     public bool? TrainOnInputs { get; set; }
 
-    [CommandOption("--max-prompt-length <N>")]
+    [CommandOption(LoraLab.Configuration.RunSettings.MaxPromptLengthFlag)]
     [Description("Preference data: a prompt keeps its last N tokens (default: half of --max-seq-length, as TRL's 512 of 1024).")]
     public int? MaxPromptLength { get; set; }
 }

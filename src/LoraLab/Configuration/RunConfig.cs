@@ -94,7 +94,7 @@ public sealed class RunConfig
     public double OrpoAlpha { get; set; } = 0.1;
     /// Prompt tokens kept (the end); null = half of MaxSeqLength.
     public int? MaxPromptLength { get; set; }
-    public int PromptLimit => MaxPromptLength ?? MaxSeqLength / 2;
+    public int PromptLimit => MaxPromptLength ?? LoraLab.Data.Preferences.PreferenceEncoder.DefaultMaxPromptLength(MaxSeqLength);
     /// A supervised adapter: the policy's starting point and the frozen reference; null = a fresh adapter, the base as reference.
     public string? RefAdapter { get; set; }
     /// Compute the reference's log-probabilities once before training instead of in every step.
