@@ -50,15 +50,7 @@ public static class EvalTaskRunner
 
         if (s.Json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
-            {
-                task = kind, data = s.Data, format, examples = count,
-                results = columns.Select(c => new
-                {
-                    adapter = c.Adapter, template = c.Template,
-                    scores = c.Scores.ToDictionary(x => x.Metric, x => new { value = Finite(x.Value), stderr = Finite(x.StdErr) }),
-                }),
-            }));
+            Console.WriteLine(JsonSerializer.Serialize(new { task = kind, data = s.Data, format, examples = count, results = Results(columns) }));
             return 0;
         }
         AnsiConsole.Write(TaskTable.Build($"{Path.GetFileName(s.Data)}: {count} examples", columns));
@@ -66,6 +58,13 @@ public static class EvalTaskRunner
     }
 
     static double? Finite(double x) => double.IsFinite(x) ? x : null;
+
+    /// Each model's scores as --json prints them: adapter, template, and every score's value and standard error.
+    static IEnumerable<object> Results(IEnumerable<TaskColumn> columns) => columns.Select(c => new
+    {
+        adapter = c.Adapter, template = c.Template,
+        scores = c.Scores.ToDictionary(x => x.Metric, x => new { value = Finite(x.Value), stderr = Finite(x.StdErr) }),
+    });
 
     /// The run.yaml of a preference run (dpo, orpo) in `runDir`; null for any other folder.
     static LoraLab.Configuration.RunConfig? PreferenceRun(string runDir)
@@ -114,15 +113,7 @@ public static class EvalTaskRunner
         }
         if (s.Json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
-            {
-                task = PreferenceTask.Kind, data = s.Data, beta, examples = records.Count,
-                results = columns.Select(c => new
-                {
-                    adapter = c.Adapter, template = c.Template,
-                    scores = c.Scores.ToDictionary(x => x.Metric, x => new { value = Finite(x.Value), stderr = Finite(x.StdErr) }),
-                }),
-            }));
+            Console.WriteLine(JsonSerializer.Serialize(new { task = PreferenceTask.Kind, data = s.Data, beta, examples = records.Count, results = Results(columns) }));
             return 0;
         }
         AnsiConsole.Write(TaskTable.Build($"{Path.GetFileName(s.Data)}: {records.Count} pairs, beta {beta}", columns));
