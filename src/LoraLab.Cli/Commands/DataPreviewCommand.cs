@@ -72,13 +72,15 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
         var tok = TokenizerLoader.Load(s.Model);
         var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
-        var c = new RunConfig().With(new SettingLayer().Flag(RunSettings.Template, s.Template ?? recorded?.Template)
-            .Flag(RunSettings.MaxSeqLength, s.MaxSeqLength).Flag(RunSettings.LongExamples, s.LongExamples).Flag(RunSettings.TrainOnInputs, s.TrainOnInputs));
+        // Pairs are checked as `train --method dpo` checks them: the example settings it refuses are refused here too.
+        var c = new RunConfig { Method = pairs ? TrainMethod.Dpo : TrainMethod.Lora }.With(new SettingLayer().Flag(RunSettings.Template, s.Template ?? recorded?.Template)
+            .Flag(RunSettings.MaxSeqLength, s.MaxSeqLength).Flag(RunSettings.LongExamples, s.LongExamples).Flag(RunSettings.TrainOnInputs, s.TrainOnInputs)
+            .Flag(RunSettings.MaxPromptLength, s.MaxPromptLength));
         c.Validate(inputs: false);
         var template = PromptTemplate.Resolve(c.Template, tok.ChatTemplate);
         if (pairRecords is not null)
         {
-            var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, s.MaxPromptLength ?? PreferenceEncoder.DefaultMaxPromptLength(c.MaxSeqLength), recorded?.AddBos);
+            var encoder = new PreferenceEncoder(tok, template, c.MaxSeqLength, c.PromptLimit, recorded?.AddBos);
             PairPreviewOutput.Write(encoder, pairRecords, s.Data, s.Count);
             return 0;
         }

@@ -51,7 +51,7 @@ public sealed class EvalSettings : ModelSettings
     public double? Beta { get; set; }
 
     [CommandOption("--score-batch <N>")]
-    [Description("--task mc: choices scored per forward pass (padded on the right; the scores are those of one at a time).")]
+    [Description("--task mc: choices scored per forward pass; --task dpo: pairs per forward pass (padded on the right; the scores are those of one at a time).")]
     [DefaultValue(LoglikelihoodScorer.DefaultBatchSize)]
     public int ScoreBatch { get; set; } = LoglikelihoodScorer.DefaultBatchSize;
 

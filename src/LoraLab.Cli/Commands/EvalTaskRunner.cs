@@ -87,6 +87,7 @@ public static class EvalTaskRunner
         if (s.Adapters.Length == 0) s.Adapters = [adapter];
         s.Data ??= val;
         if (run.Method == LoraLab.Configuration.TrainMethod.Dpo) s.Beta ??= run.Beta;
+        else Console.Error.WriteLine($"note: {s.Run} is an ORPO run (no reference, no beta); it is scored as DPO against its base at beta {s.Beta ?? new LoraLab.Configuration.RunConfig().Beta}");
         s.Run = null;
     }
 

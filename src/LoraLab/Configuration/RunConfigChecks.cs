@@ -14,7 +14,8 @@ static class RunConfigChecks
         if (inputs)
         {
             if (string.IsNullOrWhiteSpace(c.Model)) errors.Add($"{RunSettings.Model.Flag} is required (a Hugging Face model folder)");
-            if (string.IsNullOrWhiteSpace(c.Data)) errors.Add($"{RunSettings.Data.Flag} is required (Alpaca/chat/text JSON, JSONL or Parquet)");
+            if (string.IsNullOrWhiteSpace(c.Data))
+                errors.Add($"{RunSettings.Data.Flag} is required ({(c.IsPreference ? "preference pairs: prompt, chosen, rejected" : "Alpaca/chat/text")} JSON, JSONL or Parquet)");
             if (string.IsNullOrWhiteSpace(c.Out)) errors.Add($"{RunSettings.Out.Flag} is required (a folder for the adapter, checkpoints and metrics)");
         }
         if (c.BatchSize >= 1 && c.MicroBatchSize >= 1 && (c.BatchSize < c.MicroBatchSize || c.BatchSize % c.MicroBatchSize != 0))
@@ -43,7 +44,7 @@ static class RunConfigChecks
     static void PreferenceChecks(RunConfig c, List<string> errors)
     {
         foreach (var s in RunSettings.All.Where(s => c.Origins.ContainsKey(s.Key) && !RunSettings.AppliesTo(s, c.Method)))
-            errors.Add($"{c.NameOf(s)} applies to {RunSettings.AppliesToWhat(s)}");
+            errors.Add($"{c.NameOf(s)} applies to {RunSettings.AppliesToWhat(s, c.Method)}");
         if (c.IsPreference && c.Streams > 1) errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: preference runs run one stream; use --streams 1");
         if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
             errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");

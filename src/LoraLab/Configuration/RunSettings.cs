@@ -152,8 +152,8 @@ public static class RunSettings
         "A supervised LoRA adapter (PEFT folder) as both the policy's starting point and the frozen reference (its r, alpha and targets are used).",
         c => c.RefAdapter, (c, v) => c.RefAdapter = v);
     public static readonly RunSetting<bool> PrecomputeRef = Switch(PreferenceS, PrecomputeRefFlag,
-        "Compute the reference's log-probabilities once before training (one forward pass fewer per step).",
-        c => c.PrecomputeRef, (c, v) => c.PrecomputeRef = v);
+        "Compute the reference's log-probabilities once before training (one forward pass fewer per step; the same numbers).",
+        c => c.PrecomputeRef, (c, v) => c.PrecomputeRef = v, learns: false);
 
     // output
     public static readonly RunSetting<string?> Out = Path(OutputS, OutFlag, "Output folder: adapter/, checkpoints/, metrics.jsonl, run.yaml.",
@@ -183,9 +183,11 @@ public static class RunSettings
     public static bool AppliesTo(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? method is not (TrainMethod.Dpo or TrainMethod.Orpo)
         : s.Section != Beta.Section || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
 
-    /// The methods setting `s` applies to, for the refusal of a setting given to another.
-    public static string AppliesToWhat(IRunSetting s) => SupervisedOnly.Contains(s) ? "--method lora, qlora or full only"
-        : s == OrpoAlpha ? "--method orpo only" : s == Beta ? "--method dpo only (ORPO's weight is --orpo-alpha)" : DpoOnly.Contains(s) ? "--method dpo only (ORPO has no reference)" : "--method dpo or orpo only";
+    /// The methods setting `s` applies to, for its refusal in a run of `method`.
+    public static string AppliesToWhat(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? "--method lora, qlora or full only"
+        : s == OrpoAlpha ? "--method orpo only"
+        : DpoOnly.Contains(s) ? "--method dpo only" + (method != TrainMethod.Orpo ? "" : s == Beta ? " (ORPO's weight is --orpo-alpha)" : " (ORPO has no reference)")
+        : "--method dpo or orpo only";
 
     /// The setting a key path names: `lora.r` or the bare key `r`; an unknown one is refused with the nearest key.
     public static IRunSetting Find(string keyPath)

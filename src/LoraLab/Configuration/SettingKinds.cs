@@ -37,7 +37,7 @@ static class SettingKinds
         new(section, flag, null, help, "a number", get, set, t => ParseDouble(t) is double v ? (true, v) : (false, null),
             v => v!.Value.ToString("R", CultureInfo.InvariantCulture), v => v!.Value, range, nullable: true, choice: false, changesLearning: true, isPath: false);
 
-    internal static RunSetting<bool> Switch(string section, string flag, string help, Func<RunConfig, bool> get, Action<RunConfig, bool> set) =>
+    internal static RunSetting<bool> Switch(string section, string flag, string help, Func<RunConfig, bool> get, Action<RunConfig, bool> set, bool learns = true) =>
         new(section, flag, null, help, "true or false", get, set, t => t.Trim().ToLowerInvariant() switch
             {
                 // YAML 1.1's spellings too, as YamlDotNet read them before
@@ -45,7 +45,7 @@ static class SettingKinds
                 "false" or "no" or "off" or "n" => (true, false),
                 _ => (false, false),
             },
-            v => v ? "true" : "false", v => v, null, nullable: false, choice: false, changesLearning: true, isPath: false);
+            v => v ? "true" : "false", v => v, null, nullable: false, choice: false, changesLearning: learns, isPath: false);
 
     internal static RunSetting<T> Choice<T>(string section, string flag, string help, Choices<T> choices, Func<RunConfig, T> get, Action<RunConfig, T> set)
         where T : struct, Enum =>

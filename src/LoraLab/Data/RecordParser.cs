@@ -26,8 +26,12 @@ public static class RecordParser
                 RequiredString(obj, origin, "output", "Alpaca records need 'instruction' and 'output'"));
         if (obj.ContainsKey("text")) return new TextRecord(origin, RequiredString(obj, origin, "text", "plain-text records need 'text'"));
         var found = obj.Count == 0 ? "none" : string.Join(", ", obj.Select(p => $"'{p.Key}'"));
-        throw new UserException($"{origin}: record has none of the known fields (found {found}); expected {ExpectedColumns}");
+        throw new UserException($"{origin}: record has none of the known fields (found {found}); expected {ExpectedColumns}" + PreferenceHint(obj));
     }
+
+    /// For a row with 'chosen' and 'rejected': preference pairs are trained and scored by other commands.
+    static string PreferenceHint(JsonObject obj) => obj.ContainsKey("chosen") && obj.ContainsKey("rejected")
+        ? "; this is preference data (prompt, chosen, rejected): train it with --method dpo or orpo, score it with eval --task dpo" : "";
 
     /// A list of turns with their roles normalised; errors name the field and turn (`prompt[1].role`).
     internal static IReadOnlyList<ChatMessage> ParseMessages(JsonObject obj, string origin, string field, string roleKey, string contentKey)

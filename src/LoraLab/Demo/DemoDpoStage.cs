@@ -58,6 +58,7 @@ public static class DemoDpoStage
         message?.Invoke($"DPO (beta {o.Beta:G}, from the SFT adapter {sftAdapter}): {o.Steps} steps of {demo.BatchSize} pairs, lr {o.Lr:G3}; train {run.TrainSummary}");
         // run.yaml as `train` writes it, so `report OUT/dpo` and `eval` read the stage like any run
         File.WriteAllText(Path.Combine(runDir, RunFolder.RunYaml), RunRecord.ForYaml(run.Config, run.Trainer, null).ToYaml());
+        PreferenceJsonl.Write(Path.Combine(runDir, RunFolder.Validation), run.Preferences!.ValidationRecords);
         if (onStep is not null) run.Trainer.Step += onStep;
         var result = run.Trainer.Run(null, cancel);
         run.Loaded.Model.eval();

@@ -43,7 +43,8 @@ public static class EvalData
                 }
                 else if (InstructionFields.FirstOrDefault(f => root.TryGetProperty(f, out _)) is { } field)
                     throw NeedsTemplate(path, lineNo, $"a record with '{field}'");
-                else throw new UserException($"{path}:{lineNo}: record has neither 'input_ids' nor 'text'");
+                else throw new UserException($"{path}:{lineNo}: record has neither 'input_ids' nor 'text'"
+                    + (root.TryGetProperty("chosen", out _) && root.TryGetProperty("rejected", out _) ? "; this is preference data: score it with --task dpo" : ""));
             }
         }
         if (result.Count == 0) throw new UserException($"{path}: no records");

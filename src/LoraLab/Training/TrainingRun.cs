@@ -111,8 +111,7 @@ public sealed class TrainingRun : IDisposable
             var store = new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!),
                 AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
             var trainer = new Trainer(loaded.Model, trainable.Parameters, c, objective, c.Out!, store);
-            string Line(PreferenceSet s) => PreferenceData.Describe(s) + (s.TruncationNote.Length > 0 ? "; " + s.TruncationNote : "");
-            return new TrainingRun(c, loaded, tok, template, Line(data.Train), data.Validation is null ? null : Line(data.Validation), lora, trainable.Summary,
+            return new TrainingRun(c, loaded, tok, template, data.Train.TruncationNote, data.Validation?.TruncationNote, lora, trainable.Summary,
                 trainable.Count, ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, [], data);
         }
         catch

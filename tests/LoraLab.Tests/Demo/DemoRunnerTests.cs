@@ -98,6 +98,8 @@ public class DemoRunnerTests
             var reference = PeftFormatRef(d.RunDir);
             Assert.Equal(Path.GetFullPath(report.Training.SavedDir), Path.GetFullPath(reference));
             Assert.Contains("\"val_rewards_accuracy\"", File.ReadAllText(Path.Combine(d.RunDir, "metrics.jsonl")));
+            // the held-out pairs beside run.yaml, so `eval --run OUT/dpo` scores the stage like any run
+            Assert.Equal(d.HeldOutPairs, File.ReadAllLines(Path.Combine(d.RunDir, RunFolder.Validation)).Length);
             using var json = JsonDocument.Parse(File.ReadAllText(report.ReportPath));
             var rewards = json.RootElement.GetProperty("dpo").GetProperty("rewards");
             Assert.Equal(["base", "sft", "dpo"], rewards.EnumerateObject().Select(p => p.Name));

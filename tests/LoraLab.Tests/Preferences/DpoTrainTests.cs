@@ -167,7 +167,7 @@ public class DpoTrainTests
     }
 
     [Theory]
-    [InlineData(new[] { "--method", "lora", "--beta", "0.2" }, "--beta applies to --method dpo only (ORPO's weight is --orpo-alpha)")]
+    [InlineData(new[] { "--method", "lora", "--beta", "0.2" }, "--beta applies to --method dpo only")]
     [InlineData(new[] { "--orpo-alpha", "0.5" }, "--orpo-alpha applies to --method orpo only")]
     [InlineData(new[] { "--method", "orpo", "--precompute-ref" }, "--precompute-ref applies to --method dpo only")]
     [InlineData(new[] { "--loss", "ipo", "--label-smoothing", "0.1" }, "--label-smoothing applies to the sigmoid loss only")]
@@ -223,6 +223,38 @@ public class DpoTrainTests
         Assert.Equal(2, root.GetProperty("examples").GetInt32());
         var last = evals.Last(r => (int)r["step"]! == 4);
         Assert.Equal((double)last["val_loss"]!, root.GetProperty("results")[0].GetProperty("scores").GetProperty("dpo_loss").GetProperty("value").GetDouble(), 1e-4);
+    }
+
+    [Fact]
+    public void A_resume_may_switch_to_a_precomputed_reference_which_gives_the_same_steps()
+    {
+        var root = TempDir.New();
+        var whole = Path.Combine(root, "whole");
+        Assert.Equal(0, CliRunner.Run(Train(whole, "--max-steps", "4", "--save-every", "2")).Code);
+        var forked = Path.Combine(root, "forked");
+        var (code, _, err) = CliRunner.Run("train", "--resume", Path.Combine(whole, RunFolder.CheckpointsFolder, "step-000002"), "--out", forked, "--precompute-ref");
+        Assert.True(code == 0, err);
+        var (a, b) = (Rows(whole, "train"), Rows(forked, "train"));
+        for (int i = 2; i < 4; i++) Assert.Equal((double)a[i]["loss"]!, (double)b[i]["loss"]!, 1e-5);
+    }
+
+    [Fact]
+    public void Pairs_given_to_supervised_commands_are_named_and_data_preview_refuses_what_train_would()
+    {
+        var dir = TempDir.New();
+        var (code, _, err) = CliRunner.Run("train", "--model", Model, "--data", Pairs, "--out", Path.Combine(dir, "r"), "--max-steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("this is preference data", err);
+        (code, _, err) = CliRunner.Run("eval", "--model", Model, "--data", Pairs);
+        Assert.Equal(2, code);
+        Assert.Contains("this is preference data", err);
+
+        (code, _, err) = CliRunner.Run("data", "preview", "--model", Model, "--data", Pairs, "--train-on-inputs");
+        Assert.Equal(2, code);
+        Assert.Contains("--train-on-inputs applies to --method lora, qlora or full only", err);
+        (code, _, err) = CliRunner.Run("data", "preview", "--model", Model, "--data", Pairs, "--max-prompt-length", "600");
+        Assert.Equal(2, code);
+        Assert.Contains("must be below", err);
     }
 
     [Fact]

@@ -9,11 +9,7 @@ using Parameter = TorchSharp.Modules.Parameter;
 namespace LoraLab.Training.Preferences;
 
 /// The preference data a run trains and validates on: the encoded pairs and the held-out records.
-public sealed record PreferenceData(PreferenceSet Train, PreferenceSet? Validation, IReadOnlyList<PreferenceRecord> ValidationRecords)
-{
-    public static string Describe(PreferenceSet set) =>
-        $"{set.Stats.Pairs} pairs ({set.Stats.Dropped} dropped), {set.Stats.Tokens} tokens, {set.Stats.ChosenTokens + set.Stats.RejectedTokens} completion tokens";
-}
+public sealed record PreferenceData(PreferenceSet Train, PreferenceSet? Validation, IReadOnlyList<PreferenceRecord> ValidationRecords);
 
 /// The steps a preference run (--method dpo / orpo) adds to RunSetup's: its data read as pairs, a supervised reference
 /// adapter adopted, the reference log-probabilities computed up front when asked, and the objective.
@@ -75,7 +71,13 @@ public static class PreferenceRunSetup
     public static PreferenceObjective Objective(RunConfig c, CausalLM model, IReadOnlyList<Parameter> trainable, PreferenceData data,
         ITokenizer tok, Action<string>? log = null)
     {
-        if (c.RefAdapter is not null) PeftFormat.LoadInto(c.RefAdapter, model);
+        if (c.RefAdapter is not null)
+            try { PeftFormat.LoadInto(c.RefAdapter, model); }
+            catch (UserException e) // its r and targets are this run's, so a shape that differs means another base
+            {
+                throw new UserException($"{RunSettings.RefAdapter.Flag.Split(' ')[0]} {c.RefAdapter} does not fit this base ({c.Model}): it was made for a " +
+                                        $"model of other shapes ({e.Message.Replace(" (different --r?)", "")})");
+            }
         var settings = PreferenceSettings.From(c);
         var train = new PreferenceLoader(data.Train.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: true);
         var val = data.Validation is null ? null : new PreferenceLoader(data.Validation.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: false);
