@@ -53,15 +53,12 @@ public static class StopRate
     public static StopRateResult Measure(CausalLM model, IReadOnlyList<int[]> prompts, IReadOnlyCollection<int> stopIds, int maxNewTokens = DefaultMaxNewTokens)
     {
         if (stopIds.Count == 0) throw new UserException("no stop token ids: cannot measure whether generation stops");
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             var opts = new SamplingOptions { MaxNewTokens = maxNewTokens, Temperature = 0, StopIds = stopIds };
             int stopped = prompts.Count(p => TextGenerator.Generate(model, p, opts).Stopped);
             return new StopRateResult(prompts.Count, stopped, maxNewTokens);
         }
-        finally { if (wasTraining) model.train(); }
     }
 
     /// The tuned model's stop rate and, when it carries LoRA adapters, the base's (adapters switched off).

@@ -34,9 +34,7 @@ public static class GenerationTask
         int maxNewTokens = DefaultMaxNewTokens, Regex? answerPattern = null)
     {
         var opts = new SamplingOptions { MaxNewTokens = maxNewTokens, Temperature = 0, StopIds = encoding.StopIds };
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             var outcomes = new List<GenerationOutcome>(examples.Count);
             foreach (var e in examples)
@@ -48,7 +46,6 @@ public static class GenerationTask
             }
             return new GenerationTaskResult(outcomes);
         }
-        finally { if (wasTraining) model.train(); }
     }
 
     public static string Extract(string reply, Regex? answerPattern)

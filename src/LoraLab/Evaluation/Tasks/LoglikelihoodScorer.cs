@@ -28,9 +28,7 @@ public static class LoglikelihoodScorer
         var result = new double[requests.Count];
         // longest first, so a batch pads little
         var order = Enumerable.Range(0, requests.Count).OrderByDescending(i => inputs[i].Ids.Length).ToArray();
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             using var _ = no_grad();
             for (int start = 0; start < order.Length; start += batchSize)
@@ -61,7 +59,6 @@ public static class LoglikelihoodScorer
                 for (int b = 0; b < batch.Length; b++) result[batch[b]] = sums[b];
             }
         }
-        finally { if (wasTraining) model.train(); }
         return result;
     }
 }

@@ -30,9 +30,7 @@ public static class PreferenceTask
         var settings = PreferenceSettings.Dpo(beta);
         var loader = new PreferenceLoader(set.Pairs, tok, batchPairs, seed: 0, shuffle: false);
         List<double> loss = [], chosen = [], rejected = [];
-        bool training = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             using var _ = no_grad();
             foreach (var batch in loader.Epoch(0))
@@ -45,7 +43,6 @@ public static class PreferenceTask
                 rejected.AddRange(Values(terms.RewardsRejected));
             }
         }
-        finally { if (training) model.train(); }
         return
         [
             TaskScore.Mean(Loss, loss), TaskScore.Mean(RewardsChosen, chosen), TaskScore.Mean(RewardsRejected, rejected),

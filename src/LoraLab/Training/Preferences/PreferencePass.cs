@@ -41,9 +41,7 @@ public static class PreferencePass
     public static (double Loss, Dictionary<string, double> Metrics) Evaluate(CausalLM model, PreferenceSettings s, IEnumerable<PreferenceBatch> pairs,
         ReferenceLogps? reference)
     {
-        bool training = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             using var _ = no_grad();
             using var totals = new PreferenceTotals(s, model.Device);
@@ -56,6 +54,5 @@ public static class PreferencePass
             }
             return totals.Result();
         }
-        finally { if (training) model.train(); }
     }
 }

@@ -19,9 +19,7 @@ public sealed class ReferenceLogps
     {
         var chosen = new float[pairCount];
         var rejected = new float[pairCount];
-        bool training = model.training;
-        model.eval();
-        try
+        using (EvalMode.On(model))
         {
             using var _ = no_grad();
             using var off = adaptersOff ? AdaptersOff.On(model) : null;
@@ -38,7 +36,6 @@ public sealed class ReferenceLogps
                 }
             }
         }
-        finally { if (training) model.train(); }
         return new ReferenceLogps(chosen, rejected);
     }
 
