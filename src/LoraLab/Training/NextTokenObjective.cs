@@ -19,7 +19,7 @@ public sealed class NextTokenObjective(CausalLM model, IReadOnlyList<Parameter> 
 
     public StepOutcome Step(optim.Optimizer opt, IReadOnlyList<IStepBatch> window, Action? beforeUpdate)
     {
-        _step ??= new TrainingStep(model, trainable, maxGradNorm, model.Dtype == ScalarType.Float16 ? new LossScaler() : null, streams);
+        _step ??= TrainingStep.ForRun(model, trainable, maxGradNorm, streams);
         var (loss, norm, blewUp) = _step.Run(opt, window.Cast<Batch>().ToList(), beforeUpdate);
         return new StepOutcome(loss, norm, blewUp);
     }

@@ -222,12 +222,10 @@ public sealed class Trainer
         var v = _objective.Validate();
         p.LastValLoss = v.Loss;
         var r = new EvalReport(p.Step, p.Epoch + 1, v.Loss, v.Perplexity ?? double.NaN, epochEnd, trainLoss) { Metrics = v.Metrics };
-        // Validation metrics carry val_ in front, as val_loss does (TRL's eval_ prefix).
-        var named = v.Metrics?.ToDictionary(m => "val_" + m.Key, m => m.Value);
-        if (v.Perplexity is double ppl)
-            metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = v.Loss, val_perplexity = ppl, train_loss = trainLoss }, named);
-        else
-            metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = v.Loss, train_loss = trainLoss }, named);
+        // Validation metrics carry val_ in front, as val_loss does (TRL's eval_ prefix); a preference loss has no perplexity.
+        var extra = v.Metrics?.ToDictionary(m => "val_" + m.Key, m => m.Value) ?? [];
+        if (v.Perplexity is double ppl) extra["val_perplexity"] = ppl;
+        metrics.Write(new { type = epochEnd ? "epoch" : "eval", step = p.Step, epoch = p.Epoch + 1, val_loss = v.Loss, train_loss = trainLoss }, extra);
         Evaluated?.Invoke(r);
         p.Evaluations.Add(r);
     }

@@ -79,7 +79,7 @@ public sealed class TrainingRun : IDisposable
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!), AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
+                : Adapters(c, loaded.Model, lora, builder);
             var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, train.Stats.ToString(), val?.Stats.ToString(), lora, trainable.Summary, trainable.Count,
                 ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>(), null);
@@ -108,8 +108,7 @@ public sealed class TrainingRun : IDisposable
             var data = PreferenceRunSetup.Encode(c, tok, template, records.Train, records.Validation);
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var objective = PreferenceRunSetup.Objective(c, loaded.Model, trainable.Parameters.Select(t => t.Param).ToList(), data, tok, log);
-            var store = new AdapterStore(loaded.Model, lora, Path.GetFullPath(c.Model!),
-                AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
+            var store = Adapters(c, loaded.Model, lora, builder);
             var trainer = new Trainer(loaded.Model, trainable.Parameters, c, objective, c.Out!, store);
             return new TrainingRun(c, loaded, tok, template, data.Train.TruncationNote, data.Validation?.TruncationNote, lora, trainable.Summary,
                 trainable.Count, ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, [], data);
@@ -120,6 +119,11 @@ public sealed class TrainingRun : IDisposable
             throw;
         }
     }
+
+    /// The run's adapter in PEFT format, with the template, BOS/EOS policy, base and its storage it was trained with.
+    static AdapterStore Adapters(RunConfig c, CausalLM model, LoraConfig lora, ExampleBuilder builder) =>
+        new(model, lora, Path.GetFullPath(c.Model!),
+            AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
 
     /// What the frozen projection weights take in memory (packed, for QLoRA).
     static long FrozenBytes(CausalLM model) => model.Projections().Sum(p =>

@@ -50,6 +50,10 @@ public sealed class TrainingStep : IDisposable
     const string TrainedTablesRefusal = "the embedding or output layer is trained (full fine-tuning)";
     const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
 
+    /// The step a training run takes on `model`: with dynamic loss scaling when the model computes in fp16.
+    public static TrainingStep ForRun(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, int streams = 1) =>
+        new(model, trainable, maxGradNorm, model.Dtype == ScalarType.Float16 ? new LossScaler() : null, streams);
+
     /// The same refusal from a run's settings alone, so `train` and `bench` can say it before loading anything.
     public static void CheckStreams(int streams, string method, double loraDropout)
     {

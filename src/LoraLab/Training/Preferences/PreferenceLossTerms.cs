@@ -36,8 +36,8 @@ public sealed class PreferenceLossTerms : IDisposable
             var ar = policyRejected.div(countRejected.clamp_min(1));
             var logOdds = ac.sub(ar).sub(Log1mExp(ac).sub(Log1mExp(ar)));
             var orLoss = nn.functional.logsigmoid(logOdds).mul(-s.OrpoAlpha);
-            return Keep(new PreferenceLossTerms(orLoss, ac.detach().mul(s.OrpoAlpha), ar.detach().mul(s.OrpoAlpha),
-                policyChosen.sum().neg(), logOdds.detach()));
+            return new PreferenceLossTerms(orLoss, ac.detach().mul(s.OrpoAlpha), ar.detach().mul(s.OrpoAlpha),
+                policyChosen.sum().neg(), logOdds.detach()).MoveToOuterDisposeScope();
         }
         if (refChosen is null || refRejected is null) throw new InvalidOperationException("DPO needs the reference's log-probabilities");
         var chosenRatio = policyChosen.sub(refChosen);
@@ -58,7 +58,7 @@ public sealed class PreferenceLossTerms : IDisposable
                 if (s.LabelSmoothing > 0) loss = loss.sub(nn.functional.logsigmoid(bz.neg()).mul(s.LabelSmoothing));
                 break;
         }
-        return Keep(new PreferenceLossTerms(loss, chosenRatio.detach().mul(s.Beta), rejectedRatio.detach().mul(s.Beta), null, null));
+        return new PreferenceLossTerms(loss, chosenRatio.detach().mul(s.Beta), rejectedRatio.detach().mul(s.Beta), null, null).MoveToOuterDisposeScope();
     }
 
     /// log(1 − e^x) for x < 0, stable at both ends (Mächler): log(−expm1(x)) near 0, log1p(−e^x) far from it.
@@ -71,11 +71,12 @@ public sealed class PreferenceLossTerms : IDisposable
         return where(near, a, b);
     }
 
-    static PreferenceLossTerms Keep(PreferenceLossTerms t)
+    /// Every tensor of these terms moved to the dispose scope around the current one; returns this.
+    public PreferenceLossTerms MoveToOuterDisposeScope()
     {
-        t.PairLoss.MoveToOuterDisposeScope(); t.RewardsChosen.MoveToOuterDisposeScope(); t.RewardsRejected.MoveToOuterDisposeScope();
-        t.ChosenNllSum?.MoveToOuterDisposeScope(); t.LogOdds?.MoveToOuterDisposeScope();
-        return t;
+        PairLoss.MoveToOuterDisposeScope(); RewardsChosen.MoveToOuterDisposeScope(); RewardsRejected.MoveToOuterDisposeScope();
+        ChosenNllSum?.MoveToOuterDisposeScope(); LogOdds?.MoveToOuterDisposeScope();
+        return this;
     }
 
     public void Dispose()

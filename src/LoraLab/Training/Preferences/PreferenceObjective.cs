@@ -16,14 +16,13 @@ public sealed class PreferenceObjective(CausalLM model, IReadOnlyList<Parameter>
 {
     TrainingStep? _step;
 
-    public PreferenceSettings Settings => settings;
     public int BatchesPerEpoch => train.BatchesPerEpoch;
 
     public IEnumerable<IStepBatch> Epoch(int epoch, int skip) => train.Epoch(epoch, skip).Select(b => b.MoveTo(model.Device));
 
     public StepOutcome Step(optim.Optimizer opt, IReadOnlyList<IStepBatch> window, Action? beforeUpdate)
     {
-        _step ??= new TrainingStep(model, trainable, maxGradNorm, model.Dtype == ScalarType.Float16 ? new LossScaler() : null);
+        _step ??= TrainingStep.ForRun(model, trainable, maxGradNorm);
         using var scope = NewDisposeScope();
         var batches = window.Cast<PreferenceBatch>().ToList();
         long pairs = batches.Sum(b => (long)b.Pairs);

@@ -31,9 +31,7 @@ public static class PreferencePass
         }
         var (pc, pr) = (sums.narrow(0, 0, n), sums.narrow(0, n, n));
         var (cc, cr) = (counts.narrow(0, 0, n), counts.narrow(0, n, n));
-        var terms = PreferenceLossTerms.Compute(s, pc, pr, cc, cr, refChosen, refRejected);
-        terms.PairLoss.MoveToOuterDisposeScope(); terms.RewardsChosen.MoveToOuterDisposeScope(); terms.RewardsRejected.MoveToOuterDisposeScope();
-        terms.ChosenNllSum?.MoveToOuterDisposeScope(); terms.LogOdds?.MoveToOuterDisposeScope();
+        var terms = PreferenceLossTerms.Compute(s, pc, pr, cc, cr, refChosen, refRejected).MoveToOuterDisposeScope();
         return (terms, pc.MoveToOuterDisposeScope(), pr.MoveToOuterDisposeScope(), cc.MoveToOuterDisposeScope());
     }
 

@@ -86,8 +86,8 @@ public static class PreferenceRunSetup
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             bool off = c.RefAdapter is null;
-            trainRef = ReferenceLogps.Compute(model, new PreferenceLoader(data.Train.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: false), data.Train.Pairs.Count, off);
-            if (data.Validation is not null) valRef = ReferenceLogps.Compute(model, val!, data.Validation.Pairs.Count, off);
+            trainRef = ReferenceLogps.Compute(model, new PreferenceLoader(data.Train.Pairs, tok, c.MicroBatchSize, c.Seed, shuffle: false), off);
+            if (val is not null) valRef = ReferenceLogps.Compute(model, val, off);
             log?.Invoke($"reference log-probabilities ({(off ? "the base" : c.RefAdapter)}) computed once for {data.Train.Pairs.Count + (data.Validation?.Pairs.Count ?? 0)} pairs in {clock.Elapsed.TotalSeconds:F1} s");
         }
         return new PreferenceObjective(model, trainable, settings, train, val, c.MaxGradNorm, trainRef, valRef);

@@ -9,10 +9,7 @@ public sealed record PreferenceSettings(TrainMethod Method, PreferenceLoss Loss,
     public static PreferenceSettings From(RunConfig c) => new(c.Method, c.Loss, c.Beta, c.LabelSmoothing, c.OrpoAlpha);
 
     /// DPO with the sigmoid loss and `beta` (what `eval --task dpo` reports).
-    public static PreferenceSettings Dpo(double beta, PreferenceLoss loss = PreferenceLoss.Sigmoid) => new(TrainMethod.Dpo, loss, beta, 0, 0.1);
+    public static PreferenceSettings Dpo(double beta) => new(TrainMethod.Dpo, PreferenceLoss.Sigmoid, beta, 0, 0.1);
 
     public bool UsesReference => Method == TrainMethod.Dpo;
-
-    /// The loss's name in metrics and messages: dpo (sigmoid), ipo, hinge, orpo.
-    public string Name => Method == TrainMethod.Orpo ? "orpo" : Loss switch { PreferenceLoss.Ipo => "ipo", PreferenceLoss.Hinge => "hinge", _ => "dpo" };
 }

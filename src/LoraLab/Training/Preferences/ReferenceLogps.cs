@@ -15,10 +15,10 @@ public sealed class ReferenceLogps
 
     /// One pass over `pairs` (in order, no gradients, eval mode) with the model as it is now: its adapters switched off
     /// when `adaptersOff` (the base as reference), or on (a supervised adapter as reference).
-    public static ReferenceLogps Compute(CausalLM model, PreferenceLoader pairs, int pairCount, bool adaptersOff)
+    public static ReferenceLogps Compute(CausalLM model, PreferenceLoader pairs, bool adaptersOff)
     {
-        var chosen = new float[pairCount];
-        var rejected = new float[pairCount];
+        var chosen = new float[pairs.PairCount];
+        var rejected = new float[pairs.PairCount];
         using (EvalMode.On(model))
         {
             using var _ = no_grad();
