@@ -1,0 +1,72 @@
+using LoraLab.IO;
+
+namespace LoraLab.Hub;
+
+/// The Hub cache as huggingface_hub lays it out, so a model fetched by Python is found here and the other way round:
+///   {cache}/models--{org}--{name}/blobs/{etag}                 the bytes, named by their ETag (sha256 for LFS files)
+///   {cache}/models--{org}--{name}/snapshots/{commit}/{file}    relative symlinks into blobs/
+///   {cache}/models--{org}--{name}/refs/{revision}              the commit a branch or tag pointed to
+///   {cache}/.locks/models--{org}--{name}/{etag}.lock           held while one process downloads that blob
+public sealed class HubCache(string root)
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public string RepoDir(HubRepoId repo) => Path.Combine(Root, repo.FolderName);
+    public string BlobPath(HubRepoId repo, string etag) => Path.Combine(RepoDir(repo), "blobs", etag);
+    public string IncompletePath(HubRepoId repo, string etag) => BlobPath(repo, etag) + ".incomplete";
+    public string LockPath(HubRepoId repo, string etag) => Path.Combine(Root, ".locks", repo.FolderName, etag + ".lock");
+    public string SnapshotDir(HubRepoId repo, string commit) => Path.Combine(RepoDir(repo), "snapshots", commit);
+    public string RefPath(HubRepoId repo, string revision) => Path.Combine(RepoDir(repo), "refs", revision);
+
+    /// The commit the cache holds for the repo's revision: the revision itself when it is a commit with a snapshot,
+    /// else what refs/{revision} says; null when the cache has neither.
+    public string? CommitFor(HubRepoId repo)
+    {
+        if (repo.RevisionIsCommit) return Directory.Exists(SnapshotDir(repo, repo.Revision)) ? repo.Revision : null;
+        var refPath = RefPath(repo, repo.Revision);
+        if (!File.Exists(refPath)) return null;
+        var commit = File.ReadAllText(refPath).Trim();
+        return commit.Length > 0 ? commit : null;
+    }
+
+    /// Records that `repo`'s revision points at `commit` (nothing to record when the revision is the commit).
+    public void WriteRef(HubRepoId repo, string commit)
+    {
+        if (repo.Revision == commit) return;
+        var path = RefPath(repo, repo.Revision);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path) && File.ReadAllText(path).Trim() == commit) return;
+        AtomicFile.WriteAllText(path, commit);
+    }
+
+    /// The snapshot's file when it is there and its blob is whole (a dangling link counts as missing).
+    public bool HasFile(HubRepoId repo, string commit, string file) => File.Exists(Path.Combine(SnapshotDir(repo, commit), file));
+
+    /// Points snapshots/{commit}/{file} at blobs/{etag} with a relative symlink (as Python does, so the cache can
+    /// be moved); replaces an older link atomically.
+    public void Link(HubRepoId repo, string commit, string file, string etag)
+    {
+        var link = Path.Combine(SnapshotDir(repo, commit), file);
+        var dir = Path.GetDirectoryName(link)!;
+        Directory.CreateDirectory(dir);
+        var target = Path.GetRelativePath(dir, BlobPath(repo, etag));
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(link)}.{Guid.NewGuid():N}.tmp");
+        File.CreateSymbolicLink(tmp, target);
+        File.Move(tmp, link, overwrite: true);
+    }
+
+    /// Every repo folder in the cache with the bytes of its blobs, largest first (for `doctor`).
+    public IReadOnlyList<(string Repo, long Bytes)> Repos()
+    {
+        if (!Directory.Exists(Root)) return [];
+        return Directory.EnumerateDirectories(Root, "*--*")
+            .Select(d => (Repo: Path.GetFileName(d), Bytes: BlobBytes(d)))
+            .OrderByDescending(r => r.Bytes).ToList();
+    }
+
+    static long BlobBytes(string repoDir)
+    {
+        var blobs = Path.Combine(repoDir, "blobs");
+        return Directory.Exists(blobs) ? new DirectoryInfo(blobs).EnumerateFiles().Sum(f => f.Length) : 0;
+    }
+}

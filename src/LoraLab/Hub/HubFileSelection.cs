@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace LoraLab.Hub;
+
+/// Which of a repo's files to fetch. For loading (the default): the config and generation config, the tokenizer
+/// files, an adapter's config and provenance, and the safetensors weights: the shards its index names when it has
+/// one, else model.safetensors / adapter_model.safetensors, else every top-level safetensors file. Never pickles
+/// (`*.bin`, `*.pt`, ...: loading one can run code) and never other formats (.msgpack, .h5, .onnx, .gguf).
+/// With `--include` globs: the files they match, still never pickles.
+public static class HubFileSelection
+{
+    /// Small files loading reads, fetched first (the index says which shards follow).
+    public static readonly IReadOnlyList<string> MetadataFiles =
+    [
+        "config.json", "generation_config.json",
+        "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+        "chat_template.jinja", "chat_template.json",
+        "adapter_config.json", "loralab_adapter.json",
+        IndexFile,
+    ];
+
+    public const string IndexFile = "model.safetensors.index.json";
+
+    static readonly string[] PickleExtensions = [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"];
+
+    public static bool IsPickle(string file) => PickleExtensions.Any(e => file.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+
+    /// The metadata files the repo has.
+    public static IReadOnlyList<string> Metadata(IReadOnlyList<string> files) => MetadataFiles.Where(files.Contains).ToList();
+
+    /// The weight files to fetch once the metadata is local (`readLocal` reads a fetched file's text).
+    public static IReadOnlyList<string> Weights(IReadOnlyList<string> files, Func<string, string> readLocal)
+    {
+        if (files.Contains(IndexFile))
+        {
+            var shards = ShardsOf(readLocal(IndexFile), IndexFile);
+            var missing = shards.Where(s => !files.Contains(s)).ToList();
+            if (missing.Count > 0) throw new UserException($"{IndexFile} names shards the repo does not have: {string.Join(", ", missing)}");
+            return shards;
+        }
+        foreach (var single in new[] { "model.safetensors", "adapter_model.safetensors" })
+            if (files.Contains(single)) return [single];
+        return files.Where(f => !f.Contains('/') && f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)).ToList();
+    }
+
+    /// The distinct shard files of a safetensors index's weight_map, in first-seen order.
+    public static IReadOnlyList<string> ShardsOf(string indexJson, string source)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(indexJson);
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new UserException($"{source}: no \"weight_map\" object");
+            return map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Where(s => s.Length > 0).Distinct().ToList();
+        }
+        catch (JsonException e) { throw new UserException($"{source}: not valid JSON ({e.Message})"); }
+    }
+
+    /// The files matching any of `globs` (`*` and `?` within a path segment, `**` across them), pickles left out.
+    public static IReadOnlyList<string> Matching(IReadOnlyList<string> files, IReadOnlyList<string> globs)
+    {
+        var patterns = globs.Select(ToRegex).ToList();
+        return files.Where(f => !IsPickle(f) && patterns.Any(p => p.IsMatch(f))).ToList();
+    }
+
+    static Regex ToRegex(string glob)
+    {
+        var pattern = Regex.Escape(glob).Replace(@"\*\*", "\u0001").Replace(@"\*", "[^/]*").Replace(@"\?", "[^/]").Replace("\u0001", ".*");
+        return new Regex("^" + pattern + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+
+namespace LoraLab.Hub;
+
+/// Turns what a user wrote for a model or an adapter into a local folder: an existing path is itself; a value that
+/// is not one and reads as `org/name[@revision]` is a Hugging Face Hub repo, fetched into (or found in) the shared
+/// cache, and its snapshot folder is the answer; anything else comes back unchanged for the caller's own
+/// "not found" message. Each value is resolved once per process.
+public static class ModelSource
+{
+    /// Where download progress goes (the CLI sets its bars); null is silent.
+    public static IDownloadProgress? Progress { get; set; }
+    /// `--offline`: the cache only, as HF_HUB_OFFLINE=1.
+    public static bool ForceOffline { get; set; }
+
+    static readonly ConcurrentDictionary<string, string> Resolved = new();
+
+    /// The environment the Hub calls use: the process's variables, with `--offline` on top.
+    public static HubEnvironment Environment()
+    {
+        var env = HubEnvironment.FromEnvironment();
+        return ForceOffline ? env with { Offline = true } : env;
+    }
+
+    /// The Hub repo `value` names, or null when it is an existing path or cannot be a repo id.
+    public static HubRepoId? HubRepo(string? value) =>
+        value is null || Directory.Exists(value) || File.Exists(value) ? null : HubRepoId.TryParse(value);
+
+    /// `value` as a local folder (see the type's comment).
+    public static string Resolve(string value)
+    {
+        if (HubRepo(value) is not { } repo) return value;
+        var env = Environment();
+        return Resolved.GetOrAdd($"{env.Offline}|{env.Endpoint}|{env.CacheDir}|{repo}", _ => Fetch(value, repo, env));
+    }
+
+    /// `value` resolved when given, null otherwise.
+    public static string? ResolveOptional(string? value) => value is null ? null : Resolve(value);
+
+    /// What an adapter records as its base (`base_model_name_or_path`): the repo id for a Hub model, as PEFT
+    /// records it, else the folder's full path.
+    public static string BaseModelName(string value) => HubRepo(value) is { } repo ? repo.Id : Path.GetFullPath(value);
+
+    static string Fetch(string value, HubRepoId repo, HubEnvironment env)
+    {
+        try { return new HubDownloader(env, Progress).Snapshot(repo); }
+        catch (Exception e) when (e is HubRepoNotFoundException or HubUnreachableException)
+        {
+            throw new UserException($"{value}: no such local folder, and as a Hugging Face Hub repo: {e.Message}", e);
+        }
+    }
+}
