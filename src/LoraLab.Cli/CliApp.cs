@@ -14,6 +14,9 @@ public static class CliApp
         {
             Out = new Spectre.Console.AnsiConsoleOutput(Console.Out),
         });
+        var downloads = new Hub.DownloadProgressBars(Console.Error); // stderr: stdout stays the command's output
+        LoraLab.Hub.ModelSource.Progress = downloads;
+        LoraLab.Hub.ModelSource.ForceOffline = false; // --offline sets it for its command (OfflineInterceptor)
         var app = new CommandApp();
         app.Configure(config =>
         {
@@ -21,6 +24,7 @@ public static class CliApp
             config.Settings.Console = Spectre.Console.AnsiConsole.Console; // help too (Spectre caches the first console otherwise)
             config.PropagateExceptions();
             config.SetHelpProvider(new DefaultsHelpProvider(config.Settings));
+            config.SetInterceptor(new Hub.OfflineInterceptor());
             config.UseStrictParsing(); // an unknown or misspelt flag is an error, not silently ignored
             CommandRegistry.Register(config);
         });
@@ -29,7 +33,7 @@ public static class CliApp
             CliArgs.RefuseAfterDoubleDash(args);
             return app.Run(FlagAliases.Rewrite(args, Console.Error));
         }
-        catch (Exception e) when (e is UserException or CommandParseException or CommandRuntimeException)
+        catch (Exception e) when (Ended(downloads) && (e is UserException or CommandParseException or CommandRuntimeException))
         {
             Console.Error.WriteLine($"error: {(e is UserException ? null : FlagErrors.Reword(e, args)) ?? e.Message}");
             return 2;
@@ -44,5 +48,13 @@ public static class CliApp
             Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message} (set LORALAB_DEBUG=1 for the stack trace)");
             return 1;
         }
+        finally { downloads.Close(); }
+    }
+
+    /// Ends a download bar left open by a failure before the error line is printed (a filter, so it runs first).
+    static bool Ended(Hub.DownloadProgressBars downloads)
+    {
+        downloads.Close();
+        return true;
     }
 }

@@ -6,7 +6,7 @@ namespace LoraLab.Cli.Commands;
 /// Model flags plus `--adapter`, for commands that run a base model with an optional LoRA adapter.
 public class AdapterSettings : ModelSettings
 {
-    [CommandOption("--adapter <DIR>")]
-    [Description("PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied on top of --model.")]
+    [CommandOption(SharedFlags.Adapter)]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + " (adapter_config.json + adapter_model.safetensors) applied on top of --model.")]
     public string? Adapter { get; set; }
 }

@@ -6,15 +6,19 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class AdapterValidateSettings : CommandSettings
+public sealed class AdapterValidateSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
-    [CommandOption("--model <DIR>")]
-    [Description("The base model folder the adapter is meant for.")]
+    [CommandOption(SharedFlags.Model)]
+    [Description("The base model the adapter is meant for: a " + SharedFlags.FolderOrHubId + " (default: the base the adapter records).")]
     public string? Model { get; set; }
 
-    [CommandOption("--adapter <DIR>")]
-    [Description("PEFT LoRA adapter folder.")]
+    [CommandOption(SharedFlags.Adapter)]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + ".")]
     public string? Adapter { get; set; }
+
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
 }
 
 /// `loralab adapter validate`: does this adapter fit this base? Matched modules and their shapes, agreement with the
@@ -24,10 +28,13 @@ public sealed class AdapterValidateCommand : Command<AdapterValidateSettings>
 {
     public override int Execute(CommandContext context, AdapterValidateSettings s, CancellationToken cancellation)
     {
-        if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (the base model folder)");
-        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder)");
-        using var loaded = ModelLoader.Load(s.Model, new LoadOptions { LoadTokenizer = false });
-        var cfg = PeftFormat.Load(s.Adapter, loaded.Model);   // any module or shape mismatch stops here (exit 2)
+        const string modelRequired = "--model is required (the base model folder or Hub id)";
+        if (string.IsNullOrWhiteSpace(s.Model) && string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException(modelRequired);
+        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder or Hub id)");
+        var adapterDir = ModelInputs.Adapter(s.Adapter)!;
+        var modelDir = ModelInputs.Model(s.Model, adapterDir, modelRequired);
+        using var loaded = ModelLoader.Load(modelDir, new LoadOptions { LoadTokenizer = false });
+        var cfg = PeftFormat.Load(adapterDir, loaded.Model);   // any module or shape mismatch stops here (exit 2)
         var adapters = LoraInjector.Adapters(loaded.Model);
 
         var modules = new Table().Title("matched modules").AddColumns("module", "layers", "A (r, in)", "B (out, r)", "scaling");
@@ -36,8 +43,8 @@ public sealed class AdapterValidateCommand : Command<AdapterValidateSettings>
         AnsiConsole.Write(modules);
         AnsiConsole.MarkupLine($"{adapters.Count} modules matched; every tensor of {Markup.Escape(PeftFormat.WeightsFile)} has the shape its base module needs");
 
-        var provenance = AdapterProvenance.Read(s.Adapter);
-        var comparison = AdapterLoading.CompareBase(provenance, s.Model);
+        var provenance = AdapterProvenance.Read(adapterDir);
+        var comparison = AdapterLoading.CompareBase(provenance, modelDir);
         var base_ = new Table().Title("base model").AddColumns("check", "result");
         if (comparison is null)
             base_.AddRow("fingerprint", $"[grey]not recorded (no {AdapterProvenance.FileName}; not trained by loralab)[/]");

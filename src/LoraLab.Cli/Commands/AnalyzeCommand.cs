@@ -8,19 +8,23 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class AnalyzeSettings : CommandSettings
+public sealed class AnalyzeSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandArgument(0, "<ADAPTER>")]
-    [Description("PEFT adapter folder.")]
+    [Description("PEFT adapter " + SharedFlags.FolderOrHubId + ".")]
     public string Adapter { get; set; } = "";
 
-    [CommandOption("--base <DIR>")]
-    [Description("The base model folder: adds ‖ΔW‖/‖W‖ per module.")]
+    [CommandOption("--base " + LoraLab.Configuration.RunSettings.FolderOrHubIdPlaceholder)]
+    [Description("The base model " + SharedFlags.FolderOrHubId + ": adds ‖ΔW‖/‖W‖ per module.")]
     public string? Base { get; set; }
 
     [CommandOption("--out <DIR>")]
     [Description("Also write rank_pattern.yaml (each module's rank at 90% energy, r + rank_pattern as PEFT's LoraConfig has them, usable as `train --config`) and effective_rank.png (layer × module heat map) here.")]
     public string? Out { get; set; }
+
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
 
     [CommandOption("--overwrite")]
     [Description("Write into a non-empty --out folder.")]
@@ -34,11 +38,13 @@ public sealed class AnalyzeCommand : Command<AnalyzeSettings>
 
     public override int Execute(CommandContext context, AnalyzeSettings s, CancellationToken cancellation)
     {
-        if (s.Base is not null && AdapterLoading.CompareBase(AdapterProvenance.Read(s.Adapter), s.Base) is { Matches: false } c)
+        string adapterDir = ModelInputs.Adapter(s.Adapter) ?? s.Adapter;
+        string? baseDir = ModelInputs.Adapter(s.Base); // a model, resolved as an adapter is
+        if (baseDir is not null && AdapterLoading.CompareBase(AdapterProvenance.Read(adapterDir), baseDir) is { Matches: false } c)
             Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Base} ({c.Describe()})");
-        var modules = AdapterAnalyzer.Analyze(s.Adapter, s.Base);
+        var modules = AdapterAnalyzer.Analyze(adapterDir, baseDir);
         using var held = s.Out is null ? null
-            : OutputFolder.Claim(s.Out, s.Overwrite, [new("adapter", s.Adapter), new("--base", s.Base ?? "")]);
+            : OutputFolder.Claim(s.Out, s.Overwrite, [new("adapter", adapterDir), new("--base", baseDir ?? "")]);
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Title(Markup.Escape($"ΔW = s·B·A of {s.Adapter}: singular values and effective rank"))
             .AddColumns("layer", "module", "r", "σ₁ σ₂ σ₃", "r90", "r99", "‖ΔW‖_F");

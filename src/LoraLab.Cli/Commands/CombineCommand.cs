@@ -6,10 +6,10 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class CombineSettings : CommandSettings
+public sealed class CombineSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandArgument(0, "<ADAPTERS>")]
-    [Description("PEFT adapter folders trained on the same base.")]
+    [Description("PEFT adapters trained on the same base, each a " + SharedFlags.FolderOrHubId + ".")]
     public string[] Adapters { get; set; } = [];
 
     [CommandOption("--weights <W>")]
@@ -44,6 +44,10 @@ public sealed class CombineSettings : CommandSettings
     [Description("Folder for the combined adapter; must not exist or be empty unless --overwrite.")]
     public string? Out { get; set; }
 
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
+
     [CommandOption("--overwrite")]
     [Description("Replace a non-empty --out folder.")]
     public bool Overwrite { get; set; }
@@ -57,7 +61,7 @@ public sealed class CombineCommand : Command<CombineSettings>
         if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write the combined adapter to)");
         var report = AdapterCombiner.Combine(new CombineOptions
         {
-            AdapterDirs = s.Adapters, Weights = ParseWeights(s.Weights, s.Adapters.Length),
+            AdapterDirs = s.Adapters.Select(a => ModelInputs.Adapter(a) ?? a).ToArray(), Weights = ParseWeights(s.Weights, s.Adapters.Length),
             Method = CombineMethods.Parse(s.Method), Rank = s.Rank, Density = s.Density, Seed = s.Seed,
             MajoritySign = s.MajoritySign is null ? null : CombineMethods.ParseMajoritySign(s.MajoritySign),
             OutDir = s.Out, Overwrite = s.Overwrite,

@@ -4,11 +4,17 @@ using Spectre.Console.Cli;
 namespace LoraLab.Cli.Commands;
 
 /// Flags shared by every command that runs a model.
-public class ModelSettings : CommandSettings
+public class ModelSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
-    [CommandOption("--model <DIR>")]
-    [Description("Hugging Face model folder (config.json, *.safetensors, tokenizer.json or tokenizer.model).")]
+    public const string ModelRequired = "--model is required (a Hugging Face model folder or Hub id)";
+
+    [CommandOption(SharedFlags.Model)]
+    [Description("The model: a " + SharedFlags.FolderOrHubId + " (config.json, *.safetensors, tokenizer.json or tokenizer.model). Default with --adapter: the base the adapter records.")]
     public string? Model { get; set; }
+
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
 
     [CommandOption(SharedFlags.Device)]
     [Description(SharedFlags.DeviceHelp)]
@@ -23,7 +29,4 @@ public class ModelSettings : CommandSettings
     [CommandOption(SharedFlags.Threads)]
     [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
-
-    public string RequireModel() =>
-        string.IsNullOrWhiteSpace(Model) ? throw new LoraLab.UserException("--model is required (a Hugging Face model folder)") : Model!;
 }

@@ -9,11 +9,15 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class DataPreviewSettings : CommandSettings
+public sealed class DataPreviewSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
-    [CommandOption("--model <DIR>")]
-    [Description("Model folder whose tokenizer (tokenizer.json or tokenizer.model) training would use.")]
+    [CommandOption(SharedFlags.Model)]
+    [Description("Model " + SharedFlags.FolderOrHubId + " whose tokenizer (tokenizer.json or tokenizer.model) training would use (default with --adapter: the base it records).")]
     public string? Model { get; set; }
+
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
 
     [CommandOption("--data <FILE>")]
     [Description("Training data, as for `loralab train --data`.")]
@@ -29,8 +33,8 @@ public sealed class DataPreviewSettings : CommandSettings
     [CommandOption(RunSettings.TemplateFlag)]
     public string? Template { get; set; }
 
-    [CommandOption("--adapter <DIR>")]
-    [Description("Preview with the template (unless --template is given) and BOS policy this adapter was trained with (its loralab_adapter.json).")]
+    [CommandOption(SharedFlags.Adapter)]
+    [Description("An adapter (" + SharedFlags.FolderOrHubId + "): preview with the template (unless --template is given) and BOS policy this adapter was trained with (its loralab_adapter.json).")]
     public string? Adapter { get; set; }
 
     [CommandOption(RunSettings.MaxSeqLengthFlag)]
@@ -60,7 +64,8 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
 {
     public override int Execute(CommandContext context, DataPreviewSettings s, CancellationToken cancellation)
     {
-        if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (a model folder with a tokenizer)");
+        const string modelRequired = "--model is required (a model folder or Hub id with a tokenizer)";
+        if (string.IsNullOrWhiteSpace(s.Model) && s.Adapter is null) throw new UserException(modelRequired);
         if (string.IsNullOrWhiteSpace(s.Data)) throw new UserException("--data is required (a dataset file)");
         if (s.Count < 1) throw new UserException("-n must be at least 1");
         var read = DataReadOptions.From(s.MaxRecordBytes, s.EncodingErrors);
@@ -69,8 +74,9 @@ public sealed class DataPreviewCommand : Command<DataPreviewSettings>
             throw new UserException($"--max-prompt-length: {s.Data} is supervised data, not preference pairs ('prompt', 'chosen', 'rejected')");
         var pairRecords = pairs ? PreferenceReader.Load(s.Data, read) : null;
         var records = pairs ? [] : DatasetReader.Load(s.Data, read);
-        var tok = TokenizerLoader.Load(s.Model);
-        var recorded = s.Adapter is null ? null : AdapterProvenance.Read(s.Adapter)
+        var adapterDir = ModelInputs.Adapter(s.Adapter);
+        var tok = TokenizerLoader.Load(ModelInputs.Model(s.Model, adapterDir, modelRequired));
+        var recorded = adapterDir is null ? null : AdapterProvenance.Read(adapterDir)
             ?? throw new UserException($"{s.Adapter}: no {AdapterProvenance.FileName} (the adapter records no template); use --template");
         // Pairs are checked as `train --method dpo` checks them: the example settings it refuses are refused here too.
         var c = new RunConfig { Method = pairs ? TrainMethod.Dpo : TrainMethod.Lora }.With(new SettingLayer().Flag(RunSettings.Template, s.Template ?? recorded?.Template)

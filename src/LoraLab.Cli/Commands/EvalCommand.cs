@@ -10,8 +10,8 @@ namespace LoraLab.Cli.Commands;
 
 public sealed class EvalSettings : ModelSettings
 {
-    [CommandOption("--adapter <DIR>")]
-    [Description("PEFT LoRA adapter folder applied on top of --model. With --task, repeat it to score several side by side; 'none' is the base alone.")]
+    [CommandOption(SharedFlags.Adapter)]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + " applied on top of --model. With --task, repeat it to score several side by side; 'none' is the base alone.")]
     public string[] Adapters { get; set; } = [];
 
     /// The one adapter of a loss evaluation (null for none).
@@ -134,7 +134,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         string? template = null;
         if (Directory.Exists(adapter))
         {
-            if (s.Model is null && run.Model is { } recorded && !Path.IsPathFullyQualified(recorded))
+            if (s.Model is null && run.Model is { } recorded && !Path.IsPathFullyQualified(recorded) && LoraLab.Hub.HubRepoId.TryParse(recorded) is null)
                 throw LoraLab.Training.RunRecord.RelativePath(yaml, LoraLab.Configuration.RunSettings.Model, recorded);
             s.Model ??= run.Model; s.Adapter ??= adapter;
         }

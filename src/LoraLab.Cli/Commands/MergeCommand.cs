@@ -6,15 +6,19 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class MergeSettings : CommandSettings
+public sealed class MergeSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
-    [CommandOption("--model <DIR>")]
-    [Description("The base model folder the adapter was trained on.")]
+    [CommandOption(SharedFlags.Model)]
+    [Description("The base model the adapter was trained on: a " + SharedFlags.FolderOrHubId + " (default: the base the adapter records).")]
     public string? Model { get; set; }
 
-    [CommandOption("--adapter <DIR>")]
-    [Description("PEFT LoRA adapter folder.")]
+    [CommandOption(SharedFlags.Adapter)]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + ".")]
     public string? Adapter { get; set; }
+
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
 
     [CommandOption("--out <DIR>")]
     [Description("Folder for the merged model; must not exist or be empty unless --overwrite.")]
@@ -47,15 +51,18 @@ public sealed class MergeCommand : Command<MergeSettings>
 {
     public override int Execute(CommandContext context, MergeSettings s, CancellationToken cancellation)
     {
-        if (string.IsNullOrWhiteSpace(s.Model)) throw new UserException("--model is required (the base model folder)");
-        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder)");
+        const string modelRequired = "--model is required (the base model folder or Hub id)";
+        if (string.IsNullOrWhiteSpace(s.Model) && string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException(modelRequired);
+        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder or Hub id)");
         if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write)");
-        if (AdapterLoading.CompareBase(AdapterProvenance.Read(s.Adapter), s.Model) is { Matches: false } c)
-            Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Model} ({c.Describe()}); the merged model may be wrong");
+        var adapterDir = ModelInputs.Adapter(s.Adapter)!;
+        var modelDir = ModelInputs.Model(s.Model, adapterDir, modelRequired);
+        if (AdapterLoading.CompareBase(AdapterProvenance.Read(adapterDir), modelDir) is { Matches: false } c)
+            Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Model ?? modelDir} ({c.Describe()}); the merged model may be wrong");
         var device = Devices.Resolve(s.Device);
         var report = AdapterMerger.MergeToFolder(new MergeOptions
         {
-            BaseDir = s.Model, AdapterDir = s.Adapter, OutDir = s.Out, Overwrite = s.Overwrite, Device = device,
+            BaseDir = modelDir, AdapterDir = adapterDir, OutDir = s.Out, Overwrite = s.Overwrite, Device = device,
             OutDtype = s.SaveDtype is null ? null : Devices.ParseDtype(s.SaveDtype, device),
             BaseQuantization = s.BaseQuantization, Requantize = s.Requantize,
         });

@@ -14,11 +14,13 @@ public static class ModelSession
     public static LoadedModel Open(ModelSettings s, out AdapterLoadReport? adapter, LoadOptions? extra = null) =>
         Open(s, (s as AdapterSettings)?.Adapter, out adapter, extra);
 
-    /// The base with the adapter in `adapterDir` (none when null): `eval` loads one per adapter it compares.
-    public static LoadedModel Open(ModelSettings s, string? adapterDir, out AdapterLoadReport? adapter, LoadOptions? extra = null)
+    /// The base with the adapter `adapterArg` (a folder or Hub id; none when null): `eval` loads one per adapter it
+    /// compares. Without --model the adapter's recorded base is used (ModelInputs.Model).
+    public static LoadedModel Open(ModelSettings s, string? adapterArg, out AdapterLoadReport? adapter, LoadOptions? extra = null)
     {
         adapter = null;
-        var dir = s.RequireModel();
+        var adapterDir = ModelInputs.Adapter(adapterArg);
+        var dir = ModelInputs.Model(s.Model, adapterDir, ModelSettings.ModelRequired);
         var device = Devices.Resolve(s.Device);
         TorchRuntime.SetThreads(s.Threads);
         var dtype = Devices.ParseDtype(s.Precision, device);

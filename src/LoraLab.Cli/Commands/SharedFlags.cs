@@ -14,6 +14,13 @@ public static class SharedFlags
     /// Models.KnownConfigs.Names, written out because an attribute needs a constant (a test keeps them equal).
     public const string ArchNames = "tiny, small, medium, llama-2-7b, llama-2-13b, llama-3-8b, mistral-7b";
 
+    /// A model or an adapter: a folder or a Hugging Face Hub id (ModelSource.Resolve).
+    public const string Model = RunSettings.ModelFlag;
+    public const string Adapter = "--adapter " + RunSettings.FolderOrHubIdPlaceholder;
+    public const string FolderOrHubId = RunSettings.FolderOrHubIdHelp;
+    public const string Offline = "--offline";
+    public const string OfflineHelp = "Use the Hugging Face cache only, as HF_HUB_OFFLINE=1.";
+
     public const string Threads = RunSettings.ThreadsFlag;
     public const string ThreadsHelp = RunSettings.ThreadsHelp;
     public const string Device = RunSettings.DeviceFlag;

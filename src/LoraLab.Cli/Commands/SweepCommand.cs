@@ -6,8 +6,12 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class SweepSettings : CommandSettings
+public sealed class SweepSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
+
     [CommandOption("--config <YAML>")]
     [Description("Sweep file: base: (train settings, keys as in `train --config`), grid: (setting → list of values; every combination) and/or runs: (a list of overrides, each optionally with name:).")]
     public string? ConfigFile { get; set; }

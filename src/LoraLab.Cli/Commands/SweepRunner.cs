@@ -97,6 +97,7 @@ sealed class SweepRunner(string outDir, IReadOnlyList<SweepTask> tasks)
         var (file, prefix) = Self();
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         SweepChild.Mark(psi); // it ends if this sweep is killed
+        if (LoraLab.Hub.ModelSource.ForceOffline) psi.Environment["HF_HUB_OFFLINE"] = "1"; // sweep --offline: each run too
         // --overwrite: the folder is the sweep's own, and one that is not finished (killed, failed) is trained again from the start
         foreach (var a in prefix.Concat(["train", "--config", config, "--out", run.Config.Out!, "--overwrite"])) psi.ArgumentList.Add(a);
         var log = Path.Combine(logs, run.Name + ".log");

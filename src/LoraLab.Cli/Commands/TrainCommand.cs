@@ -30,8 +30,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         // of its own (non-empty only with --overwrite), and the checkpoint it starts from is one of its inputs.
         bool inPlace = resume?.RunDir is { } runDir && RealPath.Same(outDir, runDir);
         var fork = resume is not null && !inPlace ? resume.CheckpointDir() : null;
+        // A Hub id names no local folder, so it cannot overlap --out.
         using var outLock = OutputFolder.Claim(outDir, s.Overwrite || inPlace,
-            [new(RunSettings.Model.Flag, config.Model!), new(RunSettings.Data.Flag, config.Data!), new(RunSettings.ValData.Flag, config.ValData ?? ""), new("--resume", fork ?? "")]);
+            [new(RunSettings.Model.Flag, LoraLab.Hub.ModelSource.HubRepo(config.Model) is null ? config.Model! : ""), new(RunSettings.Data.Flag, config.Data!), new(RunSettings.ValData.Flag, config.ValData ?? ""), new("--resume", fork ?? "")]);
         // Leftovers of killed writes are finished or removed first: what Recover puts back is part of the folder
         // as found, which a failed run must leave as it is.
         AtomicDirectory.Recover(outDir, RunFolder.IsReplacedWhole);

@@ -7,7 +7,7 @@ namespace LoraLab.Cli.Commands;
 
 /// `loralab train` flags. Each run setting's spelling, help and range are RunSettings' and its default RunConfig's
 /// (the help provider shows both); this class only lets Spectre parse them, and ToLayer binds each one explicitly.
-public sealed class TrainSettings : CommandSettings
+public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandOption("--config <YAML>")][Description("YAML run config (keys as the flags with underscores: micro_batch_size; flat or grouped by section: lora: {r: 16}); flags given on the command line override it.")]
     public string? ConfigFile { get; set; }
@@ -19,6 +19,8 @@ public sealed class TrainSettings : CommandSettings
     public string? Resume { get; set; }
     [CommandOption("--allow-config-change")][Description("On --resume, apply settings that differ from the run's run.yaml (data, base, seed, batch, LoRA shape, schedule); they are recorded.")]
     public bool AllowConfigChange { get; set; }
+    [CommandOption(SharedFlags.Offline)][Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
     [CommandOption("--report")][Description("At the end, write the run's report (plots and final metrics, as `loralab report`) into RUN_DIR/report.")]
     public bool Report { get; set; }
 

@@ -28,7 +28,8 @@ public sealed record AdapterProvenance
     public string? BaseModel { get; init; }
     public BaseFingerprint? BaseFingerprint { get; init; }
 
-    /// The record of a training run that renders examples with `builder` on the base in `baseModelDir`.
+    /// The record of a training run that renders examples with `builder` on the base in `baseModelDir` (a folder or a
+    /// Hub id, recorded as ModelSource.BaseModelName).
     public static AdapterProvenance ForTraining(ExampleBuilder builder, string baseModelDir, string? quantization) => new()
     {
         Template = builder.Template.Name,
@@ -41,8 +42,8 @@ public sealed record AdapterProvenance
         TrainOnInputs = builder.Options.TrainOnInputs,
         MaxSeqLength = builder.Options.MaxSeqLength,
         BaseQuantization = quantization,
-        BaseModel = Path.GetFullPath(baseModelDir),
-        BaseFingerprint = BaseFingerprint.Compute(baseModelDir),
+        BaseModel = Hub.ModelSource.BaseModelName(baseModelDir),
+        BaseFingerprint = BaseFingerprint.Compute(Hub.ModelSource.Resolve(baseModelDir)),
     };
 
     /// A builder that renders prompts as training did: the recorded template and BOS policy. Differences between

@@ -8,7 +8,7 @@ namespace LoraLab.Configuration;
 /// is the flag's name with underscores), help and range. Defaults live in RunConfig's initialisers.
 public static class RunSettings
 {
-    public const string ModelFlag = "--model <DIR>", MethodFlag = "--method <METHOD>", DeviceFlag = "--device <DEVICE>",
+    public const string ModelFlag = "--model " + FolderOrHubIdPlaceholder, MethodFlag = "--method <METHOD>", DeviceFlag = "--device <DEVICE>",
         PrecisionFlag = "--precision <P>", QuantizeFlag = "--quantize <Q>", ThreadsFlag = "--threads <N>", StreamsFlag = "--streams <N>",
         DataFlag = "--data <FILE>", ValDataFlag = "--val-data <FILE>", MaxRecordBytesFlag = "--max-record-bytes <BYTES>",
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
@@ -23,8 +23,10 @@ public static class RunSettings
         EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
         LogEveryFlag = "--log-every <N>", StopRatePromptsFlag = "--stop-rate-prompts <N>", OutFlag = "--out <DIR>",
         BetaFlag = "--beta <B>", LossFlag = "--loss <LOSS>", LabelSmoothingFlag = "--label-smoothing <E>", OrpoAlphaFlag = "--orpo-alpha <A>",
-        MaxPromptLengthFlag = "--max-prompt-length <N>", RefAdapterFlag = "--ref-adapter <DIR>", PrecomputeRefFlag = "--precompute-ref";
+        MaxPromptLengthFlag = "--max-prompt-length <N>", RefAdapterFlag = "--ref-adapter " + FolderOrHubIdPlaceholder, PrecomputeRefFlag = "--precompute-ref";
 
+    /// What a flag taking a model or an adapter accepts (Hub.ModelSource.Resolve), in help text (Spectre markup: `[[` is `[`).
+    public const string FolderOrHubIdPlaceholder = "<DIR|ORG/NAME>", FolderOrHubIdHelp = "folder or Hugging Face Hub id org/name[[@revision]]";
     public const string ThreadsHelp = "CPU threads for libtorch (unset: the physical cores).", DeviceHelp = "auto (CUDA if available, else CPU), cpu or cuda.";
     public const string MaxRecordBytesHelp = "Largest data record (one JSONL line or JSON array element) in bytes; a longer one is an error naming its line.";
     public const string EncodingErrorsHelp = "strict: bytes in the data that are not UTF-8 are an error naming file, line and byte; replace: they become U+FFFD.";
@@ -34,7 +36,7 @@ public static class RunSettings
         PreferenceS = "preference";
 
     // base
-    public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a Hugging Face model folder.", c => c.Model, (c, v) => c.Model = v);
+    public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a " + FolderOrHubIdHelp + ".", c => c.Model, (c, v) => c.Model = v);
     public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag,
         "lora, qlora (4-bit base + LoRA), full (all weights; the baseline), dpo (a LoRA adapter on chosen/rejected pairs, the base as reference; --quantize for a 4-bit base) or orpo (reference-free odds ratio + NLL).",
         RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
@@ -149,7 +151,7 @@ public static class RunSettings
         "Prompt tokens kept, from the end (TRL's keep_end); unset = half of --max-seq-length. Completions are cut to fit --max-seq-length.",
         c => c.MaxPromptLength, (c, v) => c.MaxPromptLength = v, NumberRange.AtLeast(1));
     public static readonly RunSetting<string?> RefAdapter = Path(PreferenceS, RefAdapterFlag,
-        "A supervised LoRA adapter (PEFT folder) as both the policy's starting point and the frozen reference (its r, alpha and targets are used).",
+        "A supervised LoRA adapter (PEFT; a " + FolderOrHubIdHelp + ") as both the policy's starting point and the frozen reference (its r, alpha and targets are used).",
         c => c.RefAdapter, (c, v) => c.RefAdapter = v);
     public static readonly RunSetting<bool> PrecomputeRef = Switch(PreferenceS, PrecomputeRefFlag,
         "Compute the reference's log-probabilities once before training (one forward pass fewer per step; the same numbers).",

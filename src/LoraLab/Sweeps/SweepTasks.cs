@@ -41,7 +41,7 @@ public static class SweepTasks
     public static TaskScoreSet Score(string baseDir, string? adapterOrModelDir, string? template, IReadOnlyList<SweepTask> tasks, LoadOptions? load = null)
     {
         bool adapter = adapterOrModelDir is not null && File.Exists(Path.Combine(adapterOrModelDir, PeftFormat.ConfigFile));
-        using var loaded = ModelLoader.Load(adapter || adapterOrModelDir is null ? baseDir : adapterOrModelDir, load);
+        using var loaded = ModelLoader.Load(adapter || adapterOrModelDir is null ? Hub.ModelSource.Resolve(baseDir) : adapterOrModelDir, load);
         var report = adapter ? AdapterLoading.Load(adapterOrModelDir!, loaded) : null;
         var tok = loaded.RequireTokenizer();
         var builder = ServingTemplate.Builder(tok, template, report?.Provenance, new List<string>());

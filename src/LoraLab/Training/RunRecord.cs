@@ -34,11 +34,19 @@ public static class RunRecord
     {
         foreach (var s in Inputs)
         {
-            if (s.Get(recorded) is not string path || Path.IsPathFullyQualified(path)) continue;
+            if (s.Get(recorded) is not string path || Path.IsPathFullyQualified(path) || HubValued(s) && Hub.HubRepoId.TryParse(path) is not null) continue;
             if (given.ValueOf(s) is not string again) throw RelativePath(yamlPath, s, path);
             s.Set(recorded, again);
         }
     }
+
+    /// The settings whose value may be a Hugging Face Hub repo id instead of a folder.
+    static bool HubValued(IRunSetting s) => s == RunSettings.Model || s == RunSettings.RefAdapter;
+
+    /// A path setting's value as run.yaml records and messages show it: in full, but a Hub repo id as given (the
+    /// snapshot folder it resolves to changes with the cache and the revision).
+    public static string FullPath(IRunSetting s, string value) =>
+        HubValued(s) && Hub.ModelSource.HubRepo(value) is not null ? value : Path.GetFullPath(value);
 
     /// A recorded path relative to an unknown folder (see InputPaths).
     public static UserException RelativePath(string yamlPath, IRunSetting setting, string path) =>
@@ -73,7 +81,7 @@ public static class RunRecord
     {
         var r = c.Clone();
         foreach (var s in RunSettings.All.Where(s => s.IsPath))
-            if (s.Get(r) is string path) s.Set(r, Path.GetFullPath(path));
+            if (s.Get(r) is string path) s.Set(r, FullPath(s, path));
         r.Ran = new RunPlan
         {
             TotalSteps = trainer.TotalSteps, StepsPerEpoch = trainer.StepsPerEpoch,
@@ -89,7 +97,7 @@ public static class RunRecord
     static string Show(IRunSetting s, RunConfig c) => s.Get(c) switch
     {
         null => "(unset)",
-        string path when s.IsPath => Path.GetFullPath(path),
+        string path when s.IsPath => FullPath(s, path),
         var v => s.Format(v)!,
     };
 }

@@ -43,7 +43,8 @@ public static class RunSetup
         return (device, dtype);
     }
 
-    /// The LoRA adapters the config describes (null for full fine-tuning); `baseModel` is recorded in adapter_config.json.
+    /// The LoRA adapters the config describes (null for full fine-tuning); `baseModel` is recorded in adapter_config.json
+    /// (a Hub repo id as given, as PEFT records it; a folder as its full path).
     public static LoraConfig? Lora(RunConfig c, string? baseModel)
     {
         if (c.Method == TrainMethod.Full) return null;
@@ -51,7 +52,7 @@ public static class RunSetup
         {
             R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
             AlphaPattern = c.AlphaPattern ?? new Dictionary<string, double>(),
-            TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Path.GetFullPath(baseModel),
+            TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Hub.ModelSource.BaseModelName(baseModel),
         };
         lora.Validate("--targets/--r/--alpha");
         return lora;
@@ -66,7 +67,7 @@ public static class RunSetup
         if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
-        return ModelLoader.Load(c.Model!, load);
+        return ModelLoader.Load(Hub.ModelSource.Resolve(c.Model!), load); // run.yaml keeps the value given (a Hub id stays one)
     }
 
     /// A model of architecture `cfg` from random weights (pretraining, benchmarks), in the config's device, dtype and storage.

@@ -122,7 +122,7 @@ public sealed class TrainingRun : IDisposable
 
     /// The run's adapter in PEFT format, with the template, BOS/EOS policy, base and its storage it was trained with.
     static AdapterStore Adapters(RunConfig c, CausalLM model, LoraConfig lora, ExampleBuilder builder) =>
-        new(model, lora, Path.GetFullPath(c.Model!),
+        new(model, lora, Hub.ModelSource.BaseModelName(c.Model!),
             AdapterProvenance.ForTraining(builder, c.Model!, c.QuantizedBase ? RunChoices.Quantize.NameOf(c.BaseQuantization) : null));
 
     /// What the frozen projection weights take in memory (packed, for QLoRA).

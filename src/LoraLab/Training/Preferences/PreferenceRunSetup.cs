@@ -35,7 +35,7 @@ public static class PreferenceRunSetup
     public static void AdoptReferenceShape(RunConfig c)
     {
         if (c.RefAdapter is null) return;
-        var a = PeftFormat.ReadConfig(c.RefAdapter);
+        var a = PeftFormat.ReadConfig(Hub.ModelSource.Resolve(c.RefAdapter));
         if (a.TargetRegex is not null)
             throw new UserException($"{c.RefAdapter}: target_modules is a regular expression ({a.TargetRegex}); a reference adapter needs a list of module names");
         var adopted = c.Clone();
@@ -72,7 +72,7 @@ public static class PreferenceRunSetup
         ITokenizer tok, Action<string>? log = null)
     {
         if (c.RefAdapter is not null)
-            try { PeftFormat.LoadInto(c.RefAdapter, model); }
+            try { PeftFormat.LoadInto(Hub.ModelSource.Resolve(c.RefAdapter), model); }
             catch (UserException e) // its r and targets are this run's, so a shape that differs means another base
             {
                 throw new UserException($"{RunSettings.RefAdapter.Flag.Split(' ')[0]} {c.RefAdapter} does not fit this base ({c.Model}): it was made for a " +

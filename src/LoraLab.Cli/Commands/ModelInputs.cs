@@ -1,0 +1,28 @@
+using LoraLab.Adapters;
+using LoraLab.Hub;
+
+namespace LoraLab.Cli.Commands;
+
+/// A command's --model and --adapter values as local folders, resolved once where the command starts
+/// (ModelSource.Resolve: a folder is itself; `org/name[@revision]` is fetched into, or found in, the Hub cache).
+public static class ModelInputs
+{
+    public static string? Adapter(string? value) => string.IsNullOrWhiteSpace(value) ? null : ModelSource.Resolve(value);
+
+    /// The base model's folder: --model resolved; without --model, the base the adapter in `adapterDir` records
+    /// (adapter_config.json's base_model_name_or_path, a folder or a Hub id), as PEFT's AutoPeftModel loads it,
+    /// said on stderr; with neither, `required` is the error.
+    public static string Model(string? model, string? adapterDir, string required)
+    {
+        if (!string.IsNullOrWhiteSpace(model)) return ModelSource.Resolve(model);
+        if (RecordedBase(adapterDir) is not { } recorded) throw new UserException(required);
+        if (ModelSource.HubRepo(recorded) is null && !Directory.Exists(recorded))
+            throw new UserException($"{required}: the adapter's recorded base ({recorded}) is neither a folder here nor a Hugging Face Hub id");
+        Console.Error.WriteLine($"note: no --model given; using the adapter's base {recorded}");
+        return ModelSource.Resolve(recorded);
+    }
+
+    static string? RecordedBase(string? adapterDir) =>
+        adapterDir is not null && File.Exists(Path.Combine(adapterDir, PeftFormat.ConfigFile))
+        && PeftFormat.ReadConfig(adapterDir).BaseModelNameOrPath is { Length: > 0 } recorded ? recorded : null;
+}
