@@ -52,7 +52,7 @@ public static class CommandRegistry
             .WithExample("bench", "--arch", "small", "--method", "lora", "--targets", "all", "--batch-size", "4", "--max-seq-length", "256", "--json");
         Add<EstimateCommand>(config, "estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")
             .WithExample("estimate", "--arch", "llama-2-7b", "--precision", "bf16", "--device", "cuda", "--micro-batch-size", "1", "--max-seq-length", "512", "--compare-targets", "qv;all");
-        Add<DoctorCommand>(config, "doctor").WithDescription("Check the machine, the native stack and the training math (packing, accumulation, merge, NF4).");
+        Add<DoctorCommand>(config, "doctor").WithDescription("Check the machine, the native stack, the Hugging Face Hub cache and the training math (packing, accumulation, merge, NF4).");
         Add<DemoCommand>(config, "demo").WithDescription("Offline demo: fine-tune the bundled tiny model on instruction tasks and compare held-out accuracy before and after.")
             .WithExample("demo").WithExample("demo", "--out", "runs/demo2", "--max-steps", "300");
         Add<PretrainCommand>(config, "pretrain").WithDescription("Train a small Llama model from scratch on a text corpus (default: the built-in demo corpus).")

@@ -33,6 +33,20 @@ static class CliRunner
         return (p.ExitCode, stdout.Result, stderr);
     }
 
+    /// As a process with environment variables set (null removes one): the Hub's HF_* settings are process-wide.
+    public static (int Rc, string Stdout, string Stderr) RunProcess(IReadOnlyDictionary<string, string?> env, params string[] args)
+    {
+        var psi = StartInfo(args);
+        foreach (var (k, v) in env)
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr);
+    }
+
     /// As a process, with `stdin` as its standard input (a pipe, closed after the text: end of input).
     public static (int Rc, string Stdout, string Stderr) RunProcessWithInput(string stdin, params string[] args)
     {

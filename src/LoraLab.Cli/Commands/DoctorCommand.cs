@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-/// `loralab doctor`: the machine, the native stack, and the self-checks of the training math.
+/// `loralab doctor`: the machine, the native stack, the Hugging Face Hub cache, and the self-checks of the training math.
 public sealed class DoctorCommand : Command<DoctorCommand.Settings>
 {
     public sealed class Settings : CommandSettings { }
@@ -15,6 +15,9 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         var env = new Table().Title("environment").AddColumns("", "");
         foreach (var (name, value) in EnvironmentReport.Collect()) env.AddRow(name, Markup.Escape(value));
         AnsiConsole.Write(env);
+        var hub = new Table().Title("Hugging Face Hub").AddColumns("", "");
+        foreach (var (name, value) in LoraLab.Cli.Hub.HubDoctorRows.Collect(Environment.GetEnvironmentVariable)) hub.AddRow(name, Markup.Escape(value));
+        AnsiConsole.Write(hub);
 
         var clock = Stopwatch.StartNew();
         var checks = new Table().Title("self-checks (tiny random model)").AddColumns("check", "result", "detail");
