@@ -16,7 +16,6 @@ public static class CliApp
         });
         var downloads = new Hub.DownloadProgressBars(Console.Error); // stderr: stdout stays the command's output
         LoraLab.Hub.ModelSource.Progress = downloads;
-        LoraLab.Hub.ModelSource.ForceOffline = false; // --offline sets it for its command (OfflineInterceptor)
         var app = new CommandApp();
         app.Configure(config =>
         {
@@ -48,7 +47,11 @@ public static class CliApp
             Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message} (set LORALAB_DEBUG=1 for the stack trace)");
             return 1;
         }
-        finally { downloads.Close(); }
+        finally
+        {
+            downloads.Close();
+            LoraLab.Hub.ModelSource.ForceOffline = false;
+        }
     }
 
     /// Ends a download bar left open by a failure before the error line is printed (a filter, so it runs first).

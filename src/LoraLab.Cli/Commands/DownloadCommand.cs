@@ -90,10 +90,9 @@ public static class LocalCopy
     static bool Same(string a, string b)
     {
         if (!File.Exists(b) || new FileInfo(b).LinkTarget is not null) return false;
-        var (fa, fb) = (new FileInfo(a), new FileInfo(b));
-        if (fa.Length != fb.Length) return false;
-        using var sa = File.OpenRead(a);
+        using var sa = File.OpenRead(a); // through the cache's link to its blob
         using var sb = File.OpenRead(b);
+        if (sa.Length != sb.Length) return false;
         return System.Security.Cryptography.SHA256.HashData(sa).AsSpan().SequenceEqual(System.Security.Cryptography.SHA256.HashData(sb));
     }
 }

@@ -10,11 +10,9 @@ public interface IOfflineFlag
 }
 
 /// Applies `--offline` for the command about to run, in one place for every verb: ModelSource.ForceOffline is what
-/// the Hub code reads. Cleared after the command, so an in-process caller's next command starts online.
+/// the Hub code reads (CliApp.Run clears it after each command, so an in-process caller's next one starts online).
 public sealed class OfflineInterceptor : ICommandInterceptor
 {
     public void Intercept(CommandContext context, CommandSettings settings) =>
         ModelSource.ForceOffline = settings is IOfflineFlag { Offline: true };
-
-    public void InterceptResult(CommandContext context, CommandSettings settings, ref int result) => ModelSource.ForceOffline = false;
 }
