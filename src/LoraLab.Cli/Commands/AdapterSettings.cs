@@ -7,6 +7,6 @@ namespace LoraLab.Cli.Commands;
 public class AdapterSettings : ModelSettings
 {
     [CommandOption(SharedFlags.Adapter)]
-    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + " (adapter_config.json + adapter_model.safetensors) applied on top of --model.")]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubIdHelp + " (adapter_config.json + adapter_model.safetensors) applied on top of --model.")]
     public string? Adapter { get; set; }
 }

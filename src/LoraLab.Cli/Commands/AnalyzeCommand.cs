@@ -11,11 +11,11 @@ namespace LoraLab.Cli.Commands;
 public sealed class AnalyzeSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandArgument(0, "<ADAPTER>")]
-    [Description("PEFT adapter " + SharedFlags.FolderOrHubId + ".")]
+    [Description("PEFT adapter " + SharedFlags.FolderOrHubIdHelp + ".")]
     public string Adapter { get; set; } = "";
 
     [CommandOption("--base " + LoraLab.Configuration.RunSettings.FolderOrHubIdPlaceholder)]
-    [Description("The base model " + SharedFlags.FolderOrHubId + ": adds ‖ΔW‖/‖W‖ per module.")]
+    [Description("The base model " + SharedFlags.FolderOrHubIdHelp + ": adds ‖ΔW‖/‖W‖ per module.")]
     public string? Base { get; set; }
 
     [CommandOption("--out <DIR>")]

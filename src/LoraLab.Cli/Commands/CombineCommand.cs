@@ -9,7 +9,7 @@ namespace LoraLab.Cli.Commands;
 public sealed class CombineSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandArgument(0, "<ADAPTERS>")]
-    [Description("PEFT adapters trained on the same base, each a " + SharedFlags.FolderOrHubId + ".")]
+    [Description("PEFT adapters trained on the same base, each a " + SharedFlags.FolderOrHubIdHelp + ".")]
     public string[] Adapters { get; set; } = [];
 
     [CommandOption("--weights <W>")]

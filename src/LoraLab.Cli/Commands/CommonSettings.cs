@@ -9,7 +9,7 @@ public class ModelSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
     public const string ModelRequired = "--model is required (a Hugging Face model folder or Hub id)";
 
     [CommandOption(SharedFlags.Model)]
-    [Description("The model: a " + SharedFlags.FolderOrHubId + " (config.json, *.safetensors, tokenizer.json or tokenizer.model). Default with --adapter: the base the adapter records.")]
+    [Description("The model: a " + SharedFlags.FolderOrHubIdHelp + " (config.json, *.safetensors, tokenizer.json or tokenizer.model). Default with --adapter: the base the adapter records.")]
     public string? Model { get; set; }
 
     [CommandOption(SharedFlags.Offline)]

@@ -12,7 +12,7 @@ namespace LoraLab.Cli.Commands;
 public sealed class DataPreviewSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandOption(SharedFlags.Model)]
-    [Description("Model " + SharedFlags.FolderOrHubId + " whose tokenizer (tokenizer.json or tokenizer.model) training would use (default with --adapter: the base it records).")]
+    [Description("Model " + SharedFlags.FolderOrHubIdHelp + " whose tokenizer (tokenizer.json or tokenizer.model) training would use (default with --adapter: the base it records).")]
     public string? Model { get; set; }
 
     [CommandOption(SharedFlags.Offline)]
@@ -34,7 +34,7 @@ public sealed class DataPreviewSettings : CommandSettings, LoraLab.Cli.Hub.IOffl
     public string? Template { get; set; }
 
     [CommandOption(SharedFlags.Adapter)]
-    [Description("An adapter (" + SharedFlags.FolderOrHubId + "): preview with the template (unless --template is given) and BOS policy this adapter was trained with (its loralab_adapter.json).")]
+    [Description("An adapter (" + SharedFlags.FolderOrHubIdHelp + "): preview with the template (unless --template is given) and BOS policy this adapter was trained with (its loralab_adapter.json).")]
     public string? Adapter { get; set; }
 
     [CommandOption(RunSettings.MaxSeqLengthFlag)]

@@ -11,7 +11,7 @@ namespace LoraLab.Cli.Commands;
 public sealed class EvalSettings : ModelSettings
 {
     [CommandOption(SharedFlags.Adapter)]
-    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + " applied on top of --model. With --task, repeat it to score several side by side; 'none' is the base alone.")]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubIdHelp + " applied on top of --model. With --task, repeat it to score several side by side; 'none' is the base alone.")]
     public string[] Adapters { get; set; } = [];
 
     /// The one adapter of a loss evaluation (null for none).

@@ -9,11 +9,11 @@ namespace LoraLab.Cli.Commands;
 public sealed class MergeSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
     [CommandOption(SharedFlags.Model)]
-    [Description("The base model the adapter was trained on: a " + SharedFlags.FolderOrHubId + " (default: the base the adapter records).")]
+    [Description("The base model the adapter was trained on: a " + SharedFlags.FolderOrHubIdHelp + " (default: the base the adapter records).")]
     public string? Model { get; set; }
 
     [CommandOption(SharedFlags.Adapter)]
-    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubId + ".")]
+    [Description("PEFT LoRA adapter " + SharedFlags.FolderOrHubIdHelp + ".")]
     public string? Adapter { get; set; }
 
     [CommandOption(SharedFlags.Offline)]

@@ -17,7 +17,7 @@ public static class SharedFlags
     /// A model or an adapter: a folder or a Hugging Face Hub id (ModelSource.Resolve).
     public const string Model = RunSettings.ModelFlag;
     public const string Adapter = "--adapter " + RunSettings.FolderOrHubIdPlaceholder;
-    public const string FolderOrHubId = RunSettings.FolderOrHubIdHelp;
+    public const string FolderOrHubIdHelp = RunSettings.FolderOrHubIdHelp;
     public const string Offline = "--offline";
     public const string OfflineHelp = "Use the Hugging Face cache only, as HF_HUB_OFFLINE=1.";
 

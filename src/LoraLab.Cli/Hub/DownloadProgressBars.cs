@@ -114,7 +114,7 @@ public sealed class DownloadProgressBars : IDownloadProgress
         public TerminalBar(DownloadProgressBars owner, string file, long? size, long resumedFrom) : base(owner)
         {
             var ready = new TaskCompletionSource<ProgressTask>();
-            _display = new Thread(() => owner._console.Progress().AutoClear(false).HideCompleted(false)
+            _display = new Thread(() => { try { owner._console.Progress().AutoClear(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(),
                          new TransferSpeedColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
@@ -125,7 +125,9 @@ public sealed class DownloadProgressBars : IDownloadProgress
                     ready.SetResult(task);
                     _finished.Wait();
                     ctx.Refresh();
-                })) { IsBackground = true, Name = "download progress" };
+                }); }
+                catch (Exception e) { ready.TrySetException(e); } // never leave the download waiting for a bar
+            }) { IsBackground = true, Name = "download progress" };
             _display.Start();
             _task = ready.Task.GetAwaiter().GetResult();
         }
