@@ -26,6 +26,9 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
             progress?.Note($"{e.Message.Split(';')[0]}; using the cached snapshot of {repo}");
             return cached;
         }
+        // The ref first, as huggingface_hub writes it: offline, a download that stopped part-way is then found and
+        // named by the files it lacks.
+        Cache.WriteRef(repo, info.Commit);
         string snapshot = Cache.SnapshotDir(repo, info.Commit);
         if (include is not null)
         {
@@ -46,7 +49,6 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
                     : $" (it has {Listing(info.Files)})"));
             Fetch(client, repo, info.Commit, weights);
         }
-        Cache.WriteRef(repo, info.Commit);
         return snapshot;
     }
 
@@ -70,7 +72,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
     /// the index names); a model also needs a tokenizer.
     static List<string> MissingForLoading(string dir)
     {
-        bool Has(string f) => File.Exists(Path.Combine(dir, f));
+        bool Has(string f) => HubCache.IsReadable(Path.Combine(dir, f));
         if (Has("adapter_config.json"))
             return Has("adapter_model.safetensors") ? [] : ["adapter_model.safetensors"];
         var missing = new List<string>();
@@ -78,7 +80,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
         if (!Has("tokenizer.json") && !Has("tokenizer.model")) missing.Add("tokenizer.json (or tokenizer.model)");
         if (Has(HubFileSelection.IndexFile))
             missing.AddRange(HubFileSelection.ShardsOf(File.ReadAllText(Path.Combine(dir, HubFileSelection.IndexFile)), HubFileSelection.IndexFile).Where(s => !Has(s)));
-        else if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir, "*.safetensors").Any(File.Exists))
+        else if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir, "*.safetensors").Any(HubCache.IsReadable))
             missing.Add("model.safetensors");
         return missing;
     }

@@ -1,7 +1,7 @@
 namespace LoraLab.Hub;
 
-/// The Hub could not be reached at all (no network, DNS, refused, timed out): one line for the user, and the case
-/// in which a complete cached snapshot may stand in.
+/// The Hub could not be reached (no network, DNS, refused), or kept failing (5xx, timeouts) through the retries: one
+/// line for the user, and the case in which a complete cached snapshot may stand in.
 public sealed class HubUnreachableException(string message, Exception? inner = null) : UserException(message, inner ?? new Exception(message));
 
 /// The Hub has no such repo or revision (HTTP 404): a value meant as a local folder often ends here, so the caller
