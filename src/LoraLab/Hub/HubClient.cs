@@ -197,11 +197,11 @@ public sealed class HubClient : IDisposable
         string detail = $"HTTP {status}{(serverMessage is null ? "" : ": " + serverMessage)}";
         string page = $"{env.Endpoint}/{repo.Id}";
         if (code == "RevisionNotFound")
-            throw new HubRepoNotFoundException($"{repo.Id}: revision '{repo.Revision}' not found on {env.Endpoint}");
+            throw new HubRepoNotFoundException($"{repo.Id}: revision '{repo.Revision}' not found on {env.Endpoint}", revision: true);
         if (code == "EntryNotFound" || status == 404 && file is not null && code != "RepoNotFound")
             throw new UserException($"{repo}: no file {file} at revision '{repo.Revision}' ({detail})");
         if (code == "GatedRepo" || status == 403 || status == 401 && env.Token is not null && code != "RepoNotFound")
-            throw new UserException(env.Token is null
+            throw new HubAccessDeniedException(env.Token is null
                 ? $"{repo} is gated or private and no token was given: create one at https://huggingface.co/settings/tokens, " +
                   $"set HF_TOKEN to it (or run `huggingface-cli login`), and accept the model's licence on its page ({page})"
                 : $"{repo}: the token from {env.TokenSource} is not allowed to read this repo ({detail}); " +

@@ -18,10 +18,15 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
             return CachedSnapshot(repo, include, out var missing)
                 ?? throw new UserException($"offline (HF_HUB_OFFLINE or --offline), and the cache at {Cache.Root} {missing}; " +
                     $"run `loralab download {repo}` while online first");
+        // A commit never moves: a complete snapshot of it needs no question to the Hub (as huggingface_hub).
+        if (repo.RevisionIsCommit && include is null && CachedSnapshot(repo, null, out _) is { } pinned) return pinned;
         using var client = new HubClient(env);
         HubRevisionInfo info;
         try { info = client.Revision(repo); }
-        catch (HubUnreachableException e) when (CachedSnapshot(repo, include, out _) is { } cached)
+        // As huggingface_hub: a Hub that cannot be reached, or a repo it will not show (gated, private, gone), leaves
+        // a complete cached snapshot usable; a revision the repo does not have is an error.
+        catch (UserException e) when (e is HubUnreachableException or HubAccessDeniedException or HubRepoNotFoundException { Revision: false }
+                                      && CachedSnapshot(repo, include, out _) is { } cached)
         {
             progress?.Note($"{e.Message.Split(';')[0]}; using the cached snapshot of {repo}");
             return cached;

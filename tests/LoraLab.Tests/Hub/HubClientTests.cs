@@ -14,7 +14,7 @@ public class HubClientTests
     {
         using var hub = new FakeHub();
         hub.AddRepo("test-org/gated", SmallModel(), token: "hf_secret");
-        var e = Assert.Throws<UserException>(() => new HubDownloader(Env(hub, TempDir.New("hub"))).Snapshot(Id("test-org/gated")));
+        var e = Assert.Throws<HubAccessDeniedException>(() => new HubDownloader(Env(hub, TempDir.New("hub"))).Snapshot(Id("test-org/gated")));
         Assert.Contains("test-org/gated is gated or private and no token was given", e.Message);
         Assert.Contains("set HF_TOKEN", e.Message);
         Assert.Contains($"accept the model's licence on its page ({hub.Endpoint}/test-org/gated)", e.Message);
@@ -25,7 +25,7 @@ public class HubClientTests
     {
         using var hub = new FakeHub();
         hub.AddRepo("test-org/gated", SmallModel(), token: "hf_secret");
-        var e = Assert.Throws<UserException>(() => new HubDownloader(Env(hub, TempDir.New("hub"), token: "hf_other")).Snapshot(Id("test-org/gated")));
+        var e = Assert.Throws<HubAccessDeniedException>(() => new HubDownloader(Env(hub, TempDir.New("hub"), token: "hf_other")).Snapshot(Id("test-org/gated")));
         Assert.Contains("test-org/gated: the token from HF_TOKEN is not allowed to read this repo (HTTP 401", e.Message);
         Assert.Contains($"accept its licence on {hub.Endpoint}/test-org/gated", e.Message);
     }
@@ -99,12 +99,45 @@ public class HubClientTests
     }
 
     [Fact]
-    public void An_unknown_revision_names_it()
+    public void An_unknown_revision_names_it_even_when_the_cache_has_it()
     {
         using var hub = new FakeHub();
-        hub.AddRepo("test-org/tiny", SmallModel());
-        var e = Assert.Throws<HubRepoNotFoundException>(() => new HubDownloader(Env(hub, TempDir.New("hub"))).Snapshot(Id("test-org/tiny@nope")));
+        var repo = hub.AddRepo("test-org/tiny", SmallModel());
+        var cache = TempDir.New("hub");
+        var e = Assert.Throws<HubRepoNotFoundException>(() => new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny@nope")));
         Assert.Equal($"test-org/tiny: revision 'nope' not found on {hub.Endpoint}", e.Message);
+
+        // A tag the Hub no longer has, still in the cache: an error, as huggingface_hub makes it.
+        new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny"));
+        File.WriteAllText(Path.Combine(cache, "models--test-org--tiny", "refs", "nope"), repo.Commit);
+        Assert.Throws<HubRepoNotFoundException>(() => new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny@nope")));
+    }
+
+    [Fact]
+    public void A_gated_repo_cached_with_a_token_is_used_from_the_cache_without_one()
+    {
+        using var hub = new FakeHub();
+        hub.AddRepo("test-org/gated", SmallModel(), token: "hf_secret");
+        var cache = TempDir.New("hub");
+        var dir = new HubDownloader(Env(hub, cache, token: "hf_secret")).Snapshot(Id("test-org/gated"));
+        var progress = new RecordingProgress();
+        Assert.Equal(dir, new HubDownloader(Env(hub, cache), progress).Snapshot(Id("test-org/gated")));
+        var note = Assert.Single(progress.Notes);
+        Assert.StartsWith("test-org/gated is gated or private and no token was given", note);
+        Assert.EndsWith("; using the cached snapshot of test-org/gated", note);
+    }
+
+    [Fact]
+    public void A_pinned_commit_with_a_complete_snapshot_asks_the_hub_nothing()
+    {
+        using var hub = new FakeHub();
+        var repo = hub.AddRepo("test-org/tiny", SmallModel());
+        var cache = TempDir.New("hub");
+        var dir = new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny@" + repo.Commit));
+        Assert.False(Directory.Exists(Path.Combine(cache, "models--test-org--tiny", "refs")));   // a commit needs no ref
+        hub.Requests.Clear();
+        Assert.Equal(dir, new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny@" + repo.Commit)));
+        Assert.Empty(hub.Requests);
     }
 
     [Fact]
