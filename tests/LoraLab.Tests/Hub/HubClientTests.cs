@@ -46,6 +46,13 @@ public class HubClientTests
         Assert.All(endpoint, r => Assert.Equal("Bearer hf_secret", r.Authorization));
     }
 
+    [Theory]
+    [InlineData("\"abc123\"", "abc123")]
+    [InlineData("W/\"abc123\"", "abc123")]
+    [InlineData(" abc123 ", "abc123")]
+    [InlineData("Wabc", "Wabc")]   // only a W/ prefix is weak (huggingface_hub's lstrip("W/") would eat this W)
+    public void Etags_lose_their_quotes_and_weak_prefix(string header, string blob) => Assert.Equal(blob, HubClient.NormalizeEtag(header));
+
     [Fact]
     public void Five_hundreds_are_retried_and_then_the_download_goes_on()
     {
