@@ -40,7 +40,14 @@ public sealed class HubCache(string root)
     }
 
     /// The snapshot's file when it is there and its blob is whole (a dangling link counts as missing).
-    public bool HasFile(HubRepoId repo, string commit, string file) => File.Exists(Path.Combine(SnapshotDir(repo, commit), file));
+    public bool HasFile(HubRepoId repo, string commit, string file) => IsReadable(Path.Combine(SnapshotDir(repo, commit), file));
+
+    /// A file, or a link whose final target is a file (File.Exists is true for a dangling link on Linux).
+    public static bool IsReadable(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists && (info.LinkTarget is null || info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true });
+    }
 
     /// Points snapshots/{commit}/{file} at blobs/{etag} with a relative symlink (as Python does, so the cache can
     /// be moved); replaces an older link atomically.

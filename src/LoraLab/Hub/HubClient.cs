@@ -147,7 +147,9 @@ public sealed class HubClient : IDisposable
                 if (IsUnreachable(e))
                     throw new HubUnreachableException($"cannot reach the Hugging Face Hub at {env.Endpoint} ({Describe(e)}); " +
                         "to use models already in the cache, set HF_HUB_OFFLINE=1 or pass --offline", e);
-                throw new UserException($"{repo}: {url} failed {env.Attempts} times ({Describe(e)})", e);
+                // A Hub that is down (5xx) or does not answer in time is as good as unreachable: huggingface_hub then
+                // uses a cached snapshot too.
+                throw new HubUnreachableException($"{repo}: {url} failed {env.Attempts} times ({Describe(e)}); the Hub may be down, run again later", e);
             }
             catch { response?.Dispose(); throw; }
         }
@@ -182,31 +184,33 @@ public sealed class HubClient : IDisposable
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.Token);
     }
 
-    /// 401/403 (gated or private), 404 (repo, revision or file), other 4xx: one line naming the repo and revision.
+    /// The Hub's errors as huggingface_hub reads them, each one line naming the repo and revision. X-Error-Code
+    /// decides first: RevisionNotFound, EntryNotFound, GatedRepo, RepoNotFound (which the Hub sends with 401 to a
+    /// caller without a token, for a missing repo and a private one alike); then 401 with bad credentials or 403
+    /// (a token that may not read it), 404 (no such file, or no such repo).
     void Check(HttpResponseMessage response, HubRepoId repo, string? file)
     {
         if (response.IsSuccessStatusCode) return;
         var code = Header(response, "X-Error-Code");
         var serverMessage = Header(response, "X-Error-Message");
-        string what = file is null ? repo.ToString() : $"{file} in {repo}";
         int status = (int)response.StatusCode;
-        if (code == "GatedRepo" || status is 401 or 403)
-            throw new UserException(env.Token is null
+        string detail = $"HTTP {status}{(serverMessage is null ? "" : ": " + serverMessage)}";
+        string page = $"{env.Endpoint}/{repo.Id}";
+        if (code == "RevisionNotFound")
+            throw new HubRepoNotFoundException($"{repo.Id}: revision '{repo.Revision}' not found on {env.Endpoint}", revision: true);
+        if (code == "EntryNotFound" || status == 404 && file is not null && code != "RepoNotFound")
+            throw new UserException($"{repo}: no file {file} at revision '{repo.Revision}' ({detail})");
+        if (code == "GatedRepo" || status == 403 || status == 401 && env.Token is not null && code != "RepoNotFound")
+            throw new HubAccessDeniedException(env.Token is null
                 ? $"{repo} is gated or private and no token was given: create one at https://huggingface.co/settings/tokens, " +
-                  "set HF_TOKEN to it (or run `huggingface-cli login`), and accept the model's licence on its page (https://huggingface.co/" + repo.Id + ")"
-                : $"{repo}: the token from {env.TokenSource} is not allowed to read this repo (HTTP {status}{(serverMessage is null ? "" : ": " + serverMessage)}); " +
-                  "if it is gated, accept its licence on https://huggingface.co/" + repo.Id + " with the account the token belongs to");
-        if (status == 404 && file is null)
-            throw new HubRepoNotFoundException(code == "RevisionNotFound"
-                ? $"{repo.Id}: revision '{repo.Revision}' not found on {env.Endpoint}"
-                : $"{repo.Id}: no such model repo at revision '{repo.Revision}' on {env.Endpoint} (or it is private: set HF_TOKEN)");
-        if (status == 404)
-            throw new UserException(code switch
-            {
-                "RevisionNotFound" => $"{repo.Id}: revision '{repo.Revision}' not found on {env.Endpoint}",
-                _ => $"{repo}: no file {file} at revision '{repo.Revision}' (HTTP 404)",
-            });
-        throw new UserException($"{what}: the Hub answered HTTP {status} {response.ReasonPhrase}{(serverMessage is null ? "" : ": " + serverMessage)}");
+                  $"set HF_TOKEN to it (or run `huggingface-cli login`), and accept the model's licence on its page ({page})"
+                : $"{repo}: the token from {env.TokenSource} is not allowed to read this repo ({detail}); " +
+                  $"if it is gated, accept its licence on {page} with the account the token belongs to");
+        if (code == "RepoNotFound" || status is 401 or 404)
+            throw new HubRepoNotFoundException($"{repo.Id}: no such model repo at revision '{repo.Revision}' on {env.Endpoint} " + (env.Token is null
+                ? "(if it is private or gated: set HF_TOKEN, or run `huggingface-cli login`, and accept its licence on its page)"
+                : $"(or it is private and the token from {env.TokenSource} cannot read it)"));
+        throw new UserException($"{(file is null ? repo.ToString() : $"{file} in {repo}")}: the Hub answered HTTP {status} {response.ReasonPhrase}{(serverMessage is null ? "" : ": " + serverMessage)}");
     }
 
     sealed class TransientStatus(HttpStatusCode code) : Exception($"HTTP {(int)code}");

@@ -18,14 +18,22 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
             return CachedSnapshot(repo, include, out var missing)
                 ?? throw new UserException($"offline (HF_HUB_OFFLINE or --offline), and the cache at {Cache.Root} {missing}; " +
                     $"run `loralab download {repo}` while online first");
+        // A commit never moves: a complete snapshot of it needs no question to the Hub (as huggingface_hub).
+        if (repo.RevisionIsCommit && include is null && CachedSnapshot(repo, null, out _) is { } pinned) return pinned;
         using var client = new HubClient(env);
         HubRevisionInfo info;
         try { info = client.Revision(repo); }
-        catch (HubUnreachableException e) when (CachedSnapshot(repo, include, out _) is { } cached)
+        // As huggingface_hub: a Hub that cannot be reached, or a repo it will not show (gated, private, gone), leaves
+        // a complete cached snapshot usable; a revision the repo does not have is an error.
+        catch (UserException e) when (e is HubUnreachableException or HubAccessDeniedException or HubRepoNotFoundException { Revision: false }
+                                      && CachedSnapshot(repo, include, out _) is { } cached)
         {
             progress?.Note($"{e.Message.Split(';')[0]}; using the cached snapshot of {repo}");
             return cached;
         }
+        // The ref first, as huggingface_hub writes it: offline, a download that stopped part-way is then found and
+        // named by the files it lacks.
+        Cache.WriteRef(repo, info.Commit);
         string snapshot = Cache.SnapshotDir(repo, info.Commit);
         if (include is not null)
         {
@@ -46,7 +54,6 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
                     : $" (it has {Listing(info.Files)})"));
             Fetch(client, repo, info.Commit, weights);
         }
-        Cache.WriteRef(repo, info.Commit);
         return snapshot;
     }
 
@@ -70,7 +77,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
     /// the index names); a model also needs a tokenizer.
     static List<string> MissingForLoading(string dir)
     {
-        bool Has(string f) => File.Exists(Path.Combine(dir, f));
+        bool Has(string f) => HubCache.IsReadable(Path.Combine(dir, f));
         if (Has("adapter_config.json"))
             return Has("adapter_model.safetensors") ? [] : ["adapter_model.safetensors"];
         var missing = new List<string>();
@@ -78,7 +85,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
         if (!Has("tokenizer.json") && !Has("tokenizer.model")) missing.Add("tokenizer.json (or tokenizer.model)");
         if (Has(HubFileSelection.IndexFile))
             missing.AddRange(HubFileSelection.ShardsOf(File.ReadAllText(Path.Combine(dir, HubFileSelection.IndexFile)), HubFileSelection.IndexFile).Where(s => !Has(s)));
-        else if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir, "*.safetensors").Any(File.Exists))
+        else if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir, "*.safetensors").Any(HubCache.IsReadable))
             missing.Add("model.safetensors");
         return missing;
     }

@@ -9,7 +9,7 @@ public sealed partial record HubRepoId(string Id, string Revision)
 {
     public const string DefaultRevision = "main";
 
-    [GeneratedRegex(@"^(?<org>[A-Za-z0-9][\w.\-]*)/(?<name>[A-Za-z0-9][\w.\-]*)(@(?<rev>\S+))?$")]
+    [GeneratedRegex(@"^(?<org>[A-Za-z0-9][A-Za-z0-9_.\-]*)/(?<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(@(?<rev>\S+))?$")]   // ASCII: .NET's \w takes any letter
     private static partial Regex Pattern();
 
     /// `value` as a repo id, or null when it cannot be one (an absolute or dotted path, a bare name, a backslash).

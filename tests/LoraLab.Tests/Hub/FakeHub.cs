@@ -12,8 +12,10 @@ namespace LoraLab.Tests.Hub;
 ///   HEAD/GET /{org}/{name}/resolve/{rev}/{file}    small files: 200 with ETag = git blob hash and X-Repo-Commit;
 ///        LFS files (*.safetensors, tokenizer.model): 302 to the "CDN" with X-Linked-Etag = sha256, X-Linked-Size
 ///   GET  /cdn/{sha256}                              the bytes, on another host name (localhost), with Range (206)
-/// Errors as the Hub sends them (404 with X-Error-Code RepoNotFound / RevisionNotFound / EntryNotFound; 401 with
-/// GatedRepo), and faults to inject: a cut connection, corrupted bytes, 5xx answers, an unreachable server (Stop).
+/// Errors as the Hub sends them (RepoNotFound: 401 without a token, as the Hub hides private repos, 404 with one;
+/// 404 RevisionNotFound / EntryNotFound; 401 GatedRepo), a renamed repo (307 to a relative Location), and faults to
+/// inject: a cut connection, corrupted bytes, 5xx answers, a CDN that ignores Range, a size announced wrong, a
+/// server that hangs, an unreachable server (Stop).
 sealed class FakeHub : IDisposable
 {
     public sealed record Repo(string Id, string Commit, Dictionary<string, byte[]> Files, string? RequiredToken);
@@ -23,7 +25,7 @@ sealed class FakeHub : IDisposable
 
     readonly HttpListener listener = new();
     readonly ConcurrentDictionary<string, Repo> repos = new();
-    readonly Task loop;
+    readonly Thread loop;
 
     public int Port { get; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
@@ -37,6 +39,14 @@ sealed class FakeHub : IDisposable
     public int Fail5xx;
     /// Bytes per second of CDN downloads (0: unthrottled), so a test can catch a download half-way.
     public int ThrottleBytesPerSecond;
+    /// The CDN answers every GET with 200 and all the bytes, Range or not.
+    public bool IgnoreRange;
+    /// Milliseconds every request waits before it is answered (a hanging server, for timeouts).
+    public int DelayMs;
+    /// X-Linked-Size announced for a file in place of its true size.
+    public ConcurrentDictionary<string, long> AnnouncedSize { get; } = new();
+    /// Old repo id -> new id: requests for the old one are redirected (307, relative Location) as the Hub does.
+    public ConcurrentDictionary<string, string> Renamed { get; } = new();
 
     public FakeHub()
     {
@@ -44,7 +54,8 @@ sealed class FakeHub : IDisposable
         listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         listener.Prefixes.Add($"http://localhost:{Port}/");
         listener.Start();
-        loop = Task.Run(Serve);
+        loop = new Thread(Serve) { IsBackground = true, Name = "FakeHub" };
+        loop.Start();
     }
 
     /// Serves the files of `folder` (top level) as repo `id` at a new commit; with `token`, the repo is gated.
@@ -72,14 +83,16 @@ sealed class FakeHub : IDisposable
     /// The ETag a file is cached under: sha256 for LFS files, the git blob hash for the rest.
     public static string Etag(string file, byte[] b) => IsLfs(file) ? Sha256(b) : GitBlobHash(b);
 
-    async Task Serve()
+    /// A thread per request, not the thread pool: a throttled or delayed answer sleeps, and sleeping pool threads
+    /// (while other tests run in parallel) would hold up the answers a test is waiting for.
+    void Serve()
     {
         while (listener.IsListening)
         {
             HttpListenerContext ctx;
-            try { ctx = await listener.GetContextAsync(); }
+            try { ctx = listener.GetContext(); }
             catch (Exception) { return; }
-            _ = Task.Run(() => Handle(ctx));
+            new Thread(() => Handle(ctx)) { IsBackground = true }.Start();
         }
     }
 
@@ -90,6 +103,7 @@ sealed class FakeHub : IDisposable
         Requests.Enqueue(new Request(req.HttpMethod, req.Url!.AbsolutePath, req.Headers["Authorization"], req.Headers["Range"]));
         try
         {
+            if (DelayMs > 0) Thread.Sleep(DelayMs);
             if (Interlocked.Decrement(ref Fail5xx) >= 0) { Status(res, 503); return; }
             Interlocked.Exchange(ref Fail5xx, Math.Max(Fail5xx, 0));
             var parts = Uri.UnescapeDataString(req.Url.AbsolutePath).Trim('/').Split('/');
@@ -103,7 +117,14 @@ sealed class FakeHub : IDisposable
 
     Repo? Find(HttpListenerRequest req, HttpListenerResponse res, string id, string rev)
     {
-        if (!repos.TryGetValue(id, out var repo)) { Status(res, 404, "RepoNotFound"); return null; }
+        if (Renamed.TryGetValue(id, out var newId))
+        {
+            res.StatusCode = 307;
+            res.RedirectLocation = req.Url!.AbsolutePath.Replace("/" + id + "/", "/" + newId + "/");
+            res.Close();
+            return null;
+        }
+        if (!repos.TryGetValue(id, out var repo)) { Status(res, req.Headers["Authorization"] is null ? 401 : 404, "RepoNotFound"); return null; }
         if (repo.RequiredToken is { } t && req.Headers["Authorization"] != $"Bearer {t}")
         {
             Status(res, 401, "GatedRepo", "Access to model " + id + " is restricted. You must have access to it and be authenticated to access it.");
@@ -135,7 +156,7 @@ sealed class FakeHub : IDisposable
         {
             var sha = Sha256(bytes);
             res.Headers["X-Linked-Etag"] = $"\"{sha}\"";
-            res.Headers["X-Linked-Size"] = bytes.Length.ToString();
+            res.Headers["X-Linked-Size"] = (AnnouncedSize.TryGetValue(file, out var announced) ? announced : bytes.Length).ToString();
             res.Headers["ETag"] = $"\"{GitBlobHash(Encoding.ASCII.GetBytes("version https://git-lfs.github.com/spec/v1\noid sha256:" + sha))}\"";
             res.RedirectLocation = $"http://localhost:{Port}/cdn/{id.Replace("/", "--")}/{sha}";
             res.StatusCode = 302;
@@ -153,7 +174,7 @@ sealed class FakeHub : IDisposable
         if (bytes is null) { Status(res, 404); return; }
         if (CorruptFile.ContainsKey(file)) bytes = Corrupt(bytes);
         long start = 0;
-        if (req.Headers["Range"] is { } range && range.StartsWith("bytes=") && long.TryParse(range[6..].TrimEnd('-'), out var from))
+        if (!IgnoreRange && req.Headers["Range"] is { } range && range.StartsWith("bytes=") && long.TryParse(range[6..].TrimEnd('-'), out var from))
         {
             start = from;
             res.StatusCode = 206;
@@ -216,6 +237,6 @@ sealed class FakeHub : IDisposable
     public void Dispose()
     {
         Stop();
-        try { loop.Wait(TimeSpan.FromSeconds(5)); } catch { }
+        loop.Join(TimeSpan.FromSeconds(5));
     }
 }

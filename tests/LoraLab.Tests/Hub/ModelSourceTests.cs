@@ -1,0 +1,58 @@
+using LoraLab.Hub;
+using Xunit;
+
+namespace LoraLab.Tests.Hub;
+
+/// ModelSource reads the process environment, so these tests set HF_ENDPOINT / HF_HUB_CACHE for their length and
+/// run in the "cli" collection, apart from the in-process CLI tests that read the same variables.
+[Collection("cli")]
+public class ModelSourceTests
+{
+    static T WithHub<T>(FakeHub hub, string cache, Func<T> body)
+    {
+        string[] names = ["HF_ENDPOINT", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN"];
+        var saved = names.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable("HF_ENDPOINT", hub.Endpoint);
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", cache);
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", null);
+            Environment.SetEnvironmentVariable("HF_TOKEN", null);
+            return body();
+        }
+        finally { foreach (var (n, v) in saved) Environment.SetEnvironmentVariable(n, v); }
+    }
+
+    [Fact]
+    public void An_org_name_that_is_neither_a_folder_nor_a_repo_says_both()
+    {
+        using var hub = new FakeHub();
+        var e = Assert.Throws<UserException>(() => WithHub(hub, TempDir.New("hub"), () => ModelSource.Resolve("test-org/nope")));
+        Assert.StartsWith("test-org/nope: no such local folder, and as a Hugging Face Hub repo: test-org/nope: no such model repo at revision 'main'", e.Message);
+    }
+
+    [Fact]
+    public void An_unreachable_hub_is_one_line_naming_the_value()
+    {
+        var hub = new FakeHub();
+        hub.Stop();
+        var e = Assert.Throws<UserException>(() => WithHub(hub, TempDir.New("hub"), () => ModelSource.Resolve("test-org/tiny")));
+        Assert.StartsWith("test-org/tiny: no such local folder, and as a Hugging Face Hub repo: cannot reach the Hugging Face Hub", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        hub.Dispose();
+    }
+
+    [Fact]
+    public void A_repo_resolves_to_its_snapshot_and_a_folder_to_itself()
+    {
+        using var hub = new FakeHub();
+        var repo = hub.AddRepo("test-org/resolved", HubTestKit.SmallModel());
+        var cache = TempDir.New("hub");
+        var dir = WithHub(hub, cache, () => ModelSource.Resolve("test-org/resolved"));
+        Assert.Equal(Path.Combine(cache, "models--test-org--resolved", "snapshots", repo.Commit), dir);
+        var local = TempDir.New("model");
+        Assert.Equal(local, ModelSource.Resolve(local));
+        Assert.Null(ModelSource.HubRepo(local));
+        Assert.Equal("test-org/resolved", ModelSource.BaseModelName("test-org/resolved@v1"));
+    }
+}
