@@ -11,6 +11,16 @@ public sealed class HubCache(string root)
 {
     public string Root { get; } = Path.GetFullPath(root);
 
+    /// A name the server gives that becomes one path component (a commit, an ETag): letters, digits, `-`, `_`, `.`,
+    /// and not `.` or `..`, so a hostile endpoint cannot point a blob or snapshot outside the cache.
+    public static bool IsSafeName(string name) =>
+        name.Length is > 0 and <= 255 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    /// A repo file path that stays inside its snapshot folder: relative, `/`-separated, no empty, `.` or `..` part.
+    public static bool IsSafeFilePath(string path) =>
+        path.Length > 0 && !path.Contains('\\') && !path.Contains('\0') && !Path.IsPathRooted(path)
+        && path.Split('/').All(part => part.Length > 0 && part is not ("." or ".."));
+
     public string RepoDir(HubRepoId repo) => Path.Combine(Root, repo.FolderName);
     public string BlobPath(HubRepoId repo, string etag) => Path.Combine(RepoDir(repo), "blobs", etag);
     public string IncompletePath(HubRepoId repo, string etag) => BlobPath(repo, etag) + ".incomplete";

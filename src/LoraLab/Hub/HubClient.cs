@@ -38,10 +38,12 @@ public sealed class HubClient : IDisposable
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("sha", out var sha) || sha.ValueKind != JsonValueKind.String)
             throw new UserException($"{url}: the answer has no commit \"sha\"; is HF_ENDPOINT ({env.Endpoint}) a Hugging Face Hub?");
+        if (!HubCache.IsSafeName(sha.GetString()!))
+            throw new UserException($"{url}: the commit \"{sha.GetString()}\" is not a commit hash; refusing to use it as a cache folder");
         var files = new List<string>();
         if (root.TryGetProperty("siblings", out var siblings) && siblings.ValueKind == JsonValueKind.Array)
             foreach (var s in siblings.EnumerateArray())
-                if (s.TryGetProperty("rfilename", out var f) && f.GetString() is { Length: > 0 } name) files.Add(name);
+                if (s.TryGetProperty("rfilename", out var f) && f.GetString() is { Length: > 0 } name && HubCache.IsSafeFilePath(name)) files.Add(name);
         return new HubRevisionInfo(sha.GetString()!, files);
     }
 
@@ -57,7 +59,9 @@ public sealed class HubClient : IDisposable
             : IsRedirect(response.StatusCode) ? null : response.Content.Headers.ContentLength;
         var location = IsRedirect(response.StatusCode) && h.Location is { } loc ? new Uri(response.RequestMessage!.RequestUri!, loc).ToString()
             : response.RequestMessage!.RequestUri!.ToString();
-        return new HubFileInfo(file, NormalizeEtag(etag), size, location, Header(response, "X-Repo-Commit"));
+        etag = NormalizeEtag(etag);
+        if (!HubCache.IsSafeName(etag)) throw new UserException($"{repo}: the ETag the Hub sent for {file} ({etag}) cannot name a file in the cache; refusing it");
+        return new HubFileInfo(file, etag, size, location, Header(response, "X-Repo-Commit"));
     }
 
     /// Appends the bytes at `location` to `target` from its current length on (Range), calling `advance` per chunk.

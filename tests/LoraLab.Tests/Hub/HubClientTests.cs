@@ -213,6 +213,28 @@ public class HubClientTests
     }
 
     [Fact]
+    public void File_names_that_would_leave_the_snapshot_folder_are_never_fetched()
+    {
+        using var hub = new FakeHub();
+        var files = SmallModel();
+        files["../../escape.json"] = Encoding.UTF8.GetBytes("{}");
+        files["sub/../../../escape2.json"] = Encoding.UTF8.GetBytes("{}");
+        hub.AddRepo("test-org/hostile", files);
+        var cache = TempDir.New("hub");
+        var dir = new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/hostile"), include: ["**"]);
+        Assert.DoesNotContain(FilesUnder(dir), f => f.Contains("escape"));
+        Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(cache)!, "escape*.json", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("abc123", true)]
+    [InlineData("..", false)]
+    [InlineData("../x", false)]
+    [InlineData("a/b", false)]
+    [InlineData("", false)]
+    public void Cache_names_from_the_server_are_single_safe_components(string name, bool safe) => Assert.Equal(safe, HubCache.IsSafeName(name));
+
+    [Fact]
     public void A_repo_with_only_pickles_says_so()
     {
         using var hub = new FakeHub();
