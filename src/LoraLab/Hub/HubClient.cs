@@ -219,7 +219,9 @@ public sealed class HubClient : IDisposable
 
     sealed class TransientStatus(HttpStatusCode code) : Exception($"HTTP {(int)code}");
 
-    static bool IsTransient(Exception e) => e is TransientStatus or HttpRequestException or IOException or OperationCanceledException;
+    /// Worth another try: a 5xx or 429, a dropped or timed-out connection; never a full or read-only disk.
+    public static bool IsTransient(Exception e) =>
+        e is TransientStatus or HttpRequestException or OperationCanceledException || e is IOException && LoraLab.IO.StorageErrors.From(e) is null;
 
     /// No connection at all (as opposed to one that dropped, or an answer that was an error).
     static bool IsUnreachable(Exception e) =>
