@@ -229,7 +229,7 @@ public class HubClientTests
     [Fact]
     public void A_full_disk_is_not_retried_but_a_dropped_connection_is()
     {
-        Assert.False(HubClient.IsTransient(new IOException("No space left on device", 28)));
+        Assert.False(HubClient.IsTransient(new IOException("No space left on device : '/cache/blobs/abc.incomplete'", 28)));
         Assert.True(HubClient.IsTransient(new IOException("Unable to read data from the transport connection")));
         Assert.True(HubClient.IsTransient(new HttpRequestException("reset")));
     }
