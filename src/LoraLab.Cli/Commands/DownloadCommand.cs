@@ -16,7 +16,7 @@ public sealed class DownloadSettings : CommandSettings, LoraLab.Cli.Hub.IOffline
     public string? Revision { get; set; }
 
     [CommandOption("--include <GLOB>")]
-    [Description("Fetch the files matching GLOB (* and ? within a folder, ** across folders; repeatable) instead of those loading needs. Pickles (*.bin, *.pt, ...) are never fetched.")]
+    [Description("Fetch the files matching GLOB, as huggingface-cli matches them (* spans folders too; a trailing / takes a whole folder; repeatable), instead of those loading needs. Pickles (*.bin, *.pt, ...) are never fetched.")]
     public string[] Include { get; set; } = [];
 
     [CommandOption("--local-dir <DIR>")]

@@ -34,18 +34,24 @@ public sealed class HubClient : IDisposable
     {
         var url = $"{env.Endpoint}/api/models/{repo.Id}/revision/{Uri.EscapeDataString(repo.Revision)}";
         using var response = Send(HttpMethod.Get, url, repo, file: null, env.MetadataTimeout);
-        using var doc = JsonDocument.Parse(response.Content.ReadAsStream());
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(response.Content.ReadAsStream()); }
+        catch (JsonException) { throw NotAHub(url); }
+        using var _ = doc;
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("sha", out var sha) || sha.ValueKind != JsonValueKind.String)
-            throw new UserException($"{url}: the answer has no commit \"sha\"; is HF_ENDPOINT ({env.Endpoint}) a Hugging Face Hub?");
+            throw NotAHub(url);
         if (!HubCache.IsSafeName(sha.GetString()!))
             throw new UserException($"{url}: the commit \"{sha.GetString()}\" is not a commit hash; refusing to use it as a cache folder");
         var files = new List<string>();
         if (root.TryGetProperty("siblings", out var siblings) && siblings.ValueKind == JsonValueKind.Array)
             foreach (var s in siblings.EnumerateArray())
-                if (s.TryGetProperty("rfilename", out var f) && f.GetString() is { Length: > 0 } name && HubCache.IsSafeFilePath(name)) files.Add(name);
+                if (s.ValueKind == JsonValueKind.Object && s.TryGetProperty("rfilename", out var f) && f.ValueKind == JsonValueKind.String && f.GetString() is { Length: > 0 } name && HubCache.IsSafeFilePath(name)) files.Add(name);
         return new HubRevisionInfo(sha.GetString()!, files);
     }
+
+    UserException NotAHub(string url) =>
+        new($"{url}: the answer is not the Hub's (no JSON with a commit \"sha\"); is HF_ENDPOINT ({env.Endpoint}) a Hugging Face Hub, or is a proxy answering in its place?");
 
     /// HEAD {endpoint}/{repo}/resolve/{commit}/{file}: ETag, size and location of one file.
     public HubFileInfo Metadata(HubRepoId repo, string commit, string file)
@@ -70,6 +76,7 @@ public sealed class HubClient : IDisposable
     {
         for (int attempt = 1; ; attempt++)
         {
+            long before = target.Length;
             try
             {
                 DownloadOnce(repo, file, location, target, size, advance);
@@ -77,7 +84,8 @@ public sealed class HubClient : IDisposable
             }
             catch (Exception e) when (IsTransient(e) && attempt < env.Attempts)
             {
-                Thread.Sleep(Delay(attempt));
+                if (target.Length > before) attempt = 0;   // a connection that moved the file on is not a failed try (as huggingface_hub counts)
+                else Thread.Sleep(Delay(attempt));
             }
             catch (Exception e) when (IsTransient(e))
             {
@@ -97,6 +105,9 @@ public sealed class HubClient : IDisposable
         using var response = SendFollowing(request, cts.Token);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && offset > 0 && size is null) return;
         if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests) throw new TransientStatus(response.StatusCode);
+        if (!IsEndpointHost(response.RequestMessage!.RequestUri!) && !response.IsSuccessStatusCode)
+            throw new HubLocationRefusedException($"{repo}: the download server {response.RequestMessage.RequestUri!.Host} refused {file} " +
+                $"(HTTP {(int)response.StatusCode} {response.ReasonPhrase}); its signed link may have expired");
         Check(response, repo, file);
         if (response.StatusCode != HttpStatusCode.PartialContent && offset > 0)
         {
@@ -137,7 +148,7 @@ public sealed class HubClient : IDisposable
                 response = SendFollowing(request, cts.Token, keepAbsoluteRedirect: method == HttpMethod.Head);
                 if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests) throw new TransientStatus(response.StatusCode);
                 if (!IsRedirect(response.StatusCode)) Check(response, repo, file);
-                if (method == HttpMethod.Get) response.Content.LoadIntoBufferAsync().GetAwaiter().GetResult();
+                if (method == HttpMethod.Get) response.Content.LoadIntoBufferAsync(cts.Token).GetAwaiter().GetResult();   // a body that stalls times out too
                 return response;
             }
             catch (Exception e) when (IsTransient(e) && attempt < env.Attempts && !IsUnreachable(e))
@@ -182,11 +193,13 @@ public sealed class HubClient : IDisposable
     /// The token goes to the endpoint's host only, never to a CDN or another site a redirect names.
     void Authorize(HttpRequestMessage request, string url)
     {
-        if (env.Token is null) return;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var target) || !Uri.TryCreate(env.Endpoint, UriKind.Absolute, out var endpoint)) return;
-        if (string.Equals(target.Host, endpoint.Host, StringComparison.OrdinalIgnoreCase) && target.Port == endpoint.Port)
+        if (env.Token is not null && Uri.TryCreate(url, UriKind.Absolute, out var target) && IsEndpointHost(target))
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.Token);
     }
+
+    bool IsEndpointHost(Uri target) =>
+        Uri.TryCreate(env.Endpoint, UriKind.Absolute, out var endpoint)
+        && string.Equals(target.Host, endpoint.Host, StringComparison.OrdinalIgnoreCase) && target.Port == endpoint.Port;
 
     /// The Hub's errors as huggingface_hub reads them, each one line naming the repo and revision. X-Error-Code
     /// decides first: RevisionNotFound, EntryNotFound, GatedRepo, RepoNotFound (which the Hub sends with 401 to a

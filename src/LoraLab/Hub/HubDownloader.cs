@@ -94,16 +94,29 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
     void Fetch(HubClient client, HubRepoId repo, string commit, IReadOnlyList<string> files)
     {
         var needed = files.Where(f => !Cache.HasFile(repo, commit, f)).Select(f => client.Metadata(repo, commit, f)).ToList();
+        var asked = System.Diagnostics.Stopwatch.StartNew();
         CheckDiskSpace(repo, needed);
         foreach (var meta in needed)
         {
             if (meta.Commit is { } c && c != commit)
                 throw new UserException($"{repo}: {meta.File} resolved to commit {c}, not {commit}; the repo changed during the download, run again");
             var blob = Cache.BlobPath(repo, meta.Etag);
-            if (!File.Exists(blob)) FetchBlob(client, repo, meta, blob);
+            if (!File.Exists(blob))
+            {
+                // The CDN's links are signed and expire: one asked for long ago (earlier shards took a while), or one
+                // the CDN refuses, is asked for again.
+                var current = asked.Elapsed > LinkLifetime ? Relinked(client, repo, commit, meta) : meta;
+                try { FetchBlob(client, repo, current, blob); }
+                catch (HubLocationRefusedException) { FetchBlob(client, repo, Relinked(client, repo, commit, meta), blob); }
+            }
             Cache.Link(repo, commit, meta.File, meta.Etag);
         }
     }
+
+    static readonly TimeSpan LinkLifetime = TimeSpan.FromMinutes(10);
+
+    static HubFileInfo Relinked(HubClient client, HubRepoId repo, string commit, HubFileInfo meta) =>
+        meta with { Location = client.Metadata(repo, commit, meta.File).Location };
 
     void CheckDiskSpace(HubRepoId repo, IReadOnlyList<HubFileInfo> needed)
     {
@@ -176,7 +189,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
         while (true)
         {
             try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException)
+            catch (IOException e) when (HeldByAnother(e))
             {
                 if (!told) progress?.Note($"another process is downloading {file} of {repo}; waiting for it");
                 told = true;
@@ -184,6 +197,11 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
             }
         }
     }
+
+    /// The lock is taken (EWOULDBLOCK from flock, a sharing violation on Windows), as opposed to a read-only or
+    /// full disk, which waiting would never cure.
+    static bool HeldByAnother(IOException e) =>
+        e.HResult is 11 or 35 || e.HResult == unchecked((int)0x80070020) || e.HResult == unchecked((int)0x80070021);
 
     static long Length(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 

@@ -13,3 +13,6 @@ public sealed class HubRepoNotFoundException(string message, bool revision = fal
 
 /// The repo is gated or private and the token (or its absence) does not open it (401/403).
 public sealed class HubAccessDeniedException(string message) : UserException(message);
+
+/// The server a file's link points at (the CDN) refused it: a signed link that expired, not a missing token.
+public sealed class HubLocationRefusedException(string message) : UserException(message);

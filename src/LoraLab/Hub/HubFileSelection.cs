@@ -57,16 +57,32 @@ public static class HubFileSelection
         catch (JsonException e) { throw new UserException($"{source}: not valid JSON ({e.Message})"); }
     }
 
-    /// The files matching any of `globs` (`*` and `?` within a path segment, `**` across them), pickles left out.
+    /// The files matching any of `globs`, pickles left out. Globs match as `huggingface-cli download --include`
+    /// matches them (Python's fnmatchcase): `*` matches any run of characters, `/` included, `?` one, `[abc]` and
+    /// `[!abc]` a set; a glob ending in `/` takes the whole folder; case counts.
     public static IReadOnlyList<string> Matching(IReadOnlyList<string> files, IReadOnlyList<string> globs)
     {
-        var patterns = globs.Select(ToRegex).ToList();
+        var patterns = globs.Select(g => ToRegex(g.EndsWith('/') ? g + "*" : g)).ToList();
         return files.Where(f => !IsPickle(f) && patterns.Any(p => p.IsMatch(f))).ToList();
     }
 
     static Regex ToRegex(string glob)
     {
-        var pattern = Regex.Escape(glob).Replace(@"\*\*", "\u0001").Replace(@"\*", "[^/]*").Replace(@"\?", "[^/]").Replace("\u0001", ".*");
-        return new Regex("^" + pattern + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        var re = new System.Text.StringBuilder("^");
+        for (int i = 0; i < glob.Length; i++)
+        {
+            char c = glob[i];
+            int close = c == '[' ? glob.IndexOf(']', i + 2) : -1;
+            if (c == '*') re.Append(".*");
+            else if (c == '?') re.Append('.');
+            else if (close > 0)
+            {
+                var set = glob[(i + 1)..close];
+                re.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
+                i = close;
+            }
+            else re.Append(Regex.Escape(c.ToString()));
+        }
+        return new Regex(re.Append('$').ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline);
     }
 }
