@@ -47,7 +47,7 @@ public static class CommandRegistry
                 .WithExample("data", "preview", "--model", "models/tiny", "--data", "alpaca.json", "-n", "3");
         });
         Add<DownloadCommand>(config, "download").WithDescription("Fetch a model or adapter from the Hugging Face Hub into the shared cache (the one Python uses) and print its folder.")
-            .WithExample("download", "TinyLlama/TinyLlama-1.1B-Chat-v1.0").WithExample("download", "org/name@v1.0", "--include", "*.json", "--local-dir", "models/name");
+            .WithExample("download", "TinyLlama/TinyLlama-1.1B-Chat-v1.0").WithExample("download", "org/name@v1.0", "--include", "'*.json'", "--local-dir", "models/name");
         Add<BenchCommand>(config, "bench").WithDescription("Training-step speed, FLOP utilisation and peak memory on random tokens.")
             .WithExample("bench", "--arch", "small", "--method", "lora", "--targets", "all", "--batch-size", "4", "--max-seq-length", "256", "--json");
         Add<EstimateCommand>(config, "estimate").WithDescription("Predicted peak memory of a training step, by part (weights, adapter, gradients, optimizer, activations).")

@@ -43,8 +43,9 @@ public sealed class DownloadCommand : Command<DownloadSettings>
         {
             if (s.Repo.Contains('@') && repo.Revision != revision)
                 throw new UserException($"{s.Repo} and --revision {revision} name two revisions; give one");
-            repo = repo with { Revision = revision };
+            repo = HubRepoId.TryParse($"{repo.Id}@{revision}") ?? throw new UserException($"--revision {revision}: not a branch, tag or commit name");
         }
+        if (s.Overwrite && s.LocalDir is null) throw new UserException("--overwrite applies to --local-dir only (the cache is never overwritten)");
         var include = s.Include.Length == 0 ? null : s.Include;
         var snapshot = new HubDownloader(ModelSource.Environment(), ModelSource.Progress).Snapshot(repo, include);
         Console.WriteLine(s.LocalDir is null ? snapshot : LocalCopy.Write(snapshot, include, s.LocalDir, s.Overwrite));

@@ -22,7 +22,12 @@ public static class ModelInputs
         return ModelSource.Resolve(recorded);
     }
 
-    static string? RecordedBase(string? adapterDir) =>
-        adapterDir is not null && File.Exists(Path.Combine(adapterDir, PeftFormat.ConfigFile))
-        && PeftFormat.ReadConfig(adapterDir).BaseModelNameOrPath is { Length: > 0 } recorded ? recorded : null;
+    /// The recorded base, with its recorded revision for a Hub id (`org/name@revision`).
+    static string? RecordedBase(string? adapterDir)
+    {
+        if (adapterDir is null || !File.Exists(Path.Combine(adapterDir, PeftFormat.ConfigFile))) return null;
+        var cfg = PeftFormat.ReadConfig(adapterDir);
+        if (cfg.BaseModelNameOrPath is not { Length: > 0 } recorded) return null;
+        return cfg.Revision is { Length: > 0 } rev && ModelSource.HubRepo(recorded) is { Revision: HubRepoId.DefaultRevision } ? $"{recorded}@{rev}" : recorded;
+    }
 }

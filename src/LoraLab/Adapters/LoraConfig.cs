@@ -31,6 +31,8 @@ public sealed record LoraConfig
     public LoraInit Init { get; init; } = LoraInit.Kaiming;
     /// Recorded in adapter_config.json so the adapter names its base.
     public string? BaseModelNameOrPath { get; init; }
+    /// The base's Hub revision when it is not `main` (PEFT's `revision`), so the adapter names the exact base.
+    public string? Revision { get; init; }
 
     /// Throws a UserException naming the first invalid field.
     public void Validate(string source = "LoRA config")

@@ -21,6 +21,7 @@ public static class PeftConfigJson
             ["peft_type"] = "LORA",
             ["task_type"] = "CAUSAL_LM",
             ["base_model_name_or_path"] = c.BaseModelNameOrPath,
+            ["revision"] = c.Revision,
             ["r"] = c.R,
             ["lora_alpha"] = Number(c.Alpha),
             ["lora_dropout"] = c.Dropout,
@@ -79,6 +80,7 @@ public static class PeftConfigJson
             },
             Init = init,
             BaseModelNameOrPath = Str(o, "base_model_name_or_path", source),
+            Revision = Str(o, "revision", source),
         };
         return cfg;
     }

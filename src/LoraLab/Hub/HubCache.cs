@@ -18,7 +18,7 @@ public sealed class HubCache(string root)
 
     /// A repo file path that stays inside its snapshot folder: relative, `/`-separated, no empty, `.` or `..` part.
     public static bool IsSafeFilePath(string path) =>
-        path.Length > 0 && !path.Contains('\\') && !path.Contains('\0') && !Path.IsPathRooted(path)
+        path.Length > 0 && !path.Contains('\\') && !path.Any(char.IsControl) && !Path.IsPathRooted(path)
         && path.Split('/').All(part => part.Length > 0 && part is not ("." or ".."));
 
     public string RepoDir(HubRepoId repo) => Path.Combine(Root, repo.FolderName);
@@ -26,7 +26,8 @@ public sealed class HubCache(string root)
     public string IncompletePath(HubRepoId repo, string etag) => BlobPath(repo, etag) + ".incomplete";
     public string LockPath(HubRepoId repo, string etag) => Path.Combine(Root, ".locks", repo.FolderName, etag + ".lock");
     public string SnapshotDir(HubRepoId repo, string commit) => Path.Combine(RepoDir(repo), "snapshots", commit);
-    public string RefPath(HubRepoId repo, string revision) => Path.Combine(RepoDir(repo), "refs", revision);
+    public string RefPath(HubRepoId repo, string revision) =>
+        IsSafeFilePath(revision) ? Path.Combine(RepoDir(repo), "refs", revision) : throw new UserException($"{repo.Id}: revision '{revision}' cannot name a ref in the cache");
 
     /// The commit the cache holds for the repo's revision: the revision itself when it is a commit with a snapshot,
     /// else what refs/{revision} says; null when the cache has neither.
@@ -36,7 +37,7 @@ public sealed class HubCache(string root)
         var refPath = RefPath(repo, repo.Revision);
         if (!File.Exists(refPath)) return null;
         var commit = File.ReadAllText(refPath).Trim();
-        return commit.Length > 0 ? commit : null;
+        return IsSafeName(commit) ? commit : null;   // a ref file's text becomes a folder name
     }
 
     /// Records that `repo`'s revision points at `commit` (nothing to record when the revision is the commit).
@@ -63,14 +64,23 @@ public sealed class HubCache(string root)
     /// be moved); replaces an older link atomically.
     public void Link(HubRepoId repo, string commit, string file, string etag)
     {
-        var link = Path.Combine(SnapshotDir(repo, commit), file);
+        var snapshot = SnapshotDir(repo, commit);
+        var link = Path.Combine(snapshot, file);
         var dir = Path.GetDirectoryName(link)!;
+        var parts = file.Split('/');
+        for (int i = 1; i < parts.Length; i++)
+            if (File.Exists(Path.Combine(snapshot, string.Join('/', parts[..i]))))
+                throw Clash(repo, string.Join('/', parts[..i]));
+        if (Directory.Exists(link)) throw Clash(repo, file);
         Directory.CreateDirectory(dir);
         var target = Path.GetRelativePath(dir, BlobPath(repo, etag));
         var tmp = Path.Combine(dir, $".{Path.GetFileName(link)}.{Guid.NewGuid():N}.tmp");
         File.CreateSymbolicLink(tmp, target);
         File.Move(tmp, link, overwrite: true);
     }
+
+    static UserException Clash(HubRepoId repo, string name) =>
+        new($"{repo}: the repo has both a file and a folder named {name}; a snapshot folder cannot hold both");
 
     /// Every repo folder in the cache with the bytes of its blobs, largest first (for `doctor`).
     public IReadOnlyList<(string Repo, long Bytes)> Repos()

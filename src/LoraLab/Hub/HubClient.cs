@@ -18,6 +18,8 @@ public sealed class HubClient : IDisposable
     public HubClient(HubEnvironment env)
     {
         this.env = env;
+        if (!Uri.TryCreate(env.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            throw new UserException($"HF_ENDPOINT {env.Endpoint} is not an http(s) URL (such as {HubEnvironment.DefaultEndpoint})");
         http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,

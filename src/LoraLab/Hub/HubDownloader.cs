@@ -68,9 +68,19 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
             return null;
         }
         var dir = Cache.SnapshotDir(repo, commit);
-        var lacking = include is null ? MissingForLoading(dir) : Directory.Exists(dir) ? [] : new List<string> { "the snapshot folder" };
+        var lacking = include is null ? MissingForLoading(dir) : MissingForGlobs(dir, include);
         missing = lacking.Count == 0 ? "" : $"lacks {string.Join(", ", lacking)} of {repo} (snapshot {commit})";
         return lacking.Count == 0 ? dir : null;
+    }
+
+    /// The globs no readable file of the snapshot matches (offline, `download --include` must not print a folder
+    /// without the files asked for).
+    static List<string> MissingForGlobs(string dir, IReadOnlyList<string> include)
+    {
+        if (!Directory.Exists(dir)) return ["the snapshot folder"];
+        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(HubCache.IsReadable)
+            .Select(f => Path.GetRelativePath(dir, f).Replace('\\', '/')).ToList();
+        return include.Where(g => HubFileSelection.Matching(files, [g]).Count == 0).Select(g => $"a file matching {g}").ToList();
     }
 
     /// What a snapshot needs before a model or an adapter loads from it: its config, and its weights (every shard

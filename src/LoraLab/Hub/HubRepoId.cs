@@ -23,6 +23,7 @@ public sealed partial record HubRepoId(string Id, string Revision)
             if (part.Contains("--") || part.Contains("..") || part.EndsWith('.') || part.EndsWith('-')) return null;
         if (org.Length + 1 + name.Length > 96) return null;
         var rev = m.Groups["rev"].Success ? m.Groups["rev"].Value : DefaultRevision;
+        if (!HubCache.IsSafeFilePath(rev)) return null;   // refs/{revision} is a path in the cache: `..` must not leave it
         return new HubRepoId($"{org}/{name}", rev);
     }
 
@@ -30,7 +31,7 @@ public sealed partial record HubRepoId(string Id, string Revision)
     public string FolderName => "models--" + Id.Replace("/", "--");
 
     /// A full 40-hex commit hash pins the snapshot; a branch or tag is looked up.
-    public bool RevisionIsCommit => Revision.Length == 40 && Revision.All(Uri.IsHexDigit);
+    public bool RevisionIsCommit => Revision.Length == 40 && Revision.All(char.IsAsciiHexDigitLower);
 
     public override string ToString() => Revision == DefaultRevision ? Id : $"{Id}@{Revision}";
 }

@@ -39,7 +39,25 @@ public static class ModelSource
 
     /// What an adapter records as its base (`base_model_name_or_path`): the repo id for a Hub model, as PEFT
     /// records it, else the folder's full path.
-    public static string BaseModelName(string value) => HubRepo(value) is { } repo ? repo.Id : Path.GetFullPath(value);
+    public static string BaseModelName(string value) => RecordableRepo(value)?.Id ?? Path.GetFullPath(value);
+
+    /// The revision an adapter records beside its base (PEFT's `revision`): the one the Hub id names when it is not
+    /// `main`, or the commit of a cached snapshot folder; null for a local folder.
+    public static string? BaseModelRevision(string value) =>
+        RecordableRepo(value) is { Revision: var rev } && rev != HubRepoId.DefaultRevision ? rev : null;
+
+    /// The repo `value` names, or whose cached snapshot folder it is (`--model "$(loralab download org/name)"`:
+    /// `.../models--org--name/snapshots/{commit}`), so the adapter records the repo rather than a cache path.
+    static HubRepoId? RecordableRepo(string value)
+    {
+        if (HubRepo(value) is { } repo) return repo;
+        var full = Path.GetFullPath(value).TrimEnd('/');
+        var snapshots = Path.GetDirectoryName(full);
+        var folder = Path.GetFileName(Path.GetDirectoryName(snapshots) ?? "");
+        if (Path.GetFileName(snapshots) != "snapshots" || !folder.StartsWith("models--")) return null;
+        var parts = folder["models--".Length..].Split("--");
+        return parts.Length == 2 ? HubRepoId.TryParse($"{parts[0]}/{parts[1]}@{Path.GetFileName(full)}") : null;
+    }
 
     static string Fetch(string value, HubRepoId repo, HubEnvironment env)
     {

@@ -59,13 +59,14 @@ public class HubCliFlagTests : ScratchFolderTest
     }
 
     /// A copy of the tiny-llama adapter whose adapter_config.json records `baseModel` (null: none).
-    string AdapterRecording(string? baseModel)
+    string AdapterRecording(string? baseModel, string? revision = null)
     {
         var dir = Path.Combine(_dir, "adapter");
         Directory.CreateDirectory(dir);
         foreach (var f in Directory.GetFiles(RepoFixtures.Path_("tiny-llama-lora"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)), true);
         var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_config.json")))!.AsObject();
         cfg["base_model_name_or_path"] = baseModel;
+        cfg["revision"] = revision;
         File.WriteAllText(Path.Combine(dir, "adapter_config.json"), cfg.ToJsonString());
         return dir;
     }
@@ -77,6 +78,24 @@ public class HubCliFlagTests : ScratchFolderTest
         var (code, stdout, err) = CliRunner.Run("generate", "--adapter", adapter, "--prompt-ids", "1,2", "--max-new-tokens", "1");
         Assert.True(code == 0, err + stdout);
         Assert.Contains($"note: no --model given; using the adapter's base {RepoFixtures.Path_("tiny-llama")}", err);
+    }
+
+    [Fact]
+    public void Without_model_a_recorded_hub_base_is_taken_at_its_recorded_revision()
+    {
+        var adapter = AdapterRecording("loralab-tests/never-cached", revision: "v1");
+        var (code, _, err) = CliRunner.Run("generate", "--adapter", adapter, "--prompt-ids", "1,2", "--offline");
+        Assert.Equal(2, code);
+        Assert.Contains("using the adapter's base loralab-tests/never-cached@v1", err);
+        Assert.Contains("no snapshot of loralab-tests/never-cached@v1", err);
+    }
+
+    [Fact]
+    public void Download_overwrite_without_local_dir_is_refused()
+    {
+        var (code, _, err) = CliRunner.Run("download", "test-org/tiny", "--overwrite", "--offline");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --overwrite applies to --local-dir only (the cache is never overwritten)", err.Trim());
     }
 
     [Fact]

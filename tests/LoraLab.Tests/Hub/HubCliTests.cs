@@ -62,6 +62,7 @@ public class HubCliTests : IDisposable
         (rc, stdout, err) = Run(true, "generate", "--adapter", adapter, "--prompt", "Add", "--max-new-tokens", "2");
         Assert.True(rc == 0, err + stdout);
         Assert.Contains("using the adapter's base test-org/tiny", err);
+        Assert.DoesNotContain("cannot reach", err);   // offline asked nothing (an unreachable Hub would fall back with a note)
     }
 
     [Fact]

@@ -234,6 +234,32 @@ public class HubClientTests
         Assert.True(HubClient.IsTransient(new HttpRequestException("reset")));
     }
 
+    [Fact]
+    public void A_repo_with_a_file_and_a_folder_of_one_name_is_one_line()
+    {
+        using var hub = new FakeHub();
+        var files = SmallModel();
+        files["extra.json"] = Encoding.UTF8.GetBytes("{}");
+        files["extra.json/x.json"] = Encoding.UTF8.GetBytes("{}");
+        hub.AddRepo("test-org/clash", files);
+        var e = Assert.Throws<UserException>(() => new HubDownloader(Env(hub, TempDir.New("hub"))).Snapshot(Id("test-org/clash"), include: ["**"]));
+        Assert.Contains("both a file and a folder named extra.json", e.Message);
+    }
+
+    [Fact]
+    public void Sibling_names_with_control_characters_are_dropped() =>
+        Assert.False(HubCache.IsSafeFilePath("a\u001b[31mRED.json"));
+
+    [Fact]
+    public void A_ref_whose_text_is_not_a_commit_is_no_snapshot()
+    {
+        var cache = new HubCache(TempDir.New("hub"));
+        var repo = Id("test-org/tiny");
+        Directory.CreateDirectory(Path.GetDirectoryName(cache.RefPath(repo, "main"))!);
+        File.WriteAllText(cache.RefPath(repo, "main"), new string('1', 40) + "/../../../../../tmp");
+        Assert.Null(cache.CommitFor(repo));
+    }
+
     [Theory]
     [InlineData("abc123", true)]
     [InlineData("..", false)]

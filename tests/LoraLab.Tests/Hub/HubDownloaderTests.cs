@@ -130,6 +130,20 @@ public class HubDownloaderTests
     }
 
     [Fact]
+    public void Offline_include_globs_the_snapshot_lacks_are_named()
+    {
+        var hub = new FakeHub();
+        hub.AddRepo("test-org/tiny", SmallModel());
+        var cache = TempDir.New("hub");
+        new HubDownloader(Env(hub, cache)).Snapshot(Id("test-org/tiny"));
+        hub.Dispose();
+        var offline = new HubDownloader(Env(hub, cache, offline: true));
+        Assert.NotNull(offline.Snapshot(Id("test-org/tiny"), include: ["*.json"]));
+        var e = Assert.Throws<UserException>(() => offline.Snapshot(Id("test-org/tiny"), include: ["*.json", "golden.*"]));
+        Assert.Contains("lacks a file matching golden.*", e.Message);
+    }
+
+    [Fact]
     public void An_unreachable_hub_falls_back_to_a_complete_cached_snapshot_and_says_so()
     {
         var hub = new FakeHub();

@@ -44,6 +44,9 @@ public class HubRepoIdTests
     [InlineData("C:/models")]
     [InlineData("modèles/llama")]             // the Hub allows ASCII only: a local path
     [InlineData("a/b@re v")]
+    [InlineData("a/b@../../../../evil-ref")]   // refs/{revision} would leave the cache
+    [InlineData("a/b@..")]
+    [InlineData("a/b@refs//x")]
     public void Refuses(string? value) => Assert.Null(HubRepoId.TryParse(value));
 
     [Fact]
@@ -59,6 +62,7 @@ public class HubRepoIdTests
         Assert.True(HubRepoId.TryParse("a/b@" + new string('a', 40))!.RevisionIsCommit);
         Assert.False(HubRepoId.TryParse("a/b@" + new string('a', 39))!.RevisionIsCommit);
         Assert.False(HubRepoId.TryParse("a/b@main")!.RevisionIsCommit);
+        Assert.False(HubRepoId.TryParse("a/b@" + new string('A', 40))!.RevisionIsCommit);   // as huggingface_hub: lower-case hex only
         Assert.Equal("a/b", HubRepoId.TryParse("a/b")!.ToString());
         Assert.Equal("a/b@v1", HubRepoId.TryParse("a/b@v1")!.ToString());
     }

@@ -54,5 +54,33 @@ public class ModelSourceTests
         Assert.Equal(local, ModelSource.Resolve(local));
         Assert.Null(ModelSource.HubRepo(local));
         Assert.Equal("test-org/resolved", ModelSource.BaseModelName("test-org/resolved@v1"));
+        Assert.Equal("v1", ModelSource.BaseModelRevision("test-org/resolved@v1"));
+        Assert.Null(ModelSource.BaseModelRevision("test-org/resolved"));
+        Assert.Null(ModelSource.BaseModelRevision(local));
+        // `--model "$(loralab download org/name)"`: the adapter records the repo and the snapshot's commit, not a cache path
+        Assert.Equal("test-org/resolved", ModelSource.BaseModelName(dir));
+        Assert.Equal(repo.Commit, ModelSource.BaseModelRevision(dir));
+    }
+
+    [Fact]
+    public void An_endpoint_that_is_not_an_http_url_is_one_line()
+    {
+        var e = Assert.Throws<UserException>(() => new HubClient(new HubEnvironment { Endpoint = "hf-mirror.com", CacheDir = TempDir.New("hub") }));
+        Assert.Equal("HF_ENDPOINT hf-mirror.com is not an http(s) URL (such as https://huggingface.co)", e.Message);
+        Assert.Throws<UserException>(() => new HubClient(new HubEnvironment { Endpoint = "ftp://x/y", CacheDir = TempDir.New("hub") }));
+    }
+}
+
+/// The base's revision travels in adapter_config.json as PEFT's `revision` field.
+public class AdapterRevisionTests
+{
+    [Fact]
+    public void The_revision_is_written_and_read_as_peft_names_it()
+    {
+        var cfg = new LoraLab.Adapters.LoraConfig { R = 4, Alpha = 8, TargetModules = ["q_proj"], BaseModelNameOrPath = "org/base", Revision = "v1" };
+        var json = LoraLab.Adapters.PeftConfigJson.ToJson(cfg);
+        Assert.Equal("v1", json["revision"]!.GetValue<string>());
+        Assert.Equal("v1", LoraLab.Adapters.PeftConfigJson.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json.ToJsonString())!.AsObject(), "adapter_config.json").Revision);
+        Assert.Null(LoraLab.Adapters.PeftConfigJson.ToJson(cfg with { Revision = null })["revision"]);
     }
 }
