@@ -39,6 +39,8 @@ sealed class FakeHub : IDisposable
     public int Fail5xx;
     /// Bytes per second of CDN downloads (0: unthrottled), so a test can catch a download half-way.
     public int ThrottleBytesPerSecond;
+    /// While not set, CDN downloads wait before their first byte (a test holds a download open for as long as it needs).
+    public ManualResetEventSlim? HoldCdn;
     /// The CDN answers every GET with 200 and all the bytes, Range or not.
     public bool IgnoreRange;
     /// Milliseconds every request waits before it is answered (a hanging server, for timeouts).
@@ -115,7 +117,9 @@ sealed class FakeHub : IDisposable
         catch (Exception) { try { res.Abort(); } catch { } }
     }
 
-    Repo? Find(HttpListenerRequest req, HttpListenerResponse res, string id, string rev)
+    /// As the Hub gates: a gated repo's model info (the revision API) is public; its files answer 401 GatedRepo
+    /// without the token.
+    Repo? Find(HttpListenerRequest req, HttpListenerResponse res, string id, string rev, bool file = true)
     {
         if (Renamed.TryGetValue(id, out var newId))
         {
@@ -125,7 +129,7 @@ sealed class FakeHub : IDisposable
             return null;
         }
         if (!repos.TryGetValue(id, out var repo)) { Status(res, req.Headers["Authorization"] is null ? 401 : 404, "RepoNotFound"); return null; }
-        if (repo.RequiredToken is { } t && req.Headers["Authorization"] != $"Bearer {t}")
+        if (file && repo.RequiredToken is { } t && req.Headers["Authorization"] != $"Bearer {t}")
         {
             Status(res, 401, "GatedRepo", "Access to model " + id + " is restricted. You must have access to it and be authenticated to access it.");
             return null;
@@ -136,7 +140,7 @@ sealed class FakeHub : IDisposable
 
     void Revision(HttpListenerRequest req, HttpListenerResponse res, string id, string rev)
     {
-        if (Find(req, res, id, rev) is not { } repo) return;
+        if (Find(req, res, id, rev, file: false) is not { } repo) return;
         var body = JsonSerializer.SerializeToUtf8Bytes(new
         {
             id = repo.Id,
@@ -183,6 +187,7 @@ sealed class FakeHub : IDisposable
         bool cut = CutFile.TryGetValue(file, out var n) && n > 0 && CutFile.TryUpdate(file, n - 1, n);
         res.ContentLength64 = bytes.Length - start;
         if (req.HttpMethod == "HEAD") { res.Close(); return; }
+        HoldCdn?.Wait(TimeSpan.FromSeconds(30));
         long end = cut ? start + (bytes.Length - start) / 2 : bytes.Length;
         for (long at = start; at < end; at += 4096)
         {

@@ -128,10 +128,20 @@ public class HubClientTests
         var cache = TempDir.New("hub");
         var dir = new HubDownloader(Env(hub, cache, token: "hf_secret")).Snapshot(Id("test-org/gated"));
         var progress = new RecordingProgress();
+        int before = hub.Requests.Count;
         Assert.Equal(dir, new HubDownloader(Env(hub, cache), progress).Snapshot(Id("test-org/gated")));
-        var note = Assert.Single(progress.Notes);
-        Assert.StartsWith("test-org/gated is gated or private and no token was given", note);
-        Assert.EndsWith("; using the cached snapshot of test-org/gated", note);
+        Assert.Empty(progress.Notes);   // a gated repo's model info is public; its files are all cached
+        Assert.Equal(["/api/models/test-org/gated/revision/main"], hub.Requests.Skip(before).Select(r => r.Path));
+    }
+
+    [Fact]
+    public void A_gated_repos_files_need_the_token_though_its_model_info_is_public()
+    {
+        using var hub = new FakeHub();
+        hub.AddRepo("test-org/gated", SmallModel(), token: "hf_secret");
+        Assert.Throws<HubAccessDeniedException>(() => new HubDownloader(Env(hub, TempDir.New("hub"))).Snapshot(Id("test-org/gated")));
+        Assert.Contains(hub.Requests, r => r.Path == "/api/models/test-org/gated/revision/main");
+        Assert.Contains(hub.Requests, r => r.Method == "HEAD" && r.Path.StartsWith("/test-org/gated/resolve/"));
     }
 
     [Fact]

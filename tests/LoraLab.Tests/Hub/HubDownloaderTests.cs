@@ -266,7 +266,8 @@ public class HubDownloaderTests
     {
         using var hub = new FakeHub();
         var repo = hub.AddRepo("test-org/tiny", SmallModel(128 << 10));
-        hub.ThrottleBytesPerSecond = 256 << 10;   // 0.5 s for the weights
+        using var hold = new ManualResetEventSlim(false);
+        hub.HoldCdn = hold;   // the first download stays open until the second is seen waiting for its lock
         var cache = TempDir.New("hub");
         var progress = new RecordingProgress[] { new(), new() };
         Task<string> Run(RecordingProgress p) => Task.Factory.StartNew(() => new HubDownloader(Env(hub, cache), p).Snapshot(Id("test-org/tiny")), TaskCreationOptions.LongRunning);
@@ -274,6 +275,8 @@ public class HubDownloaderTests
         // The second starts once the first is fetching the weights, so it finds their lock held.
         while (CdnGets(hub).Count == 0 && !first.IsCompleted) Thread.Sleep(5);
         var runs = new[] { first, Run(progress[1]) };
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); progress[1].Notes.Count == 0 && waited.Elapsed < TimeSpan.FromSeconds(20);) Thread.Sleep(5);
+        hold.Set();
         Task.WaitAll(runs);
 
         Assert.Equal(runs[0].Result, runs[1].Result);
