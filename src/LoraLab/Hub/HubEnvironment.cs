@@ -31,12 +31,12 @@ public sealed record HubEnvironment
     {
         string home = Nonempty(get("HF_HOME")) ?? Path.Combine(
             Nonempty(get("XDG_CACHE_HOME")) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "huggingface");
-        home = Expand(home);
-        string cache = Expand(Nonempty(get("HF_HUB_CACHE")) ?? Nonempty(get("HUGGINGFACE_HUB_CACHE")) ?? Path.Combine(home, "hub"));
+        home = Expand(home, get);
+        string cache = Expand(Nonempty(get("HF_HUB_CACHE")) ?? Nonempty(get("HUGGINGFACE_HUB_CACHE")) ?? Path.Combine(home, "hub"), get);
         string? token = Nonempty(get("HF_TOKEN")) ?? Nonempty(get("HUGGING_FACE_HUB_TOKEN")), source = token is null ? null : "HF_TOKEN";
         if (token is null)
         {
-            string tokenPath = Expand(Nonempty(get("HF_TOKEN_PATH")) ?? Path.Combine(home, "token"));
+            string tokenPath = Expand(Nonempty(get("HF_TOKEN_PATH")) ?? Path.Combine(home, "token"), get);
             if (File.Exists(tokenPath) && Nonempty(File.ReadAllText(tokenPath).Trim()) is { } t) (token, source) = (t, tokenPath);
         }
         return new HubEnvironment
@@ -56,9 +56,11 @@ public sealed record HubEnvironment
     static TimeSpan Seconds(string? s, double fallback) =>
         TimeSpan.FromSeconds(double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback);
 
-    static string Expand(string path)
+    /// `$VAR`, `${VAR}` and a leading `~` expanded as Python's expandvars/expanduser do (an unset variable stays as written).
+    static string Expand(string path, Func<string, string?> get)
     {
-        path = Environment.ExpandEnvironmentVariables(path);
+        path = System.Text.RegularExpressions.Regex.Replace(path, @"\$(\w+|\{[^}]*\})",
+            m => get(m.Groups[1].Value.Trim('{', '}')) ?? m.Value);
         if (path == "~" || path.StartsWith("~/"))
             path = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..];
         return Path.GetFullPath(path);

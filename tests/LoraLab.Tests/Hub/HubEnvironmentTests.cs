@@ -18,6 +18,15 @@ public class HubEnvironmentTests
     }
 
     [Fact]
+    public void Variables_in_the_paths_are_expanded_as_python_expands_them()
+    {
+        var scratch = TempDir.New("hfvars");
+        Assert.Equal(Path.Combine(scratch, "hf", "hub"), From(new() { ["SCRATCH"] = scratch, ["HF_HOME"] = "$SCRATCH/hf" }).CacheDir);
+        Assert.Equal(Path.Combine(scratch, "c"), From(new() { ["SCRATCH"] = scratch, ["HF_HUB_CACHE"] = "${SCRATCH}/c" }).CacheDir);
+        Assert.EndsWith(Path.Combine("$UNSET_HF_VAR", "hub"), From(new() { ["HF_HOME"] = "/tmp/$UNSET_HF_VAR" }).CacheDir);   // left as written
+    }
+
+    [Fact]
     public void The_token_comes_from_hf_token_before_the_token_file()
     {
         var home = TempDir.New("hfhome");
