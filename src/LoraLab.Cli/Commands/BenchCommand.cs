@@ -7,8 +7,12 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class BenchSettings : CommandSettings
+public sealed class BenchSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
+
     [CommandOption(SharedFlags.Arch)]
     [Description(SharedFlags.ArchHelp)]
     [DefaultValue("small")]

@@ -8,8 +8,12 @@ using Spectre.Console.Cli;
 
 namespace LoraLab.Cli.Commands;
 
-public sealed class EstimateSettings : CommandSettings
+public sealed class EstimateSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
 {
+    [CommandOption(SharedFlags.Offline)]
+    [Description(SharedFlags.OfflineHelp)]
+    public bool Offline { get; set; }
+
     [CommandOption(SharedFlags.Arch)]
     [Description(SharedFlags.ArchHelp)]
     public string? Arch { get; set; }

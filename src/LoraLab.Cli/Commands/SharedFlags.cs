@@ -9,8 +9,8 @@ namespace LoraLab.Cli.Commands;
 public static class SharedFlags
 {
     /// An architecture by name or config.json path, where no weights are loaded (bench, estimate, params).
-    public const string Arch = "--arch <NAME|FILE>";
-    public const string ArchHelp = "Architecture: a known name (" + ArchNames + ") or a config.json path (a model's, not a run YAML: `train --config` takes that).";
+    public const string Arch = "--arch <NAME|FILE|ORG/NAME>";
+    public const string ArchHelp = "Architecture: a known name (" + ArchNames + "), a config.json path (a model's, not a run YAML: `train --config` takes that), or a Hugging Face Hub id org/name (its config.json alone is fetched).";
     /// Models.KnownConfigs.Names, written out because an attribute needs a constant (a test keeps them equal).
     public const string ArchNames = "tiny, small, medium, llama-2-7b, llama-2-13b, llama-3-8b, mistral-7b";
 

@@ -31,7 +31,18 @@ public static class ModelSource
     {
         if (HubRepo(value) is not { } repo) return value;
         var env = Environment();
-        return Resolved.GetOrAdd($"{env.Offline}|{env.Endpoint}|{env.CacheDir}|{repo}", _ => Fetch(value, repo, env));
+        return Resolved.GetOrAdd($"{env.Offline}|{env.Endpoint}|{env.CacheDir}|{repo}", _ => Fetch(value, () => new HubDownloader(env, Progress).Snapshot(repo)));
+    }
+
+    /// The config.json of the Hub repo `value` names, fetched alone (`--arch org/name`: counting parameters and
+    /// estimating memory need no weights); null when `value` is no repo id.
+    public static string? ConfigOnly(string value)
+    {
+        if (HubRepo(value) is not { } repo) return null;
+        var env = Environment();
+        var dir = Resolved.GetOrAdd($"config|{env.Offline}|{env.Endpoint}|{env.CacheDir}|{repo}",
+            _ => Fetch(value, () => new HubDownloader(env, Progress).Snapshot(repo, include: ["config.json"])));
+        return Path.Combine(dir, "config.json");
     }
 
     /// `value` resolved when given, null otherwise.
@@ -59,9 +70,9 @@ public static class ModelSource
         return parts.Length == 2 ? HubRepoId.TryParse($"{parts[0]}/{parts[1]}@{Path.GetFileName(full)}") : null;
     }
 
-    static string Fetch(string value, HubRepoId repo, HubEnvironment env)
+    static string Fetch(string value, Func<string> snapshot)
     {
-        try { return new HubDownloader(env, Progress).Snapshot(repo); }
+        try { return snapshot(); }
         catch (Exception e) when (e is HubRepoNotFoundException or HubUnreachableException)
         {
             throw new UserException($"{value}: no such local folder, and as a Hugging Face Hub repo: {e.Message}", e);

@@ -17,7 +17,8 @@ public static class KnownConfigs
         .Select(n => n[Prefix.Length..^".json".Length])
         .Order(StringComparer.Ordinal).ToArray();
 
-    /// A known name (case-insensitive), a config.json path, or a model folder holding one.
+    /// A known name (case-insensitive), a config.json path, a model folder holding one, or a Hugging Face Hub id
+    /// (`org/name[@revision]`: its config.json alone is fetched).
     public static ModelConfig Resolve(string nameOrPath)
     {
         if (string.IsNullOrWhiteSpace(nameOrPath)) throw new UserException("--arch is required (a known name or a config.json path)");
@@ -25,7 +26,8 @@ public static class KnownConfigs
         if (known is not null) return Get(known);
         if (Directory.Exists(nameOrPath)) return ModelConfig.Load(Path.Combine(nameOrPath, "config.json"));
         if (File.Exists(nameOrPath)) return ModelConfig.Load(nameOrPath);
-        throw new UserException($"'{nameOrPath}' is neither a known config ({string.Join(", ", Names)}) nor an existing config.json path");
+        if (Hub.ModelSource.ConfigOnly(nameOrPath) is { } hubConfig) return ModelConfig.Load(hubConfig);
+        throw new UserException($"'{nameOrPath}' is neither a known config ({string.Join(", ", Names)}) nor an existing config.json path nor a Hugging Face Hub id (org/name)");
     }
 
     public static ModelConfig Get(string name)

@@ -38,13 +38,14 @@ public class HubCliFlagTests : ScratchFolderTest
             var modelOptions = props.Select(p => p.GetCustomAttribute<CommandOptionAttribute>()).OfType<CommandOptionAttribute>()
                 .Where(o => o.LongNames.Any(l => ModelFlags.Contains("--" + l))).ToList();
             bool adapterArgs = props.Any(p => p.GetCustomAttribute<CommandArgumentAttribute>() is { ValueName: "ADAPTER" or "ADAPTERS" or "REPO" });
-            if (modelOptions.Count == 0 && !adapterArgs && verb != "sweep") continue; // sweep: model: in its YAML
+            bool arch = props.Any(p => p.GetCustomAttribute<CommandOptionAttribute>() is { } o && o.LongNames.Contains("arch"));
+            if (modelOptions.Count == 0 && !adapterArgs && !arch && verb != "sweep") continue; // sweep: model: in its YAML
             takers.Add(verb);
             Assert.True(typeof(IOfflineFlag).IsAssignableFrom(settings), $"{verb} takes a model or adapter but has no {SharedFlags.Offline}");
             foreach (var o in modelOptions)
                 Assert.True(o.ValueName == "DIR|ORG/NAME", $"{verb} --{o.LongNames[0]} <{o.ValueName}>: a folder or a Hub id");
         }
-        Assert.Superset(new HashSet<string> { "train", "sweep", "eval", "generate", "chat", "merge", "combine", "analyze", "adapter validate", "data preview", "download" },
+        Assert.Superset(new HashSet<string> { "train", "sweep", "eval", "generate", "chat", "merge", "combine", "analyze", "adapter validate", "data preview", "download", "params", "estimate", "bench" },
             takers.ToHashSet());
     }
 

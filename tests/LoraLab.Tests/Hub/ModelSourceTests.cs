@@ -24,6 +24,17 @@ public class ModelSourceTests
     }
 
     [Fact]
+    public void An_arch_given_as_a_hub_id_fetches_its_config_alone()
+    {
+        using var hub = new FakeHub();
+        hub.AddRepo("test-org/arch", RepoFixtures.Path_("tiny-chat"));
+        var cache = TempDir.New("hub");
+        var cfg = WithHub(hub, cache, () => LoraLab.Models.KnownConfigs.Resolve("test-org/arch"));
+        Assert.Equal(LoraLab.Models.ModelConfig.Load(Path.Combine(RepoFixtures.Path_("tiny-chat"), "config.json")).HiddenSize, cfg.HiddenSize);
+        Assert.DoesNotContain(hub.Requests, r => r.Path.Contains("model.safetensors") || r.Path.StartsWith("/cdn/"));
+    }
+
+    [Fact]
     public void An_org_name_that_is_neither_a_folder_nor_a_repo_says_both()
     {
         using var hub = new FakeHub();
