@@ -60,8 +60,7 @@ public static class LocalCopy
 {
     public static string Write(string snapshot, IReadOnlyList<string>? include, string dir, bool overwrite)
     {
-        var files = Directory.EnumerateFiles(snapshot, "*", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(snapshot, f).Replace(Path.DirectorySeparatorChar, '/')).Order(StringComparer.Ordinal).ToList();
+        var files = HubCache.RepoPaths(snapshot).Order(StringComparer.Ordinal).ToList();
         if (include is not null) files = HubFileSelection.Matching(files, include).ToList();
         using var held = OutputFolder.Claim(dir, overwrite: true, [new("snapshot", snapshot)], "--local-dir");
         var changed = files.Where(f => !Same(Path.Combine(snapshot, f), Path.Combine(dir, f))).ToList();
@@ -73,17 +72,7 @@ public static class LocalCopy
         {
             var target = Path.Combine(dir, f);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var tmp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                File.Copy(Path.Combine(snapshot, f), tmp); // the link's target: real bytes, not a link into the cache
-                File.Move(tmp, target, overwrite: true);
-            }
-            catch
-            {
-                File.Delete(tmp);
-                throw;
-            }
+            AtomicFile.Write(target, tmp => File.Copy(Path.Combine(snapshot, f), tmp)); // the link's target: real bytes, not a link into the cache
         }
         return Path.GetFullPath(dir);
     }

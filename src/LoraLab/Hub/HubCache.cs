@@ -74,10 +74,13 @@ public sealed class HubCache(string root)
         if (Directory.Exists(link)) throw Clash(repo, file);
         Directory.CreateDirectory(dir);
         var target = Path.GetRelativePath(dir, BlobPath(repo, etag));
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(link)}.{Guid.NewGuid():N}.tmp");
-        File.CreateSymbolicLink(tmp, target);
-        File.Move(tmp, link, overwrite: true);
+        AtomicFile.Write(link, tmp => File.CreateSymbolicLink(tmp, target));
     }
+
+    /// Every file under a snapshot folder as a repo path (`/`-separated, relative to the snapshot).
+    public static IEnumerable<string> RepoPaths(string snapshotDir) =>
+        Directory.EnumerateFiles(snapshotDir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(snapshotDir, f).Replace(Path.DirectorySeparatorChar, '/'));
 
     static UserException Clash(HubRepoId repo, string name) =>
         new($"{repo}: the repo has both a file and a folder named {name}; a snapshot folder cannot hold both");

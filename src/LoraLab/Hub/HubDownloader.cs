@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using LoraLab.Adapters;
+using LoraLab.ModelFiles;
 
 namespace LoraLab.Hub;
 
@@ -44,10 +46,10 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
         else
         {
             var metadata = HubFileSelection.Metadata(info.Files);
-            if (!metadata.Contains("config.json") && !metadata.Contains("adapter_config.json"))
+            if (!metadata.Contains("config.json") && !metadata.Contains(PeftFormat.ConfigFile))
                 throw new UserException($"{repo} has neither config.json nor adapter_config.json: not a model or adapter LoraLab can load (it has {Listing(info.Files)})");
             Fetch(client, repo, info.Commit, metadata);
-            var weights = HubFileSelection.Weights(info.Files, f => File.ReadAllText(Path.Combine(snapshot, f)));
+            var weights = HubFileSelection.Weights(info.Files, f => Path.Combine(snapshot, f));
             if (weights.Count == 0)
                 throw new UserException($"{repo} has no safetensors weights" + (info.Files.Any(HubFileSelection.IsPickle)
                     ? " (only pickled .bin/.pt files, which LoraLab never loads because loading a pickle can run code; a safetensors conversion of the model is needed)"
@@ -78,8 +80,7 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
     static List<string> MissingForGlobs(string dir, IReadOnlyList<string> include)
     {
         if (!Directory.Exists(dir)) return ["the snapshot folder"];
-        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(HubCache.IsReadable)
-            .Select(f => Path.GetRelativePath(dir, f).Replace('\\', '/')).ToList();
+        var files = HubCache.RepoPaths(dir).Where(f => HubCache.IsReadable(Path.Combine(dir, f))).ToList();
         return include.Where(g => HubFileSelection.Matching(files, [g]).Count == 0).Select(g => $"a file matching {g}").ToList();
     }
 
@@ -88,15 +89,15 @@ public sealed class HubDownloader(HubEnvironment env, IDownloadProgress? progres
     static List<string> MissingForLoading(string dir)
     {
         bool Has(string f) => HubCache.IsReadable(Path.Combine(dir, f));
-        if (Has("adapter_config.json"))
-            return Has("adapter_model.safetensors") ? [] : ["adapter_model.safetensors"];
+        if (Has(PeftFormat.ConfigFile))
+            return Has(PeftFormat.WeightsFile) ? [] : [PeftFormat.WeightsFile];
         var missing = new List<string>();
         if (!Has("config.json")) missing.Add("config.json");
         if (!Has("tokenizer.json") && !Has("tokenizer.model")) missing.Add("tokenizer.json (or tokenizer.model)");
         if (Has(HubFileSelection.IndexFile))
-            missing.AddRange(HubFileSelection.ShardsOf(File.ReadAllText(Path.Combine(dir, HubFileSelection.IndexFile)), HubFileSelection.IndexFile).Where(s => !Has(s)));
+            missing.AddRange(CheckpointFiles.Shards(Path.Combine(dir, HubFileSelection.IndexFile)).Where(s => !Has(s)));
         else if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir, "*.safetensors").Any(HubCache.IsReadable))
-            missing.Add("model.safetensors");
+            missing.Add(CheckpointFiles.SingleFile);
         return missing;
     }
 

@@ -1,5 +1,6 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
+using LoraLab.Adapters;
+using LoraLab.ModelFiles;
 
 namespace LoraLab.Hub;
 
@@ -16,11 +17,11 @@ public static class HubFileSelection
         "config.json", "generation_config.json",
         "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
         "chat_template.jinja", "chat_template.json",
-        "adapter_config.json", "loralab_adapter.json",
+        PeftFormat.ConfigFile, AdapterProvenance.FileName,
         IndexFile,
     ];
 
-    public const string IndexFile = "model.safetensors.index.json";
+    public const string IndexFile = CheckpointFiles.IndexFile;
 
     static readonly string[] PickleExtensions = [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"];
 
@@ -29,32 +30,19 @@ public static class HubFileSelection
     /// The metadata files the repo has.
     public static IReadOnlyList<string> Metadata(IReadOnlyList<string> files) => MetadataFiles.Where(files.Contains).ToList();
 
-    /// The weight files to fetch once the metadata is local (`readLocal` reads a fetched file's text).
-    public static IReadOnlyList<string> Weights(IReadOnlyList<string> files, Func<string, string> readLocal)
+    /// The weight files to fetch once the metadata is local (`localPath` is where a fetched file is).
+    public static IReadOnlyList<string> Weights(IReadOnlyList<string> files, Func<string, string> localPath)
     {
         if (files.Contains(IndexFile))
         {
-            var shards = ShardsOf(readLocal(IndexFile), IndexFile);
+            var shards = CheckpointFiles.Shards(localPath(IndexFile));
             var missing = shards.Where(s => !files.Contains(s)).ToList();
             if (missing.Count > 0) throw new UserException($"{IndexFile} names shards the repo does not have: {string.Join(", ", missing)}");
             return shards;
         }
-        foreach (var single in new[] { "model.safetensors", "adapter_model.safetensors" })
+        foreach (var single in new[] { CheckpointFiles.SingleFile, PeftFormat.WeightsFile })
             if (files.Contains(single)) return [single];
         return files.Where(f => !f.Contains('/') && f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)).ToList();
-    }
-
-    /// The distinct shard files of a safetensors index's weight_map, in first-seen order.
-    public static IReadOnlyList<string> ShardsOf(string indexJson, string source)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(indexJson);
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new UserException($"{source}: no \"weight_map\" object");
-            return map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Where(s => s.Length > 0).Distinct().ToList();
-        }
-        catch (JsonException e) { throw new UserException($"{source}: not valid JSON ({e.Message})"); }
     }
 
     /// The files matching any of `globs`, pickles left out. Globs match as `huggingface-cli download --include`

@@ -9,7 +9,8 @@ public static class AtomicFile
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, tmp => File.WriteAllBytes(tmp, bytes));
 
-    static void Write(string path, Action<string> write)
+    /// `write` makes the temporary (a copy, a symlink, ...); it then replaces `path` whole.
+    public static void Write(string path, Action<string> write)
     {
         string tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         try

@@ -118,6 +118,9 @@ public sealed class CheckpointFiles : IDisposable
         }
     }
 
+    /// The distinct shard files an index's weight_map names, in first-seen order (as checked when loading).
+    public static IReadOnlyList<string> Shards(string indexPath) => ReadWeightMap(indexPath).Select(kv => kv.Value).Distinct().ToList();
+
     static List<KeyValuePair<string, string>> ReadWeightMap(string indexPath)
     {
         JsonDocument doc;
