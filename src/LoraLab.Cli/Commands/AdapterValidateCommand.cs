@@ -28,11 +28,7 @@ public sealed class AdapterValidateCommand : Command<AdapterValidateSettings>
 {
     public override int Execute(CommandContext context, AdapterValidateSettings s, CancellationToken cancellation)
     {
-        const string modelRequired = "--model is required (the base model folder or Hub id)";
-        if (string.IsNullOrWhiteSpace(s.Model) && string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException(modelRequired);
-        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder or Hub id)");
-        var adapterDir = ModelInputs.Adapter(s.Adapter)!;
-        var modelDir = ModelInputs.Model(s.Model, adapterDir, modelRequired);
+        var (modelDir, adapterDir) = ModelInputs.BaseAndAdapter(s.Model, s.Adapter);
         using var loaded = ModelLoader.Load(modelDir, new LoadOptions { LoadTokenizer = false });
         var cfg = PeftFormat.Load(adapterDir, loaded.Model);   // any module or shape mismatch stops here (exit 2)
         var adapters = LoraInjector.Adapters(loaded.Model);

@@ -51,12 +51,9 @@ public sealed class MergeCommand : Command<MergeSettings>
 {
     public override int Execute(CommandContext context, MergeSettings s, CancellationToken cancellation)
     {
-        const string modelRequired = "--model is required (the base model folder or Hub id)";
-        if (string.IsNullOrWhiteSpace(s.Model) && string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException(modelRequired);
-        if (string.IsNullOrWhiteSpace(s.Adapter)) throw new UserException("--adapter is required (a PEFT adapter folder or Hub id)");
-        if (string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write)");
-        var adapterDir = ModelInputs.Adapter(s.Adapter)!;
-        var modelDir = ModelInputs.Model(s.Model, adapterDir, modelRequired);
+        // --out is checked before anything is fetched, after the --model/--adapter errors BaseAndAdapter gives
+        if (!string.IsNullOrWhiteSpace(s.Adapter) && string.IsNullOrWhiteSpace(s.Out)) throw new UserException("--out is required (the folder to write)");
+        var (modelDir, adapterDir) = ModelInputs.BaseAndAdapter(s.Model, s.Adapter);
         if (AdapterLoading.CompareBase(AdapterProvenance.Read(adapterDir), modelDir) is { Matches: false } c)
             Console.Error.WriteLine($"warning: {s.Adapter}: the adapter was trained on a different base than {s.Model ?? modelDir} ({c.Describe()}); the merged model may be wrong");
         var device = Devices.Resolve(s.Device);

@@ -22,6 +22,17 @@ public static class ModelInputs
         return ModelSource.Resolve(recorded);
     }
 
+    /// For verbs that need both (merge, adapter validate): the adapter's folder and its base's, the base from
+    /// --model or else the one the adapter records.
+    public static (string Model, string Adapter) BaseAndAdapter(string? model, string? adapter)
+    {
+        const string modelRequired = "--model is required (the base model folder or Hub id)";
+        if (string.IsNullOrWhiteSpace(model) && string.IsNullOrWhiteSpace(adapter)) throw new UserException(modelRequired);
+        if (string.IsNullOrWhiteSpace(adapter)) throw new UserException("--adapter is required (a PEFT adapter folder or Hub id)");
+        var adapterDir = Adapter(adapter)!;
+        return (Model(model, adapterDir, modelRequired), adapterDir);
+    }
+
     /// The recorded base, with its recorded revision for a Hub id (`org/name@revision`).
     static string? RecordedBase(string? adapterDir)
     {

@@ -11,11 +11,9 @@ public static class HubDoctorRows
         var env = HubEnvironment.From(get);
         var repos = new HubCache(env.CacheDir).Repos();
         bool Set(string name) => !string.IsNullOrWhiteSpace(get(name));
-        string origin = Set("HF_HUB_CACHE") ? "HF_HUB_CACHE" : Set("HUGGINGFACE_HUB_CACHE") ? "HUGGINGFACE_HUB_CACHE"
-            : Set("HF_HOME") ? "HF_HOME/hub" : "default";
         return
         [
-            ("Hub cache", $"{env.CacheDir} (from {origin})"),
+            ("Hub cache", $"{env.CacheDir} (from {env.CacheSource})"),
             ("Hub cache size", repos.Count == 0 ? (Directory.Exists(env.CacheDir) ? "empty" : "not created yet")
                 : $"{DownloadProgressBars.Size(repos.Sum(r => r.Bytes))} in {repos.Count} repo{(repos.Count == 1 ? "" : "s")}"),
             ("Hub endpoint", env.Endpoint + (Set("HF_ENDPOINT") ? " (from HF_ENDPOINT)" : "")),

@@ -9,6 +9,8 @@ public sealed record HubEnvironment
 
     public string Endpoint { get; init; } = DefaultEndpoint;
     public required string CacheDir { get; init; }
+    /// Which setting gave CacheDir, for `doctor`: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub or default.
+    public string CacheSource { get; init; } = "default";
     public string? Token { get; init; }
     /// Where the token came from, for messages ("HF_TOKEN" or the token file's path).
     public string? TokenSource { get; init; }
@@ -32,7 +34,10 @@ public sealed record HubEnvironment
         string home = Nonempty(get("HF_HOME")) ?? Path.Combine(
             Nonempty(get("XDG_CACHE_HOME")) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "huggingface");
         home = Expand(home, get);
-        string cache = Expand(Nonempty(get("HF_HUB_CACHE")) ?? Nonempty(get("HUGGINGFACE_HUB_CACHE")) ?? Path.Combine(home, "hub"), get);
+        var (cacheSetting, cacheSource) = Nonempty(get("HF_HUB_CACHE")) is { } c ? (c, "HF_HUB_CACHE")
+            : Nonempty(get("HUGGINGFACE_HUB_CACHE")) is { } legacy ? (legacy, "HUGGINGFACE_HUB_CACHE")
+            : (Path.Combine(home, "hub"), Nonempty(get("HF_HOME")) is null ? "default" : "HF_HOME/hub");
+        string cache = Expand(cacheSetting, get);
         string? token = Nonempty(get("HF_TOKEN")) ?? Nonempty(get("HUGGING_FACE_HUB_TOKEN")), source = token is null ? null : "HF_TOKEN";
         if (token is null)
         {
@@ -43,6 +48,7 @@ public sealed record HubEnvironment
         {
             Endpoint = (Nonempty(get("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/'),
             CacheDir = cache,
+            CacheSource = cacheSource,
             Token = token,
             TokenSource = source,
             Offline = IsTrue(get("HF_HUB_OFFLINE")) || IsTrue(get("TRANSFORMERS_OFFLINE")),
