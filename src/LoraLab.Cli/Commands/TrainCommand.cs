@@ -1,5 +1,6 @@
 using LoraLab.Configuration;
 using LoraLab.Data;
+using LoraLab.Distributed;
 using LoraLab.Evaluation;
 using LoraLab.IO;
 using LoraLab.Runtime;
@@ -24,6 +25,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         config.Validate();
         IReadOnlyList<(string Key, string Old, string New)> changes = recorded is null ? [] : RunRecord.Changes(recorded, config);
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
+        // A rank of an mpirun job other than 0 trains its share and writes nothing: the output folder is rank 0's.
+        using var ranks = DataParallel.Join(config, m => Console.Error.WriteLine(m));
+        if (ranks is { IsMain: false }) return TrainRank(config, resume?.CheckpointDir(), ranks, cancellation);
         var outDir = config.Out!;
         bool existed = Directory.Exists(outDir);
         // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
@@ -46,7 +50,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             // A run whose end is checkpointed but whose final weights were never written (a full disk) is finished by resuming it.
             bool finalWritten = resume?.RunDir is { } recordedIn && RunFolder.HasFinalWeights(recordedIn);
             SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
-            run = TrainingRun.Prepare(config, m => Console.WriteLine(m));
+            run = TrainingRun.Prepare(config, m => Console.WriteLine(m), ranks);
             if (fromStep >= run.Trainer.TotalSteps && finalWritten) // nothing to do: redoing the end would only rewrite its files
                 throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +
                                         "raise --max-steps/--epochs with --allow-config-change to train further");
@@ -56,7 +60,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             File.WriteAllText(Path.Combine(run.OutDir, RunFolder.RunYaml), RunRecord.ForYaml(run.Config, run.Trainer, resumed).ToYaml());
             WriteValidation(run);
             run.Trainer.ResumeChanges = resumed?.Changes;
-            return Train(run, checkpoint, cancellation, s.Report);
+            return Train(run, checkpoint, cancellation, s.Report, ranks);
         }
         catch when (run?.Trainer.LastSaved is null)
         {
@@ -86,20 +90,18 @@ public sealed class TrainCommand : Command<TrainSettings>
         undo.SetAside(Path.Combine(outDir, RunFolder.Model));
     }
 
-    static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation, bool report)
+    static int Train(TrainingRun run, string? checkpoint, CancellationToken cancellation, bool report, DataParallel? ranks)
     {
-        PrintPlan(run);
-        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        PrintPlan(run, ranks);
         TrainResult result;
-        try { result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
+        using (var interrupt = Interrupts(cancellation, ranks))
+            result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token);
 
         var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
         if (result.LastCheckpoint is not null && !result.Interrupted)
             AtomicDirectory.Write(final, run.Store.Save, whatToDo: () =>
                 $"training finished and its final checkpoint {result.LastCheckpoint} is complete; free some space and write {RunFolder.FinalFolder(run.Lora is not null)}/ with {RunFolder.ResumeCommand(run.OutDir)}");
+        ranks?.Finish(); // the other ranks may go: what follows is rank 0's alone
         var stops = result.Interrupted ? null : MeasureStopRate(run, result.RunSeconds);
         PrintSummary(run, result, final, stops);
         if (result.Interrupted)
@@ -111,6 +113,51 @@ public sealed class TrainCommand : Command<TrainSettings>
         return result.Interrupted ? 130 : 0;
     }
 
+    /// A rank other than 0 of a data-parallel job: the same run prepared and trained (its share of each micro-batch),
+    /// nothing written, nothing printed but errors.
+    static int TrainRank(RunConfig config, string? checkpoint, DataParallel ranks, CancellationToken cancellation)
+    {
+        using var run = TrainingRun.Prepare(config, null, ranks);
+        TrainResult result;
+        using (var interrupt = Interrupts(cancellation, ranks))
+            result = run.Trainer.Run(checkpoint, interrupt.Token);
+        ranks.Finish();
+        return result.Interrupted ? 130 : 0;
+    }
+
+    /// What interrupts training: Ctrl+C, and in an mpirun job SIGTERM too (mpirun's way of ending its ranks).
+    static Interrupt Interrupts(CancellationToken cancellation, DataParallel? ranks) => new(cancellation, ranks);
+
+    sealed class Interrupt : IDisposable
+    {
+        readonly CancellationTokenSource _source;
+        readonly ConsoleCancelEventHandler _onCancel;
+        readonly System.Runtime.InteropServices.PosixSignalRegistration? _onTerm;
+
+        public Interrupt(CancellationToken cancellation, DataParallel? ranks)
+        {
+            _source = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            _onCancel = (_, e) => { e.Cancel = true; _source.Cancel(); };
+            Console.CancelKeyPress += _onCancel;
+            if (ranks is not null)
+                _onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+                {
+                    ctx.Cancel = true;
+                    Console.Error.WriteLine($"{ranks.Describe()}: stopping: mpirun sent SIGTERM (another rank ended, or the job was cancelled)");
+                    _source.Cancel();
+                });
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= _onCancel;
+            _onTerm?.Dispose();
+            _source.Dispose();
+        }
+    }
+
     /// The held-out records the run validates on, as RUN_DIR/val.jsonl (scored again by `eval --run RUN_DIR`).
     static void WriteValidation(TrainingRun run)
     {
@@ -120,7 +167,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         else File.Delete(path);
     }
 
-    static void PrintPlan(TrainingRun run)
+    static void PrintPlan(TrainingRun run, DataParallel? ranks)
     {
         var c = run.Config;
         AnsiConsole.MarkupLine($"[bold]loralab train[/] {RunChoices.Method.NameOf(c.Method)} on {Markup.Escape(c.Model!)}  ·  data {Markup.Escape(c.Data!)}");
@@ -133,6 +180,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
+        if (ranks is not null)
+            AnsiConsole.MarkupLine($"  data parallel: {ranks.Size} ranks over {ranks.Backend}, each micro-batch of {c.MicroBatchSize} rows split about {(double)c.MicroBatchSize / ranks.Size:0.#} per rank, " +
+                                   $"{TorchSharp.torch.get_num_threads()} threads each on {Markup.Escape(run.Loaded.Model.Device.ToString())}; rank 0 writes");
     }
 
     /// SGD has no adaptive step size: at an Adam-sized rate (the default 3e-4) it barely moves the weights (10.70 → 10.64

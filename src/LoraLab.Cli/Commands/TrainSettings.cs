@@ -31,6 +31,8 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.QuantizeFlag)] public string? Quantize { get; set; }
     [CommandOption(S.ThreadsFlag)] public int? Threads { get; set; }
     [CommandOption(S.StreamsFlag)] public int? Streams { get; set; }
+    [CommandOption(S.DistributedFlag)] public string? Distributed { get; set; }
+    [CommandOption(S.DistributedTimeoutFlag)] public int? DistributedTimeout { get; set; }
     [CommandOption(S.DataFlag)] public string? Data { get; set; }
     [CommandOption(S.ValDataFlag)] public string? ValData { get; set; }
     [CommandOption(S.MaxRecordBytesFlag)] public long? MaxRecordBytes { get; set; }
@@ -89,6 +91,8 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.Quantize, Quantize)
         .Flag(S.Threads, Threads)
         .Flag(S.Streams, Streams)
+        .Flag(S.Distributed, Distributed)
+        .Flag(S.DistributedTimeout, DistributedTimeout)
         .Flag(S.Data, Data)
         .Flag(S.ValData, ValData)
         .Flag(S.MaxRecordBytes, MaxRecordBytes)

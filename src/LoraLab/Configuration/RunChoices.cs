@@ -15,6 +15,9 @@ public enum Precision { Auto, Fp32, Bf16, Fp16Mixed }
 
 public enum OptimizerKind { AdamW, Adam, Sgd }
 
+/// How many processes train one run: this one alone, or every rank of an `mpirun` job (data parallel).
+public enum DistributedMode { None, Mpi }
+
 /// The decay after linear warmup.
 public enum ScheduleKind { Constant, Linear, Cosine }
 
@@ -29,6 +32,7 @@ public static class RunChoices
         (Configuration.PreferenceLoss.Ipo, "ipo"), (Configuration.PreferenceLoss.Hinge, "hinge"));
     public static readonly Choices<Precision> Precision = new((Configuration.Precision.Auto, "auto"), (Configuration.Precision.Fp32, "fp32"),
         (Configuration.Precision.Bf16, "bf16"), (Configuration.Precision.Fp16Mixed, "fp16-mixed"));
+    public static readonly Choices<DistributedMode> Distributed = new((DistributedMode.None, "none"), (DistributedMode.Mpi, "mpi"));
     public static readonly Choices<OptimizerKind> Optimizer = new((OptimizerKind.AdamW, "adamw"), (OptimizerKind.Adam, "adam"), (OptimizerKind.Sgd, "sgd"));
     public static readonly Choices<ScheduleKind> Schedule = new((ScheduleKind.Constant, "constant"), (ScheduleKind.Linear, "linear"), (ScheduleKind.Cosine, "cosine"));
     public static readonly Choices<LongExamplePolicy> LongExamples = new((LongExamplePolicy.Truncate, "truncate"), (LongExamplePolicy.Drop, "drop"));

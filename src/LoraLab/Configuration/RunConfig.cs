@@ -27,6 +27,10 @@ public sealed class RunConfig
     public int? Threads { get; set; }
     /// Single-threaded slices each micro-batch is split into on the CPU (1 = off; LoRA/QLoRA without dropout).
     public int Streams { get; set; } = 1;
+    /// Data-parallel training over the ranks of an `mpirun` job (none: this process alone).
+    public DistributedMode Distributed { get; set; } = DistributedMode.None;
+    /// Seconds a rank waits for the others in one exchange before it ends the job (a rank died or hangs).
+    public int DistributedTimeout { get; set; } = 300;
 
     // dataset
     public string? Data { get; set; }

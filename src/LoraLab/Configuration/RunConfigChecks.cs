@@ -46,6 +46,8 @@ static class RunConfigChecks
         foreach (var s in RunSettings.All.Where(s => c.Origins.ContainsKey(s.Key) && !RunSettings.AppliesTo(s, c.Method)))
             errors.Add($"{c.NameOf(s)} applies to {RunSettings.AppliesToWhat(s, c.Method)}");
         if (c.IsPreference && c.Streams > 1) errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: preference runs run one stream; use --streams 1");
+        if (c.IsPreference && c.Distributed != DistributedMode.None)
+            errors.Add($"{c.NameOf(RunSettings.Distributed)} {RunChoices.Distributed.NameOf(c.Distributed)}: preference runs (dpo, orpo) train on one process; use --distributed none");
         if (c.IsPreference && c.Loss != PreferenceLoss.Sigmoid && c.LabelSmoothing > 0)
             errors.Add($"{c.NameOf(RunSettings.LabelSmoothing)} applies to the sigmoid loss only (--loss {RunChoices.PreferenceLoss.NameOf(c.Loss)})");
         if (c.IsPreference && c.MaxSeqLength >= 8 && c.PromptLimit >= c.MaxSeqLength)

@@ -10,6 +10,7 @@ public static class RunSettings
 {
     public const string ModelFlag = "--model " + FolderOrHubIdPlaceholder, MethodFlag = "--method <METHOD>", DeviceFlag = "--device <DEVICE>",
         PrecisionFlag = "--precision <P>", QuantizeFlag = "--quantize <Q>", ThreadsFlag = "--threads <N>", StreamsFlag = "--streams <N>",
+        DistributedFlag = "--distributed <MODE>", DistributedTimeoutFlag = "--distributed-timeout <SECONDS>",
         DataFlag = "--data <FILE>", ValDataFlag = "--val-data <FILE>", MaxRecordBytesFlag = "--max-record-bytes <BYTES>",
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
@@ -51,6 +52,12 @@ public static class RunSettings
     public static readonly RunSetting<int> Streams = Whole(RuntimeS, StreamsFlag,
         "Split each micro-batch over N single-threaded slices run side by side on the CPU (1 = off; needs LoRA/QLoRA with --lora-dropout 0). Faster on small CPUs, more memory.",
         c => c.Streams, (c, v) => c.Streams = v, TorchRuntime.ThreadRange, learns: false);
+    public static readonly RunSetting<DistributedMode> Distributed = Choice(RuntimeS, DistributedFlag,
+        "none, or mpi: data-parallel training over the ranks of `mpirun -np N loralab train ...` (each rank trains its share of every micro-batch; the result equals one process).",
+        RunChoices.Distributed, c => c.Distributed, (c, v) => c.Distributed = v, learns: false);
+    public static readonly RunSetting<int> DistributedTimeout = Whole(RuntimeS, DistributedTimeoutFlag,
+        "With --distributed mpi: seconds a rank waits for the others in one exchange before it ends the job as dead or hung.",
+        c => c.DistributedTimeout, (c, v) => c.DistributedTimeout = v, NumberRange.AtLeast(1), learns: false);
 
     // dataset
     public static readonly RunSetting<string?> Data = Path(DataS, DataFlag, "Training data: Alpaca JSON/JSONL, chat (messages), ShareGPT, text, input_ids, or Parquet.",
@@ -167,7 +174,7 @@ public static class RunSettings
         Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, StopRatePrompts,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
         Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef,
     ];
 

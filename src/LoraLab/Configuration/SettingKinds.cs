@@ -47,10 +47,11 @@ static class SettingKinds
             },
             v => v ? "true" : "false", v => v, null, nullable: false, choice: false, changesLearning: learns, isPath: false);
 
-    internal static RunSetting<T> Choice<T>(string section, string flag, string help, Choices<T> choices, Func<RunConfig, T> get, Action<RunConfig, T> set)
+    internal static RunSetting<T> Choice<T>(string section, string flag, string help, Choices<T> choices, Func<RunConfig, T> get, Action<RunConfig, T> set,
+        bool learns = true)
         where T : struct, Enum =>
         new(section, flag, null, help, choices.Describe(), get, set, t => (choices.TryParse(t, out var v), v),
-            choices.NameOf, v => choices.NameOf(v), null, nullable: false, choice: true, changesLearning: true, isPath: false);
+            choices.NameOf, v => choices.NameOf(v), null, nullable: false, choice: true, changesLearning: learns, isPath: false);
 
     internal static RunSetting<T?> OptionalChoice<T>(string section, string flag, string help, Choices<T> choices, Func<RunConfig, T?> get, Action<RunConfig, T?> set)
         where T : struct, Enum =>

@@ -25,6 +25,19 @@ public sealed class Batcher
     public Batch Collate(IReadOnlyList<PackedRow> rows) =>
         Collate(rows.Select(r => (r.InputIds, r.Labels, (int[]?)r.PositionIds, (int[]?)r.DocumentIds)).ToList(), packed: true);
 
+    /// What a batch of these rows counts: target tokens (labels other than Ignore after each row's first position, the
+    /// predictions the loss averages over) and tokens (the rows' lengths, padding excluded).
+    public static (int Targets, int Tokens) Count(IEnumerable<(int[] Ids, int[] Labels)> rows)
+    {
+        int targets = 0, tokens = 0;
+        foreach (var (ids, labels) in rows)
+        {
+            tokens += ids.Length;
+            for (int i = 1; i < labels.Length; i++) if (labels[i] != Labels.Ignore) targets++;
+        }
+        return (targets, tokens);
+    }
+
     Batch Collate(List<(int[] Ids, int[] Labels, int[]? Positions, int[]? Documents)> rows, bool packed)
     {
         if (rows.Count == 0) throw new ArgumentException("cannot collate an empty batch", nameof(rows));
@@ -33,13 +46,11 @@ public sealed class Batcher
         var labels = new long[b * t];
         var positions = new long[b * t];
         var documents = packed ? new long[b * t] : null;
-        int targets = 0, tokens = 0;
         for (int r = 0; r < b; r++)
         {
             var row = rows[r];
             if (row.Labels.Length != row.Ids.Length)
                 throw new ArgumentException($"row {r}: {row.Ids.Length} ids but {row.Labels.Length} labels");
-            tokens += row.Ids.Length;
             for (int i = 0; i < t; i++)
             {
                 int k = r * t + i;
@@ -48,9 +59,9 @@ public sealed class Batcher
                 labels[k] = real ? row.Labels[i] : Labels.Ignore;
                 positions[k] = !real ? 0 : row.Positions?[i] ?? i;
                 if (documents is not null) documents[k] = real ? row.Documents![i] : -1;
-                if (i > 0 && labels[k] != Labels.Ignore) targets++;
             }
         }
+        var (targets, tokens) = Count(rows.Select(r => (r.Ids, r.Labels)));
         TorchRuntime.EnsureLoaded();
         var shape = new long[] { b, t };
         return new Batch(

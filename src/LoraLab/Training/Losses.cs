@@ -44,6 +44,13 @@ public static class Losses
     /// device and disposed. NaN when no batch has a target. Validation during training and the demo's evaluation.
     public static double MeanOver(CausalLM model, IEnumerable<Batch> batches)
     {
+        var (sum, targets) = SumOver(model, batches);
+        return targets > 0 ? sum / targets : double.NaN;
+    }
+
+    /// The next-token loss summed over every target token of the batches, and how many there were.
+    public static (double Sum, long Targets) SumOver(CausalLM model, IEnumerable<Batch> batches)
+    {
         using var _ = no_grad();
         double sum = 0;
         long targets = 0;
@@ -54,7 +61,7 @@ public static class Losses
             sum += NextTokenSum(model, b.InputIds, b.Labels, b.PositionIds, b.DocumentIds).item<float>();
             targets += b.TargetTokens;
         }
-        return targets > 0 ? sum / targets : double.NaN;
+        return (sum, targets);
     }
 
     /// Flat indices b·T + i (i < T − 1) of the positions whose next label is a target, in order.

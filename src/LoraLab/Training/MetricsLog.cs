@@ -15,10 +15,16 @@ public sealed class MetricsLog : IDisposable
 
     /// `elapsedBefore`: the seconds the run had already trained before this log was opened (a resumed run).
     public MetricsLog(string path, bool append, double elapsedBefore = 0)
+        : this(new StreamWriter(path, append) { AutoFlush = true }, elapsedBefore) { }
+
+    MetricsLog(StreamWriter w, double elapsedBefore)
     {
-        _w = new StreamWriter(path, append) { AutoFlush = true };
+        _w = w;
         _elapsedBefore = elapsedBefore;
     }
+
+    /// A log that keeps the clock but writes nothing: a data-parallel rank other than 0 (rank 0 writes the run's log).
+    public static MetricsLog Discarding(double elapsedBefore) => new(StreamWriter.Null, elapsedBefore);
 
     public double ElapsedSeconds => _elapsedBefore + _clock.Elapsed.TotalSeconds;
 

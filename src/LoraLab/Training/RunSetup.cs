@@ -35,13 +35,24 @@ public static class RunSetup
     /// The device, threads and compute dtype the config asks for, applied to libtorch (threads, seed).
     public static (Device Device, ScalarType Dtype) Runtime(RunConfig c)
     {
-        var device = Devices.Resolve(c.Device);
-        TorchRuntime.SetThreads(c.Threads);
+        var device = Device(c);
+        // Ranks of an mpirun job on one machine share its cores, unless --threads says otherwise.
+        TorchRuntime.SetThreads(c.Threads ?? Launch(c)?.DefaultThreads(CpuTopology.PhysicalCores()));
         // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
         var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
         manual_seed(c.Seed);
         return (device, dtype);
     }
+
+    /// The device the config asks for; a rank of a distributed run on CUDA takes the GPU of its local rank.
+    public static Device Device(RunConfig c)
+    {
+        var device = Devices.Resolve(c.Device);
+        return device.type == DeviceType.CUDA && device.index < 0 && Launch(c) is { } launch ? new Device(DeviceType.CUDA, launch.LocalRank) : device;
+    }
+
+    /// Where this process sits in the mpirun job of a --distributed mpi run (null: one process).
+    static Distributed.MpiLaunch? Launch(RunConfig c) => c.Distributed == DistributedMode.Mpi ? Distributed.MpiLaunch.FromEnvironment() : null;
 
     /// The LoRA adapters the config describes (null for full fine-tuning); `baseModel` is recorded in adapter_config.json
     /// (a Hub repo id as given, as PEFT records it; a folder as its full path).

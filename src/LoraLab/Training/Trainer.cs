@@ -48,6 +48,7 @@ public sealed class Trainer
     readonly ITrainingObjective _objective;
     readonly string _outDir;
     readonly IWeightStore _weights;
+    readonly Distributed.DataParallel? _ranks;
 
     public event Action<StepReport>? Step;
     public event Action<EvalReport>? Evaluated;
@@ -59,17 +60,21 @@ public sealed class Trainer
     public IReadOnlyDictionary<string, string>? ResumeChanges { get; set; }
 
     /// `options`: the loop's settings (optimizer, schedule, batch, steps, intervals) are read from it.
+    /// `ranks`: the data-parallel job this process is a rank of (null: it trains alone); rank 0 alone writes.
     public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options,
-        DataLoader train, DataLoader? val, string outDir, IWeightStore weights)
-        : this(model, trainable, options, new NextTokenObjective(model, trainable.Select(t => t.Item2).ToList(), train, val, options.MaxGradNorm, options.Streams),
-            outDir, weights) { }
+        DataLoader train, DataLoader? val, string outDir, IWeightStore weights, Distributed.DataParallel? ranks = null)
+        : this(model, trainable, options, new NextTokenObjective(model, trainable.Select(t => t.Item2).ToList(), train, val, options.MaxGradNorm, options.Streams, ranks),
+            outDir, weights, ranks) { }
 
     public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options, ITrainingObjective objective,
-        string outDir, IWeightStore weights)
+        string outDir, IWeightStore weights, Distributed.DataParallel? ranks = null)
     {
         options.Validate(inputs: false);
-        _model = model; _trainable = trainable; _o = options; _objective = objective; _outDir = outDir; _weights = weights;
+        _model = model; _trainable = trainable; _o = options; _objective = objective; _outDir = outDir; _weights = weights; _ranks = ranks;
     }
+
+    /// Whether this process writes the run's files: always, but for the ranks other than 0 of a data-parallel job.
+    bool Writes => _ranks is null || _ranks.IsMain;
 
     public int StepsPerEpoch => (_objective.BatchesPerEpoch + _o.AccumulationSteps - 1) / _o.AccumulationSteps;
     public int TotalSteps => _o.MaxSteps ?? _o.Epochs * StepsPerEpoch;
@@ -82,7 +87,16 @@ public sealed class Trainer
         using var opt = RunSetup.Optimizer(_o, _trainable.Select(t => t.Param).ToList());
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var at = resumeDir is null ? new TrainerState() : Restore(resumeDir, opt);
-        using var metrics = new MetricsLog(Path.Combine(_outDir, RunFolder.Metrics), append: resumeDir is not null, at.ElapsedSeconds);
+        if (_ranks is not null)
+        {
+            // Every rank from rank 0's weights, and all stop after the same step when any is interrupted.
+            _ranks.Align(_trainable.Select(t => t.Param).ToList());
+            _ranks.StepsTaken = at.Step;
+            _ranks.LastCheckpoint = resumeDir;
+            cancel = _ranks.AgreedStop(cancel);
+        }
+        using var metrics = Writes ? new MetricsLog(Path.Combine(_outDir, RunFolder.Metrics), append: resumeDir is not null, at.ElapsedSeconds)
+            : MetricsLog.Discarding(at.ElapsedSeconds);
         if (resumeDir is not null)
             metrics.Write(new { type = "resume", step = at.Step, from = Path.GetFullPath(resumeDir), changes = ResumeChanges });
         var p = new TrainingPosition(at, resumeDir);
@@ -115,7 +129,7 @@ public sealed class Trainer
         if (state.RngState.Length > 0)
             using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) random.set_rng_state(rng);
         Message?.Invoke($"resumed from {dir} at step {state.Step} (epoch {state.Epoch + 1}, micro-batch {state.BatchInEpoch})");
-        MetricsLog.CutBack(Path.Combine(_outDir, RunFolder.Metrics), state.Step);
+        if (Writes) MetricsLog.CutBack(Path.Combine(_outDir, RunFolder.Metrics), state.Step);
         return state;
     }
 
@@ -233,20 +247,25 @@ public sealed class Trainer
     /// The validation data's mean loss (next-token loss, or the preference objective's loss).
     public double ValidationLoss() => _objective.Validate().Loss;
 
+    /// Writes the checkpoint of step `now` (rank 0 of a data-parallel job alone; every rank records its path).
     string SaveCheckpoint(optim.Optimizer opt, TrainerState now)
     {
         var dir = Checkpoints.PathFor(_outDir, now.Step);
         using var rng = random.get_rng_state();
         var state = now with { RngState = Convert.ToBase64String(rng.data<byte>().ToArray()) };
-        AtomicDirectory.Write(dir, tmp =>
+        if (Writes)
         {
-            _weights.Save(tmp);
-            OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
-            state.Save(tmp);
-        }, whatToDo: () => Checkpoints.ResumeHint(_outDir));
-        Message?.Invoke($"checkpoint saved: {dir}");
+            AtomicDirectory.Write(dir, tmp =>
+            {
+                _weights.Save(tmp);
+                OptimizerFactory.Save(opt, Path.Combine(tmp, "optimizer.bin"));
+                state.Save(tmp);
+            }, whatToDo: () => Checkpoints.ResumeHint(_outDir));
+            Message?.Invoke($"checkpoint saved: {dir}");
+        }
         LastSaved = dir;
-        Checkpoints.Prune(_outDir, _o.SaveTotalLimit);
+        if (_ranks is not null) _ranks.LastCheckpoint = dir;
+        if (Writes) Checkpoints.Prune(_outDir, _o.SaveTotalLimit);
         return dir;
     }
 

@@ -49,8 +49,9 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// Builds the run `config` describes, through RunSetup's steps; the returned run's Config is a copy with the
-    /// template `auto` resolved to the one used.
-    public static TrainingRun Prepare(RunConfig config, Action<string>? log = null)
+    /// template `auto` resolved to the one used. `ranks`: the data-parallel job this process is a rank of; every rank
+    /// checks that the others have the same settings, base model and data before the Trainer is made.
+    public static TrainingRun Prepare(RunConfig config, Action<string>? log = null, Distributed.DataParallel? ranks = null)
     {
         var c = config.Clone();
         c.Validate();
@@ -76,11 +77,20 @@ public sealed class TrainingRun : IDisposable
             if (train.Examples.All(e => e.TargetTokens <= 1))
                 throw new UserException($"{c.Data}: every response is empty (the only target of each example is the end-of-sequence token); nothing would be learned");
 
+            if (ranks is not null && c.MicroBatchSize < ranks.Size)
+                throw new UserException($"{c.NameOf(RunSettings.MicroBatchSize)} {c.MicroBatchSize} is smaller than the job's {ranks.Size} ranks, so some would idle: " +
+                                        $"raise it to at least {ranks.Size} (it counts the rows of the whole job's micro-batch; each rank trains about micro-batch / ranks of them)");
+            ranks?.CheckSameRun([
+                ("settings", Distributed.DataParallel.Digest(RunRecord.LearningSettings(c))),
+                ("base model", Distributed.DataParallel.Digest(BaseFingerprint.Compute(loaded.Dir).ToJson().ToJsonString())),
+                ("training data", Distributed.DataParallel.Digest(train.Examples.Select(e => (e.InputIds, e.Labels)))),
+                ("validation data", Distributed.DataParallel.Digest((val?.Examples ?? []).Select(e => (e.InputIds, e.Labels)))),
+            ]);
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
                 : Adapters(c, loaded.Model, lora, builder);
-            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store);
+            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store, ranks);
             return new TrainingRun(c, loaded, tok, template, train.Stats.ToString(), val?.Stats.ToString(), lora, trainable.Summary, trainable.Count,
                 ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>(), null);
         }

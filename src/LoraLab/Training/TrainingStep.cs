@@ -21,15 +21,17 @@ public sealed class TrainingStep : IDisposable
     readonly LossScaler? _scaler;
     readonly StreamSlices? _slices;
     readonly StepHousekeeping _housekeeping;
+    readonly Distributed.DataParallel? _ranks;
 
     /// `streams` > 1 splits each micro-batch's rows over that many single-threaded slices (StreamSlices). It needs a
     /// frozen embedding and output layer (their gradients are written outside autograd) and no dropout (one random
     /// generator drawn from by several threads would not repeat), and is refused otherwise. `housekeeping` is
-    /// StepHousekeeping.Default unless a test passes its own.
+    /// StepHousekeeping.Default unless a test passes its own. With `ranks` each window holds this rank's rows, and the
+    /// gradients and loss are summed over the ranks before the update.
     public TrainingStep(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, LossScaler? scaler = null, int streams = 1,
-        StepHousekeeping? housekeeping = null)
+        StepHousekeeping? housekeeping = null, Distributed.DataParallel? ranks = null)
     {
-        _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler;
+        _model = model; _params = trainable; _maxGradNorm = maxGradNorm; _scaler = scaler; _ranks = ranks;
         _housekeeping = housekeeping ?? StepHousekeeping.Default;
         CheckCount(streams);
         if (streams == 1) return;
@@ -51,8 +53,9 @@ public sealed class TrainingStep : IDisposable
     const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
 
     /// The step a training run takes on `model`: with dynamic loss scaling when the model computes in fp16.
-    public static TrainingStep ForRun(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, int streams = 1) =>
-        new(model, trainable, maxGradNorm, model.Dtype == ScalarType.Float16 ? new LossScaler() : null, streams);
+    public static TrainingStep ForRun(CausalLM model, IReadOnlyList<Parameter> trainable, double maxGradNorm, int streams = 1,
+        Distributed.DataParallel? ranks = null) =>
+        new(model, trainable, maxGradNorm, model.Dtype == ScalarType.Float16 ? new LossScaler() : null, streams, ranks: ranks);
 
     /// The same refusal from a run's settings alone, so `train` and `bench` can say it before loading anything.
     public static void CheckStreams(int streams, string method, double loraDropout)
@@ -80,10 +83,12 @@ public sealed class TrainingStep : IDisposable
     /// Runs forward+backward for every micro-batch of the window (gradients accumulate). `beforeUpdate` sees the
     /// gradients before clipping (the Trainer's first-step gradient-flow check). Returns the mean token loss, the
     /// pre-clip gradient norm (NaN without clipping), and whether the step blew up (its update skipped; training must stop).
-    public (double Loss, double GradNorm, bool BlewUp) Run(optim.Optimizer opt, IReadOnlyList<Batch> window, Action? beforeUpdate = null)
+    /// `windowTargets`: the whole window's target tokens when `window` is only this rank's rows (data parallel).
+    public (double Loss, double GradNorm, bool BlewUp) Run(optim.Optimizer opt, IReadOnlyList<Batch> window, Action? beforeUpdate = null,
+        long? windowTargets = null)
     {
         using var scope = NewDisposeScope();
-        long targets = window.Sum(b => (long)b.TargetTokens);
+        long targets = windowTargets ?? window.Sum(b => (long)b.TargetTokens);
         Tensor? lossSum = null;
         foreach (var b in window)
         {
@@ -102,7 +107,9 @@ public sealed class TrainingStep : IDisposable
             if (lossSum is null) lossSum = detached.MoveToOuterDisposeScope();
             else lossSum.add_(detached);
         }
-        double loss = targets > 0 && lossSum is not null ? lossSum.item<float>() / targets : 0;
+        // Data parallel: one exchange sums every rank's gradients and loss, so all take the same update.
+        double total = _ranks is not null ? _ranks.SumGradients(_params, lossSum) : lossSum is null ? 0 : lossSum.item<float>();
+        double loss = targets > 0 ? total / targets : 0;
         var (norm, blewUp) = Update(opt, loss, beforeUpdate);
         return (loss, norm, blewUp);
     }
