@@ -24,6 +24,8 @@ public static class EnvironmentReport
             ("threads", $"{get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores"),
             ("CUDA", cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available (CPU libtorch or no GPU)"),
             ("bf16 on CPU", Bf16Works() ? "supported" : "not supported"),
+            ("MPI", Distributed.DistributedSupport.Mpi()),
+            ("NCCL", Distributed.DistributedSupport.Nccl()),
         };
         return rows;
     }

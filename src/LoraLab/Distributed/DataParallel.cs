@@ -90,7 +90,9 @@ public sealed class DataParallel : IDisposable
         foreach (var p in trainable)
         {
             var summed = _flat.narrow(0, at, p.numel()).view(p.shape);
-            p.grad = summed; // .grad holds its own reference to the view; the wrapper goes with the scope
+            // .grad holds its own reference to the view (the wrapper goes with the scope); a bf16 weight of full
+            // fine-tuning gets its gradient back in its own dtype.
+            p.grad = p.dtype == ScalarType.Float32 ? summed : summed.to(p.dtype);
             at += p.numel();
         }
         if (sums[1] > 0) _agreedStop.Cancel();

@@ -29,7 +29,7 @@ static unsafe partial class MpiLibrary
             if (h != 0) break;
         }
         if (h == 0)
-            throw new UserException("--distributed mpi: no Open MPI library (libmpi.so.40) was found; install it with `apt-get install -y openmpi-bin` " +
+            throw new UserException($"--distributed mpi: no Open MPI library (libmpi.so.40) was found; install it with `{DistributedSupport.InstallCommand}` " +
                                     "(or set LORALAB_MPI_LIBRARY to its path), and start training under mpirun");
         if (!NativeLibrary.TryGetExport(h, "ompi_mpi_comm_world", out CommWorld))
             throw new UserException("--distributed mpi: the MPI library found is not Open MPI (no ompi_mpi_comm_world); LoraLab binds Open MPI's ABI only — " +

@@ -14,7 +14,7 @@ public class RunConfigTests
     static readonly Dictionary<string, string> NonDefault = new()
     {
         ["model"] = "/m/base", ["method"] = "qlora", ["device"] = "cpu", ["precision"] = "bf16", ["quantize"] = "fp4", ["threads"] = "1",
-        ["streams"] = "2", ["data"] = "/d/train.jsonl", ["val_data"] = "/d/val.jsonl", ["max_record_bytes"] = "123456",
+        ["streams"] = "2", ["distributed"] = "mpi", ["distributed_timeout"] = "60", ["data"] = "/d/train.jsonl", ["val_data"] = "/d/val.jsonl", ["max_record_bytes"] = "123456",
         ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
         ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
         ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4",
@@ -154,7 +154,7 @@ public class RunConfigTests
             "val_fraction: 0.05", "lr: 0.0003", "batch_size: 16", "micro_batch_size: 4", "epochs: 1", "seed: 42", "optimizer: adamw",
             "weight_decay: 0", "momentum: 0.9", "nesterov: false", "schedule: cosine", "min_lr: 0", "max_grad_norm: 1", "eval_every: 0",
             "save_every: 0", "log_every: 1", "r: 8", "alpha: 16", "lora_dropout: 0.05", "targets: all", "lora_head: false", "use_rslora: false",
-            "streams: 1", "stop_rate_prompts: 16", ""), yaml);
+            "streams: 1", "distributed: none", "distributed_timeout: 300", "stop_rate_prompts: 16", ""), yaml);
     }
 
     /// What YamlDotNet read before: YAML 1.1 switches and whole numbers with separators or a base prefix.
