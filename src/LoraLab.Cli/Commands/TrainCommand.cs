@@ -182,8 +182,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
         if (ranks is not null)
             AnsiConsole.MarkupLine($"  data parallel: {ranks.Size} ranks over {ranks.Backend}, each micro-batch of {c.MicroBatchSize} rows split about {(double)c.MicroBatchSize / ranks.Size:0.#} per rank, " +
-                                   $"{TorchSharp.torch.get_num_threads()} threads each on {Markup.Escape(run.Loaded.Model.Device.ToString())}; rank 0 writes");
+                                   $"{Threads(TorchSharp.torch.get_num_threads())} each on {Markup.Escape(run.Loaded.Model.Device.ToString())}; rank 0 writes");
     }
+
+    static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
 
     /// SGD has no adaptive step size: at an Adam-sized rate (the default 3e-4) it barely moves the weights (10.70 → 10.64
     /// on the demo). A warning rather than a silent SGD default: the rate stays what run.yaml records.

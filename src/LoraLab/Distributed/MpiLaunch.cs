@@ -13,7 +13,8 @@ public sealed record MpiLaunch(int Rank, int Size, int LocalRank, int LocalSize)
         return new MpiLaunch(rank, size, Read("OMPI_COMM_WORLD_LOCAL_RANK") ?? 0, Read("OMPI_COMM_WORLD_LOCAL_SIZE") ?? 1);
     }
 
-    /// libtorch threads a rank uses when --threads is not given: the machine's cores shared among the ranks on it,
-    /// so two ranks on one machine do not each start a thread per core and fight over them.
-    public int DefaultThreads(int physicalCores) => Math.Max(1, physicalCores / Math.Max(1, LocalSize));
+    /// libtorch threads a rank uses when --threads is not given: the cores mpirun bound it to, or, when it left the
+    /// rank unbound, the machine's cores shared among the ranks on it (so they do not each start a thread per core).
+    public int DefaultThreads(int physicalCores, bool boundByLauncher) =>
+        boundByLauncher ? physicalCores : Math.Max(1, physicalCores / Math.Max(1, LocalSize));
 }

@@ -3,6 +3,19 @@ namespace LoraLab.Runtime;
 /// Physical CPU cores (not hyper-threads): the thread count at which libtorch's matrix products run fastest.
 public static class CpuTopology
 {
+    /// Whether this process may run on fewer CPUs than the machine has (a launcher or container bound it).
+    public static bool AffinityRestricted()
+    {
+        try
+        {
+            int all = Directory.EnumerateDirectories("/sys/devices/system/cpu", "cpu*")
+                .Count(d => Path.GetFileName(d)[3..] is { Length: > 0 } n && n.All(char.IsAsciiDigit));
+            return all > 0 && Environment.ProcessorCount < all;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
     /// Distinct (package, core) pairs from /sys on Linux; the logical processor count elsewhere or when unreadable.
     public static int PhysicalCores()
     {

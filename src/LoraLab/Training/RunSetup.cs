@@ -37,7 +37,7 @@ public static class RunSetup
     {
         var device = Device(c);
         // Ranks of an mpirun job on one machine share its cores, unless --threads says otherwise.
-        TorchRuntime.SetThreads(c.Threads ?? Launch(c)?.DefaultThreads(CpuTopology.PhysicalCores()));
+        TorchRuntime.SetThreads(c.Threads ?? Launch(c)?.DefaultThreads(CpuTopology.PhysicalCores(), CpuTopology.AffinityRestricted()));
         // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
         var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
         manual_seed(c.Seed);
