@@ -182,7 +182,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
         if (ranks is not null)
             AnsiConsole.MarkupLine($"  data parallel: {ranks.Size} ranks over {ranks.Backend}, each micro-batch of {c.MicroBatchSize} rows split about {(double)c.MicroBatchSize / ranks.Size:0.#} per rank, " +
-                                   $"{Threads(TorchSharp.torch.get_num_threads())} each on {Markup.Escape(run.Loaded.Model.Device.ToString())}; rank 0 writes");
+                                   (run.Loaded.Model.Device.type == TorchSharp.DeviceType.CUDA ? "one GPU per local rank (cuda:LOCAL_RANK)" : $"{Threads(TorchSharp.torch.get_num_threads())} each on the CPU") +
+                                   "; rank 0 writes");
     }
 
     static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
