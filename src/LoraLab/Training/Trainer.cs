@@ -91,6 +91,9 @@ public sealed class Trainer
         {
             // Every rank from rank 0's weights, and all stop after the same step when any is interrupted.
             _ranks.Align(_trainable.Select(t => t.Param).ToList());
+            // Dropout masks differ between ranks (one seed would repeat rank 0's masks on every rank's rows); rank 0
+            // keeps the run's generator, which its checkpoints save.
+            if (_ranks.Rank > 0) random.manual_seed(_o.Seed + 1_000_003L * _ranks.Rank + at.Step);
             _ranks.StepsTaken = at.Step;
             _ranks.LastCheckpoint = resumeDir;
             cancel = _ranks.AgreedStop(cancel);
