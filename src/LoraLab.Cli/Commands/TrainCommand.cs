@@ -27,7 +27,8 @@ public sealed class TrainCommand : Command<TrainSettings>
         if (changes.Count > 0 && !s.AllowConfigChange) throw new UserException(RunRecord.Refusal(resume!.RunDir!, changes));
         // A rank of an mpirun job other than 0 trains its share and writes nothing: the output folder is rank 0's.
         using var ranks = DataParallel.Join(config, m => Console.Error.WriteLine(m));
-        if (ranks is { IsMain: false }) return TrainRank(config, resume?.CheckpointDir(), ranks, cancellation);
+        // It resumes from the checkpoint rank 0 chose (after finishing any write a killed job left), so all start alike.
+        if (ranks is { IsMain: false }) return TrainRank(config, ranks.FromMain(null), ranks, cancellation);
         var outDir = config.Out!;
         bool existed = Directory.Exists(outDir);
         // Resuming in place writes into the run's own folder; any other --out is a fork of the run, into a folder
@@ -50,6 +51,7 @@ public sealed class TrainCommand : Command<TrainSettings>
             // A run whose end is checkpointed but whose final weights were never written (a full disk) is finished by resuming it.
             bool finalWritten = resume?.RunDir is { } recordedIn && RunFolder.HasFinalWeights(recordedIn);
             SetAsideOtherTimelines(undo, outDir, inPlace ? fromStep : null);
+            ranks?.FromMain(checkpoint is null ? null : Path.GetFullPath(checkpoint)); // the other ranks wait for this
             run = TrainingRun.Prepare(config, m => Console.WriteLine(m), ranks);
             if (fromStep >= run.Trainer.TotalSteps && finalWritten) // nothing to do: redoing the end would only rewrite its files
                 throw new UserException($"{resume!.RunDir ?? checkpoint}: already complete (step {fromStep} of {run.Trainer.TotalSteps}); " +

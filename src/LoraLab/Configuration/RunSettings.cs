@@ -57,7 +57,7 @@ public static class RunSettings
         RunChoices.Distributed, c => c.Distributed, (c, v) => c.Distributed = v, learns: false);
     public static readonly RunSetting<int> DistributedTimeout = Whole(RuntimeS, DistributedTimeoutFlag,
         "With --distributed mpi: seconds a rank waits for the others in one exchange before it ends the job as dead or hung.",
-        c => c.DistributedTimeout, (c, v) => c.DistributedTimeout = v, NumberRange.AtLeast(1), learns: false);
+        c => c.DistributedTimeout, (c, v) => c.DistributedTimeout = v, new NumberRange(1, 1_000_000, Whole: true), learns: false);
 
     // dataset
     public static readonly RunSetting<string?> Data = Path(DataS, DataFlag, "Training data: Alpaca JSON/JSONL, chat (messages), ShareGPT, text, input_ids, or Parquet.",

@@ -44,33 +44,32 @@ public sealed class DataLoader
         Shuffle ? SeededShuffle.Permutation(RowCount, unchecked(Seed + epoch)) : Enumerable.Range(0, RowCount).ToArray();
 
     /// The batches of one epoch from <paramref name="startBatch"/> on. Each batch is the caller's to dispose.
-    public IEnumerable<Batch> Epoch(int epoch, int startBatch = 0)
-    {
-        if (startBatch < 0 || startBatch > BatchesPerEpoch)
-            throw new ArgumentOutOfRangeException(nameof(startBatch), $"epoch has {BatchesPerEpoch} batches, asked to start at {startBatch}");
-        var order = Order(epoch);
-        for (int b = startBatch; b < BatchesPerEpoch; b++)
-            yield return Collate(order.Skip(b * MicroBatchSize).Take(MicroBatchSize).ToArray());
-    }
+    public IEnumerable<Batch> Epoch(int epoch, int startBatch = 0) => EpochRows(epoch, startBatch).Select(Collate);
 
     /// The epoch's micro-batches from <paramref name="startBatch"/> on as rank <paramref name="rank"/> of
     /// <paramref name="ranks"/> trains them: its consecutive share of each micro-batch's rows (shares differ by at most
     /// one row), collated alone, with the whole micro-batch's counts. Each share is the caller's to dispose.
     public IEnumerable<RankShare> EpochShare(int epoch, int startBatch, int rank, int ranks)
     {
-        if (startBatch < 0 || startBatch > BatchesPerEpoch)
-            throw new ArgumentOutOfRangeException(nameof(startBatch), $"epoch has {BatchesPerEpoch} batches, asked to start at {startBatch}");
-        var order = Order(epoch);
-        for (int b = startBatch; b < BatchesPerEpoch; b++)
+        foreach (var picked in EpochRows(epoch, startBatch))
         {
-            var picked = order.Skip(b * MicroBatchSize).Take(MicroBatchSize).ToArray();
-            long from = (long)picked.Length * rank / ranks, to = (long)picked.Length * (rank + 1) / ranks;
-            var mine = picked[(int)from..(int)to];
+            var (from, length) = Training.StreamSlices.RowRange(picked.Length, rank, ranks);
+            var mine = picked[(int)from..(int)(from + length)];
             var (targets, tokens) = _rows is not null
                 ? Batcher.Count(picked.Select(i => (_rows[i].InputIds, _rows[i].Labels)))
                 : Batcher.Count(picked.Select(i => (_examples![i].InputIds, _examples[i].Labels)));
             yield return new RankShare(mine.Length == 0 ? null : Collate(mine), targets, tokens);
         }
+    }
+
+    /// The row indices of each micro-batch of an epoch from `startBatch` on.
+    IEnumerable<int[]> EpochRows(int epoch, int startBatch)
+    {
+        if (startBatch < 0 || startBatch > BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(startBatch), $"epoch has {BatchesPerEpoch} batches, asked to start at {startBatch}");
+        var order = Order(epoch);
+        for (int b = startBatch; b < BatchesPerEpoch; b++)
+            yield return order.Skip(b * MicroBatchSize).Take(MicroBatchSize).ToArray();
     }
 
     /// Row indices of batch <paramref name="index"/> of an epoch, for logging and checks.

@@ -38,6 +38,9 @@ public sealed class DataParallel : IDisposable
         if (c.Distributed != DistributedMode.Mpi) return null;
         if (MpiLaunch.FromEnvironment() is null)
         {
+            if (MpiLaunch.OtherLauncher() is { } variable)
+                throw new UserException($"--distributed mpi: this process was started by an MPI launcher other than Open MPI's ({variable} is set, OMPI_COMM_WORLD_RANK is not); " +
+                                        $"LoraLab binds Open MPI only: start it with Open MPI's mpirun ({DistributedSupport.InstallCommand})");
             note("note: --distributed mpi, but this process was not started by mpirun, so it trains alone; start every rank with `mpirun -np N loralab train ...`");
             return null;
         }
@@ -58,45 +61,64 @@ public sealed class DataParallel : IDisposable
         return _agreedStop.Token;
     }
 
-    /// Sums the trainable gradients (null ones count as zero), the window's loss sum (this rank's part, a scalar
-    /// tensor, or null) and the interrupt flags over the ranks. Afterwards each `.grad` is a view of the summed buffer;
-    /// returns the job's loss sum.
+    /// Sums the trainable gradients, the window's loss sum (this rank's part, a scalar tensor, or null) and the
+    /// interrupt flags over the ranks, in one buffer laid out [gradients..., loss sum, stop, has-gradient per tensor].
+    /// Afterwards each `.grad` is a view of the summed buffer, or null where no rank had one (as one process would
+    /// leave it, so the optimizer skips it); returns the job's loss sum.
     public double SumGradients(IReadOnlyList<Parameter> trainable, Tensor? lossSum)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         long n = trainable.Sum(p => p.numel());
+        long size = n + 2 + trainable.Count;
         var device = trainable[0].device;
-        if (_flat is null || _flat.numel() != n + 2 || _flat.device_type != device.type)
+        if (_flat is null || _flat.numel() != size || _flat.device_type != device.type)
         {
             _flat?.Dispose();
-            _flat = zeros(n + 2, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+            _flat = zeros(size, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
         }
+        var tail = _flat.narrow(0, n, 2 + trainable.Count);
+        var flags = new float[2 + trainable.Count];
+        flags[1] = _localStop.IsCancellationRequested ? 1 : 0;
         long at = 0;
-        foreach (var p in trainable)
+        for (int i = 0; i < trainable.Count; i++)
         {
+            var p = trainable[i];
             var part = _flat.narrow(0, at, p.numel()).view(p.shape);
-            if (p.grad is { } g) part.copy_(g);
+            if (p.grad is { } g) { part.copy_(g); flags[2 + i] = 1; }
             else part.zero_();
             at += p.numel();
         }
-        var tail = _flat.narrow(0, n, 2);
-        if (lossSum is null) tail[0].fill_(0);
-        else tail[0].copy_(lossSum);
-        tail[1].fill_(_localStop.IsCancellationRequested ? 1 : 0);
+        tail.copy_(tensor(flags));
+        if (lossSum is not null) tail[0].copy_(lossSum);
         _c.SumInPlace(_flat, $"summing the gradients of step {++StepsTaken}");
         var sums = tail.cpu().data<float>().ToArray();
         at = 0;
-        foreach (var p in trainable)
+        for (int i = 0; i < trainable.Count; i++)
         {
+            var p = trainable[i];
             var summed = _flat.narrow(0, at, p.numel()).view(p.shape);
             // .grad holds its own reference to the view (the wrapper goes with the scope); a bf16 weight of full
             // fine-tuning gets its gradient back in its own dtype.
-            p.grad = p.dtype == ScalarType.Float32 ? summed : summed.to(p.dtype);
+            p.grad = sums[2 + i] == 0 ? null : p.dtype == ScalarType.Float32 ? summed : summed.to(p.dtype);
             at += p.numel();
         }
         if (sums[1] > 0) _agreedStop.Cancel();
         return sums[0];
+    }
+
+    /// Rank 0's text on every rank (what it decided alone: the checkpoint a resume starts from). Unwatched: the other
+    /// ranks wait here while rank 0 checks and prepares its output folder.
+    public string? FromMain(string? text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text ?? "");
+        using var length = tensor(new long[] { text is null ? -1 : bytes.Length });
+        _c.Broadcast(length, "sharing rank 0's decision", watched: false);
+        long n = length.item<long>();
+        if (n < 0) return null;
+        using var data = IsMain ? tensor(bytes) : zeros(n, dtype: ScalarType.Byte);
+        _c.Broadcast(data, "sharing rank 0's decision", watched: false);
+        return IsMain ? text : Encoding.UTF8.GetString(data.data<byte>().ToArray());
     }
 
     /// A sum and a count over the ranks (a validation loss).
@@ -125,7 +147,7 @@ public sealed class DataParallel : IDisposable
     public void CheckSameRun(IReadOnlyList<(string What, byte[] Digest)> items)
     {
         var mine = items.SelectMany(i => i.Digest).ToArray();
-        var all = _c.Gather(mine, "comparing the ranks' runs before step 1");
+        var all = _c.Gather(mine, "comparing the ranks' runs before step 1", watched: false); // ranks load at their own pace
         var differ = new List<string>();
         for (int r = 1; r < Size; r++)
         {
@@ -142,6 +164,17 @@ public sealed class DataParallel : IDisposable
     }
 
     public static byte[] Digest(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
+
+    /// The settings each rank may set for itself: how one process computes (threads, streams, its wait limit) and
+    /// what rank 0 alone writes. Every other setting must agree, since it decides what is learned or which exchanges
+    /// the ranks make (--eval-every is one).
+    static readonly IRunSetting[] PerRank = [RunSettings.Threads, RunSettings.Streams, RunSettings.DistributedTimeout, RunSettings.Out,
+        RunSettings.SaveEvery, RunSettings.SaveTotalLimit, RunSettings.LogEvery, RunSettings.StopRatePrompts];
+
+    /// The settings every rank of a job must agree on, one `key: value` line each. Paths are left out: what they
+    /// hold (the base model, the data) is compared instead, so each node may keep its copy where it likes.
+    public static string SharedSettings(RunConfig c) =>
+        string.Join("\n", RunSettings.All.Where(s => !PerRank.Contains(s) && !s.IsPath).Select(s => $"{s.Key}: {s.Format(s.Get(c))}"));
 
     /// A digest of token rows (input ids and labels of every example, in order).
     public static byte[] Digest(IEnumerable<(int[] Ids, int[] Labels)> rows)

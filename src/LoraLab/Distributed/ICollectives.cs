@@ -15,8 +15,9 @@ public interface ICollectives : IDisposable
     void SumInPlace(Tensor flat, string during);
     /// Sums numbers over every rank, in place (counts, loss sums).
     void Sum(double[] values, string during);
-    /// Every rank's bytes (each rank gives the same length), indexed by rank.
-    byte[][] Gather(byte[] mine, string during);
+    /// Every rank's bytes (each rank gives the same length), indexed by rank. `watched: false` for the exchanges
+    /// made while ranks join, which wait as long as the slowest rank takes to load.
+    byte[][] Gather(byte[] mine, string during, bool watched = true);
     /// Rank 0's contents of a contiguous tensor copied into every rank's.
-    void Broadcast(Tensor t, string during);
+    void Broadcast(Tensor t, string during, bool watched = true);
 }

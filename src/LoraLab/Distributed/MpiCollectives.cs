@@ -10,6 +10,7 @@ namespace LoraLab.Distributed;
 public sealed unsafe class MpiCollectives : ICollectives
 {
     const int MaxCount = 1 << 30; // MPI counts are int: larger buffers go in pieces
+    const string Starting = "starting MPI";
 
     readonly CollectiveWatchdog _watchdog;
     readonly NcclAllReduce? _nccl;
@@ -23,7 +24,7 @@ public sealed unsafe class MpiCollectives : ICollectives
     {
         Rank = rank; Size = size; _context = context;
         _watchdog = new CollectiveWatchdog(timeout, context);
-        if (device.type == TorchSharp.DeviceType.CUDA) _nccl = NcclAllReduce.TryCreate(this, device);
+        _nccl = NcclAllReduce.TryCreate(this, device); // every rank votes, whatever its device, so all make the same calls
     }
 
     /// Starts MPI in this process (once) and joins the job's world. `context` names this rank (and the last
@@ -32,17 +33,19 @@ public sealed unsafe class MpiCollectives : ICollectives
     {
         Load();
         int flag = 0;
-        Check(MPI_Initialized(&flag), "starting MPI", context);
+        Check(MPI_Initialized(&flag), Starting, context);
         if (flag == 0)
         {
             int provided = 0;
             // Serialized: the training thread makes every call, but the one thread that calls MPI may change (tests).
-            Check(MPI_Init_thread(0, 0, ThreadSerialized, &provided), "starting MPI", context);
+            Check(MPI_Init_thread(0, 0, ThreadSerialized, &provided), Starting, context);
+            if (provided < ThreadSerialized)
+                throw new UserException($"{context()}: this Open MPI gives thread level {provided}, and training needs MPI_THREAD_SERIALIZED ({ThreadSerialized})");
         }
-        Check(MPI_Comm_set_errhandler(CommWorld, ErrorsReturn), "starting MPI", context);
+        Check(MPI_Comm_set_errhandler(CommWorld, ErrorsReturn), Starting, context);
         int rank = 0, size = 0;
-        Check(MPI_Comm_rank(CommWorld, &rank), "starting MPI", context);
-        Check(MPI_Comm_size(CommWorld, &size), "starting MPI", context);
+        Check(MPI_Comm_rank(CommWorld, &rank), Starting, context);
+        Check(MPI_Comm_size(CommWorld, &size), Starting, context);
         return new MpiCollectives(rank, size, timeout, context, device);
     }
 
@@ -77,30 +80,30 @@ public sealed unsafe class MpiCollectives : ICollectives
             Check(MPI_Allreduce(InPlaceBuffer, (nint)p, values.Length, MpiDouble, OpSum, CommWorld), during, _context);
     }
 
-    public byte[][] Gather(byte[] mine, string during)
+    public byte[][] Gather(byte[] mine, string during, bool watched = true)
     {
         var all = new byte[mine.Length * Size];
-        using (_watchdog.Watch(during))
+        using (watched ? _watchdog.Watch(during) : default(CollectiveWatchdog.Guard?))
             fixed (byte* s = mine)
             fixed (byte* r = all)
                 Check(MPI_Allgather((nint)s, mine.Length, MpiByte, (nint)r, mine.Length, MpiByte, CommWorld), during, _context);
         return Enumerable.Range(0, Size).Select(i => all.AsSpan(i * mine.Length, mine.Length).ToArray()).ToArray();
     }
 
-    public void Broadcast(Tensor t, string during)
+    public void Broadcast(Tensor t, string during, bool watched = true)
     {
         RequireContiguous(t, null);
         if (t.device_type == TorchSharp.DeviceType.CUDA)
         {
             using var host = t.cpu();
-            Broadcast(host, during);
+            Broadcast(host, during, watched);
             t.copy_(host);
             return;
         }
         long bytes = t.numel() * t.element_size();
         if (bytes == 0) return;
         nint p = TensorAddress.Of(t);
-        using var _ = _watchdog.Watch(during);
+        using var _ = watched ? _watchdog.Watch(during) : default(CollectiveWatchdog.Guard?);
         for (long done = 0; done < bytes; done += MaxCount)
             Check(MPI_Bcast(p + (nint)done, (int)Math.Min(MaxCount, bytes - done), MpiByte, 0, CommWorld), during, _context);
     }
@@ -121,7 +124,8 @@ public sealed unsafe class MpiCollectives : ICollectives
     static void Check(int rc, string during, Func<string> context)
     {
         if (rc != Success)
-            throw new UserException($"{context()}: the exchange between ranks {during} failed: {ErrorText(rc)}; another rank has probably ended (its own error, or mpirun's, says why)");
+            throw new UserException(during == Starting ? $"{context()}: starting MPI failed: {ErrorText(rc)}"
+                : $"{context()}: the exchange between ranks {during} failed: {ErrorText(rc)}; another rank has probably ended (its own error, or mpirun's, says why)");
     }
 
     /// Ends MPI after a run every rank finished; a failed run leaves it to mpirun, which ends the job when a rank

@@ -13,6 +13,10 @@ public sealed record MpiLaunch(int Rank, int Size, int LocalRank, int LocalSize)
         return new MpiLaunch(rank, size, Read("OMPI_COMM_WORLD_LOCAL_RANK") ?? 0, Read("OMPI_COMM_WORLD_LOCAL_SIZE") ?? 1);
     }
 
+    /// The variable that shows another MPI's launcher (MPICH's Hydra, Intel MPI, Slurm's PMI) started this process.
+    public static string? OtherLauncher() =>
+        new[] { "PMI_RANK", "PMIX_RANK", "PMI_SIZE" }.FirstOrDefault(v => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v)));
+
     /// libtorch threads a rank uses when --threads is not given: the cores mpirun bound it to, or, when it left the
     /// rank unbound, the machine's cores shared among the ranks on it (so they do not each start a thread per core).
     public int DefaultThreads(int physicalCores, bool boundByLauncher) =>

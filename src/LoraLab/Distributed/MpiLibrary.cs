@@ -15,7 +15,7 @@ static unsafe partial class MpiLibrary
     static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
 
     static nint _lib;
-    public static nint CommWorld, MpiFloat, MpiDouble, MpiByte, OpSum, OpMax, ErrorsReturn;
+    public static nint CommWorld, MpiFloat, MpiDouble, MpiByte, OpSum, ErrorsReturn;
 
     /// Loads libmpi once, RTLD_GLOBAL (Open MPI's plugins resolve their symbols against it), and reads its handles.
     /// Throws a UserException naming the install command when no Open MPI library is found.
@@ -38,7 +38,6 @@ static unsafe partial class MpiLibrary
         MpiDouble = NativeLibrary.GetExport(h, "ompi_mpi_double");
         MpiByte = NativeLibrary.GetExport(h, "ompi_mpi_byte");
         OpSum = NativeLibrary.GetExport(h, "ompi_mpi_op_sum");
-        OpMax = NativeLibrary.GetExport(h, "ompi_mpi_op_max");
         ErrorsReturn = NativeLibrary.GetExport(h, "ompi_mpi_errors_return");
         _lib = h;
         NativeLibrary.SetDllImportResolver(typeof(MpiLibrary).Assembly, (name, _, _) => name == Lib ? _lib : 0);
@@ -72,13 +71,11 @@ static unsafe partial class MpiLibrary
     [LibraryImport(Lib)] public static partial int MPI_Finalized(int* flag);
     [LibraryImport(Lib)] public static partial int MPI_Init_thread(nint argc, nint argv, int required, int* provided);
     [LibraryImport(Lib)] public static partial int MPI_Finalize();
-    [LibraryImport(Lib)] public static partial int MPI_Abort(nint comm, int code);
     [LibraryImport(Lib)] public static partial int MPI_Comm_rank(nint comm, int* rank);
     [LibraryImport(Lib)] public static partial int MPI_Comm_size(nint comm, int* size);
     [LibraryImport(Lib)] public static partial int MPI_Comm_set_errhandler(nint comm, nint handler);
     [LibraryImport(Lib)] public static partial int MPI_Allreduce(nint send, nint recv, int count, nint type, nint op, nint comm);
     [LibraryImport(Lib)] public static partial int MPI_Bcast(nint buffer, int count, nint type, int root, nint comm);
     [LibraryImport(Lib)] public static partial int MPI_Allgather(nint send, int sendCount, nint sendType, nint recv, int recvCount, nint recvType, nint comm);
-    [LibraryImport(Lib)] public static partial int MPI_Barrier(nint comm);
     [LibraryImport(Lib)] private static partial int MPI_Error_string(int code, byte* text, int* length);
 }

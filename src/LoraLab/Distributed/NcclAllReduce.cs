@@ -19,17 +19,21 @@ sealed unsafe partial class NcclAllReduce : IDisposable
 
     NcclAllReduce(nint comm) => _comm = comm;
 
-    /// NCCL on every rank, or null (gradients then travel through the host and MPI) when any rank lacks libnccl.
+    /// NCCL when every rank is on CUDA with libnccl, or null (gradients then travel through the host and MPI).
+    /// Collective: every rank calls it, whatever its device.
     public static NcclAllReduce? TryCreate(MpiCollectives world, Device device)
     {
-        bool here = NativeLibrary.TryLoad(Lib, typeof(NcclAllReduce).Assembly, null, out _);
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        bool here = cuda && NativeLibrary.TryLoad(Lib, typeof(NcclAllReduce).Assembly, null, out _);
         var votes = new[] { here ? 1.0 : 0.0 };
         world.Sum(votes, "agreeing on NCCL");
         if (votes[0] < world.Size)
         {
-            if (world.Rank == 0) Console.Error.WriteLine($"note: {world.Size - (int)votes[0]} rank(s) have no {Lib}; CUDA gradients are summed through the host over MPI");
+            if (cuda && world.Rank == 0) Console.Error.WriteLine($"note: {world.Size - (int)votes[0]} rank(s) cannot use {Lib}; CUDA gradients are summed through the host over MPI");
             return null;
         }
+        // NCCL binds a communicator to the calling thread's current CUDA device, which libtorch leaves at 0.
+        SetDevice(device.index);
         var id = new byte[128];
         UniqueId uid;
         if (world.Rank == 0)
@@ -49,8 +53,10 @@ sealed unsafe partial class NcclAllReduce : IDisposable
     public void SumInPlace(Tensor flat)
     {
         nint p = TensorAddress.Of(flat);
+        SetDevice(flat.device_index);
         Check(ncclAllReduce(p, p, (nuint)flat.numel(), NcclFloat32, NcclSum, _comm, 0), "summing gradients over NCCL");
-        using var first = flat.narrow(0, 0, 1).cpu(); // a device-to-host copy on the same stream: returns once the sum is done
+        using var head = flat.narrow(0, 0, 1);
+        using var first = head.cpu(); // a device-to-host copy on the same stream: returns once the sum is done
     }
 
     static void Check(int rc, string during)
@@ -59,6 +65,19 @@ sealed unsafe partial class NcclAllReduce : IDisposable
     }
 
     public void Dispose() => ncclCommDestroy(_comm);
+
+    /// cudaSetDevice from the CUDA runtime libtorch loaded.
+    static void SetDevice(int index)
+    {
+        foreach (var name in new[] { "libcudart.so.12", "libcudart.so.13", "libcudart.so" })
+            if (NativeLibrary.TryLoad(name, out var lib) && NativeLibrary.TryGetExport(lib, "cudaSetDevice", out var fn))
+            {
+                int rc = ((delegate* unmanaged<int, int>)fn)(Math.Max(0, index));
+                if (rc != 0) throw new UserException($"cudaSetDevice({index}) failed (CUDA error {rc})");
+                return;
+            }
+        throw new UserException("NCCL needs the CUDA runtime (libcudart.so), which was not found");
+    }
 
     [LibraryImport(Lib)] private static partial int ncclGetUniqueId(UniqueId* id);
     [LibraryImport(Lib)] private static partial int ncclCommInitRank(nint* comm, int ranks, UniqueId id, int rank);

@@ -3,17 +3,32 @@ namespace LoraLab.Runtime;
 /// Physical CPU cores (not hyper-threads): the thread count at which libtorch's matrix products run fastest.
 public static class CpuTopology
 {
-    /// Whether this process may run on fewer CPUs than the machine has (a launcher or container bound it).
+    /// Whether this process is bound to fewer CPUs than are online (mpirun's --bind-to, taskset), read from its
+    /// affinity list; a container's CPU quota, which Environment.ProcessorCount also reflects, is not binding.
     public static bool AffinityRestricted()
     {
         try
         {
-            int all = Directory.EnumerateDirectories("/sys/devices/system/cpu", "cpu*")
-                .Count(d => Path.GetFileName(d)[3..] is { Length: > 0 } n && n.All(char.IsAsciiDigit));
-            return all > 0 && Environment.ProcessorCount < all;
+            var allowed = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+            if (allowed is null) return false;
+            int mine = CountList(allowed["Cpus_allowed_list:".Length..]), online = CountList(File.ReadAllText("/sys/devices/system/cpu/online"));
+            return mine > 0 && online > 0 && mine < online;
         }
         catch (IOException) { return false; }
         catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// How many CPUs a Linux CPU list names ("0-3,8,10-11" is 7); 0 when it does not parse.
+    public static int CountList(string list)
+    {
+        int n = 0;
+        foreach (var part in list.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var ends = part.Split('-');
+            if (!int.TryParse(ends[0], out int a) || !int.TryParse(ends[^1], out int b) || ends.Length > 2 || b < a) return 0;
+            n += b - a + 1;
+        }
+        return n;
     }
 
     /// Distinct (package, core) pairs from /sys on Linux; the logical processor count elsewhere or when unreadable.

@@ -91,11 +91,6 @@ public static class RunRecord
         return r;
     }
 
-    /// Every setting that changes what is learned, one `key: value` line each: what the ranks of a data-parallel job
-    /// must agree on.
-    public static string LearningSettings(RunConfig c) =>
-        string.Join("\n", RunSettings.All.Where(s => s.ChangesLearning).Select(s => $"{s.Key}: {Show(s, c)}"));
-
     static bool IsAuto(string template) => template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
     /// The value as messages show it; paths in full, so `data.jsonl` and its full path are the same setting.

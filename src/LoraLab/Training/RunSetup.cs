@@ -48,7 +48,9 @@ public static class RunSetup
     public static Device Device(RunConfig c)
     {
         var device = Devices.Resolve(c.Device);
-        return device.type == DeviceType.CUDA && device.index < 0 && Launch(c) is { } launch ? new Device(DeviceType.CUDA, launch.LocalRank) : device;
+        // Modulo the visible GPUs: a launcher that gives each rank one GPU (CUDA_VISIBLE_DEVICES) leaves one to see.
+        return device.type == DeviceType.CUDA && device.index < 0 && Launch(c) is { } launch
+            ? new Device(DeviceType.CUDA, launch.LocalRank % Math.Max(1, (int)cuda.device_count())) : device;
     }
 
     /// Where this process sits in the mpirun job of a --distributed mpi run (null: one process).

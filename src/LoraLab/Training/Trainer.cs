@@ -225,7 +225,7 @@ public sealed class Trainer
         {
             var g = p.grad;
             if (g is null) { dead.Add(name); continue; }
-            using var any = g.abs().sum();
+            using var any = g.abs().sum().to(ScalarType.Float32); // a bf16 weight's gradient is bf16
             // A fresh LoRA A has a gradient only through a non-zero B, so judge A and B of one module together.
             if (any.item<float>() == 0 && !(name.Contains("lora_A") && _trainable.Any(t => t.Name == name.Replace("lora_A", "lora_B") && t.Param.grad is not null)))
                 dead.Add(name);

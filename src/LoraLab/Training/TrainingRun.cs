@@ -81,7 +81,8 @@ public sealed class TrainingRun : IDisposable
                 throw new UserException($"{c.NameOf(RunSettings.MicroBatchSize)} {c.MicroBatchSize} is smaller than the job's {ranks.Size} ranks, so some would idle: " +
                                         $"raise it to at least {ranks.Size} (it counts the rows of the whole job's micro-batch; each rank trains about micro-batch / ranks of them)");
             ranks?.CheckSameRun([
-                ("settings", Distributed.DataParallel.Digest(RunRecord.LearningSettings(c))),
+                ("settings", Distributed.DataParallel.Digest(Distributed.DataParallel.SharedSettings(c))),
+                ("device", Distributed.DataParallel.Digest($"{loaded.Model.Device.type} {loaded.Model.Dtype}")),
                 ("base model", Distributed.DataParallel.Digest(BaseFingerprint.Compute(loaded.Dir).ToJson().ToJsonString())),
                 ("training data", Distributed.DataParallel.Digest(train.Examples.Select(e => (e.InputIds, e.Labels)))),
                 ("validation data", Distributed.DataParallel.Digest((val?.Examples ?? []).Select(e => (e.InputIds, e.Labels)))),
