@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace LoraLab.Tests.Distributed;
@@ -39,12 +40,14 @@ sealed class Mpirun : IDisposable
     /// Starts `np` ranks of `loralab args`.
     public static Mpirun Start(int np, params string[] args) => StartMpmd([(np, args)]);
 
-    /// Starts one app context per entry: `np` ranks each of `loralab args`.
-    public static Mpirun StartMpmd(IReadOnlyList<(int Np, string[] Args)> contexts)
+    /// Starts one app context per entry: `np` ranks each of `loralab args`; `tagOutput`: each line of a rank's output
+    /// starts with `[job,rank]<stdout>:` (see ByRank).
+    public static Mpirun StartMpmd(IReadOnlyList<(int Np, string[] Args)> contexts, bool tagOutput = false)
     {
         var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add("--allow-run-as-root");
         psi.ArgumentList.Add("--oversubscribe");
+        if (tagOutput) psi.ArgumentList.Add("--tag-output");
         for (int i = 0; i < contexts.Count; i++)
         {
             if (i > 0) psi.ArgumentList.Add(":");
@@ -66,6 +69,21 @@ sealed class Mpirun : IDisposable
     }
 
     public int Pid => _p.Id;
+
+    /// What each rank printed to `stream` ("stdout" or "stderr") in a job started with tagOutput, terminal control
+    /// sequences left out (Open MPI gives each rank a terminal, so .NET's console writes its set-up sequence).
+    public static Dictionary<int, string> ByRank(string output, string stream)
+    {
+        var parts = Regex.Split(output, @"\[\d+,(\d+)\]<(stdout|stderr)>:");
+        var byRank = new Dictionary<int, string>();
+        for (int i = 1; i + 2 < parts.Length; i += 3)
+        {
+            if (parts[i + 1] != stream) continue;
+            var rank = int.Parse(parts[i]);
+            byRank[rank] = byRank.GetValueOrDefault(rank, "") + Regex.Replace(parts[i + 2], @"\e\[[0-9;?]*[A-Za-z]|\e[=>]", "");
+        }
+        return byRank;
+    }
 
     /// Waits for the job to end (fails after `limit`, the job killed) and returns its exit status and output.
     public (int Rc, string Stdout, string Stderr, TimeSpan Took) Wait(TimeSpan limit)
@@ -111,16 +129,18 @@ sealed class Mpirun : IDisposable
         }
     }
 
-    public static void Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, pid.ToString()]);
-        kill.WaitForExit();
-    }
+    public const int SigKill = 9, SigStop = 19; // Linux
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    static extern int Kill(int pid, int signal);
+
+    /// Sends `signal`; a process that is already gone is no error.
+    public static void Signal(int pid, int signal) => Kill(pid, signal);
 
     readonly List<int> _signalled = [];
 
     /// Sends `signal` to a rank and remembers it, so Dispose kills it for sure (a stopped rank must not outlive the test).
-    public void SignalRank(int pid, string signal)
+    public void SignalRank(int pid, int signal)
     {
         _signalled.Add(pid);
         Signal(pid, signal);
@@ -128,7 +148,7 @@ sealed class Mpirun : IDisposable
 
     void KillAll()
     {
-        foreach (var pid in _signalled) Signal(pid, "KILL");
+        foreach (var pid in _signalled) Signal(pid, SigKill);
         try { if (!_p.HasExited) _p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
     }
 
