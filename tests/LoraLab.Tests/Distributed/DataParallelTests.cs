@@ -46,6 +46,22 @@ public class DataParallelTests
         Assert.Equal([3.0, 3.0], totals);
     }
 
+    [Fact]
+    public void AGradientClearedSinceTheLastStepCountsAsZero()
+    {
+        var second = new ThreadWorld(2).Run(dp =>
+        {
+            var p = Param(2);
+            dp.AgreedStop(CancellationToken.None);
+            p.grad = full(2, 5f);
+            dp.SumGradients([p], null); // the buffer now holds 10s
+            p.grad = dp.Rank == 0 ? null : ones(2); // rank 0's gradient cleared (zero_grad sets none)
+            dp.SumGradients([p], null);
+            return p.grad!.data<float>().ToArray();
+        });
+        Assert.All(second, g => Assert.Equal([1f, 1f], g));
+    }
+
     [Theory]
     [InlineData(-1, false)]
     [InlineData(0, true)]
