@@ -159,7 +159,7 @@ public sealed class DataParallel : IDisposable
             }
         }
         if (differ.Count > 0)
-            throw new UserException($"{Describe()}: the ranks are not training the same run: {string.Join(", ", differ)} differ from rank 0's; " +
+            throw new UserException($"{Describe()}: the ranks are not training the same run, these differ from rank 0's: {string.Join(", ", differ)}; " +
                                     "start every rank with the same flags and config, and the same model and data files");
     }
 

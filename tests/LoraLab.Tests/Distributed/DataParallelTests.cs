@@ -62,6 +62,23 @@ public class DataParallelTests
         Assert.All(second, g => Assert.Equal([1f, 1f], g));
     }
 
+    /// A tensor no rank has a gradient for keeps none, as one process leaves it, so the optimizer skips it (no weight
+    /// decay, no moment decay), while a tensor some rank has one for gets the sum.
+    [Fact]
+    public void ATensorNoRankHasAGradientForKeepsNone()
+    {
+        var grads = new ThreadWorld(2).Run(dp =>
+        {
+            var (none, some) = (Param(2), Param(2));
+            dp.AgreedStop(CancellationToken.None);
+            none.grad = null;
+            some.grad = dp.Rank == 1 ? full(2, 3f) : null;
+            dp.SumGradients([none, some], null);
+            return (None: none.grad is null, Some: some.grad!.data<float>().ToArray());
+        });
+        Assert.All(grads, g => { Assert.True(g.None); Assert.Equal([3f, 3f], g.Some); });
+    }
+
     [Theory]
     [InlineData(-1, false)]
     [InlineData(0, true)]
@@ -98,7 +115,7 @@ public class DataParallelTests
             }
             catch (UserException e) { return e.Message; }
         });
-        Assert.All(outcome, m => Assert.Contains("the ranks are not training the same run: rank 2's base model differ from rank 0's", m));
+        Assert.All(outcome, m => Assert.Contains("the ranks are not training the same run, these differ from rank 0's: rank 2's base model;", m));
         Assert.All(outcome, m => Assert.DoesNotContain("settings", m.Split(';')[0]));
         Assert.StartsWith("rank 1 of 3: ", outcome[1]);
     }

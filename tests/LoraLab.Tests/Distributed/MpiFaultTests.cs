@@ -71,17 +71,21 @@ public class MpiFaultTests
         WaitFor(() => !Directory.Exists($"/proc/{stoppedPid}") || File.ReadAllText($"/proc/{stoppedPid}/stat").Contains(") Z"), null);
     }
 
-    [MpirunFact]
-    public void RanksWithDifferentSettingsRefuseBeforeStepOne()
+    /// A learning setting, or one that decides which exchanges run (--eval-every: a rank validating while the other
+    /// sums gradients once crashed the job), differs between ranks: both refuse before step 1.
+    [MpirunTheory]
+    [InlineData("--lr", "1e-3", "2e-3")]
+    [InlineData("--eval-every", "1", "0")]
+    public void RanksWithDifferentSettingsRefuseBeforeStepOne(string flag, string first, string second)
     {
         var outDir = Path.Combine(TempDir.New("mpi-differ"), "run");
         using var job = Mpirun.StartMpmd([
-            (1, DemoRuns.Distributed(outDir, [.. Flags, "--max-steps", "2", "--lr", "1e-3"])),
-            (1, DemoRuns.Distributed(outDir, [.. Flags, "--max-steps", "2", "--lr", "2e-3"])),
+            (1, DemoRuns.Distributed(outDir, [.. Flags, "--max-steps", "2", flag, first])),
+            (1, DemoRuns.Distributed(outDir, [.. Flags, "--max-steps", "2", flag, second])),
         ]);
         var (rc, stdout, stderr, _) = job.Wait(TimeSpan.FromMinutes(2));
         Assert.NotEqual(0, rc);
-        Assert.Contains("the ranks are not training the same run: rank 1's settings differ", stderr);
+        Assert.Contains("the ranks are not training the same run, these differ from rank 0's: rank 1's settings", stderr);
         Assert.False(File.Exists(Path.Combine(outDir, RunFolder.Metrics)), stdout);
     }
 

@@ -41,6 +41,21 @@ public class MpiLaunchTests
     [InlineData(2, 2, 1)]
     [InlineData(2, 3, 1)]
     [InlineData(6, 1, 6)]
-    public void RanksOnAMachineShareItsCores(int cores, int localSize, int threads) =>
-        Assert.Equal(threads, new MpiLaunch(0, localSize, 0, localSize).DefaultThreads(cores));
+    public void UnboundRanksOnAMachineShareItsCores(int cores, int localSize, int threads) =>
+        Assert.Equal(threads, new MpiLaunch(0, localSize, 0, localSize).DefaultThreads(cores, boundByLauncher: false));
+
+    /// A rank mpirun bound to some cores uses them all: they are its share already (dividing again would starve it).
+    [Theory]
+    [InlineData(1, 2, 1)]
+    [InlineData(16, 2, 16)]
+    public void ABoundRankUsesTheCoresItWasBoundTo(int cores, int localSize, int threads) =>
+        Assert.Equal(threads, new MpiLaunch(0, localSize, 0, localSize).DefaultThreads(cores, boundByLauncher: true));
+
+    [Theory]
+    [InlineData("0-3,8,10-11", 7)]
+    [InlineData("0", 1)]
+    [InlineData(" 0-1\n", 2)]
+    [InlineData("3-1", 0)]
+    [InlineData("x", 0)]
+    public void CpuListsCount(string list, int count) => Assert.Equal(count, LoraLab.Runtime.CpuTopology.CountList(list.Replace("\\n", "\n")));
 }

@@ -169,6 +169,14 @@ public sealed class MpirunFactAttribute : FactAttribute
     }
 }
 
+public sealed class MpirunTheoryAttribute : TheoryAttribute
+{
+    public MpirunTheoryAttribute()
+    {
+        if (!Mpirun.Available.Value) Skip = $"mpirun is not installed ({Mpirun.Install})";
+    }
+}
+
 /// The tests that start mpirun jobs run one at a time, alone: each job's ranks want the machine's cores.
 [CollectionDefinition("mpirun", DisableParallelization = true)]
 public sealed class MpirunCollection { }

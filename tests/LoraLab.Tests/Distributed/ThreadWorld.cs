@@ -60,9 +60,9 @@ sealed class ThreadWorld(int size)
             for (int i = 0; i < values.Length; i++) values[i] = all.Sum(p => ((double[])p!)[i]);
         }
 
-        public byte[][] Gather(byte[] mine, string during) => world.Exchange(rank, mine, during).Select(p => (byte[])p!).ToArray();
+        public byte[][] Gather(byte[] mine, string during, bool watched = true) => world.Exchange(rank, mine, during).Select(p => (byte[])p!).ToArray();
 
-        public void Broadcast(Tensor t, string during)
+        public void Broadcast(Tensor t, string during, bool watched = true)
         {
             var all = world.Exchange(rank, t.data<float>().ToArray(), during);
             t.copy_(tensor((float[])all[0]!).view(t.shape));
