@@ -96,7 +96,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         PrintPlan(run, ranks);
         TrainResult result;
-        using (var interrupt = Interrupts(cancellation, ranks))
+        using (var interrupt = new Interrupt(cancellation, ranks))
             result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token);
 
         var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
@@ -121,15 +121,13 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         using var run = TrainingRun.Prepare(config, null, ranks);
         TrainResult result;
-        using (var interrupt = Interrupts(cancellation, ranks))
+        using (var interrupt = new Interrupt(cancellation, ranks))
             result = run.Trainer.Run(checkpoint, interrupt.Token);
         ranks.Finish();
         return result.Interrupted ? 130 : 0;
     }
 
     /// What interrupts training: Ctrl+C, and in an mpirun job SIGTERM too (mpirun's way of ending its ranks).
-    static Interrupt Interrupts(CancellationToken cancellation, DataParallel? ranks) => new(cancellation, ranks);
-
     sealed class Interrupt : IDisposable
     {
         readonly CancellationTokenSource _source;

@@ -108,13 +108,6 @@ public sealed unsafe class MpiCollectives : ICollectives
             Check(MPI_Bcast(p + (nint)done, (int)Math.Min(MaxCount, bytes - done), MpiByte, 0, CommWorld), during, _context);
     }
 
-    /// Bytes from rank 0 to every rank (NCCL's unique id); no watchdog: used while joining.
-    internal void BroadcastBytes(byte[] data, string during)
-    {
-        fixed (byte* p = data)
-            Check(MPI_Bcast((nint)p, data.Length, MpiByte, 0, CommWorld), during, _context);
-    }
-
     static void RequireContiguous(Tensor t, ScalarType? dtype)
     {
         if (!t.is_contiguous() || (dtype is { } d && t.dtype != d))

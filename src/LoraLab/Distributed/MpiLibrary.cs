@@ -12,7 +12,7 @@ static unsafe partial class MpiLibrary
 
     public const int ThreadSerialized = 2; // MPI_THREAD_SERIALIZED in every MPI
     public const int Success = 0;
-    static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
+    public const nint InPlaceBuffer = 1; // Open MPI's MPI_IN_PLACE
 
     static nint _lib;
     public static nint CommWorld, MpiFloat, MpiDouble, MpiByte, OpSum, ErrorsReturn;
@@ -49,8 +49,6 @@ static unsafe partial class MpiLibrary
         yield return "libmpi.so.40";
         yield return "libmpi.so";
     }
-
-    public static nint InPlaceBuffer => InPlace;
 
     /// The text of an MPI error code.
     public static string ErrorText(int code)

@@ -34,15 +34,18 @@ sealed unsafe partial class NcclAllReduce : IDisposable
         }
         // NCCL binds a communicator to the calling thread's current CUDA device, which libtorch leaves at 0.
         SetDevice(device.index);
-        var id = new byte[128];
         UniqueId uid;
+        var id = new byte[128];
         if (world.Rank == 0)
         {
             Check(ncclGetUniqueId(&uid), "making the NCCL id");
             new ReadOnlySpan<byte>(uid.Bytes, 128).CopyTo(id);
         }
-        world.BroadcastBytes(id, "sharing the NCCL id");
-        id.CopyTo(new Span<byte>(uid.Bytes, 128));
+        using (var shared = tensor(id))
+        {
+            world.Broadcast(shared, "sharing the NCCL id", watched: false); // ranks are still joining
+            shared.data<byte>().ToArray().CopyTo(new Span<byte>(uid.Bytes, 128));
+        }
         nint comm;
         Check(ncclCommInitRank(&comm, world.Size, uid, world.Rank), $"joining NCCL on {device}");
         return new NcclAllReduce(comm);
@@ -66,17 +69,23 @@ sealed unsafe partial class NcclAllReduce : IDisposable
 
     public void Dispose() => ncclCommDestroy(_comm);
 
-    /// cudaSetDevice from the CUDA runtime libtorch loaded.
+    static delegate* unmanaged<int, int> _setDevice;
+
+    /// cudaSetDevice from the CUDA runtime libtorch loaded (looked up once: it runs before every sum).
     static void SetDevice(int index)
     {
-        foreach (var name in new[] { "libcudart.so.12", "libcudart.so.13", "libcudart.so" })
-            if (NativeLibrary.TryLoad(name, out var lib) && NativeLibrary.TryGetExport(lib, "cudaSetDevice", out var fn))
-            {
-                int rc = ((delegate* unmanaged<int, int>)fn)(Math.Max(0, index));
-                if (rc != 0) throw new UserException($"cudaSetDevice({index}) failed (CUDA error {rc})");
-                return;
-            }
-        throw new UserException("NCCL needs the CUDA runtime (libcudart.so), which was not found");
+        if (_setDevice is null)
+        {
+            foreach (var name in new[] { "libcudart.so.12", "libcudart.so.13", "libcudart.so" })
+                if (NativeLibrary.TryLoad(name, out var lib) && NativeLibrary.TryGetExport(lib, "cudaSetDevice", out var fn))
+                {
+                    _setDevice = (delegate* unmanaged<int, int>)fn;
+                    break;
+                }
+            if (_setDevice is null) throw new UserException("NCCL needs the CUDA runtime (libcudart.so), which was not found");
+        }
+        int rc = _setDevice(Math.Max(0, index));
+        if (rc != 0) throw new UserException($"cudaSetDevice({index}) failed (CUDA error {rc})");
     }
 
     [LibraryImport(Lib)] private static partial int ncclGetUniqueId(UniqueId* id);

@@ -48,10 +48,11 @@ public static class RunSetup
     public static Device Device(RunConfig c)
     {
         var device = Devices.Resolve(c.Device);
-        if (device.type == DeviceType.CUDA && device.index >= 0 && Launch(c) is { LocalSize: > 1 })
+        var launch = Launch(c);
+        if (device.type == DeviceType.CUDA && device.index >= 0 && launch is { LocalSize: > 1 })
             throw new UserException($"--device {c.Device} with several ranks on this machine would put them all on one GPU; give --device cuda, and each rank takes the GPU of its local rank");
         // Modulo the visible GPUs: a launcher that gives each rank one GPU (CUDA_VISIBLE_DEVICES) leaves one to see.
-        return device.type == DeviceType.CUDA && device.index < 0 && Launch(c) is { } launch
+        return device.type == DeviceType.CUDA && device.index < 0 && launch is not null
             ? new Device(DeviceType.CUDA, launch.LocalRank % Math.Max(1, (int)cuda.device_count())) : device;
     }
 
