@@ -37,6 +37,23 @@ public static class PeftFormat
     /// touching the model, then attaches it. Accepts PEFT's saved keys and older state-dict keys with `.default.`.
     public static LoraConfig Load(string dir, CausalLM model)
     {
+        if (LoraInjector.Adapters(model).Count > 0) throw new UserException($"{dir}: the model already carries a LoRA adapter; load one adapter per model");
+        using var weights = Read(dir, model);
+        LoraInjector.Apply(model, weights.Config, seed: 0);
+        using var _ = no_grad();
+        var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
+        foreach (var (site, a, b) in weights.Modules)
+        {
+            adapters[site.Path].lora_A.weight!.copy_(a);
+            adapters[site.Path].lora_B.weight!.copy_(b);
+        }
+        return weights.Config;
+    }
+
+    /// The adapter in `dir` read into float32 tensors and checked against the model (every tensor's module, rank
+    /// and shape, no NaN/Inf), without touching the model: for loading it, or for serving it beside others.
+    public static AdapterWeights Read(string dir, CausalLM model)
+    {
         Runtime.TorchRuntime.EnsureLoaded();
         var cfg = ReadConfig(dir);
         string weightsPath = Path.Combine(dir, WeightsFile);
@@ -44,7 +61,6 @@ public static class PeftFormat
             throw new UserException(File.Exists(Path.Combine(dir, "adapter_model.bin"))
                 ? $"{dir}: only adapter_model.bin (pickle) found; it is refused because loading pickle can run arbitrary code. Re-save the adapter with safetensors (PEFT's default)."
                 : $"{dir}: {WeightsFile} not found");
-        if (LoraInjector.Adapters(model).Count > 0) throw new UserException($"{dir}: the model already carries a LoRA adapter; load one adapter per model");
 
         using var file = SafeTensorsFile.Open(weightsPath);
         var keys = MapKeys(file, weightsPath);
@@ -58,17 +74,24 @@ public static class PeftFormat
         var sites = LoraSite.Plan(model.Config, cfg, $"{Path.Combine(dir, ConfigFile)}: r").ToDictionary(s => s.Path);
         CheckTensors(file, keys, sites, weightsPath);
 
-        LoraInjector.Apply(model, cfg, seed: 0);
-        using var _ = no_grad();
-        var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
-        foreach (var (key, (path, part)) in keys)
+        var read = new Dictionary<(string, string), Tensor>();
+        try
         {
-            using var t = file.Read(key, LoraAdapter.Dtype);
-            NonFinite.Check(t, weightsPath, key);
-            var target = part == "lora_A" ? adapters[path].lora_A.weight! : adapters[path].lora_B.weight!;
-            target.copy_(t);
+            foreach (var (key, (path, part)) in keys)
+            {
+                var t = file.Read(key, LoraAdapter.Dtype);
+                read[(path, part)] = t;
+                NonFinite.Check(t, weightsPath, key);
+            }
+            // in the model's order, as LoraSite.Plan lists the sites
+            var modules = sites.Values.Select(s => (s, read[(s.Path, "lora_A")], read[(s.Path, "lora_B")])).ToArray();
+            return new AdapterWeights(cfg, modules);
         }
-        return cfg;
+        catch
+        {
+            foreach (var t in read.Values) t.Dispose();
+            throw;
+        }
     }
 
     /// Copies the adapter weights in `dir` into the adapters the model already carries (resuming a run):

@@ -72,7 +72,7 @@ public sealed class ForwardContext
     /// For grouped-query attention: the mask as an additive float mask over g·T query rows (1 or B, 1, g·T, S), built
     /// once per forward pass; null when every query sees every key.
     public Tensor? GroupedMask { get; init; }
-    public KvCache? Cache { get; init; }
+    public IKvCache? Cache { get; init; }
     /// The same positions with the masks of a sliding-window layer (ModelConfig.WindowOf), when the keys reach further
     /// back than the window; null when every layer can use the masks above.
     public ForwardContext? Windowed { get; init; }

@@ -59,7 +59,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     /// Logits (B, T, vocab) for token ids (B, T). `positionIds` (B, T) default to past..past+T-1;
     /// `documentIds` (B, T) restrict attention to tokens of the same document (packing).
-    public Tensor Forward(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
+    public Tensor Forward(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, IKvCache? cache = null)
     {
         using var hidden = Hidden(inputIds, positionIds, documentIds, cache);
         return Head(hidden);
@@ -75,7 +75,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         : lm_head.Quantized is null && !lm_head.AdapterActive ? lm_head.Weight : null;
 
     /// Final-norm hidden states (B, T, hidden).
-    public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, KvCache? cache = null)
+    public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? documentIds = null, IKvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1], past = cache?.Length ?? 0;
@@ -91,7 +91,14 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         var windowed = _window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
         var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
 
-        var x = model.embed_tokens.forward(inputIds);
+        using var hidden = Layers(model.embed_tokens.forward(inputIds), ctx);
+        cache?.Advance(t);
+        return model.norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// Runs every decoder layer on `x` (consumed); the caller owns the result.
+    Tensor Layers(Tensor x, ForwardContext ctx)
+    {
         foreach (var layer in model.layers)
         {
             var next = GradientCheckpointing && training && is_grad_enabled()
@@ -100,8 +107,37 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
             x.Dispose();
             x = next;
         }
-        cache?.Advance(t);
-        return model.norm.forward(x).MoveToOuterDisposeScope();
+        return x;
+    }
+
+    /// Logits (B, vocab) for one new token in each of B sequences held in a <see cref="SlotKvCache"/>: row i is token
+    /// `ids[i]` at position `positions[i]` of the sequence in slot `slots[i]` (int64 (B) tensors on the model's
+    /// device), attending to that slot's positions 0..positions[i]. `span` is max(positions) + 1.
+    public Tensor DecodeStep(Tensor ids, Tensor slots, Tensor positions, long span, SlotKvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var pos = positions.unsqueeze(1);
+        var (cos, sin) = _rope.For(pos, span, Dtype);
+        var keys = arange(span, device: ids.device).unsqueeze(0);
+        // (B, 1, 1, span): each row sees its own positions only (others' slots are shorter or longer)
+        Tensor Mask(int? window)
+        {
+            var allowed = keys.le(pos);
+            if (window is int w) allowed = allowed.logical_and(keys.gt(pos.sub(w)));
+            return allowed.unsqueeze(1).unsqueeze(1);
+        }
+        var view = cache.Decode(slots, positions, span);
+        ForwardContext Context(Tensor mask, ForwardContext? windowed) => new()
+        {
+            Cos = cos, Sin = sin, Mask = mask, IsCausal = false, Cache = view, Windowed = windowed,
+            GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
+                : GroupedMask(mask, false, Config.NumAttentionHeads / Config.NumKeyValueHeads, 1, ids.device),
+        };
+        var windowed = _window is int w && span > w ? Context(Mask(w), null) : null;
+        var ctx = Context(Mask(null), windowed);
+        using var hidden = Layers(model.embed_tokens.forward(ids.unsqueeze(1)), ctx);
+        using var normed = model.norm.forward(hidden);
+        return Head(normed).squeeze(1).MoveToOuterDisposeScope();
     }
 
     /// The attention mask over g·T query rows (row j·T + i is position i), as 0 / −inf in the compute dtype so SDPA

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace LoraLab.Models;
 
 /// Pre-allocated keys and values per layer for incremental decoding: (B, KV, MaxLength, D) each.
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     readonly Tensor[] _k, _v;
     public long Length { get; private set; }

@@ -1,0 +1,99 @@
+using static TorchSharp.torch;
+
+namespace LoraLab.Models;
+
+/// Keys and values of many independent sequences, one slot each, (slots, KV, MaxLength, D) per layer, allocated once:
+/// a server decodes sequences of different lengths in one batch without reallocating per request. A slot is written
+/// by one prefill (positions 0..T−1, the same views a one-sequence <see cref="KvCache"/> gives) and then one token
+/// per decode step at the position its sequence has reached.
+public sealed class SlotKvCache : IDisposable
+{
+    readonly Tensor[] _k, _v;
+    public int Slots { get; }
+    public long MaxLength { get; }
+
+    public SlotKvCache(ModelConfig cfg, int slots, long maxLength, ScalarType dtype, Device device)
+    {
+        Slots = slots;
+        MaxLength = maxLength;
+        _k = new Tensor[cfg.NumHiddenLayers];
+        _v = new Tensor[cfg.NumHiddenLayers];
+        for (int i = 0; i < cfg.NumHiddenLayers; i++)
+        {
+            _k[i] = zeros(slots, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
+            _v[i] = zeros(slots, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
+        }
+    }
+
+    /// Bytes held by the keys and values of every slot.
+    public static long Bytes(ModelConfig cfg, int slots, long maxLength, ScalarType dtype) =>
+        2L * cfg.NumHiddenLayers * slots * cfg.NumKeyValueHeads * maxLength * cfg.HeadDim * ElementSize(dtype);
+
+    static long ElementSize(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float16 or ScalarType.BFloat16 => 2,
+        _ => 4,
+    };
+
+    /// A one-sequence view of `slot` for a prefill from position 0.
+    public IKvCache Prefill(int slot)
+    {
+        if (slot < 0 || slot >= Slots) throw new ArgumentOutOfRangeException(nameof(slot));
+        return new PrefillView(this, slot);
+    }
+
+    /// A view for one decode step of B sequences: row i's key goes to position `positions[i]` of slot `slots[i]`
+    /// (both int64 (B) tensors on the cache's device), and every row attends to positions 0..span−1 of its slot; the
+    /// caller masks positions past its own. `span` is the largest position + 1 (known on the host: no device read).
+    public IKvCache Decode(Tensor slots, Tensor positions, long span)
+    {
+        if (span > MaxLength) throw new InvalidOperationException($"KV cache full ({MaxLength} positions)");
+        return new DecodeView(this, slots, positions, span);
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _k) t.Dispose();
+        foreach (var t in _v) t.Dispose();
+    }
+
+    sealed class PrefillView(SlotKvCache cache, int slot) : IKvCache
+    {
+        public long Length => 0;
+        public void Advance(long t) { }
+
+        public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
+        {
+            long t = k.shape[2];
+            if (t > cache.MaxLength) throw new InvalidOperationException($"KV cache full ({cache.MaxLength} positions)");
+            return (Write(cache._k[layer], k), Write(cache._v[layer], v));
+
+            Tensor Write(Tensor store, Tensor value)
+            {
+                using var row = store.narrow(0, slot, 1);
+                var dst = row.narrow(2, 0, t);
+                dst.copy_(value);
+                return dst;
+            }
+        }
+    }
+
+    sealed class DecodeView(SlotKvCache cache, Tensor slots, Tensor positions, long span) : IKvCache
+    {
+        public long Length => throw new NotSupportedException("a decode step's sequences have lengths of their own");
+        public void Advance(long t) { }
+
+        public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v) =>
+            (Write(cache._k[layer], k), Write(cache._v[layer], v));
+
+        // (B, KV, 1, D) → store[slots[i], :, positions[i], :]; then the rows' slots up to `span`, (B, KV, span, D).
+        Tensor Write(Tensor store, Tensor value)
+        {
+            using (var rows = value.squeeze(2))
+                store.index_put_(rows, TensorIndex.Tensor(slots), TensorIndex.Colon, TensorIndex.Tensor(positions));
+            using var upTo = store.narrow(2, 0, span);
+            return upTo.index_select(0, slots);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using LoraLab.Adapters;
+using LoraLab.Models;
+
+namespace LoraLab.Serving;
+
+/// The adapters a server holds beside one base model: each projection that any of them targets carries one
+/// <see cref="MultiLoraLayer"/>, and <see cref="Routing"/> says which adapter each row of a forward pass uses.
+/// Not thread-safe: the engine thread alone adds, removes and runs.
+public sealed class AdapterBank : IDisposable
+{
+    readonly CausalLM _model;
+    readonly Dictionary<string, MultiLoraLayer> _layers = new(StringComparer.Ordinal);
+    int _nextId = 1;
+
+    public AdapterBank(CausalLM model)
+    {
+        _model = model;
+        if (model.Projections().Any(p => p.Projection.Adapter is not null and not MultiLoraLayer))
+            throw new InvalidOperationException("the base model already carries an adapter; serve an unadapted base");
+    }
+
+    public AdapterRouting Routing { get; } = new();
+
+    /// Copies the adapter's weights into the bank; returns its id for routing.
+    public int Add(AdapterWeights weights)
+    {
+        int id = _nextId++;
+        var byPath = _model.Projections().ToDictionary(p => p.Path, p => p.Projection);
+        foreach (var (site, a, b) in weights.Modules)
+        {
+            if (!_layers.TryGetValue(site.Path, out var layer))
+            {
+                var projection = byPath[site.Path];
+                layer = new MultiLoraLayer(Routing, projection.OutFeatures);
+                projection.AttachAdapter(layer, Array.Empty<(string, TorchSharp.torch.nn.Module)>());
+                _layers[site.Path] = layer;
+            }
+            layer.Add(id, a, b, site.Scaling);
+        }
+        return id;
+    }
+
+    public void Remove(int id)
+    {
+        foreach (var layer in _layers.Values) layer.Remove(id);
+    }
+
+    public void Dispose()
+    {
+        foreach (var layer in _layers.Values) layer.Dispose();
+        Routing.Dispose();
+    }
+}

@@ -1,0 +1,360 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using LoraLab.Adapters;
+using LoraLab.Data;
+using LoraLab.Evaluation;
+using LoraLab.Evaluation.Chat;
+using LoraLab.ModelFiles;
+using LoraLab.Models;
+using LoraLab.Tokenization;
+using static TorchSharp.torch;
+
+namespace LoraLab.Serving;
+
+/// A completion the engine accepted: its reader gets text pieces and then one end (see <see cref="CompletionEvent"/>).
+public sealed record CompletionStream(string Model, int PromptTokens, System.Threading.Channels.ChannelReader<CompletionEvent> Events);
+
+/// Continuous batching over one base model and many adapters. One engine thread owns the model: at every step it
+/// takes in the waiting requests while slots are free (each prefilled alone, as `generate` prefills), then decodes one
+/// token for every running sequence in a single forward pass, each row through its own adapter; a sequence that ends
+/// or whose client goes away leaves the batch at once. Everything that touches the model or the tokenizer runs on
+/// that thread, so callers only queue work and read channels.
+public sealed class ServeEngine : IDisposable
+{
+    readonly LoadedModel _loaded;
+    readonly ITokenizer _tok;
+    readonly IServeObserver? _observer;
+    readonly SlotKvCache _cache;
+    readonly AdapterBank _bank;
+    readonly ConcurrentDictionary<string, ServedAdapter> _models = new(StringComparer.Ordinal);
+    readonly ConcurrentQueue<Action> _commands = new();
+    readonly Queue<Sequence> _waiting = new();
+    readonly List<Sequence> _running = new();
+    readonly Stack<int> _freeSlots;
+    readonly AutoResetEvent _wake = new(false);
+    readonly Thread _thread;
+    readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly string? _template;
+    volatile bool _admitting = true;
+    long _stopDeadline = long.MaxValue;
+    BaseFingerprint? _fingerprint;
+    int _waitingCount, _runningCount;
+
+    public string BaseId { get; }
+    public int MaxBatch { get; }
+    public int MaxContext { get; }
+    /// Requests accepted and not yet decoding / decoding now (for /metrics).
+    public int Waiting => Volatile.Read(ref _waitingCount);
+    public int Running => Volatile.Read(ref _runningCount);
+    /// Bytes of the KV cache allocated for every slot.
+    public long CacheBytes { get; }
+
+    public ServeEngine(LoadedModel loaded, ServeOptions options, IServeObserver? observer = null)
+    {
+        _loaded = loaded;
+        _tok = loaded.RequireTokenizer();
+        _observer = observer;
+        int window = loaded.Config.MaxPositionEmbeddings;
+        MaxContext = options.MaxContext ?? window;
+        if (MaxContext < 2 || MaxContext > window)
+            throw new UserException($"--max-context {MaxContext}: must be in [2, {window}] (the model's max_position_embeddings)");
+        if (options.MaxBatch < 1) throw new UserException($"--max-batch {options.MaxBatch}: must be at least 1");
+        MaxBatch = options.MaxBatch;
+        _template = options.Template;
+        BaseId = options.BaseName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(loaded.Dir)));
+        _models[BaseId] = new ServedAdapter
+        {
+            Info = new ServedModel(BaseId, loaded.Dir, null, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+            Chat = ChatBuilder(null, new List<string>()),
+        };
+        _bank = new AdapterBank(loaded.Model);
+        CacheBytes = SlotKvCache.Bytes(loaded.Config, MaxBatch, MaxContext, loaded.Model.Dtype);
+        _cache = new SlotKvCache(loaded.Config, MaxBatch, MaxContext, loaded.Model.Dtype, loaded.Model.Device);
+        _freeSlots = new Stack<int>(Enumerable.Range(0, MaxBatch).Reverse());
+        _thread = new Thread(Loop) { IsBackground = true, Name = "loralab-serve" };
+        _thread.Start();
+    }
+
+    /// The base and every loaded adapter, the base first.
+    public IReadOnlyList<ServedModel> Models() =>
+        _models.Values.Where(m => !m.Unloaded).Select(m => m.Info).OrderBy(m => m.Parent is not null).ThenBy(m => m.Id, StringComparer.Ordinal).ToArray();
+
+    /// Reads a PEFT adapter (safetensors only), checks it against the base (modules, shapes, finite values, and the
+    /// base fingerprint it records), and serves it as `name`. Warnings (e.g. no recorded template) go to `warnings`.
+    public Task<ServedModel> LoadAdapterAsync(string name, string dir, ICollection<string>? warnings = null) => OnEngine(() =>
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw ServeRequestException.Invalid("the adapter needs a name", "lora_name");
+        if (_models.ContainsKey(name)) throw ServeRequestException.Invalid($"a model named '{name}' is already served", "lora_name");
+        try
+        {
+            var provenance = AdapterProvenance.Read(dir);
+            if (provenance?.BaseFingerprint is { } recorded)
+            {
+                var cmp = recorded.CompareTo(_fingerprint ??= BaseFingerprint.Compute(_loaded.Dir));
+                if (!cmp.Matches)
+                    throw new UserException($"{dir}: the adapter was trained on a different base than the one served ({cmp.Describe()})");
+            }
+            using var weights = PeftFormat.Read(dir, _loaded.Model);
+            var notes = warnings ?? new List<string>();
+            var chat = ChatBuilder(provenance, notes);
+            int id = _bank.Add(weights);
+            var model = new ServedAdapter
+            {
+                Info = new ServedModel(name, dir, BaseId, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+                BankId = id,
+                Chat = chat,
+            };
+            _models[name] = model;
+            return model.Info;
+        }
+        catch (UserException e) { throw ServeRequestException.Invalid(e.Message, "lora_path"); }
+    });
+
+    /// Stops serving `name` at once (requests naming it get 404); sequences already accepted for it finish first.
+    public Task UnloadAdapterAsync(string name) => OnEngine(() =>
+    {
+        if (!_models.TryGetValue(name, out var m) || m.Unloaded)
+            throw ServeRequestException.NotFound($"The adapter '{name}' is not loaded.", "lora_name");
+        if (m.BankId is null) throw ServeRequestException.Invalid($"'{name}' is the base model, not an adapter", "lora_name");
+        m.Unloaded = true;
+        _models.TryRemove(name, out _);
+        ReleaseIfUnused(m);
+        return true;
+    });
+
+    /// Renders and checks the request on the engine thread and queues it; refusals throw
+    /// <see cref="ServeRequestException"/>. Cancelling `cancel` (the client went away) ends the sequence at the next step.
+    public Task<CompletionStream> SubmitAsync(CompletionRequest request, CancellationToken cancel)
+    {
+        if (!_admitting) return Task.FromException<CompletionStream>(new ServeRequestException(503, "the server is shutting down"));
+        return OnEngine(() =>
+        {
+            if (!_admitting) throw new ServeRequestException(503, "the server is shutting down");
+            var seq = Accept(request);
+            seq.Model.InFlight++;
+            _waiting.Enqueue(seq);
+            Interlocked.Increment(ref _waitingCount);
+            cancel.Register(() => { seq.Cancel(); _wake.Set(); });
+            return new CompletionStream(seq.Model.Info.Id, seq.Prompt.Length, seq.Events.Reader);
+        });
+    }
+
+    /// Stops admitting (new requests get 503), lets running and waiting requests finish for up to `grace`, ends the
+    /// rest as cancelled, and stops the engine thread.
+    public Task StopAsync(TimeSpan grace)
+    {
+        _admitting = false;
+        Interlocked.Exchange(ref _stopDeadline, Stopwatch.GetTimestamp() + (long)(grace.TotalSeconds * Stopwatch.Frequency));
+        _wake.Set();
+        return _exited.Task;
+    }
+
+    public void Dispose()
+    {
+        if (_thread.IsAlive)
+        {
+            StopAsync(TimeSpan.Zero);
+            _thread.Join();
+        }
+        _bank.Dispose();
+        _cache.Dispose();
+        _wake.Dispose();
+    }
+
+    Task<T> OnEngine<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _commands.Enqueue(() =>
+        {
+            try { done.SetResult(work()); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        _wake.Set();
+        if (!_thread.IsAlive && _exited.Task.IsCompleted) done.TrySetException(new ServeRequestException(503, "the server is shutting down"));
+        return done.Task;
+    }
+
+    /// The builder for chats with a model: its recorded template, else --template, else the tokenizer's own chat
+    /// template when it is a known form; null when none (raw completions only).
+    ExampleBuilder? ChatBuilder(AdapterProvenance? provenance, ICollection<string> warnings)
+    {
+        var recorded = provenance is null ? null : ServingTemplate.Builder(_tok, null, provenance, warnings);
+        if (recorded is not null) return recorded;
+        if (_template is not null) return new ExampleBuilder(_tok, PromptTemplate.Resolve(_template, _tok.ChatTemplate));
+        return PromptTemplate.FromChatTemplate(_tok.ChatTemplate) is { } own ? new ExampleBuilder(_tok, own) : null;
+    }
+
+    Sequence Accept(CompletionRequest r)
+    {
+        if (!_models.TryGetValue(r.Model, out var model) || model.Unloaded)
+            throw ServeRequestException.NotFound($"The model '{r.Model}' does not exist.");
+        int[] ids;
+        IReadOnlyList<int> stopIds;
+        string? endOfTurn = null;
+        string param;
+        if (r.Messages is not null)
+        {
+            param = "messages";
+            var chat = model.Chat ?? throw ServeRequestException.Invalid(
+                $"model '{model.Info.Id}' has no chat template (none recorded, and the tokenizer's is not a known form); use /v1/completions, or start the server with --template NAME", param);
+            if (r.Messages.Count == 0) throw ServeRequestException.Invalid("'messages' must contain at least one message", param);
+            try { ids = chat.EncodePrompt(r.Messages); }
+            catch (UserException e) { throw ServeRequestException.Invalid(e.Message, param); }
+            stopIds = chat.StopTokenIds;
+            endOfTurn = chat.Template.EndOfTurn;
+        }
+        else
+        {
+            param = "prompt";
+            ids = _tok.Encode(r.Prompt ?? throw ServeRequestException.Invalid("'prompt' is required", param), addBos: _tok.AddBosByDefault).ToArray();
+            stopIds = (_tok.EosId ?? _loaded.Config.EosTokenId) is int eos ? new[] { eos } : Array.Empty<int>();
+        }
+        if (ids.Length == 0) throw ServeRequestException.Invalid("the prompt is empty (no tokens)", param);
+        if (ids.Length >= MaxContext)
+            throw new ServeRequestException(400, $"This model's maximum context length is {MaxContext} tokens. However, your {param} resulted in {ids.Length} tokens.", param, "context_length_exceeded");
+        if (r.MaxTokens is int max && ids.Length + max > MaxContext)
+            throw new ServeRequestException(400, $"This model's maximum context length is {MaxContext} tokens. However, you requested {ids.Length + max} tokens ({ids.Length} in the {param}, {max} for the completion). Please reduce the length of the {param} or completion.", "max_tokens", "context_length_exceeded");
+        int maxNew = r.MaxTokens ?? MaxContext - ids.Length;
+        return new Sequence
+        {
+            Model = model,
+            Prompt = ids,
+            MaxNew = maxNew,
+            Sampling = new SamplingOptions { MaxNewTokens = maxNew, Temperature = r.Temperature, TopP = r.TopP, Seed = r.Seed ?? Random.Shared.NextInt64(), StopIds = stopIds.ToArray() },
+            Text = new ReplyText(_tok, endOfTurn, r.Stop),
+        };
+    }
+
+    void Loop()
+    {
+        try
+        {
+            using var _ = no_grad();
+            while (true)
+            {
+                while (_commands.TryDequeue(out var command)) command();
+                if (Stopwatch.GetTimestamp() >= Interlocked.Read(ref _stopDeadline)) CancelAll();
+                foreach (var gone in _running.Where(s => s.Cancelled).ToArray()) Remove(gone);
+                Admit();
+                if (_running.Count > 0) { Decode(); continue; }
+                if (!_admitting && _waiting.Count == 0 && _commands.IsEmpty) break;
+                _wake.WaitOne(_admitting ? 1000 : 50);
+            }
+        }
+        finally
+        {
+            while (_commands.TryDequeue(out var command)) command();
+            _exited.TrySetResult();
+        }
+    }
+
+    void Admit()
+    {
+        while (_waiting.Count > 0 && _freeSlots.Count > 0)
+        {
+            var seq = _waiting.Dequeue();
+            Interlocked.Decrement(ref _waitingCount);
+            if (seq.Cancelled) { Release(seq, FinishReason.Cancelled); continue; }
+            seq.Slot = _freeSlots.Pop();
+            _running.Add(seq);
+            Interlocked.Increment(ref _runningCount);
+            try { Prefill(seq); }
+            catch (Exception e) { Console.Error.WriteLine($"error: prefill failed: {e.Message}"); seq.End(FinishReason.Stop, e.Message); }
+            if (seq.Ended) Remove(seq);
+        }
+    }
+
+    /// The prompt alone, in one pass, into the sequence's slot: the same computation `generate` makes for it.
+    void Prefill(Sequence seq)
+    {
+        using var scope = NewDisposeScope();
+        var device = _loaded.Model.Device;
+        _bank.Routing.All(seq.Model.BankId);
+        var ids = tensor(seq.Prompt.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var logits = _loaded.Model.Forward(ids, cache: _cache.Prefill(seq.Slot));
+        var last = logits.select(1, logits.shape[1] - 1).squeeze(0).to(ScalarType.Float32).cpu();
+        seq.Length = seq.Prompt.Length;
+        if (!isfinite(last).all().item<bool>()) { seq.End(FinishReason.Stop, NonFinite(seq)); return; }
+        Take(seq, TextGenerator.Sample(last, seq.Sampling, seq.Sampler));
+    }
+
+    /// One token for every running sequence, in one forward pass.
+    void Decode()
+    {
+        var rows = _running.ToArray();
+        try
+        {
+            using var scope = NewDisposeScope();
+            var device = _loaded.Model.Device;
+            _bank.Routing.PerRow(rows.Select(s => s.Model.BankId).ToArray(), device);
+            var ids = tensor(rows.Select(s => (long)s.LastToken).ToArray(), dtype: ScalarType.Int64, device: device);
+            var slots = tensor(rows.Select(s => (long)s.Slot).ToArray(), dtype: ScalarType.Int64, device: device);
+            var positions = tensor(rows.Select(s => s.Length).ToArray(), dtype: ScalarType.Int64, device: device);
+            long span = rows.Max(s => s.Length) + 1;
+            var logits = _loaded.Model.DecodeStep(ids, slots, positions, span, _cache).to(ScalarType.Float32).cpu();
+            var finite = isfinite(logits).all(1).data<bool>().ToArray();
+            var greedy = logits.argmax(1).data<long>().ToArray();
+            for (int i = 0; i < rows.Length; i++)
+            {
+                var seq = rows[i];
+                seq.Length++;
+                if (!finite[i]) { seq.End(FinishReason.Stop, NonFinite(seq)); continue; }
+                Take(seq, seq.Sampling.Temperature <= 0 ? (int)greedy[i] : TextGenerator.Sample(logits[i], seq.Sampling, seq.Sampler));
+            }
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: decode step failed: {e.Message}");
+            foreach (var seq in rows) seq.End(FinishReason.Stop, e.Message);
+        }
+        _observer?.Step(rows.Length, _waiting.Count);
+        foreach (var seq in rows)
+            if (seq.Ended || seq.Cancelled) Remove(seq);
+    }
+
+    string NonFinite(Sequence seq) =>
+        $"the model's logits are NaN/Inf at generated token {seq.Generated + 1} (non-finite weights, or values that overflow {_loaded.Model.Dtype})";
+
+    /// A sampled token: streamed as text, and the sequence ends at a stop id, a stop string, or its token budget.
+    void Take(Sequence seq, int id)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (seq.Generated == 0) _observer?.FirstToken(seq.Model.Info.Id, Stopwatch.GetElapsedTime(seq.SubmittedAt, now).TotalSeconds);
+        else _observer?.NextToken(seq.Model.Info.Id, Stopwatch.GetElapsedTime(seq.LastTokenAt, now).TotalSeconds);
+        seq.LastTokenAt = now;
+        seq.Generated++;
+        seq.LastToken = id;
+        seq.Emit(seq.Text.Push(id));
+        if (seq.Sampling.StopIds.Contains(id) || seq.Text.Ended) seq.End(FinishReason.Stop);
+        else if (seq.Generated >= seq.MaxNew) seq.End(FinishReason.Length);
+    }
+
+    void Remove(Sequence seq)
+    {
+        _running.Remove(seq);
+        Interlocked.Decrement(ref _runningCount);
+        _freeSlots.Push(seq.Slot);
+        Release(seq, FinishReason.Cancelled);
+    }
+
+    /// Ends `seq` (as `reason` unless it already ended), reports it and frees what it held.
+    void Release(Sequence seq, FinishReason reason)
+    {
+        seq.End(reason);
+        _observer?.Finished(seq.Model.Info.Id, seq.Prompt.Length, seq.Generated, seq.Reason!.Value);
+        seq.Model.InFlight--;
+        ReleaseIfUnused(seq.Model);
+        seq.Dispose();
+    }
+
+    void ReleaseIfUnused(ServedAdapter m)
+    {
+        if (m is { Unloaded: true, InFlight: 0, BankId: int id }) _bank.Remove(id);
+    }
+
+    void CancelAll()
+    {
+        foreach (var seq in _running.ToArray()) { seq.Cancel(); Remove(seq); }
+        while (_waiting.Count > 0) { Interlocked.Decrement(ref _waitingCount); Release(_waiting.Dequeue(), FinishReason.Cancelled); }
+    }
+}
