@@ -35,7 +35,7 @@ public sealed class ServeEngine : IDisposable
     readonly Thread _thread;
     readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly string? _template;
-    volatile bool _admitting = true;
+    volatile bool _admitting = true, _closed;
     long _stopDeadline = long.MaxValue;
     BaseFingerprint? _fingerprint;
     int _waitingCount, _runningCount;
@@ -158,19 +158,21 @@ public sealed class ServeEngine : IDisposable
         }
         _bank.Dispose();
         _cache.Dispose();
-        _wake.Dispose();
     }
 
+    /// Runs `work` on the engine thread between steps. Once the engine has stopped, work is refused (503) instead: on
+    /// the engine's last pass over the queue, or here when it was queued after that pass.
     Task<T> OnEngine<T>(Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _commands.Enqueue(() =>
         {
-            try { done.SetResult(work()); }
-            catch (Exception e) { done.SetException(e); }
+            if (_closed) { done.TrySetException(new ServeRequestException(503, "the server is shutting down")); return; }
+            try { done.TrySetResult(work()); }
+            catch (Exception e) { done.TrySetException(e); }
         });
         _wake.Set();
-        if (!_thread.IsAlive && _exited.Task.IsCompleted) done.TrySetException(new ServeRequestException(503, "the server is shutting down"));
+        if (_closed) while (_commands.TryDequeue(out var refused)) refused();
         return done.Task;
     }
 
@@ -232,19 +234,29 @@ public sealed class ServeEngine : IDisposable
             using var _ = no_grad();
             while (true)
             {
-                while (_commands.TryDequeue(out var command)) command();
-                if (Stopwatch.GetTimestamp() >= Interlocked.Read(ref _stopDeadline)) CancelAll();
-                foreach (var gone in _running.Where(s => s.Cancelled).ToArray()) Remove(gone);
-                Admit();
-                if (_running.Count > 0) { Decode(); continue; }
-                if (!_admitting && _waiting.Count == 0 && _commands.IsEmpty) break;
+                try
+                {
+                    while (_commands.TryDequeue(out var command)) command();
+                    if (Stopwatch.GetTimestamp() >= Interlocked.Read(ref _stopDeadline)) CancelAll();
+                    foreach (var gone in _running.Where(s => s.Cancelled).ToArray()) Remove(gone);
+                    Admit();
+                    if (_running.Count > 0) { Decode(); continue; }
+                    if (!_admitting && _waiting.Count == 0 && _commands.IsEmpty) break;
+                }
+                catch (Exception e)
+                {
+                    // a defect in one step must not stop the server: end what was in flight, keep serving
+                    Console.Error.WriteLine($"error: serving step failed: {e.Message}");
+                    CancelAll();
+                }
                 _wake.WaitOne(_admitting ? 1000 : 50);
             }
         }
         finally
         {
-            while (_commands.TryDequeue(out var command)) command();
+            _closed = true;
             _exited.TrySetResult();
+            while (_commands.TryDequeue(out var command)) command();
         }
     }
 
