@@ -10,7 +10,7 @@ public sealed class AdapterBank : IDisposable
 {
     readonly CausalLM _model;
     readonly Dictionary<string, MultiLoraLayer> _layers = new(StringComparer.Ordinal);
-    int _nextId = 1;
+    readonly HashSet<int> _ids = new();
 
     public AdapterBank(CausalLM model)
     {
@@ -24,25 +24,36 @@ public sealed class AdapterBank : IDisposable
     /// Copies the adapter's weights into the bank; returns its id for routing.
     public int Add(AdapterWeights weights)
     {
-        int id = _nextId++;
+        // the smallest free id: ids index the layers' stacks, so reusing them keeps those small across loads and unloads
+        int id = 1;
+        while (!_ids.Add(id)) id++;
         var byPath = _model.Projections().ToDictionary(p => p.Path, p => p.Projection);
         foreach (var (site, a, b) in weights.Modules)
         {
             if (!_layers.TryGetValue(site.Path, out var layer))
             {
                 var projection = byPath[site.Path];
-                layer = new MultiLoraLayer(Routing, projection.OutFeatures);
+                layer = new MultiLoraLayer(Routing, projection.InFeatures, projection.OutFeatures);
                 projection.AttachAdapter(layer, Array.Empty<(string, TorchSharp.torch.nn.Module)>());
                 _layers[site.Path] = layer;
             }
             layer.Add(id, a, b, site.Scaling);
         }
+        Restack();
         return id;
     }
 
     public void Remove(int id)
     {
         foreach (var layer in _layers.Values) layer.Remove(id);
+        _ids.Remove(id);
+        Restack();
+    }
+
+    void Restack()
+    {
+        long ids = _ids.Count == 0 ? 0 : _ids.Max() + 1;
+        foreach (var layer in _layers.Values) layer.Restack(ids);
     }
 
     public void Dispose()

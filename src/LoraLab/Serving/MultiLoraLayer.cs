@@ -4,19 +4,23 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Serving;
 
-/// Many LoRA adapters on one projection, each row of a batch through its own (S-LoRA / Punica style, grouped by
-/// adapter): y = W x + s_a · B_a A_a x for a row routed to adapter a, and y = W x for a row routed to none. Inference
-/// only. A sequence routed alone through one adapter computes exactly what <see cref="LoraAdapter.AddTo"/> does.
+/// Many LoRA adapters on one projection, each row of a batch through its own (S-LoRA / Punica's gathered form):
+/// y = W x + s_a · B_a A_a x for a row routed to adapter a, y = W x for a row routed to none. Inference only.
+/// A pass routed through one adapter computes exactly what <see cref="LoraAdapter.AddTo"/> does; a mixed batch
+/// gathers each row's A and B from stacks indexed by adapter id (id 0 and absent adapters are zeros) and runs two
+/// batched matmuls, so the cost per projection does not grow with the number of adapters in the batch.
 public sealed class MultiLoraLayer : IProjectionAdapter
 {
     readonly AdapterRouting _routing;
+    readonly long _inFeatures, _outFeatures;
     readonly Dictionary<int, (Tensor A, Tensor Bt, double Scaling)> _adapters = new();
+    /// (ids, rank, in) and (ids, rank, out) with the scaling folded into Bt; ranks padded with zeros to the largest.
+    Tensor? _stackA, _stackBt;
 
-    readonly long _outFeatures;
-
-    public MultiLoraLayer(AdapterRouting routing, long outFeatures)
+    public MultiLoraLayer(AdapterRouting routing, long inFeatures, long outFeatures)
     {
         _routing = routing;
+        _inFeatures = inFeatures;
         _outFeatures = outFeatures;
     }
 
@@ -24,11 +28,11 @@ public sealed class MultiLoraLayer : IProjectionAdapter
     public void Enable() { }
     public void Disable() => throw new NotSupportedException("a served projection routes each row; send the row to no adapter instead");
 
-    public int Count => _adapters.Count;
-
-    /// Adds adapter `id` (A (r, in) and B (out, r) are copied; the caller keeps its tensors).
+    /// Adds adapter `id` (> 0; A (r, in) and B (out, r) are copied, the caller keeps its tensors). Call
+    /// <see cref="Restack"/> before the next mixed batch.
     public void Add(int id, Tensor a, Tensor b, double scaling)
     {
+        if (id <= 0) throw new ArgumentOutOfRangeException(nameof(id), "id 0 means no adapter");
         using var _ = no_grad();
         _adapters.Add(id, (a.detach().clone(), b.detach().t().contiguous(), scaling));
     }
@@ -38,6 +42,27 @@ public sealed class MultiLoraLayer : IProjectionAdapter
         if (!_adapters.Remove(id, out var w)) return;
         w.A.Dispose();
         w.Bt.Dispose();
+    }
+
+    /// Rebuilds the stacks for ids 0..ids−1 (every id the bank may route to, including adapters that skip this projection).
+    public void Restack(long ids)
+    {
+        _stackA?.Dispose(); _stackBt?.Dispose();
+        _stackA = _stackBt = null;
+        if (_adapters.Count == 0) return;
+        using var _ = no_grad();
+        var any = _adapters.Values.First().A;
+        long rank = _adapters.Values.Max(w => w.A.shape[0]);
+        _stackA = zeros(ids, rank, _inFeatures, dtype: any.dtype, device: any.device);
+        _stackBt = zeros(ids, rank, _outFeatures, dtype: any.dtype, device: any.device);
+        foreach (var (id, w) in _adapters)
+        {
+            long r = w.A.shape[0];
+            using var rowA = _stackA[id];
+            using var rowBt = _stackBt[id];
+            using (var dst = rowA.narrow(0, 0, r)) dst.copy_(w.A);
+            using (var dst = rowBt.narrow(0, 0, r)) { dst.copy_(w.Bt); dst.mul_(w.Scaling); }
+        }
     }
 
     /// The routed rows' deltas alone (zero for rows routed to no adapter), in x's shape and dtype.
@@ -53,28 +78,30 @@ public sealed class MultiLoraLayer : IProjectionAdapter
     public Tensor AddTo(Tensor y, Tensor x)
     {
         using var scope = NewDisposeScope();
-        foreach (var (id, rows) in _routing.Groups)
+        var h = x.dtype == LoraAdapter.Dtype ? x : x.to(LoraAdapter.Dtype);
+        Tensor d;
+        if (_routing.PerRowIds is { } ids)
         {
-            if (!_adapters.TryGetValue(id, out var w)) continue;
-            var xs = rows is null ? x : x.index_select(0, rows);
-            var h = xs.dtype == LoraAdapter.Dtype ? xs : xs.to(LoraAdapter.Dtype);
-            var a = nn.functional.linear(h, w.A);
-            if (rows is null && y.dtype == LoraAdapter.Dtype)
-            {
-                y.addmm_(a, w.Bt, beta: 1, alpha: (float)w.Scaling); // LoraAdapter.AddTo's float32 path, op for op
-                continue;
-            }
-            var d = a.matmul(w.Bt).mul_(w.Scaling);
-            if (d.dtype != y.dtype) d = d.to(y.dtype);
-            if (rows is null) y.add_(d);
-            else y.index_add_(0, rows, d, 1);
+            if (_stackA is null) return y;
+            if (ids.shape[0] != x.shape[0]) throw new InvalidOperationException($"routing has {ids.shape[0]} rows, the projection got {x.shape[0]}");
+            var a = h.unsqueeze(1).bmm(_stackA.index_select(0, ids).transpose(1, 2));
+            d = a.bmm(_stackBt!.index_select(0, ids)).squeeze(1);
         }
-        return y;
+        else
+        {
+            if (_routing.Single is not int id || !_adapters.TryGetValue(id, out var w)) return y;
+            var a = nn.functional.linear(h, w.A);
+            if (y.dtype == LoraAdapter.Dtype) return y.addmm_(a, w.Bt, beta: 1, alpha: (float)w.Scaling); // LoraAdapter.AddTo's float32 path, op for op
+            d = a.matmul(w.Bt).mul_(w.Scaling);
+        }
+        if (d.dtype != y.dtype) d = d.to(y.dtype);
+        return y.add_(d);
     }
 
     public void Dispose()
     {
         foreach (var w in _adapters.Values) { w.A.Dispose(); w.Bt.Dispose(); }
         _adapters.Clear();
+        Restack(0);
     }
 }
