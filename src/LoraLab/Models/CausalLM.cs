@@ -110,6 +110,17 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// Logits (B, vocab) at position `last[i]` of row i of `inputIds` (B, T), from position 0 (a prefill of right-padded
+    /// prompts into `cache`): the head runs on those B positions only, not on every padded one.
+    public Tensor LastLogits(Tensor inputIds, Tensor last, IKvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = Hidden(inputIds, cache: cache);
+        long b = hidden.shape[0], h = hidden.shape[2];
+        var rows = hidden.gather(1, last.view(b, 1, 1).expand(b, 1, h)).squeeze(1);
+        return Head(rows).MoveToOuterDisposeScope();
+    }
+
     /// Logits (B, vocab) for one new token in each of B sequences held in a <see cref="SlotKvCache"/>: row i is token
     /// `ids[i]` at position `positions[i]` of the sequence in slot `slots[i]` (int64 (B) tensors on the model's
     /// device), attending to that slot's positions 0..positions[i]. `span` is max(positions) + 1.

@@ -36,11 +36,13 @@ public sealed class SlotKvCache : IDisposable
         _ => 4,
     };
 
-    /// A one-sequence view of `slot` for a prefill from position 0.
-    public IKvCache Prefill(int slot)
+    /// A view for prefilling B sequences from position 0 in one pass: row i's keys for positions 0..T−1 go to slot
+    /// `slots[i]` (int64 (B)). Rows are right-padded to T; a padded position's key is written too, and is overwritten
+    /// by the decode step that reaches it (decode steps mask every position past their own).
+    public IKvCache Prefill(Tensor slots, long t)
     {
-        if (slot < 0 || slot >= Slots) throw new ArgumentOutOfRangeException(nameof(slot));
-        return new PrefillView(this, slot);
+        if (t > MaxLength) throw new InvalidOperationException($"KV cache full ({MaxLength} positions)");
+        return new PrefillView(this, slots);
     }
 
     /// A view for one decode step of B sequences: row i's key goes to position `positions[i]` of slot `slots[i]`
@@ -58,24 +60,23 @@ public sealed class SlotKvCache : IDisposable
         foreach (var t in _v) t.Dispose();
     }
 
-    sealed class PrefillView(SlotKvCache cache, int slot) : IKvCache
+    sealed class PrefillView(SlotKvCache cache, Tensor slots) : IKvCache
     {
         public long Length => 0;
         public void Advance(long t) { }
 
+        /// The prompt attends to its own keys, so they are returned as given.
         public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
         {
-            long t = k.shape[2];
-            if (t > cache.MaxLength) throw new InvalidOperationException($"KV cache full ({cache.MaxLength} positions)");
-            return (Write(cache._k[layer], k), Write(cache._v[layer], v));
+            Write(cache._k[layer], k);
+            Write(cache._v[layer], v);
+            return (k, v);
+        }
 
-            Tensor Write(Tensor store, Tensor value)
-            {
-                using var row = store.narrow(0, slot, 1);
-                var dst = row.narrow(2, 0, t);
-                dst.copy_(value);
-                return dst;
-            }
+        void Write(Tensor store, Tensor value)
+        {
+            using var window = store.narrow(2, 0, value.shape[2]);
+            window.index_copy_(0, slots, value);
         }
     }
 

@@ -8,7 +8,8 @@ public sealed class AdapterRouting : IDisposable
 {
     /// Every row through this adapter (null: through none), when one adapter (or none) serves the whole pass.
     public int? Single { get; private set; }
-    /// When rows differ: row r's adapter id, 0 for none, as an int64 (B) tensor (one row per sequence: a decode step).
+    /// When sequences differ: sequence b's adapter id, 0 for none, as an int64 (B) tensor; a projection's rows are the
+    /// B sequences' tokens in order, the same number per sequence.
     public Tensor? PerRowIds { get; private set; }
 
     /// Every row through adapter `id`, or through none (null): a one-sequence prefill.
@@ -18,7 +19,7 @@ public sealed class AdapterRouting : IDisposable
         Single = id;
     }
 
-    /// Row r through adapter `ids[r]` (null: the base alone).
+    /// Sequence b through adapter `ids[b]` (null: the base alone).
     public void PerRow(IReadOnlyList<int?> ids, Device device)
     {
         Clear();

@@ -83,9 +83,11 @@ public sealed class MultiLoraLayer : IProjectionAdapter
         if (_routing.PerRowIds is { } ids)
         {
             if (_stackA is null) return y;
-            if (ids.shape[0] != x.shape[0]) throw new InvalidOperationException($"routing has {ids.shape[0]} rows, the projection got {x.shape[0]}");
-            var a = h.unsqueeze(1).bmm(_stackA.index_select(0, ids).transpose(1, 2));
-            d = a.bmm(_stackBt!.index_select(0, ids)).squeeze(1);
+            // x holds T rows per sequence (T = 1 in a decode step): (B, T, in) · A_bᵀ · s_b·B_bᵀ per sequence b
+            long b = ids.shape[0];
+            if (x.shape[0] % b != 0) throw new InvalidOperationException($"routing has {b} sequences, the projection got {x.shape[0]} rows");
+            var a = h.view(b, -1, _inFeatures).bmm(_stackA.index_select(0, ids).transpose(1, 2));
+            d = a.bmm(_stackBt!.index_select(0, ids)).view(-1, _outFeatures);
         }
         else
         {

@@ -260,34 +260,56 @@ public sealed class ServeEngine : IDisposable
         }
     }
 
+    /// Takes waiting requests into free slots (up to a token budget a pass) and prefills them together.
     void Admit()
     {
+        var admitted = new List<Sequence>();
         while (_waiting.Count > 0 && _freeSlots.Count > 0)
         {
-            var seq = _waiting.Dequeue();
+            var next = _waiting.Peek();
+            int longest = Math.Max(next.Prompt.Length, admitted.Count == 0 ? 0 : admitted.Max(s => s.Prompt.Length));
+            if (admitted.Count > 0 && (admitted.Count + 1) * longest > PrefillTokens) break;
+            _waiting.Dequeue();
             Interlocked.Decrement(ref _waitingCount);
-            if (seq.Cancelled) { Release(seq, FinishReason.Cancelled); continue; }
-            seq.Slot = _freeSlots.Pop();
-            _running.Add(seq);
+            if (next.Cancelled) { Release(next, FinishReason.Cancelled); continue; }
+            next.Slot = _freeSlots.Pop();
+            _running.Add(next);
             Interlocked.Increment(ref _runningCount);
-            try { Prefill(seq); }
-            catch (Exception e) { Console.Error.WriteLine($"error: prefill failed: {e.Message}"); seq.End(FinishReason.Stop, e.Message); }
-            if (seq.Ended) Remove(seq);
+            admitted.Add(next);
         }
+        if (admitted.Count == 0) return;
+        var rows = admitted.ToArray();
+        try { Prefill(rows); }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: prefill failed: {e.Message}");
+            foreach (var seq in rows) seq.End(FinishReason.Stop, e.Message);
+        }
+        foreach (var seq in rows)
+            if (seq.Ended) Remove(seq);
     }
 
-    /// The prompt alone, in one pass, into the sequence's slot: the same computation `generate` makes for it.
-    void Prefill(Sequence seq)
+    /// Padded positions a prefill pass may hold (rows × longest prompt): bounds its activations, as vLLM's
+    /// max_num_batched_tokens does; a prompt longer than this is prefilled alone.
+    int PrefillTokens => Math.Max(MaxContext, 2048);
+
+    /// The prompts, right-padded, in one pass into their slots, each through its own adapter; then each row's first
+    /// token from its last prompt position.
+    void Prefill(Sequence[] rows)
     {
         using var scope = NewDisposeScope();
         var device = _loaded.Model.Device;
-        _bank.Routing.All(seq.Model.BankId);
-        var ids = tensor(seq.Prompt.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: device).unsqueeze(0);
-        var logits = _loaded.Model.Forward(ids, cache: _cache.Prefill(seq.Slot));
-        var last = logits.select(1, logits.shape[1] - 1).squeeze(0).to(ScalarType.Float32).cpu();
-        seq.Length = seq.Prompt.Length;
-        if (!isfinite(last).all().item<bool>()) { seq.End(FinishReason.Stop, NonFinite(seq)); return; }
-        Take(seq, TextGenerator.Sample(last, seq.Sampling, seq.Sampler));
+        int t = rows.Max(s => s.Prompt.Length);
+        var padded = new long[rows.Length * t];
+        for (int i = 0; i < rows.Length; i++)
+            for (int j = 0; j < rows[i].Prompt.Length; j++) padded[i * t + j] = rows[i].Prompt[j];
+        _bank.Routing.PerRow(rows.Select(s => s.Model.BankId).ToArray(), device);
+        var ids = tensor(padded, dtype: ScalarType.Int64, device: device).view(rows.Length, t);
+        var slots = tensor(rows.Select(s => (long)s.Slot).ToArray(), dtype: ScalarType.Int64, device: device);
+        var last = tensor(rows.Select(s => (long)s.Prompt.Length - 1).ToArray(), dtype: ScalarType.Int64, device: device);
+        var logits = _loaded.Model.LastLogits(ids, last, _cache.Prefill(slots, t));
+        foreach (var seq in rows) seq.Length = seq.Prompt.Length;
+        TakeAll(rows, logits);
     }
 
     /// One token for every running sequence, in one forward pass.
@@ -303,16 +325,9 @@ public sealed class ServeEngine : IDisposable
             var slots = tensor(rows.Select(s => (long)s.Slot).ToArray(), dtype: ScalarType.Int64, device: device);
             var positions = tensor(rows.Select(s => s.Length).ToArray(), dtype: ScalarType.Int64, device: device);
             long span = rows.Max(s => s.Length) + 1;
-            var logits = _loaded.Model.DecodeStep(ids, slots, positions, span, _cache).to(ScalarType.Float32).cpu();
-            var finite = isfinite(logits).all(1).data<bool>().ToArray();
-            var greedy = logits.argmax(1).data<long>().ToArray();
-            for (int i = 0; i < rows.Length; i++)
-            {
-                var seq = rows[i];
-                seq.Length++;
-                if (!finite[i]) { seq.End(FinishReason.Stop, NonFinite(seq)); continue; }
-                Take(seq, seq.Sampling.Temperature <= 0 ? (int)greedy[i] : TextGenerator.Sample(logits[i], seq.Sampling, seq.Sampler));
-            }
+            var logits = _loaded.Model.DecodeStep(ids, slots, positions, span, _cache);
+            foreach (var seq in rows) seq.Length++;
+            TakeAll(rows, logits);
         }
         catch (Exception e)
         {
@@ -322,6 +337,25 @@ public sealed class ServeEngine : IDisposable
         _observer?.Step(rows.Length, _waiting.Count);
         foreach (var seq in rows)
             if (seq.Ended || seq.Cancelled) Remove(seq);
+    }
+
+    /// Row i's next token from logits (B, vocab): greedy rows by one argmax over the batch, sampled rows by their own
+    /// sampler; a row whose logits are not finite ends with an error instead.
+    void TakeAll(Sequence[] rows, Tensor logits)
+    {
+        using var host = logits.to(ScalarType.Float32).cpu();
+        using var finiteRows = isfinite(host).all(1);
+        using var argmax = host.argmax(1);
+        var finite = finiteRows.data<bool>().ToArray();
+        var greedy = argmax.data<long>().ToArray();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var seq = rows[i];
+            if (!finite[i]) { seq.End(FinishReason.Stop, NonFinite(seq)); continue; }
+            if (seq.Sampling.Temperature <= 0) { Take(seq, (int)greedy[i]); continue; }
+            using var row = host[i];
+            Take(seq, TextGenerator.Sample(row, seq.Sampling, seq.Sampler));
+        }
     }
 
     string NonFinite(Sequence seq) =>

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace LoraLab.Tests.Serving;
 
 /// The serving engine against the one-sequence path: whatever shares a batch, a greedy request's completion is what
-/// `generate` gives for its adapter and prompt, and a batched decode step computes each row's logits as that
+/// `generate` gives for its adapter and prompt, and a batched prefill and decode step compute each row's logits as that
 /// sequence's own forward pass does.
 public class EngineTests
 {
@@ -93,7 +93,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void ABatchedDecodeStepGivesEachRowItsOwnSequencesLogits()
+    public void ABatchedPrefillAndDecodeStepGiveEachRowItsOwnSequencesLogits()
     {
         using var loaded = ModelLoader.Load(ServedAdapters.Base);
         var model = loaded.Model;
@@ -107,11 +107,24 @@ public class EngineTests
         long[][] seqs = [[1112, 5, 9, 33, 7], [1112, 40], [1112, 8, 8, 8, 8, 8, 8, 2]];
         int?[] routes = [first, null, second];
         int[] slots = [2, 0, 3];
-        for (int i = 0; i < 3; i++)
+        // the prompts (each sequence but its last token) prefilled together, right-padded with zeros, each row routed
+        long t = seqs.Max(q => q.Length - 1);
+        using (var padded = zeros(3, t, dtype: ScalarType.Int64))
         {
-            bank.Routing.All(routes[i]);
-            using var ids = tensor(seqs[i][..^1]).unsqueeze(0);
-            using var l = model.Forward(ids, cache: cache.Prefill(slots[i]));
+            for (int i = 0; i < 3; i++)
+                using (var row = padded[i].narrow(0, 0, seqs[i].Length - 1)) row.copy_(tensor(seqs[i][..^1]));
+            bank.Routing.PerRow(routes, model.Device);
+            using var slotIds0 = tensor(slots.Select(s => (long)s).ToArray());
+            using var lastIndex = tensor(seqs.Select(q => (long)q.Length - 2).ToArray());
+            using var prefilled = model.LastLogits(padded, lastIndex, cache.Prefill(slotIds0, t));
+            for (int i = 0; i < 3; i++)
+            {
+                bank.Routing.All(routes[i]);
+                using var ids = tensor(seqs[i][..^1]).unsqueeze(0);
+                using var own = model.Forward(ids);
+                double diff = prefilled[i].sub(own.select(1, seqs[i].Length - 2).squeeze(0)).abs().max().item<float>();
+                Assert.True(diff < 1e-4, $"row {i}: batched prefill logits differ from its own forward pass by {diff}");
+            }
         }
         bank.Routing.PerRow(routes, model.Device);
         using var last = tensor(seqs.Select(s => s[^1]).ToArray());
