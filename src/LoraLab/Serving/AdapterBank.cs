@@ -33,7 +33,7 @@ public sealed class AdapterBank : IDisposable
             if (!_layers.TryGetValue(site.Path, out var layer))
             {
                 var projection = byPath[site.Path];
-                layer = new MultiLoraLayer(Routing, projection.InFeatures, projection.OutFeatures);
+                layer = new MultiLoraLayer(Routing, projection.InFeatures, projection.OutFeatures, _model.Device);
                 projection.AttachAdapter(layer, Array.Empty<(string, TorchSharp.torch.nn.Module)>());
                 _layers[site.Path] = layer;
             }

@@ -13,13 +13,16 @@ public sealed class MultiLoraLayer : IProjectionAdapter
 {
     readonly AdapterRouting _routing;
     readonly long _inFeatures, _outFeatures;
+    readonly Device _device;
     readonly Dictionary<int, (Tensor A, Tensor Bt, double Scaling)> _adapters = new();
     /// (ids, rank, in) and (ids, rank, out) with the scaling folded into Bt; ranks padded with zeros to the largest.
     Tensor? _stackA, _stackBt;
 
-    public MultiLoraLayer(AdapterRouting routing, long inFeatures, long outFeatures)
+    /// `device`: the projection's (adapters are read on the CPU; a CUDA model needs its copies beside its weights).
+    public MultiLoraLayer(AdapterRouting routing, long inFeatures, long outFeatures, Device device)
     {
         _routing = routing;
+        _device = device;
         _inFeatures = inFeatures;
         _outFeatures = outFeatures;
     }
@@ -34,7 +37,10 @@ public sealed class MultiLoraLayer : IProjectionAdapter
     {
         if (id <= 0) throw new ArgumentOutOfRangeException(nameof(id), "id 0 means no adapter");
         using var _ = no_grad();
-        _adapters.Add(id, (a.detach().clone(), b.detach().t().contiguous(), scaling));
+        using var scope = NewDisposeScope();
+        var copyA = a.detach().to(_device).clone().MoveToOuterDisposeScope();
+        var copyBt = b.detach().to(_device).t().contiguous().MoveToOuterDisposeScope();
+        _adapters.Add(id, (copyA, copyBt, scaling));
     }
 
     public void Remove(int id)

@@ -52,5 +52,13 @@ sealed class Sequence : IDisposable
         Events.Writer.TryComplete();
     }
 
-    public void Dispose() => _sampler?.Dispose();
+    /// The caller's cancellation callback: unregistered when the sequence ends, so a token that outlives the request
+    /// (a host's stopping token, a pooled connection's) does not keep it reachable.
+    public CancellationTokenRegistration OnCancel { get; set; }
+
+    public void Dispose()
+    {
+        OnCancel.Unregister();
+        _sampler?.Dispose();
+    }
 }

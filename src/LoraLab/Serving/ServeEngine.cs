@@ -134,7 +134,7 @@ public sealed class ServeEngine : IDisposable
             seq.Model.InFlight++;
             _waiting.Enqueue(seq);
             Interlocked.Increment(ref _waitingCount);
-            cancel.Register(() => { seq.Cancel(); _wake.Set(); });
+            seq.OnCancel = cancel.Register(() => { seq.Cancel(); _wake.Set(); });
             return new CompletionStream(seq.Model.Info.Id, seq.Prompt.Length, seq.Events.Reader);
         });
     }
@@ -239,6 +239,7 @@ public sealed class ServeEngine : IDisposable
                     while (_commands.TryDequeue(out var command)) command();
                     if (Stopwatch.GetTimestamp() >= Interlocked.Read(ref _stopDeadline)) CancelAll();
                     foreach (var gone in _running.Where(s => s.Cancelled).ToArray()) Remove(gone);
+                    DropCancelledWaiting();
                     Admit();
                     if (_running.Count > 0) { Decode(); continue; }
                     if (!_admitting && _waiting.Count == 0 && _commands.IsEmpty) break;
@@ -257,6 +258,19 @@ public sealed class ServeEngine : IDisposable
             _closed = true;
             _exited.TrySetResult();
             while (_commands.TryDequeue(out var command)) command();
+        }
+    }
+
+    /// A waiting request whose client went away ends now, not when its turn for a slot comes.
+    void DropCancelledWaiting()
+    {
+        if (!_waiting.Any(s => s.Cancelled)) return;
+        for (int n = _waiting.Count; n > 0; n--)
+        {
+            var seq = _waiting.Dequeue();
+            if (!seq.Cancelled) { _waiting.Enqueue(seq); continue; }
+            Interlocked.Decrement(ref _waitingCount);
+            Release(seq, FinishReason.Cancelled);
         }
     }
 
