@@ -37,7 +37,7 @@ public sealed class ServeEngine : IDisposable
     readonly string? _template;
     volatile bool _admitting = true, _closed;
     long _stopDeadline = long.MaxValue;
-    BaseFingerprint? _fingerprint;
+    readonly Lazy<BaseFingerprint> _fingerprint;
     int _waitingCount, _runningCount;
 
     public string BaseId { get; }
@@ -55,7 +55,8 @@ public sealed class ServeEngine : IDisposable
         _tok = loaded.RequireTokenizer();
         _observer = observer;
         int window = loaded.Config.MaxPositionEmbeddings;
-        MaxContext = options.MaxContext ?? window;
+        _fingerprint = new(() => BaseFingerprint.Compute(loaded.Dir), LazyThreadSafetyMode.ExecutionAndPublication);
+        MaxContext = options.MaxContext ?? Math.Min(window, ServeOptions.DefaultMaxContext);
         if (MaxContext < 2 || MaxContext > window)
             throw new UserException($"--max-context {MaxContext}: must be in [2, {window}] (the model's max_position_embeddings)");
         if (options.MaxBatch < 1) throw new UserException($"--max-batch {options.MaxBatch}: must be at least 1");
@@ -81,34 +82,45 @@ public sealed class ServeEngine : IDisposable
 
     /// Reads a PEFT adapter (safetensors only), checks it against the base (modules, shapes, finite values, and the
     /// base fingerprint it records), and serves it as `name`. Warnings (e.g. no recorded template) go to `warnings`.
-    public Task<ServedModel> LoadAdapterAsync(string name, string dir, ICollection<string>? warnings = null) => OnEngine(() =>
+    public async Task<ServedModel> LoadAdapterAsync(string name, string dir, ICollection<string>? warnings = null)
     {
         if (string.IsNullOrWhiteSpace(name)) throw ServeRequestException.Invalid("the adapter needs a name", "lora_name");
         if (_models.ContainsKey(name)) throw ServeRequestException.Invalid($"a model named '{name}' is already served", "lora_name");
+        // Reading and checking the files (and hashing the base, once) happen off the engine thread: decoding goes on.
+        var (provenance, weights) = await Task.Run(() => Read(dir));
+        using (weights)
+            return await OnEngine(() =>
+            {
+                if (_models.ContainsKey(name)) throw ServeRequestException.Invalid($"a model named '{name}' is already served", "lora_name");
+                ExampleBuilder? chat;
+                try { chat = ChatBuilder(provenance, warnings ?? new List<string>()); }
+                catch (UserException e) { throw ServeRequestException.Invalid(e.Message, "lora_path"); }
+                var model = new ServedAdapter
+                {
+                    Info = new ServedModel(name, dir, BaseId, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+                    BankId = _bank.Add(weights),
+                    Chat = chat,
+                };
+                _models[name] = model;
+                return model.Info;
+            });
+    }
+
+    (AdapterProvenance? Provenance, AdapterWeights Weights) Read(string dir)
+    {
         try
         {
             var provenance = AdapterProvenance.Read(dir);
             if (provenance?.BaseFingerprint is { } recorded)
             {
-                var cmp = recorded.CompareTo(_fingerprint ??= BaseFingerprint.Compute(_loaded.Dir));
+                var cmp = recorded.CompareTo(_fingerprint.Value);
                 if (!cmp.Matches)
                     throw new UserException($"{dir}: the adapter was trained on a different base than the one served ({cmp.Describe()})");
             }
-            using var weights = PeftFormat.Read(dir, _loaded.Model);
-            var notes = warnings ?? new List<string>();
-            var chat = ChatBuilder(provenance, notes);
-            int id = _bank.Add(weights);
-            var model = new ServedAdapter
-            {
-                Info = new ServedModel(name, dir, BaseId, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
-                BankId = id,
-                Chat = chat,
-            };
-            _models[name] = model;
-            return model.Info;
+            return (provenance, PeftFormat.Read(dir, _loaded.Model));
         }
         catch (UserException e) { throw ServeRequestException.Invalid(e.Message, "lora_path"); }
-    });
+    }
 
     /// Stops serving `name` at once (requests naming it get 404); sequences already accepted for it finish first.
     public Task UnloadAdapterAsync(string name) => OnEngine(() =>
