@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace LoraLab.Tests.Serving;
+
+/// `loralab serve` as a child process on a free port (`--port 0`): started by Start, ready once it printed its
+/// `serving on http://HOST:PORT` line; Dispose kills it (and anything it started) and waits for it.
+sealed class ServeProcess : IDisposable
+{
+    static readonly Regex Ready = new(@"^serving on (http://\S+)$");
+    public const string ApiKey = "test-key-23";
+
+    readonly Process _p;
+    readonly StringBuilder _err;
+
+    public string BaseUrl { get; }
+    public int Pid => _p.Id;
+    public string Stderr { get { lock (_err) return _err.ToString(); } }
+
+    ServeProcess(Process p, StringBuilder err, string baseUrl) { _p = p; _err = err; BaseUrl = baseUrl; }
+
+    /// The demo base with the two shared adapters as `first` and `second`, the Alpaca template for the base's chats
+    /// (the demo base has no chat template of its own), and the test key.
+    public static ServeProcess Demo(params string[] more) => Start(
+    [
+        "--model", ServedAdapters.Base, "--adapter", $"first={ServedAdapters.First}", "--adapter", $"second={ServedAdapters.Second}",
+        "--template", "alpaca", "--api-key", ApiKey, .. more,
+    ]);
+
+    /// `loralab serve --port 0 args`, waiting up to two minutes for its ready line.
+    public static ServeProcess Start(params string[] args)
+    {
+        var p = Process.Start(CliRunner.StartInfo(["serve", "--port", "0", .. args]))!;
+        var err = new StringBuilder();
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
+        p.BeginErrorReadLine();
+        var line = p.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromMinutes(2)) || line.Result is not { } first || Ready.Match(first) is not { Success: true } m)
+        {
+            string said = line.IsCompletedSuccessfully ? line.Result ?? "(end of output)" : "(nothing within 2 minutes)";
+            Stop(p);
+            string stderr; lock (err) stderr = err.ToString();
+            throw new InvalidOperationException($"`loralab serve` did not print its ready line; stdout: {said}\nstderr:\n{stderr}");
+        }
+        p.OutputDataReceived += (_, _) => { }; // the contract: nothing more on stdout, but never let a full pipe block it
+        p.BeginOutputReadLine();
+        return new ServeProcess(p, err, m.Groups[1].Value);
+    }
+
+    /// A client with the test key and no timeout of its own (the tests bound their waits).
+    public HttpClient Client() => new()
+    {
+        BaseAddress = new Uri(BaseUrl),
+        Timeout = Timeout.InfiniteTimeSpan,
+        DefaultRequestHeaders = { Authorization = new("Bearer", ApiKey) },
+    };
+
+    /// The server process's peak resident memory so far (VmHWM in /proc/PID/status), in kB.
+    public long PeakRssKb()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmHWM:"));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+
+    public void Dispose()
+    {
+        Stop(_p);
+        _p.Dispose();
+    }
+
+    static void Stop(Process p)
+    {
+        try { if (!p.HasExited) p.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { } // it exited in between
+        p.WaitForExit();
+    }
+}
