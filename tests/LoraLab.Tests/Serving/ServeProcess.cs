@@ -33,19 +33,18 @@ sealed class ServeProcess : IDisposable
     {
         var p = Process.Start(CliRunner.StartInfo(["serve", "--port", "0", .. args]))!;
         var err = new StringBuilder();
+        var first = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
+        p.OutputDataReceived += (_, e) => first.TrySetResult(e.Data); // the contract: one line, then nothing on stdout
         p.BeginErrorReadLine();
-        var line = p.StandardOutput.ReadLineAsync();
-        if (!line.Wait(TimeSpan.FromMinutes(2)) || line.Result is not { } first || Ready.Match(first) is not { Success: true } m)
-        {
-            string said = line.IsCompletedSuccessfully ? line.Result ?? "(end of output)" : "(nothing within 2 minutes)";
-            Stop(p);
-            string stderr; lock (err) stderr = err.ToString();
-            throw new InvalidOperationException($"`loralab serve` did not print its ready line; stdout: {said}\nstderr:\n{stderr}");
-        }
-        p.OutputDataReceived += (_, _) => { }; // the contract: nothing more on stdout, but never let a full pipe block it
         p.BeginOutputReadLine();
-        return new ServeProcess(p, err, m.Groups[1].Value);
+        if (first.Task.Wait(TimeSpan.FromMinutes(2)) && first.Task.Result is { } line && Ready.Match(line) is { Success: true } m)
+            return new ServeProcess(p, err, m.Groups[1].Value);
+        string said = first.Task.IsCompleted ? first.Task.Result ?? "(end of output)" : "(nothing within 2 minutes)";
+        Stop(p);
+        p.Dispose();
+        string stderr; lock (err) stderr = err.ToString();
+        throw new InvalidOperationException($"`loralab serve` did not print its ready line; stdout: {said}\nstderr:\n{stderr}");
     }
 
     /// A client with the test key and no timeout of its own (the tests bound their waits).
