@@ -21,17 +21,19 @@ sealed class ServeProcess : IDisposable
     ServeProcess(Process p, StringBuilder err, string baseUrl) { _p = p; _err = err; BaseUrl = baseUrl; }
 
     /// The demo base with the two shared adapters as `first` and `second`, the Alpaca template for the base's chats
-    /// (the demo base has no chat template of its own), and the test key.
-    public static ServeProcess Demo(params string[] more) => Start(
+    /// (the demo base has no chat template of its own), and the test key; `environment` is added to the server's.
+    public static ServeProcess Demo(IReadOnlyDictionary<string, string>? environment = null) => Start(
     [
         "--model", ServedAdapters.Base, "--adapter", $"first={ServedAdapters.First}", "--adapter", $"second={ServedAdapters.Second}",
-        "--template", "alpaca", "--api-key", ApiKey, .. more,
-    ]);
+        "--template", "alpaca", "--api-key", ApiKey,
+    ], environment);
 
     /// `loralab serve --port 0 args`, waiting up to two minutes for its ready line.
-    public static ServeProcess Start(params string[] args)
+    public static ServeProcess Start(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var p = Process.Start(CliRunner.StartInfo(["serve", "--port", "0", .. args]))!;
+        var psi = CliRunner.StartInfo(["serve", "--port", "0", .. args]);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        var p = Process.Start(psi)!;
         var err = new StringBuilder();
         var first = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
