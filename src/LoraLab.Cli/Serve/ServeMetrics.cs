@@ -26,7 +26,7 @@ public sealed class ServeMetrics : IServeObserver
         _perToken = f.CreateHistogram("loralab_time_per_output_token_seconds", "Between consecutive generated tokens of one completion, by model.",
             ["model"], new HistogramConfiguration { Buckets = seconds });
         _batch = f.CreateHistogram("loralab_decode_batch_size", "Sequences decoded together in one forward pass, per decode step.",
-            new HistogramConfiguration { Buckets = Histogram.LinearBuckets(1, 1, 64) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 9) }); // 1 .. 256
         _waiting = f.CreateGauge("loralab_waiting_requests", "Requests accepted and waiting for a batch slot (queue depth).");
         _running = f.CreateGauge("loralab_running_requests", "Sequences in the running batch.");
         _cacheBytes = f.CreateGauge("loralab_kv_cache_bytes", "Bytes of the KV cache allocated for every batch slot.");

@@ -21,13 +21,12 @@ public class MemoryFlatTests(ITestOutputHelper output)
     public async Task Peak_memory_stays_flat_over_two_thousand_requests()
     {
         using var server = ServeProcess.Demo(new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
-        using var http = server.Client();
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         string[] models = [Path.GetFileName(ServedAdapters.Base), "first", "second"];
 
-        await Send(http, models, 0, First, limit.Token);
+        await Send(server.Http, models, 0, First, limit.Token);
         long afterFirst = server.PeakRssKb();
-        await Send(http, models, First, Total, limit.Token);
+        await Send(server.Http, models, First, Total, limit.Token);
         long afterLast = server.PeakRssKb();
         output.WriteLine($"peak RSS after {First} requests: {afterFirst / 1024.0:0.0} MB; after {Total}: {afterLast / 1024.0:0.0} MB");
 

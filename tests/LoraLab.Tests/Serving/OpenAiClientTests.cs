@@ -22,7 +22,7 @@ public class OpenAiClientTests
         using var server = ServeProcess.Demo();
         string baseId = Path.GetFileName(ServedAdapters.Base);
         string[] models = [baseId, "first", "second"];
-        var run = Node.Run("node", dir, TimeSpan.FromMinutes(5), ["openai-check.mjs", server.BaseUrl, ServeProcess.ApiKey, .. models]);
+        var run = Node.Run("node", dir, TimeSpan.FromMinutes(5), ["openai-check.mjs", server.Url, ServeProcess.DemoKey, .. models]);
         Assert.True(run.Rc == 0, $"openai-check.mjs exited {run.Rc}:\n{run.Stdout}\n{run.Stderr}\nserver stderr:\n{server.Stderr}");
 
         var summary = JsonDocument.Parse(run.Stdout).RootElement;

@@ -1,79 +1,75 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
-using System.Text.RegularExpressions;
+using System.Text.Json;
 
 namespace LoraLab.Tests.Serving;
 
-/// `loralab serve` as a child process on a free port (`--port 0`): started by Start, ready once it printed its
-/// `serving on http://HOST:PORT` line; Dispose kills it (and anything it started) and waits for it.
+/// A `loralab serve` child process on a free port (--port 0), ready once it printed `serving on URL`, with an
+/// HttpClient for it. Dispose kills it (and anything it started) if it still runs.
 sealed class ServeProcess : IDisposable
 {
-    static readonly Regex Ready = new(@"^serving on (http://\S+)$");
-    public const string ApiKey = "test-key-23";
+    /// The key Demo's server wants.
+    public const string DemoKey = "test-key-23";
 
-    readonly Process _p;
-    readonly StringBuilder _err;
+    readonly StringBuilder _stderr = new();
+    public Process Process { get; }
+    public string Url { get; }
+    public HttpClient Http { get; }
 
-    public string BaseUrl { get; }
-    public int Pid => _p.Id;
-    public string Stderr { get { lock (_err) return _err.ToString(); } }
-
-    ServeProcess(Process p, StringBuilder err, string baseUrl) { _p = p; _err = err; BaseUrl = baseUrl; }
-
-    /// The demo base with the two shared adapters as `first` and `second`, the Alpaca template for the base's chats
-    /// (the demo base has no chat template of its own), and the test key; `environment` is added to the server's.
-    public static ServeProcess Demo(IReadOnlyDictionary<string, string>? environment = null) => Start(
-    [
-        "--model", ServedAdapters.Base, "--adapter", $"first={ServedAdapters.First}", "--adapter", $"second={ServedAdapters.Second}",
-        "--template", "alpaca", "--api-key", ApiKey,
-    ], environment);
-
-    /// `loralab serve --port 0 args`, waiting up to two minutes for its ready line.
-    public static ServeProcess Start(string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    /// `loralab serve --model <demo base> --port 0 --threads 1 args`; `environment` is added to the server's.
+    public ServeProcess(IReadOnlyList<string> args, string? apiKey = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = CliRunner.StartInfo(["serve", "--port", "0", .. args]);
+        var psi = CliRunner.StartInfo(["serve", "--model", ServedAdapters.Base, "--port", "0", "--threads", "1", .. args]);
+        psi.Environment.Remove("LORALAB_API_KEY");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        var p = Process.Start(psi)!;
-        var err = new StringBuilder();
-        var first = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
-        p.OutputDataReceived += (_, e) => first.TrySetResult(e.Data); // the contract: one line, then nothing on stdout
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        if (first.Task.Wait(TimeSpan.FromMinutes(2)) && first.Task.Result is { } line && Ready.Match(line) is { Success: true } m)
-            return new ServeProcess(p, err, m.Groups[1].Value);
-        string said = first.Task.IsCompleted ? first.Task.Result ?? "(end of output)" : "(nothing within 2 minutes)";
-        Stop(p);
-        p.Dispose();
-        string stderr; lock (err) stderr = err.ToString();
-        throw new InvalidOperationException($"`loralab serve` did not print its ready line; stdout: {said}\nstderr:\n{stderr}");
+        Process = Process.Start(psi)!;
+        Process.ErrorDataReceived += (_, e) => { lock (_stderr) _stderr.AppendLine(e.Data); };
+        Process.BeginErrorReadLine();
+        var first = Process.StandardOutput.ReadLineAsync();
+        if (!first.Wait(TimeSpan.FromSeconds(180)) || first.Result is not { } line || !line.StartsWith("serving on http://"))
+        {
+            Kill();
+            throw new InvalidOperationException($"serve did not start: stdout '{(first.IsCompleted ? first.Result : "(nothing)")}', stderr:\n{Stderr}");
+        }
+        Url = line["serving on ".Length..];
+        Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(120) };
+        if (apiKey is not null) Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
 
-    /// A client with the test key and no timeout of its own (the tests bound their waits).
-    public HttpClient Client() => new()
-    {
-        BaseAddress = new Uri(BaseUrl),
-        Timeout = Timeout.InfiniteTimeSpan,
-        DefaultRequestHeaders = { Authorization = new("Bearer", ApiKey) },
-    };
+    /// The demo base with the two shared adapters as `first` and `second`, the Alpaca template for the base's chats
+    /// (the demo base has no chat template of its own), and DemoKey.
+    public static ServeProcess Demo(IReadOnlyDictionary<string, string>? environment = null) => new(
+        ["--adapter", $"first={ServedAdapters.First}", "--adapter", $"second={ServedAdapters.Second}", "--template", "alpaca", "--api-key", DemoKey],
+        DemoKey, environment);
+
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    public Task<HttpResponseMessage> Post(string path, string body) =>
+        Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+    public Task<HttpResponseMessage> Post(string path, object body) => Post(path, JsonSerializer.Serialize(body));
+
+    /// SIGTERM, as a service manager stops it (Process.Kill is SIGKILL).
+    public void Terminate() => Process.Start("kill", ["-TERM", Process.Id.ToString()])!.WaitForExit();
 
     /// The server process's peak resident memory so far (VmHWM in /proc/PID/status), in kB.
     public long PeakRssKb()
     {
-        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmHWM:"));
+        var line = File.ReadLines($"/proc/{Process.Id}/status").First(l => l.StartsWith("VmHWM:"));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+
+    void Kill()
+    {
+        try { if (!Process.HasExited) { Process.Kill(entireProcessTree: true); Process.WaitForExit(10_000); } }
+        catch (InvalidOperationException) { } // it exited in between
     }
 
     public void Dispose()
     {
-        Stop(_p);
-        _p.Dispose();
-    }
-
-    static void Stop(Process p)
-    {
-        try { if (!p.HasExited) p.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { } // it exited in between
-        p.WaitForExit();
+        Http?.Dispose();
+        Kill();
+        Process.Dispose();
     }
 }
