@@ -18,6 +18,8 @@ public static class SharedFlags
     public const string Model = RunSettings.ModelFlag;
     public const string Adapter = "--adapter " + RunSettings.FolderOrHubIdPlaceholder;
     public const string FolderOrHubIdHelp = RunSettings.FolderOrHubIdHelp;
+    /// `serve` names each adapter it serves (vLLM's --lora-modules name=path): the same flag, with a name in front.
+    public const string ServeAdapter = "--adapter <NAME=DIR|ORG/NAME>";
     public const string Offline = "--offline";
     public const string OfflineHelp = "Use the Hugging Face cache only, as HF_HUB_OFFLINE=1.";
 

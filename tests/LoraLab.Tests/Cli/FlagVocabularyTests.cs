@@ -69,9 +69,10 @@ public class FlagVocabularyTests
         int seen = 0;
         foreach (var (verb, settings) in Verbs)
             foreach (var o in Options(settings))
-                if (shared.FirstOrDefault(s => s.LongNames.Intersect(o.LongNames).Any()) is { } s)
+                if (shared.Where(s => s.LongNames.Intersect(o.LongNames).Any()).ToList() is { Count: > 0 } spellings)
                 {
-                    Assert.True(s.LongNames.SequenceEqual(o.LongNames) && s.ShortNames.SequenceEqual(o.ShortNames) && s.ValueName == o.ValueName,
+                    // serve's --adapter <NAME=DIR|ORG/NAME> is the one flag with two spellings there (a name in front of the folder)
+                    Assert.True(spellings.Any(s => s.LongNames.SequenceEqual(o.LongNames) && s.ShortNames.SequenceEqual(o.ShortNames) && s.ValueName == o.ValueName),
                         $"{verb}: --{o.LongNames[0]} <{o.ValueName}> is not declared as SharedFlags spells it");
                     seen++;
                 }

@@ -43,9 +43,9 @@ public class HubCliFlagTests : ScratchFolderTest
             takers.Add(verb);
             Assert.True(typeof(IOfflineFlag).IsAssignableFrom(settings), $"{verb} takes a model or adapter but has no {SharedFlags.Offline}");
             foreach (var o in modelOptions)
-                Assert.True(o.ValueName == "DIR|ORG/NAME", $"{verb} --{o.LongNames[0]} <{o.ValueName}>: a folder or a Hub id");
+                Assert.True(o.ValueName is "DIR|ORG/NAME" or "NAME=DIR|ORG/NAME", $"{verb} --{o.LongNames[0]} <{o.ValueName}>: a folder or a Hub id (serve: named)");
         }
-        Assert.Superset(new HashSet<string> { "train", "sweep", "eval", "generate", "chat", "merge", "combine", "analyze", "adapter validate", "data preview", "download", "params", "estimate", "bench" },
+        Assert.Superset(new HashSet<string> { "train", "sweep", "eval", "generate", "chat", "merge", "combine", "analyze", "adapter validate", "data preview", "download", "params", "estimate", "bench", "serve" },
             takers.ToHashSet());
     }
 
