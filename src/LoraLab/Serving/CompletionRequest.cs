@@ -21,6 +21,9 @@ public sealed record CompletionRequest
     public long? Seed { get; init; }
     /// Strings that end the completion (not included in it).
     public IReadOnlyList<string> Stop { get; init; } = Array.Empty<string>();
+    /// Go on past end-of-sequence and end-of-turn tokens until max_tokens (vLLM's `ignore_eos`, for benchmarks with a
+    /// fixed output length); stop strings still end the completion.
+    public bool IgnoreEos { get; init; }
 }
 
 public enum FinishReason

@@ -229,6 +229,7 @@ public sealed class ServeEngine : IDisposable
         if (r.MaxTokens is int max && ids.Length + max > MaxContext)
             throw new ServeRequestException(400, $"This model's maximum context length is {MaxContext} tokens. However, you requested {ids.Length + max} tokens ({ids.Length} in the {param}, {max} for the completion). Please reduce the length of the {param} or completion.", "max_tokens", "context_length_exceeded");
         int maxNew = r.MaxTokens ?? MaxContext - ids.Length;
+        if (r.IgnoreEos) (stopIds, endOfTurn) = (Array.Empty<int>(), null);
         return new Sequence
         {
             Model = model,

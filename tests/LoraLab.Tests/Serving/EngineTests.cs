@@ -171,6 +171,21 @@ public class EngineTests
     }
 
     [Fact]
+    public async Task IgnoreEosGoesOnToMaxTokens()
+    {
+        using var loaded = ModelLoader.Load(ServedAdapters.Base);
+        using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = 2 });
+        await engine.LoadAdapterAsync("first", ServedAdapters.First);
+        var request = new CompletionRequest { Model = "first", Messages = [new ChatMessage(ChatMessage.User, Prompts[2])], MaxTokens = 20, Temperature = 0 };
+        var (text, end) = await Read(await engine.SubmitAsync(request, CancellationToken.None));
+        Assert.Equal(FinishReason.Stop, end.Reason);
+        Assert.True(end.CompletionTokens < 20, $"the adapter's reply '{text}' did not end early, so this test shows nothing");
+        var (longer, fixedEnd) = await Read(await engine.SubmitAsync(request with { IgnoreEos = true }, CancellationToken.None));
+        Assert.Equal((FinishReason.Length, 20), (fixedEnd.Reason, fixedEnd.CompletionTokens));
+        Assert.StartsWith(text, longer);
+    }
+
+    [Fact]
     public async Task ACancelledRequestLeavesTheBatchAndTheOthersFinish()
     {
         using var loaded = ModelLoader.Load(ServedAdapters.Base);
