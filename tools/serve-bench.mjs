@@ -5,7 +5,7 @@
 // that arrive in one read would make gaps of 0 between single pieces), p50 and p99 over requests, and the ratio of
 // the two output rates. Node 20+, built-in fetch, no dependencies.
 //   node tools/serve-bench.mjs --url http://127.0.0.1:PORT --models demo-base,first,second
-//        [--concurrency 8] [--requests 48] [--max-tokens 32] [--api-key KEY] [--json]
+//        [--concurrency 8] [--requests 48] [--max-tokens 32] [--ignore-eos] [--api-key KEY] [--json]
 import { parseArgs } from "node:util";
 
 const { values: o } = parseArgs({
@@ -17,10 +17,12 @@ const { values: o } = parseArgs({
     "max-tokens": { type: "string", default: "32" },
     "api-key": { type: "string", default: process.env.LORALAB_API_KEY ?? "" },
     json: { type: "boolean", default: false },
+    // every reply max_tokens long (vLLM's ignore_eos), as serving benchmarks fix the output length
+    "ignore-eos": { type: "boolean", default: false },
   },
 });
 if (!o.url || !o.models) {
-  console.error("usage: node tools/serve-bench.mjs --url http://HOST:PORT --models A,B[,...] [--concurrency N] [--requests R] [--max-tokens T] [--api-key KEY] [--json]");
+  console.error("usage: node tools/serve-bench.mjs --url http://HOST:PORT --models A,B[,...] [--concurrency N] [--requests R] [--max-tokens T] [--ignore-eos] [--api-key KEY] [--json]");
   process.exit(2);
 }
 const models = o.models.split(",").filter(Boolean);
@@ -34,6 +36,7 @@ const requests = Array.from({ length: total }, (_, i) => ({
   messages: [{ role: "user", content: `Give the first word of the list.\n\n${Array.from({ length: 2 + (i % 4) }, (_, k) => words[(i * 5 + k * 7) % words.length]).join(" ")}` }],
   max_tokens: maxTokens,
   temperature: 0,
+  ...(o["ignore-eos"] ? { ignore_eos: true } : {}),
   stream: true,
   stream_options: { include_usage: true },
 }));
@@ -94,10 +97,10 @@ for (const model of models) await one({ ...requests[0], model }); // warm-up, on
 const together = await phase(concurrency);
 const alone = await phase(1);
 const ratio = together.output_tokens_per_s / alone.output_tokens_per_s;
-if (o.json) console.log(JSON.stringify({ models, max_tokens: maxTokens, together, alone, ratio }));
+if (o.json) console.log(JSON.stringify({ models, max_tokens: maxTokens, ignore_eos: o["ignore-eos"], together, alone, ratio }));
 else {
   const f = (x, d = 1) => (x == null ? "-" : x.toFixed(d));
-  console.log(`${total} greedy streamed chat requests over ${models.join(", ")}, max_tokens ${maxTokens}`);
+  console.log(`${total} greedy streamed chat requests over ${models.join(", ")}, max_tokens ${maxTokens}${o["ignore-eos"] ? " (ignore_eos: every reply that long)" : ""}`);
   console.log("clients | requests/s | output tokens/s | TTFT p50 / p99 ms | per-token p50 / p99 ms | tokens | s");
   for (const r of [together, alone])
     console.log(`${String(r.clients).padStart(7)} | ${f(r.requests_per_s, 2).padStart(10)} | ${f(r.output_tokens_per_s).padStart(15)} | ${f(r.ttft_ms.p50)} / ${f(r.ttft_ms.p99)} | ${f(r.per_token_ms.p50)} / ${f(r.per_token_ms.p99)} | ${r.output_tokens} | ${f(r.seconds, 2)}`);

@@ -59,6 +59,7 @@ public sealed record CompletionCall(CompletionRequest Request, bool Chat, bool S
         TopP = f.Number("top_p", 0, 1, minOpen: true) ?? 1.0,
         Seed = f.Long("seed"),
         Stop = f.Stop(),
+        IgnoreEos = f.Bool("ignore_eos", false), // vLLM's extension, for fixed-length benchmarks
     };
 
     /// One message: role system/developer/user/assistant, content a string or text parts.
