@@ -12,7 +12,8 @@ namespace LoraLab.Cli.Serve;
 
 /// `serve` from flags to a running server: the safety checks first (before the model loads), then the model, the
 /// engine and the startup adapters, then Kestrel; the one stdout line says where it serves. SIGTERM or Ctrl+C
-/// stops admitting, gives in-flight requests the grace period, stops Kestrel and returns 0.
+/// stops admitting, gives in-flight requests the grace period, stops Kestrel and returns 0 (a second signal ends it
+/// at once).
 public static class ServeHost
 {
     public static int Run(ServeSettings s, CancellationToken cancellation)
@@ -63,11 +64,8 @@ public static class ServeHost
         ServeEndpoints.Map(app, engine, metrics, root, key);
 
         var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnSignal(PosixSignalContext c)
-        {
-            c.Cancel = true;
-            stop.TrySetResult(c.Signal.ToString());
-        }
+        // The first signal stops gracefully; a second one, while that is under way, ends the process at once.
+        void OnSignal(PosixSignalContext c) => c.Cancel = stop.TrySetResult(c.Signal.ToString());
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var cancelled = cancellation.Register(() => stop.TrySetResult("cancelled"));
