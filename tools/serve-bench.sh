@@ -18,8 +18,9 @@ mkdir -p "$work"
 train first --seed 1 --lr 3e-3
 train second --seed 2 --lr 5e-3 --targets qv
 
+# SERVE_ARGS: more serve flags, e.g. SERVE_ARGS="--threads 1"
 "${loralab[@]}" serve --model "$root/assets/demo-base" --template alpaca --port 0 --max-batch 8 \
-  --adapter "first=$work/first/adapter" --adapter "second=$work/second/adapter" >"$work/serve.out" 2>"$work/serve.err" &
+  --adapter "first=$work/first/adapter" --adapter "second=$work/second/adapter" ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 600); do

@@ -34,7 +34,7 @@ public sealed class ServeSettings : ModelSettings
     public int MaxBatch { get; set; } = ServeOptionsDefaults.MaxBatch;
 
     [CommandOption("--max-context <T>")]
-    [Description("Positions per sequence, prompt + completion (default: the model's max_position_embeddings). Smaller: a smaller KV cache.")]
+    [Description("Positions per sequence, prompt + completion (default: " + LoraLab.Serving.ServeOptions.DefaultMaxContextHelp + "). Every slot's KV cache is allocated at start: smaller, less memory.")]
     public int? MaxContext { get; set; }
 
     [CommandOption("--template <NAME>")]

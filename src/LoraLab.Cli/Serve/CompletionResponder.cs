@@ -38,36 +38,40 @@ public static class CompletionResponder
         await ctx.Response.WriteAsync(ServeJson.Write(shape.Whole(text.ToString(), end!)), abort);
     }
 
+    /// Each event is written as it arrives, and the response is flushed once for all the events ready at that moment:
+    /// one flush a token while the client keeps up, fewer (with several pieces each) when it falls behind.
     static async Task Stream(HttpContext ctx, CompletionStream started, Shape shape, bool includeUsage, CancellationToken abort)
     {
         ctx.Response.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
         if (shape.Chat) await Event(ctx, shape.Chunk(new { role = "assistant", content = "" }, null), abort);
-        await foreach (var e in started.Events.ReadAllAsync(abort))
+        var events = started.Events;
+        while (await events.WaitToReadAsync(abort))
         {
-            if (e is CompletionText t)
+            while (events.TryRead(out var e))
             {
-                if (t.Text.Length > 0) await Event(ctx, shape.Chunk(shape.Chat ? new { content = t.Text } : t.Text, null), abort);
-                continue;
+                if (e is CompletionText t)
+                {
+                    if (t.Text.Length > 0) await Event(ctx, shape.Chunk(shape.Chat ? new { content = t.Text } : t.Text, null), abort);
+                    continue;
+                }
+                var end = (CompletionEnd)e;
+                if (Failure(end) is { } failure)
+                    await Event(ctx, ApiErrors.Body(failure.Status, failure.Message, null, null), abort);
+                else
+                {
+                    await Event(ctx, shape.Chunk(shape.Chat ? new { } : "", Reason(end.Reason)), abort);
+                    if (includeUsage) await Event(ctx, shape.UsageChunk(end), abort);
+                }
             }
-            var end = (CompletionEnd)e;
-            if (Failure(end) is { } failure)
-                await Event(ctx, ApiErrors.Body(failure.Status, failure.Message, null, null), abort);
-            else
-            {
-                await Event(ctx, shape.Chunk(shape.Chat ? new { } : "", Reason(end.Reason)), abort);
-                if (includeUsage) await Event(ctx, shape.UsageChunk(end), abort);
-            }
+            await ctx.Response.Body.FlushAsync(abort);
         }
         await ctx.Response.WriteAsync("data: [DONE]\n\n", abort);
         await ctx.Response.Body.FlushAsync(abort);
     }
 
-    static async Task Event(HttpContext ctx, object payload, CancellationToken abort)
-    {
-        await ctx.Response.WriteAsync("data: " + ServeJson.Write(payload) + "\n\n", abort);
-        await ctx.Response.Body.FlushAsync(abort);
-    }
+    static Task Event(HttpContext ctx, object payload, CancellationToken abort) =>
+        ctx.Response.WriteAsync("data: " + ServeJson.Write(payload) + "\n\n", abort);
 
     /// An end that is not a completion: the model failed (500), or the server stopped before it ended (503).
     static (int Status, string Message)? Failure(CompletionEnd? end) => end switch

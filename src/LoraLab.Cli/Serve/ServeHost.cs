@@ -28,6 +28,9 @@ public static class ServeHost
         if (adapters.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new UserException($"--adapter: the name '{twice.Key}' is given twice; each served adapter needs its own name");
 
+        // without --model, the base the first adapter records (as generate and chat find it)
+        if (s.Model is null && adapters.Count > 0)
+            s.Model = ModelInputs.Model(null, ModelInputs.Adapter(adapters[0].Dir), ModelSettings.ModelRequired);
         using var loaded = ModelSession.Open(s);
         var metrics = new ServeMetrics();
         using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = s.MaxBatch, MaxContext = s.MaxContext, Template = s.Template }, metrics);

@@ -76,6 +76,7 @@ public sealed record ServeOptions
     /// whole window times --max-batch would not fit in memory).
     public int? MaxContext { get; init; }
     public const int DefaultMaxContext = 4096;
+    public const string DefaultMaxContextHelp = "the model's max_position_embeddings, at most 4096";
     /// The base model's id in /v1/models; null: the model folder's name.
     public string? BaseName { get; init; }
     /// Template for chats with models that record none (the base, adapters trained elsewhere): a template name or

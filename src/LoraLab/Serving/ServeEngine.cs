@@ -202,6 +202,10 @@ public sealed class ServeEngine : IDisposable
     {
         if (!_models.TryGetValue(r.Model, out var model) || model.Unloaded)
             throw ServeRequestException.NotFound($"The model '{r.Model}' does not exist.");
+        // what the sampler can take (the HTTP layer checks OpenAI's ranges first; this guards every other caller)
+        if (r.MaxTokens is < 1) throw ServeRequestException.Invalid($"'max_tokens' must be at least 1, got {r.MaxTokens}", "max_tokens");
+        if (!(r.Temperature >= 0) || double.IsInfinity(r.Temperature)) throw ServeRequestException.Invalid($"'temperature' must be a number, 0 or more, got {r.Temperature}", "temperature");
+        if (!(r.TopP > 0 && r.TopP <= 1)) throw ServeRequestException.Invalid($"'top_p' must be in (0, 1], got {r.TopP}", "top_p");
         int[] ids;
         IReadOnlyList<int> stopIds;
         string? endOfTurn = null;

@@ -168,6 +168,13 @@ public class EngineTests
         var tooLong = await Assert.ThrowsAsync<ServeRequestException>(() => engine.SubmitAsync(
             new CompletionRequest { Model = engine.BaseId, Prompt = "x", MaxTokens = engine.MaxContext }, CancellationToken.None));
         Assert.Equal(("max_tokens", 400), (tooLong.Param, tooLong.Status));
+        foreach (var (bad, param) in new (CompletionRequest, string)[]
+        {
+            (request with { Model = engine.BaseId, Messages = null, Prompt = "x", MaxTokens = 0 }, "max_tokens"),
+            (request with { Model = engine.BaseId, Messages = null, Prompt = "x", Temperature = double.NaN }, "temperature"),
+            (request with { Model = engine.BaseId, Messages = null, Prompt = "x", TopP = 0 }, "top_p"),
+        })
+            Assert.Equal(param, (await Assert.ThrowsAsync<ServeRequestException>(() => engine.SubmitAsync(bad, CancellationToken.None))).Param);
     }
 
     [Fact]
