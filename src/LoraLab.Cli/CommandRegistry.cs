@@ -24,7 +24,7 @@ public static class CommandRegistry
             .WithExample("generate", "--model", "models/tiny", "--prompt", "Once upon a time", "--max-new-tokens", "64");
         Add<ChatCommand>(config, "chat").WithDescription("Chat with a model and adapter: replies streamed, history kept within the context window, /reset, /exit; from a pipe one reply per line.")
             .WithExample("chat", "--model", "models/tiny", "--adapter", "runs/a/adapter");
-        Add<ServeCommand>(config, "serve").WithDescription("Serve a base model and LoRA adapters over an OpenAI-compatible HTTP API, batching requests for different adapters together: /v1/models, /v1/chat/completions, /v1/completions (stream: true for server-sent events), /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's), /health, /metrics.")
+        Add<ServeCommand>(config, "serve").WithDescription("Serve a base model and LoRA adapters over an OpenAI-compatible HTTP API, batching requests for different adapters together: /v1/models, /v1/chat/completions, /v1/completions (stream: true for server-sent events), /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's), /health, /metrics. Without --threads the model gets every physical core but one (left to HTTP).")
             .WithExample("serve", "--model", "models/tiny", "--adapter", "support=runs/a/adapter", "--adapter", "sql=runs/b/adapter", "--port", "8000");
         Add<ParamsCommand>(config, "params").WithDescription("Total and trainable LoRA parameters (and quantized memory) from a config's shapes.")
             .WithExample("params", "--arch", "llama-2-7b", "--targets", "all", "--rank", "8", "--quantize", "nf4");

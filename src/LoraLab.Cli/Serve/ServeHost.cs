@@ -31,11 +31,12 @@ public static class ServeHost
         // without --model, the base the first adapter records (as generate and chat find it)
         if (s.Model is null && adapters.Count > 0)
             s.Model = ModelInputs.Model(null, ModelInputs.Adapter(adapters[0].Dir), ModelSettings.ModelRequired);
+        s.Threads ??= ServeOptionsDefaults.Threads;
         using var loaded = ModelSession.Open(s);
         var metrics = new ServeMetrics();
         using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = s.MaxBatch, MaxContext = s.MaxContext, Template = s.Template }, metrics);
         metrics.Watch(engine);
-        Console.Error.WriteLine($"model {engine.BaseId} ({loaded.Dir}) · {loaded.Model.Device.type.ToString().ToLowerInvariant()} · {loaded.Model.Dtype}");
+        Console.Error.WriteLine($"model {engine.BaseId} ({loaded.Dir}) · {loaded.Model.Device.type.ToString().ToLowerInvariant()} · {loaded.Model.Dtype} · {s.Threads} threads");
         foreach (var a in adapters)
         {
             var dir = ModelInputs.Adapter(a.Dir)!;

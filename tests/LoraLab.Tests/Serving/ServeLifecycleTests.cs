@@ -12,12 +12,13 @@ public class ServeLifecycleTests
         CliRunner.RunProcess(new Dictionary<string, string?> { ["LORALAB_API_KEY"] = null }, ["serve", "--model", ServedAdapters.Base, "--port", "0", .. args]);
 
     [Fact]
-    public async Task WithoutModelTheFirstAdaptersRecordedBaseIsServed()
+    public async Task WithoutModelTheFirstAdaptersRecordedBaseIsServedAndOneCoreIsLeftToHttp()
     {
-        using var server = new ServeProcess(["--adapter", $"first={ServedAdapters.First}"], model: false);
+        using var server = new ServeProcess(["--adapter", $"first={ServedAdapters.First}"], model: false, defaults: true);
         using var doc = JsonDocument.Parse(await server.Http.GetStringAsync("/v1/models"));
         Assert.Equal(["demo-base", "first"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.Contains("note: no --model given; using the adapter's base", server.Stderr);
+        Assert.Contains($" · {Math.Max(1, LoraLab.Runtime.CpuTopology.PhysicalCores() - 1)} threads", server.Stderr);
     }
 
     [Fact]

@@ -17,12 +17,13 @@ sealed class ServeProcess : IDisposable
     public string Url { get; }
     public HttpClient Http { get; }
 
-    /// `loralab serve --model <demo base> --port 0 --threads 1 args` (without --model when `model` is false);
-    /// `environment` is added to the server's.
-    public ServeProcess(IReadOnlyList<string> args, string? apiKey = null, IReadOnlyDictionary<string, string>? environment = null, bool model = true)
+    /// `loralab serve --model <demo base> --port 0 --threads 1 args` (without --model when `model` is false, without
+    /// --threads when `defaults` is true); `environment` is added to the server's.
+    public ServeProcess(IReadOnlyList<string> args, string? apiKey = null, IReadOnlyDictionary<string, string>? environment = null, bool model = true, bool defaults = false)
     {
         string[] baseArgs = model ? ["--model", ServedAdapters.Base] : [];
-        var psi = CliRunner.StartInfo(["serve", .. baseArgs, "--port", "0", "--threads", "1", .. args]);
+        string[] threads = defaults ? [] : ["--threads", "1"];
+        var psi = CliRunner.StartInfo(["serve", .. baseArgs, "--port", "0", .. threads, .. args]);
         psi.Environment.Remove("LORALAB_API_KEY");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         Process = Process.Start(psi)!;
