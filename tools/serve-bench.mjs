@@ -5,7 +5,7 @@
 // that arrive in one read would make gaps of 0 between single pieces), p50 and p99 over requests, and the ratio of
 // the two output rates. Node 20+, built-in fetch, no dependencies.
 //   node tools/serve-bench.mjs --url http://127.0.0.1:PORT --models demo-base,first,second
-//        [--concurrency 8] [--requests 48] [--max-tokens 32] [--ignore-eos] [--api-key KEY] [--json]
+//        [--concurrency 8] [--requests 48] [--max-tokens 32] [--ignore-eos] [--no-stream] [--api-key KEY] [--json]
 import { parseArgs } from "node:util";
 
 const { values: o } = parseArgs({
@@ -19,10 +19,12 @@ const { values: o } = parseArgs({
     json: { type: "boolean", default: false },
     // every reply max_tokens long (vLLM's ignore_eos), as serving benchmarks fix the output length
     "ignore-eos": { type: "boolean", default: false },
+    // whole responses instead of streamed events: throughput without the per-token cost of streaming (no latencies)
+    "no-stream": { type: "boolean", default: false },
   },
 });
 if (!o.url || !o.models) {
-  console.error("usage: node tools/serve-bench.mjs --url http://HOST:PORT --models A,B[,...] [--concurrency N] [--requests R] [--max-tokens T] [--ignore-eos] [--api-key KEY] [--json]");
+  console.error("usage: node tools/serve-bench.mjs --url http://HOST:PORT --models A,B[,...] [--concurrency N] [--requests R] [--max-tokens T] [--ignore-eos] [--no-stream] [--api-key KEY] [--json]");
   process.exit(2);
 }
 const models = o.models.split(",").filter(Boolean);
@@ -37,8 +39,7 @@ const requests = Array.from({ length: total }, (_, i) => ({
   max_tokens: maxTokens,
   temperature: 0,
   ...(o["ignore-eos"] ? { ignore_eos: true } : {}),
-  stream: true,
-  stream_options: { include_usage: true },
+  ...(o["no-stream"] ? {} : { stream: true, stream_options: { include_usage: true } }),
 }));
 
 /// One streamed chat completion: when its first token and each later one arrived, and how many tokens it produced.
@@ -46,6 +47,7 @@ async function one(body) {
   const start = performance.now();
   const res = await fetch(`${o.url}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${body.model}: HTTP ${res.status} ${await res.text()}`);
+  if (!body.stream) return { start, arrivals: [], tokens: (await res.json()).usage.completion_tokens };
   const arrivals = [];
   let usage = null, buffer = "";
   const decoder = new TextDecoder();
@@ -104,7 +106,7 @@ const ratio = together.output_tokens_per_s / alone.output_tokens_per_s;
 if (o.json) console.log(JSON.stringify({ models, max_tokens: maxTokens, ignore_eos: o["ignore-eos"], together, alone, ratio }));
 else {
   const f = (x, d = 1) => (x == null ? "-" : x.toFixed(d));
-  console.log(`${total} greedy streamed chat requests over ${models.join(", ")}, max_tokens ${maxTokens}${o["ignore-eos"] ? " (ignore_eos: every reply that long)" : ""}`);
+  console.log(`${total} greedy ${o["no-stream"] ? "whole (not streamed)" : "streamed"} chat requests over ${models.join(", ")}, max_tokens ${maxTokens}${o["ignore-eos"] ? " (ignore_eos: every reply that long)" : ""}`);
   console.log("clients | requests/s | output tokens/s | TTFT p50 / p99 ms | per-token p50 / p99 ms | tokens | s");
   for (const r of [together, alone])
     console.log(`${String(r.clients).padStart(7)} | ${f(r.requests_per_s, 2).padStart(10)} | ${f(r.output_tokens_per_s).padStart(15)} | ${f(r.ttft_ms.p50)} / ${f(r.ttft_ms.p99)} | ${f(r.per_token_ms.p50)} / ${f(r.per_token_ms.p99)} | ${r.output_tokens} | ${f(r.seconds, 2)}`);

@@ -8,26 +8,15 @@ namespace LoraLab.Tests.Serving;
 /// slot reused by a shorter prompt after a longer one gives that prompt's own completion.
 public class ContextEdgeTests
 {
-    static async Task<(string Text, CompletionEnd End)> Read(CompletionStream s)
-    {
-        var text = new System.Text.StringBuilder();
-        await foreach (var e in s.Events.ReadAllAsync())
-        {
-            if (e is CompletionText t) text.Append(t.Text);
-            else if (e is CompletionEnd end) return (text.ToString(), end);
-        }
-        throw new Xunit.Sdk.XunitException("no CompletionEnd");
-    }
-
     [Fact]
     public async Task CompletionsFillTheContextExactlyAndSlotsAreReusedCleanly()
     {
         using var loaded = ModelLoader.Load(ServedAdapters.Base);
         using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = 2, MaxContext = 16 });
         var req = new CompletionRequest { Model = engine.BaseId, Prompt = "a b c", Temperature = 0 };
-        var alone = await Read(await engine.SubmitAsync(req, CancellationToken.None));
+        var alone = await Completions.Read(await engine.SubmitAsync(req, CancellationToken.None));
         var streams = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => engine.SubmitAsync(i % 2 == 0 ? req : req with { Prompt = "a b c d e f g h" }, CancellationToken.None)));
-        var results = await Task.WhenAll(streams.Select(Read));
+        var results = await Task.WhenAll(streams.Select(Completions.Read));
         foreach (var (s, (text, end)) in streams.Zip(results))
         {
             Assert.Null(end.Error);

@@ -9,12 +9,7 @@ namespace LoraLab.Tests.Serving;
 /// finished one is not kept alive by a cancellation token that outlives it.
 public class EngineLifetimeTests
 {
-    static async Task<CompletionEnd> End(CompletionStream s)
-    {
-        await foreach (var e in s.Events.ReadAllAsync())
-            if (e is CompletionEnd end) return end;
-        throw new Xunit.Sdk.XunitException("the stream ended without a CompletionEnd");
-    }
+    static async Task<CompletionEnd> End(CompletionStream s) => (await Completions.Read(s)).End;
 
     /// The reasons requests ended with, in the order the engine ended them.
     sealed class EndOrder : IServeObserver

@@ -45,17 +45,6 @@ public class EngineTests
         return (text.Append(stream.Flush()).ToString(), r.Tokens.Count);
     }
 
-    static async Task<(string Text, CompletionEnd End)> Read(CompletionStream s)
-    {
-        var text = new System.Text.StringBuilder();
-        await foreach (var e in s.Events.ReadAllAsync())
-        {
-            if (e is CompletionText t) text.Append(t.Text);
-            else if (e is CompletionEnd end) return (text.ToString(), end);
-        }
-        throw new Xunit.Sdk.XunitException("the stream ended without a CompletionEnd");
-    }
-
     [Fact]
     public async Task ThirtyTwoConcurrentGreedyRequestsOverTheBaseAndTwoAdaptersEachEqualGenerate()
     {
@@ -76,7 +65,7 @@ public class EngineTests
             MaxTokens = max,
             Temperature = 0,
         }, CancellationToken.None)));
-        var results = await Task.WhenAll(streams.Select(Read));
+        var results = await Task.WhenAll(streams.Select(Completions.Read));
 
         var dirs = new Dictionary<string, string> { ["first"] = ServedAdapters.First, ["second"] = ServedAdapters.Second };
         var expected = requests.Distinct().ToDictionary(r => r, r => Generate(r.Adapter is null ? null : dirs[r.Adapter], r.Prompt, max));
@@ -154,10 +143,10 @@ public class EngineTests
         using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = 2 });
         await engine.LoadAdapterAsync("first", ServedAdapters.First);
         var request = new CompletionRequest { Model = "first", Messages = [new ChatMessage(ChatMessage.User, Prompts[0])], MaxTokens = 12, Temperature = 0 };
-        var (full, _) = await Read(await engine.SubmitAsync(request, CancellationToken.None));
+        var (full, _) = await Completions.Read(await engine.SubmitAsync(request, CancellationToken.None));
         Assert.True(full.Length >= 2, $"'{full}' is too short to cut");
         var stop = full.Substring(1, 1);
-        var (cut, end) = await Read(await engine.SubmitAsync(request with { Stop = [stop] }, CancellationToken.None));
+        var (cut, end) = await Completions.Read(await engine.SubmitAsync(request with { Stop = [stop] }, CancellationToken.None));
         Assert.Equal(full[..full.IndexOf(stop, StringComparison.Ordinal)], cut);
         Assert.Equal(FinishReason.Stop, end.Reason);
 
@@ -184,10 +173,10 @@ public class EngineTests
         using var engine = new ServeEngine(loaded, new ServeOptions { MaxBatch = 2 });
         await engine.LoadAdapterAsync("first", ServedAdapters.First);
         var request = new CompletionRequest { Model = "first", Messages = [new ChatMessage(ChatMessage.User, Prompts[2])], MaxTokens = 20, Temperature = 0 };
-        var (text, end) = await Read(await engine.SubmitAsync(request, CancellationToken.None));
+        var (text, end) = await Completions.Read(await engine.SubmitAsync(request, CancellationToken.None));
         Assert.Equal(FinishReason.Stop, end.Reason);
         Assert.True(end.CompletionTokens < 20, $"the adapter's reply '{text}' did not end early, so this test shows nothing");
-        var (longer, fixedEnd) = await Read(await engine.SubmitAsync(request with { IgnoreEos = true }, CancellationToken.None));
+        var (longer, fixedEnd) = await Completions.Read(await engine.SubmitAsync(request with { IgnoreEos = true }, CancellationToken.None));
         Assert.Equal((FinishReason.Length, 20), (fixedEnd.Reason, fixedEnd.CompletionTokens));
         Assert.StartsWith(text, longer);
     }
@@ -201,10 +190,10 @@ public class EngineTests
         var long1 = await engine.SubmitAsync(new CompletionRequest { Model = engine.BaseId, Prompt = "a b c", MaxTokens = 400, Temperature = 1, Seed = 3 }, cancel.Token);
         var other = await engine.SubmitAsync(new CompletionRequest { Model = engine.BaseId, Prompt = "a b", MaxTokens = 8, Temperature = 0 }, CancellationToken.None);
         cancel.Cancel();
-        var (_, end) = await Read(long1);
+        var (_, end) = await Completions.Read(long1);
         Assert.Equal(FinishReason.Cancelled, end.Reason);
         Assert.True(end.CompletionTokens < 400);
-        var (_, otherEnd) = await Read(other);
+        var (_, otherEnd) = await Completions.Read(other);
         Assert.NotEqual(FinishReason.Cancelled, otherEnd.Reason);
         await engine.StopAsync(TimeSpan.FromSeconds(5));
         Assert.Equal((0, 0), (engine.Waiting, engine.Running));
