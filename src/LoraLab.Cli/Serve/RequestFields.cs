@@ -23,7 +23,27 @@ public sealed class RequestFields
         var root = doc.RootElement.Clone();
         doc.Dispose();
         if (root.ValueKind != JsonValueKind.Object) throw ServeRequestException.Invalid($"The request body must be a JSON object, not {Kind(root)}.");
+        CheckStrings(root);
         return new RequestFields(root);
+    }
+
+    /// A `\uD800`-style escape of a lone surrogate is valid JSON but no text: GetString would throw (a 500) wherever
+    /// the field is read, so every string and name is checked once here and such a body is a 400.
+    static void CheckStrings(JsonElement e)
+    {
+        try
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.String: e.GetString(); break;
+                case JsonValueKind.Array: foreach (var item in e.EnumerateArray()) CheckStrings(item); break;
+                case JsonValueKind.Object: foreach (var p in e.EnumerateObject()) { _ = p.Name; CheckStrings(p.Value); } break;
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw ServeRequestException.Invalid($"We could not parse the JSON body of your request: {ex.Message} (strings must be valid Unicode)");
+        }
     }
 
     public static ServeRequestException WrongType(string param, string expected, JsonElement got) =>

@@ -55,6 +55,15 @@ public class ServeRequestErrorTests(ServeHttpFixture serve)
             { "/v1/load_lora_adapter", """{"lora_name":"x"}""", 400, "lora_path", null },
             { "/v1/unload_lora_adapter", """{"lora_name":"never-loaded"}""", 404, "lora_name", "model_not_found" },
             { "/v1/unload_lora_adapter", $$"""{"lora_name":"{{base_}}"}""", 400, "lora_name", null },
+            // a \u escape of a lone surrogate is valid JSON but no string: 400, not the 500 of a fault
+            { Completions, """{"model":"demo-base","prompt":"\ud800"}""", 400, null, null },
+            { Completions, """{"model":"\ud800","prompt":"hi"}""", 400, null, null },
+            { Chat, """{"model":"first","messages":[{"role":"user","content":"hi \udc00"}]}""", 400, null, null },
+            { Completions, Prompt(""","stop":["\ud800"]"""), 400, null, null },
+            { "/v1/load_lora_adapter", """{"lora_name":"x","lora_path":"\ud800"}""", 400, null, null },
+            // a run-time adapter name follows --adapter's rule: no spaces or line breaks (they would forge log lines)
+            { "/v1/load_lora_adapter", """{"lora_name":"a b","lora_path":"second"}""", 400, "lora_name", null },
+            { "/v1/load_lora_adapter", """{"lora_name":"x\nloaded adapter evil","lora_path":"second"}""", 400, "lora_name", null },
         };
     }
 
