@@ -12,13 +12,21 @@ public sealed class KvCache : IKvCache, IDisposable
     public KvCache(ModelConfig cfg, long batch, long maxLength, ScalarType dtype, Device device)
     {
         MaxLength = maxLength;
-        _k = new Tensor[cfg.NumHiddenLayers];
-        _v = new Tensor[cfg.NumHiddenLayers];
+        (_k, _v) = Buffers(cfg, batch, maxLength, dtype, device);
+    }
+
+    /// Zeroed keys and values per layer, (rows, KV, maxLength, D) each. Zeros, not uninitialised memory: a masked
+    /// position still enters attention's product with weight 0, and 0 · NaN would be NaN.
+    internal static (Tensor[] K, Tensor[] V) Buffers(ModelConfig cfg, long rows, long maxLength, ScalarType dtype, Device device)
+    {
+        var k = new Tensor[cfg.NumHiddenLayers];
+        var v = new Tensor[cfg.NumHiddenLayers];
         for (int i = 0; i < cfg.NumHiddenLayers; i++)
         {
-            _k[i] = zeros(batch, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
-            _v[i] = zeros(batch, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
+            k[i] = zeros(rows, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
+            v[i] = zeros(rows, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
         }
+        return (k, v);
     }
 
     /// Writes this step's keys/values (B, KV, T, D) for `layer` and returns views over everything cached so far.

@@ -16,13 +16,7 @@ public sealed class SlotKvCache : IDisposable
     {
         Slots = slots;
         MaxLength = maxLength;
-        _k = new Tensor[cfg.NumHiddenLayers];
-        _v = new Tensor[cfg.NumHiddenLayers];
-        for (int i = 0; i < cfg.NumHiddenLayers; i++)
-        {
-            _k[i] = zeros(slots, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
-            _v[i] = zeros(slots, cfg.NumKeyValueHeads, maxLength, cfg.HeadDim, dtype: dtype, device: device);
-        }
+        (_k, _v) = KvCache.Buffers(cfg, slots, maxLength, dtype, device);
     }
 
     /// Bytes held by the keys and values of every slot.
