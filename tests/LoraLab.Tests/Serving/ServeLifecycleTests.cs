@@ -60,7 +60,9 @@ public class ServeLifecycleTests
         Assert.Contains("--adapter-root", refused.GetProperty("message").GetString());
 
         var requests = Enumerable.Range(0, 3).Select(_ => serve.Post("/v1/completions",
-            new { model = Path.GetFileName(ServedAdapters.Base), prompt = "key key key key key", max_tokens = 300, temperature = 0 })).ToList();
+            // ignore_eos: each runs its 120 tokens, so the two behind the first are seen waiting (a reply that ended at
+            // EOS after a few tokens could drain the queue between two polls)
+            new { model = Path.GetFileName(ServedAdapters.Base), prompt = "key key key key key", max_tokens = 120, temperature = 0, ignore_eos = true })).ToList();
         var clock = Stopwatch.StartNew();
         while (!(await serve.Http.GetStringAsync("/metrics")).Contains("loralab_waiting_requests 2"))
         {
