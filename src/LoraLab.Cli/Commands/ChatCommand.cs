@@ -1,3 +1,4 @@
+using LoraLab.Adapters;
 using System.ComponentModel;
 using LoraLab.Data;
 using LoraLab.Evaluation;
@@ -49,7 +50,7 @@ public sealed class ChatCommand : Command<ChatSettings>
         using var loaded = ModelSession.Open(s, out var adapter);
         var tok = loaded.RequireTokenizer();
         var builder = PromptChoice.Resolve(tok, s.Template, raw: false, adapter)
-            ?? (PromptTemplate.FromChatTemplate(tok.ChatTemplate) is { } own ? new ExampleBuilder(tok, own) : null)
+            ?? ServingTemplate.OwnChat(tok)
             ?? throw new UserException("chat needs a template: give --template NAME, or an --adapter trained by loralab (it records one)");
         if (s.System is not null && builder.Template is not ConversationTemplate)
             throw new UserException($"--system: template '{builder.Template.Name}' has no system message");

@@ -49,9 +49,8 @@ public sealed class GenerateCommand : Command<GenerateSettings>
         if (s.PromptIds is not null)
         {
             var ids = ParseIds(s.PromptIds, loaded.Config.VocabSize);
-            var eosId = loaded.Tokenizer?.EosId ?? loaded.Config.EosTokenId;
             // the adapter's recorded stop ids include its template's end-of-turn token
-            opts = opts with { StopIds = adapter?.Provenance is { StopIds.Count: > 0 } p ? p.StopIds.ToArray() : eosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
+            opts = opts with { StopIds = adapter?.Provenance is { StopIds.Count: > 0 } p ? p.StopIds.ToArray() : loaded.EosId is int e1 ? new[] { e1 } : Array.Empty<int>() };
             var r = TextGenerator.Generate(loaded.Model, ids, opts, id => Console.Write(id + " "));
             Console.WriteLine();
             return 0;
@@ -68,8 +67,7 @@ public sealed class GenerateCommand : Command<GenerateSettings>
         else
         {
             prompt = tok.Encode(s.Prompt!, addBos: tok.AddBosByDefault);
-            var eos = tok.EosId ?? loaded.Config.EosTokenId;
-            opts = opts with { StopIds = eos is int e ? new[] { e } : Array.Empty<int>() };
+            opts = opts with { StopIds = loaded.EosId is int e ? new[] { e } : Array.Empty<int>() };
         }
         var stream = new TokenStream(tok);
         TextGenerator.Generate(loaded.Model, prompt, opts, id => Console.Write(stream.Push(id)));

@@ -1,3 +1,5 @@
+using LoraLab.Serving;
+
 namespace LoraLab.Cli.Serve;
 
 /// One `--adapter NAME=DIR` of `serve`: the model name clients send and the adapter's folder or Hub id.
@@ -9,11 +11,7 @@ public sealed record AdapterArgument(string Name, string Dir)
         if (eq <= 0 || eq == value.Length - 1 || string.IsNullOrWhiteSpace(value[..eq]) || string.IsNullOrWhiteSpace(value[(eq + 1)..]))
             throw new UserException($"--adapter '{value}': expected NAME=DIR (the model name clients send, then the adapter folder or Hub id), e.g. --adapter support=runs/a/adapter");
         var name = value[..eq].Trim();
-        if (!IsName(name)) throw new UserException($"--adapter '{value}': the name '{name}' has a space or control character in it");
+        if (!ServedModel.IsName(name)) throw new UserException($"--adapter '{value}': the name '{name}' has a space or control character in it");
         return new(name, value[(eq + 1)..].Trim());
     }
-
-    /// What a served adapter may be called (here and in /v1/load_lora_adapter): no spaces, line breaks or other
-    /// control characters, which would break the startup and log lines that name it.
-    public static bool IsName(string name) => name.Length > 0 && !name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
 }

@@ -59,8 +59,8 @@ public static class ServeEndpoints
         {
             var f = await RequestFields.Read(ctx.Request.Body, ctx.RequestAborted);
             var name = f.RequiredString("lora_name");
-            if (!AdapterArgument.IsName(name))
-                throw RequestFields.WrongValue("lora_name", "an adapter name must not be empty or hold spaces, line breaks or other control characters.");
+            // the engine's rule, checked before the path so a bad name is named first
+            if (!ServedModel.IsName(name)) throw RequestFields.WrongValue("lora_name", ServedModel.NameRule + ".");
             var path = f.RequiredString("lora_path");
             if (root is null)
                 throw ServeRequestException.Invalid("Loading adapters at run time is off: start the server with --adapter-root DIR to allow folders under DIR.", "lora_path");

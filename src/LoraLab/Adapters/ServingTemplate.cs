@@ -19,4 +19,9 @@ public static class ServingTemplate
         }
         return recorded?.Builder(tok, warnings);
     }
+
+    /// The tokenizer's own chat template (tokenizer_config.json) when it is a known form; null otherwise. What chats
+    /// use when neither a template is named nor one recorded.
+    public static ExampleBuilder? OwnChat(ITokenizer tok) =>
+        PromptTemplate.FromChatTemplate(tok.ChatTemplate) is { } own ? new ExampleBuilder(tok, own) : null;
 }

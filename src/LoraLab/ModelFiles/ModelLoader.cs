@@ -27,6 +27,9 @@ public sealed class LoadedModel : IDisposable
     /// One line each, for the command to show (e.g. added tokens without an embedding row).
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// The end-of-sequence id that stops an untemplated generation: the tokenizer's, else config.json's.
+    public int? EosId => Tokenizer?.EosId ?? Config.EosTokenId;
+
     public ITokenizer RequireTokenizer() => Tokenizer ??
         throw new UserException($"{Dir}: no tokenizer (tokenizer.json or tokenizer.model) in the model folder");
 

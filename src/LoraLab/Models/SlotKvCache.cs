@@ -20,15 +20,7 @@ public sealed class SlotKvCache : IDisposable
     }
 
     /// Bytes held by the keys and values of every slot.
-    public static long Bytes(ModelConfig cfg, int slots, long maxLength, ScalarType dtype) =>
-        2L * cfg.NumHiddenLayers * slots * cfg.NumKeyValueHeads * maxLength * cfg.HeadDim * ElementSize(dtype);
-
-    static long ElementSize(ScalarType dtype) => dtype switch
-    {
-        ScalarType.Float64 or ScalarType.Int64 => 8,
-        ScalarType.Float16 or ScalarType.BFloat16 => 2,
-        _ => 4,
-    };
+    public long Bytes => _k.Concat(_v).Sum(t => t.numel() * t.ElementSize);
 
     /// A view for prefilling B sequences from position 0 in one pass: row i's keys for positions 0..T−1 go to slot
     /// `slots[i]` (int64 (B)). Rows are right-padded to T; a padded position's key is written too, and is overwritten

@@ -12,7 +12,6 @@ sealed class Sequence : IDisposable
 {
     public required ServedAdapter Model { get; init; }
     public required int[] Prompt { get; init; }
-    public required int MaxNew { get; init; }
     public required SamplingOptions Sampling { get; init; }
     public required ReplyText Text { get; init; }
     public Channel<CompletionEvent> Events { get; } = Channel.CreateUnbounded<CompletionEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });

@@ -15,8 +15,8 @@ namespace LoraLab.Serving;
 public sealed record CompletionStream(string Model, int PromptTokens, System.Threading.Channels.ChannelReader<CompletionEvent> Events);
 
 /// Continuous batching over one base model and many adapters. One engine thread owns the model: at every step it
-/// takes in the waiting requests while slots are free (each prefilled alone, as `generate` prefills), then decodes one
-/// token for every running sequence in a single forward pass, each row through its own adapter; a sequence that ends
+/// takes in the waiting requests while slots are free (prefilled together, right-padded), then decodes one token for
+/// every running sequence in a single forward pass, each row through its own adapter; a sequence that ends
 /// or whose client goes away leaves the batch at once. Everything that touches the model or the tokenizer runs on
 /// that thread, so callers only queue work and read channels.
 public sealed class ServeEngine : IDisposable
@@ -47,7 +47,7 @@ public sealed class ServeEngine : IDisposable
     public int Waiting => Volatile.Read(ref _waitingCount);
     public int Running => Volatile.Read(ref _runningCount);
     /// Bytes of the KV cache allocated for every slot.
-    public long CacheBytes { get; }
+    public long CacheBytes => _cache.Bytes;
 
     public ServeEngine(LoadedModel loaded, ServeOptions options, IServeObserver? observer = null)
     {
@@ -69,7 +69,6 @@ public sealed class ServeEngine : IDisposable
             Chat = ChatBuilder(null, new List<string>()),
         };
         _bank = new AdapterBank(loaded.Model);
-        CacheBytes = SlotKvCache.Bytes(loaded.Config, MaxBatch, MaxContext, loaded.Model.Dtype);
         _cache = new SlotKvCache(loaded.Config, MaxBatch, MaxContext, loaded.Model.Dtype, loaded.Model.Device);
         _freeSlots = new Stack<int>(Enumerable.Range(0, MaxBatch).Reverse());
         _thread = new Thread(Loop) { IsBackground = true, Name = "loralab-serve" };
@@ -84,7 +83,7 @@ public sealed class ServeEngine : IDisposable
     /// base fingerprint it records), and serves it as `name`. Warnings (e.g. no recorded template) go to `warnings`.
     public async Task<ServedModel> LoadAdapterAsync(string name, string dir, ICollection<string>? warnings = null)
     {
-        if (string.IsNullOrWhiteSpace(name)) throw ServeRequestException.Invalid("the adapter needs a name", "lora_name");
+        if (!ServedModel.IsName(name)) throw ServeRequestException.Invalid($"'lora_name': {ServedModel.NameRule}.", "lora_name");
         if (_models.ContainsKey(name)) throw ServeRequestException.Invalid($"a model named '{name}' is already served", "lora_name");
         // Reading and checking the files (and hashing the base, once) happen off the engine thread: decoding goes on.
         var (provenance, weights) = await Task.Run(() => Read(dir));
@@ -195,7 +194,7 @@ public sealed class ServeEngine : IDisposable
         var recorded = provenance is null ? null : ServingTemplate.Builder(_tok, null, provenance, warnings);
         if (recorded is not null) return recorded;
         if (_template is not null) return new ExampleBuilder(_tok, PromptTemplate.Resolve(_template, _tok.ChatTemplate));
-        return PromptTemplate.FromChatTemplate(_tok.ChatTemplate) is { } own ? new ExampleBuilder(_tok, own) : null;
+        return ServingTemplate.OwnChat(_tok);
     }
 
     Sequence Accept(CompletionRequest r)
@@ -225,7 +224,7 @@ public sealed class ServeEngine : IDisposable
         {
             param = "prompt";
             ids = _tok.Encode(r.Prompt ?? throw ServeRequestException.Invalid("'prompt' is required", param), addBos: _tok.AddBosByDefault).ToArray();
-            stopIds = (_tok.EosId ?? _loaded.Config.EosTokenId) is int eos ? new[] { eos } : Array.Empty<int>();
+            stopIds = _loaded.EosId is int eos ? new[] { eos } : Array.Empty<int>();
         }
         if (ids.Length == 0) throw ServeRequestException.Invalid("the prompt is empty (no tokens)", param);
         if (ids.Length >= MaxContext)
@@ -238,7 +237,6 @@ public sealed class ServeEngine : IDisposable
         {
             Model = model,
             Prompt = ids,
-            MaxNew = maxNew,
             Sampling = new SamplingOptions { MaxNewTokens = maxNew, Temperature = r.Temperature, TopP = r.TopP, Seed = r.Seed ?? Random.Shared.NextInt64(), StopIds = stopIds.ToArray() },
             Text = new ReplyText(_tok, endOfTurn, r.Stop),
         };
@@ -335,9 +333,9 @@ public sealed class ServeEngine : IDisposable
         for (int i = 0; i < rows.Length; i++)
             for (int j = 0; j < rows[i].Prompt.Length; j++) padded[i * t + j] = rows[i].Prompt[j];
         _bank.Routing.PerRow(rows.Select(s => s.Model.BankId).ToArray(), device);
-        var ids = tensor(padded, dtype: ScalarType.Int64, device: device).view(rows.Length, t);
-        var slots = tensor(rows.Select(s => (long)s.Slot).ToArray(), dtype: ScalarType.Int64, device: device);
-        var last = tensor(rows.Select(s => (long)s.Prompt.Length - 1).ToArray(), dtype: ScalarType.Int64, device: device);
+        var ids = Int64(padded, device).view(rows.Length, t);
+        var slots = Int64(rows.Select(s => (long)s.Slot), device);
+        var last = Int64(rows.Select(s => (long)s.Prompt.Length - 1), device);
         var logits = _loaded.Model.LastLogits(ids, last, _cache.Prefill(slots, t));
         foreach (var seq in rows) seq.Length = seq.Prompt.Length;
         TakeAll(rows, logits);
@@ -352,9 +350,9 @@ public sealed class ServeEngine : IDisposable
             using var scope = NewDisposeScope();
             var device = _loaded.Model.Device;
             _bank.Routing.PerRow(rows.Select(s => s.Model.BankId).ToArray(), device);
-            var ids = tensor(rows.Select(s => (long)s.LastToken).ToArray(), dtype: ScalarType.Int64, device: device);
-            var slots = tensor(rows.Select(s => (long)s.Slot).ToArray(), dtype: ScalarType.Int64, device: device);
-            var positions = tensor(rows.Select(s => s.Length).ToArray(), dtype: ScalarType.Int64, device: device);
+            var ids = Int64(rows.Select(s => (long)s.LastToken), device);
+            var slots = Int64(rows.Select(s => (long)s.Slot), device);
+            var positions = Int64(rows.Select(s => s.Length), device);
             long span = rows.Max(s => s.Length) + 1;
             var logits = _loaded.Model.DecodeStep(ids, slots, positions, span, _cache);
             foreach (var seq in rows) seq.Length++;
@@ -369,6 +367,9 @@ public sealed class ServeEngine : IDisposable
         foreach (var seq in rows)
             if (seq.Ended || seq.Cancelled) Remove(seq);
     }
+
+    /// One int64 value per row (ids, slots, positions) on the model's device.
+    static Tensor Int64(IEnumerable<long> values, Device device) => tensor(values.ToArray(), dtype: ScalarType.Int64, device: device);
 
     /// Row i's next token from logits (B, vocab): greedy rows by one argmax over the batch, sampled rows by their own
     /// sampler; a row whose logits are not finite ends with an error instead.
@@ -403,7 +404,7 @@ public sealed class ServeEngine : IDisposable
         seq.LastToken = id;
         seq.Emit(seq.Text.Push(id));
         if (seq.Sampling.StopIds.Contains(id) || seq.Text.Ended) seq.End(FinishReason.Stop);
-        else if (seq.Generated >= seq.MaxNew) seq.End(FinishReason.Length);
+        else if (seq.Generated >= seq.Sampling.MaxNewTokens) seq.End(FinishReason.Length);
     }
 
     void Remove(Sequence seq)

@@ -150,6 +150,7 @@ public class EngineTests
         Assert.Equal(full[..full.IndexOf(stop, StringComparison.Ordinal)], cut);
         Assert.Equal(FinishReason.Stop, end.Reason);
 
+        Assert.Equal("lora_name", (await Assert.ThrowsAsync<ServeRequestException>(() => engine.LoadAdapterAsync("a\nb", ServedAdapters.First))).Param);
         await engine.UnloadAdapterAsync("first");
         var e = await Assert.ThrowsAsync<ServeRequestException>(() => engine.SubmitAsync(request, CancellationToken.None));
         Assert.Equal(404, e.Status);
