@@ -81,12 +81,8 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         long b = inputIds.shape[0], t = inputIds.shape[1], past = cache?.Length ?? 0;
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, t);
         var (cos, sin) = _rope.For(positionIds, past + t, Dtype);
-        ForwardContext Context(Tensor? mask, bool causal, ForwardContext? windowed) => new()
-        {
-            Cos = cos, Sin = sin, Mask = mask, IsCausal = causal, Cache = cache, Windowed = windowed,
-            GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
-                : GroupedMask(mask, causal, Config.NumAttentionHeads / Config.NumKeyValueHeads, t, inputIds.device),
-        };
+        ForwardContext Context(Tensor? mask, bool causal, ForwardContext? windowed) =>
+            NewContext(cos, sin, mask, causal, cache, windowed, t, inputIds.device);
         // Sliding-window layers need a mask of their own only once the keys reach further back than the window.
         var windowed = _window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
         var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
@@ -131,24 +127,30 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         var (cos, sin) = _rope.For(pos, span, Dtype);
         var keys = arange(span, device: ids.device).unsqueeze(0);
         // (B, 1, 1, span): each row sees its own positions only (others' slots are shorter or longer)
-        Tensor Mask(int? window)
-        {
-            var allowed = keys.le(pos);
-            if (window is int w) allowed = allowed.logical_and(keys.gt(pos.sub(w)));
-            return allowed.unsqueeze(1).unsqueeze(1);
-        }
+        Tensor Mask(int? window) => Allowed(pos, keys, window).unsqueeze(1).unsqueeze(1);
         var view = cache.Decode(slots, positions, span);
-        ForwardContext Context(Tensor mask, ForwardContext? windowed) => new()
-        {
-            Cos = cos, Sin = sin, Mask = mask, IsCausal = false, Cache = view, Windowed = windowed,
-            GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
-                : GroupedMask(mask, false, Config.NumAttentionHeads / Config.NumKeyValueHeads, 1, ids.device),
-        };
+        ForwardContext Context(Tensor mask, ForwardContext? windowed) => NewContext(cos, sin, mask, false, view, windowed, 1, ids.device);
         var windowed = _window is int w && span > w ? Context(Mask(w), null) : null;
         var ctx = Context(Mask(null), windowed);
         using var hidden = Layers(model.embed_tokens.forward(ids.unsqueeze(1)), ctx);
         using var normed = model.norm.forward(hidden);
         return Head(normed).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// What every layer of a pass shares; with grouped-query attention also the mask over g·T query rows.
+    ForwardContext NewContext(Tensor cos, Tensor sin, Tensor? mask, bool causal, IKvCache? cache, ForwardContext? windowed, long t, Device device) => new()
+    {
+        Cos = cos, Sin = sin, Mask = mask, IsCausal = causal, Cache = cache, Windowed = windowed,
+        GroupedMask = Config.NumKeyValueHeads == Config.NumAttentionHeads ? null
+            : GroupedMask(mask, causal, Config.NumAttentionHeads / Config.NumKeyValueHeads, t, device),
+    };
+
+    /// Which keys each query may see: key position k ≤ query position q, and with `window` also k > q − window
+    /// (transformers' sliding window counts the query itself). Broadcasts `queries` against `keys`.
+    static Tensor Allowed(Tensor queries, Tensor keys, int? window)
+    {
+        var allowed = keys.le(queries);
+        return window is int w ? allowed.logical_and(keys.gt(queries.sub(w))) : allowed;
     }
 
     /// The attention mask over g·T query rows (row j·T + i is position i), as 0 / −inf in the compute dtype so SDPA
@@ -171,8 +173,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var q = arange(past, past + t, device: device).unsqueeze(1);
         var k = arange(past + t, device: device).unsqueeze(0);
-        var allowed = k.le(q);
-        if (window is int w) allowed = allowed.logical_and(k.gt(q.sub(w)));
+        var allowed = Allowed(q, k, window);
         // Packed rows: a token sees earlier tokens of its own document only (block-diagonal).
         if (documentIds is not null) allowed = documentIds.unsqueeze(2).eq(documentIds.unsqueeze(1)).logical_and(allowed);
         else allowed = allowed.unsqueeze(0);
