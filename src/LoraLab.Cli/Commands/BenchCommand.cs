@@ -72,9 +72,9 @@ public sealed class BenchSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     public string Device { get; set; } = "cpu";
 
     [CommandOption(SharedFlags.Precision)]
-    [Description("fp32 or bf16.")]
-    [DefaultValue("fp32")]
-    public string Precision { get; set; } = "fp32";
+    [Description("auto, fp32 or bf16. " + LoraLab.Configuration.RunSettings.AutoPrecisionHelp)]
+    [DefaultValue("auto")]
+    public string Precision { get; set; } = "auto";
 
     [CommandOption(SharedFlags.Seed)]
     [Description("Seeds the initial weights, the adapters and the random tokens.")]
@@ -109,10 +109,11 @@ public sealed class BenchCommand : Command<BenchSettings>
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams, prompt_fraction = r.PromptFraction,
-                device = r.Device, precision = r.Precision, grad_checkpointing = r.GradCheckpointing, mkl_kernels = MklCpuDispatch.Status,
+                device = r.Device, precision = r.Precision, precision_reason = r.PrecisionReason, grad_checkpointing = r.GradCheckpointing, mkl_kernels = MklCpuDispatch.Status,
                 @params = r.Parameters, trainable = r.Trainable,
                 tokens_per_s = Math.Round(r.TokensPerSecond, 1), step_s = Math.Round(r.MedianStepSeconds, 4), min_step_s = Math.Round(r.MinStepSeconds, 4),
                 step_gflop = Math.Round(r.StepFlops / 1e9, 2), achieved_gflops = Math.Round(r.AchievedGFlops, 1), peak_gflops = Math.Round(r.PeakGFlops, 1),
+                peak_gflops_fp32 = Math.Round(r.PeakFp32GFlops, 1), peak_gflops_bf16 = Math.Round(r.PeakBf16GFlops, 1),
                 mfu = Math.Round(r.Mfu, 3), peak_rss_mb = Math.Round(r.PeakRssBytes / 1048576.0), setup_rss_mb = Math.Round(r.SetupRssBytes / 1048576.0),
                 frozen_weight_mb = Math.Round(r.FrozenWeightBytes / 1048576.0, 1), frozen_vs_bf16 = Math.Round((double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes, 4),
                 loss = Math.Round(r.FinalLoss, 4), step_times = r.StepSeconds.Select(t => Math.Round(t, 4)),
@@ -129,7 +130,9 @@ public sealed class BenchCommand : Command<BenchSettings>
         t.AddRow("median step", $"{r.MedianStepSeconds:F3} s (min {r.MinStepSeconds:F3} s, {r.Steps} steps)");
         t.AddRow("tokens/s", $"{r.TokensPerSecond:F1}");
         t.AddRow("step FLOPs", $"{r.StepFlops / 1e9:F1} GFLOP");
-        t.AddRow("achieved", $"{r.AchievedGFlops:F1} GFLOP/s of {r.PeakGFlops:F1} fp32 matmul peak: MFU {r.Mfu:P1}");
+        t.AddRow("precision", Markup.Escape($"{r.Precision} ({r.PrecisionReason})"));
+        t.AddRow("achieved", $"{r.AchievedGFlops:F1} GFLOP/s of {r.PeakGFlops:F1} {r.Precision} matmul peak: MFU {r.Mfu:P1}");
+        t.AddRow("matmul peaks", $"fp32 {r.PeakFp32GFlops:F1} GFLOP/s, bf16 {r.PeakBf16GFlops:F1} GFLOP/s");
         t.AddRow("peak resident memory", $"{r.PeakRssBytes / 1048576.0:F0} MB (after set-up {r.SetupRssBytes / 1048576.0:F0} MB)");
         t.AddRow("frozen projection weights", $"{r.FrozenWeightBytes / 1048576.0:F1} MB ({(double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes:F3} x bf16)");
         foreach (var (step, peak) in r.MemoryTrace) t.AddRow($"peak memory at step {step}", $"{peak / 1048576.0:F0} MB");

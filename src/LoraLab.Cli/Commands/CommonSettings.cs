@@ -22,7 +22,7 @@ public class ModelSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFlag
     public string Device { get; set; } = "auto";
 
     [CommandOption(SharedFlags.Precision)]
-    [Description("Compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16, fp16.")]
+    [Description("Compute dtype: auto, fp32, bf16, fp16. " + LoraLab.Configuration.RunSettings.AutoPrecisionHelp)]
     [DefaultValue("auto")]
     public string Precision { get; set; } = "auto";
 

@@ -10,8 +10,10 @@ namespace LoraLab.Adapters;
 ///     y = W x (+ b) + s · B A dropout(x),   s = alpha / r  (alpha / sqrt(r) with rsLoRA)
 ///
 /// A (r, in) and B (out, r) are bias-free linear weights registered on the projection as `lora_A` and `lora_B`,
-/// so parameter names are PEFT's (`...q_proj.lora_A.weight`). They live in float32 whatever the base dtype:
-/// the input is cast up and the delta cast back, so small updates are not lost to bf16 rounding.
+/// so parameter names are PEFT's (`...q_proj.lora_A.weight`). They live in float32 whatever the base dtype, so small
+/// updates are not lost to bf16 rounding. Over a bf16 base they multiply in bf16, as autocast does: A and B are cast
+/// down (r × in and out × r, a few KB) rather than the input cast up, and their gradients flow back into the float32
+/// weights. Over an fp16 base (fp16-mixed) the input is cast up and the delta computed in float32 (fp16's range).
 public sealed class LoraAdapter : IProjectionAdapter
 {
     public Projection Base { get; }
@@ -28,6 +30,9 @@ public sealed class LoraAdapter : IProjectionAdapter
     public AdapterState State { get; private set; } = AdapterState.Active;
 
     public static readonly ScalarType Dtype = ScalarType.Float32;
+
+    /// The dtype the adapter multiplies in over inputs `x` and base outputs `y`: bf16 over a bf16 base, else float32.
+    public static ScalarType ComputeDtype(ScalarType x, ScalarType y) => x == ScalarType.BFloat16 && y == ScalarType.BFloat16 ? ScalarType.BFloat16 : Dtype;
 
     LoraAdapter(Projection baseLayer, string path, int r, double alpha, double scaling, double dropout, Device device)
     {
@@ -72,6 +77,11 @@ public sealed class LoraAdapter : IProjectionAdapter
     public Tensor Delta(Tensor x)
     {
         using var scope = NewDisposeScope();
+        if (ComputeDtype(x.dtype, x.dtype) != Dtype)
+        {
+            var hb = lora_dropout is null ? x : lora_dropout.forward(x);
+            return nn.functional.linear(nn.functional.linear(hb, lora_A.weight!.to(x.dtype)), lora_B.weight!.to(x.dtype)).mul_(Scaling).MoveToOuterDisposeScope();
+        }
         var h = x.dtype == Dtype ? x : x.to(Dtype);
         if (lora_dropout is not null) h = lora_dropout.forward(h);
         var d = lora_B.forward(lora_A.forward(h)).mul_(Scaling);
@@ -87,13 +97,16 @@ public sealed class LoraAdapter : IProjectionAdapter
     public Tensor AddTo(Tensor y, Tensor x)
     {
         using var scope = NewDisposeScope();
-        if (x.dtype != Dtype || y.dtype != Dtype)
+        // float32 as is; bf16 with A and Bᵀ cast down (the class comment says why); fp16 through Delta in float32.
+        var compute = ComputeDtype(x.dtype, y.dtype);
+        if (x.dtype != compute || y.dtype != compute)
         {
             using (y) return y.add(Delta(x)).MoveToOuterDisposeScope();
         }
         var h = lora_dropout is null ? x : lora_dropout.forward(x);
-        var a = lora_A.forward(h);
+        var a = nn.functional.linear(h, compute == Dtype ? lora_A.weight! : lora_A.weight!.to(compute));
         var bt = lora_B.weight!.t().contiguous();
+        if (compute != Dtype) bt = bt.to(compute);
         return y.addmm_(a, bt, beta: 1, alpha: (float)Scaling); // returns y itself, which lives outside this scope
     }
 

@@ -30,8 +30,8 @@ public sealed record BenchOptions
     /// Single-threaded slices each micro-batch is split into (TrainingStep's streams); 1 = off.
     public int Streams { get; init; } = 1;
     public string Device { get; init; } = "cpu";
-    /// Compute dtype: fp32 or bf16.
-    public string Precision { get; init; } = "fp32";
+    /// Compute dtype: auto (train's default: ComputePrecision decides), fp32 or bf16.
+    public string Precision { get; init; } = Configuration.RunChoices.Precision.NameOf(Run.Precision);
     public int Seed { get; init; }
     /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
     public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
@@ -51,7 +51,7 @@ public sealed record BenchOptions
         LoraLab.Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
         Runtime.TorchRuntime.ThreadRange.Check("--threads", Threads);
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
-        if (Precision is not ("fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not fp32 or bf16");
+        if (Precision is not ("auto" or "fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not auto, fp32 or bf16");
     }
 
     /// The benchmark as a run config, for the setup steps train uses (RunSetup): AdamW at 3e-4 with weight decay
@@ -61,7 +61,7 @@ public sealed record BenchOptions
         Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new InvalidOperationException("Validate() refuses an unknown method first"),
         R = R, Alpha = Alpha ?? 2.0 * R, LoraDropout = 0, Targets = Targets,
         Quantize = Method != "qlora" ? null : Adapters.Quantization.QuantSchemes.Parse(Quantize),
-        Device = Device, Precision = Precision == "bf16" ? Configuration.Precision.Bf16 : Configuration.Precision.Fp32, Seed = Seed,
+        Device = Device, Precision = Configuration.RunChoices.Precision.TryParse(Precision, out var p) ? p : throw new InvalidOperationException("Validate() refuses an unknown precision first"), Seed = Seed,
         Threads = Threads, Streams = Streams, Optimizer = Configuration.OptimizerKind.AdamW, Lr = 3e-4, WeightDecay = 0.01, MaxGradNorm = 1.0,
     };
 }

@@ -13,7 +13,9 @@ public sealed record BenchResult
     public int Streams { get; init; } = 1;
     public double PromptFraction { get; init; }
     public required string Device { get; init; }
+    /// The dtype the step computed in (`auto` resolved) and why it was chosen.
     public required string Precision { get; init; }
+    public required string PrecisionReason { get; init; }
     public required bool GradCheckpointing { get; init; }
     public required long Parameters { get; init; }
     public required long Trainable { get; init; }
@@ -27,8 +29,11 @@ public sealed record BenchResult
     /// FLOPs of one step (see StepFlops) and the rate they were done at.
     public required double StepFlops { get; init; }
     public required double AchievedGFlops { get; init; }
-    /// float32 matrix-product rate measured in this process before and after the timed steps (the higher one).
+    /// The matrix-product rate, in the step's precision, measured in this process before and after the timed steps
+    /// (the higher one); MFU is against it, so a bf16 step is not measured against the fp32 rate.
     public required double PeakGFlops { get; init; }
+    public required double PeakFp32GFlops { get; init; }
+    public required double PeakBf16GFlops { get; init; }
     public double Mfu => AchievedGFlops / PeakGFlops;
     /// VmHWM after the timed steps (includes model set-up, as the peer's ru_maxrss does).
     public required long PeakRssBytes { get; init; }

@@ -4,17 +4,18 @@ using static TorchSharp.torch;
 
 namespace LoraLab.Benchmarks;
 
-/// The float32 matrix-product rate this process achieves right now on the CPU (or a device): the ceiling that
-/// model FLOP utilisation (MFU) is measured against. Large square products, best of several, after warm-up.
+/// The matrix-product rate this process achieves right now on the CPU (or a device) in one dtype: the ceiling that
+/// model FLOP utilisation (MFU) is measured against, in the dtype the step multiplies in. Large square products,
+/// best of several, after warm-up.
 public static class MatmulPeak
 {
-    public static double GFlops(Device device, long n = 2048, int repeats = 5)
+    public static double GFlops(Device device, ScalarType dtype = ScalarType.Float32, long n = 2048, int repeats = 5)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var gen = new TorchSharp.torch.Generator(0, device);
-        var a = randn(new[] { n, n }, dtype: ScalarType.Float32, device: device, generator: gen);
-        var b = randn(new[] { n, n }, dtype: ScalarType.Float32, device: device, generator: gen);
+        var a = randn(new[] { n, n }, dtype: ScalarType.Float32, device: device, generator: gen).to(dtype);
+        var b = randn(new[] { n, n }, dtype: ScalarType.Float32, device: device, generator: gen).to(dtype);
         for (int i = 0; i < 2; i++) a.mm(b).Dispose();
         double best = double.MaxValue;
         for (int i = 0; i < repeats; i++)

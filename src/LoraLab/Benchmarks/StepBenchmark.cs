@@ -22,9 +22,11 @@ public static class StepBenchmark
         var device = Devices.Resolve(o.Device);
         TorchRuntime.SetThreads(o.Threads);
         int threads = get_num_threads();
-        progress?.Invoke($"measuring the float32 matrix-product peak ({threads} threads)");
-        double peak = MatmulPeak.GFlops(device);
         var run = o.ToRunConfig();
+        var precision = RunSetup.Precision(run, device);
+        progress?.Invoke($"precision {precision}");
+        progress?.Invoke($"measuring the fp32 and bf16 matrix-product peaks ({threads} threads)");
+        var peaks = Peaks(device);
 
         progress?.Invoke($"building {o.Config} ({o.Method})");
         using var model = RunSetup.RandomModel(cfg, run);
@@ -63,8 +65,9 @@ public static class StepBenchmark
         long peakRss = ProcessMemory.Peak();
         // Measured again after the steps, and the higher rate kept: on a shared host a single short measurement can
         // fall into a slow moment, and MFU against it read near or above 100 % (BENCHMARKS.md, "2026-11-29 from 12:47").
-        progress?.Invoke("measuring the matrix-product peak again");
-        peak = Math.Max(peak, MatmulPeak.GFlops(device));
+        progress?.Invoke("measuring the matrix-product peaks again");
+        var again = Peaks(device);
+        peaks = (Math.Max(peaks.Fp32, again.Fp32), Math.Max(peaks.Bf16, again.Bf16));
 
         var sorted = times.Order().ToArray();
         double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
@@ -74,14 +77,19 @@ public static class StepBenchmark
         return new BenchResult
         {
             Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams, PromptFraction = o.PromptFraction,
-            Device = device.ToString(), Precision = o.Precision, GradCheckpointing = o.GradCheckpointing,
+            Device = device.ToString(), Precision = precision.Name, PrecisionReason = precision.Reason, GradCheckpointing = o.GradCheckpointing,
             Parameters = total, Trainable = trainableCount, FrozenWeightBytes = frozenBytes, FrozenWeightBf16Bytes = frozenBf16,
             MedianStepSeconds = median, MinStepSeconds = sorted[0], TokensPerSecond = o.Batch * o.Seq / median,
-            StepFlops = flops, AchievedGFlops = flops / median / 1e9, PeakGFlops = peak,
+            StepFlops = flops, AchievedGFlops = flops / median / 1e9,
+            PeakGFlops = precision.Dtype == ScalarType.BFloat16 ? peaks.Bf16 : peaks.Fp32, PeakFp32GFlops = peaks.Fp32, PeakBf16GFlops = peaks.Bf16,
             PeakRssBytes = peakRss, SetupRssBytes = setupRss, FinalLoss = loss,
             StepSeconds = times, MemoryTrace = trace,
         };
     }
+
+    /// The fp32 and bf16 matrix-product rates: MFU is taken against the one the step multiplies in.
+    static (double Fp32, double Bf16) Peaks(Device device) =>
+        (MatmulPeak.GFlops(device, ScalarType.Float32), MatmulPeak.GFlops(device, ScalarType.BFloat16));
 
     /// Positions per row whose prediction is masked as prompt: --prompt-fraction of the T − 1 predictions.
     static int PromptPositions(BenchOptions o) => (int)Math.Round(o.PromptFraction * (o.Seq - 1));

@@ -42,8 +42,11 @@ public static class RunSettings
         "lora, qlora (4-bit base + LoRA), full (all weights; the baseline), dpo (a LoRA adapter on chosen/rejected pairs, the base as reference; --quantize for a 4-bit base) or orpo (reference-free odds ratio + NLL).",
         RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
     public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, DeviceHelp, c => c.Device, (c, v) => c.Device = v!, learns: false);
+    /// What `auto` picks, said once for every verb that takes --precision.
+    public const string AutoPrecisionHelp = "auto: bf16 mixed precision (frozen base in bf16, trainable weights and optimizer state fp32) on CUDA and on a CPU that " +
+        "measures bf16 products clearly faster than fp32 (AMX); fp32 elsewhere; `loralab doctor` says which and why (LORALAB_CPU_BF16=0 keeps fp32).";
     public static readonly RunSetting<Precision> Precision = Choice(ModelS, PrecisionFlag,
-        "auto (fp32 on CPU, bf16 on CUDA), fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only).",
+        "auto, fp32, bf16 or fp16-mixed (fp16 base, fp32 adapters, dynamic loss scaling; LoRA/QLoRA only). " + AutoPrecisionHelp,
         RunChoices.Precision, c => c.Precision, (c, v) => c.Precision = v);
     public static readonly RunSetting<Adapters.Quantization.QuantScheme?> Quantize = OptionalChoice(ModelS, QuantizeFlag,
         "Base quantization for --method qlora (nf4 when not given: fp4, int8), and for dpo/orpo on a quantized base.", RunChoices.Quantize, c => c.Quantize, (c, v) => c.Quantize = v);

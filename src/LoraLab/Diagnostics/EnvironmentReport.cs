@@ -23,7 +23,8 @@ public static class EnvironmentReport
             ("MKL kernels", MklCpuDispatch.Status),
             ("threads", $"{get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores"),
             ("CUDA", cuda.is_available() ? $"available, {cuda.device_count()} device(s)" : "not available (CPU libtorch or no GPU)"),
-            ("bf16 on CPU", Bf16Works() ? "supported" : "not supported"),
+            ("bf16 on CPU", (Bf16Works() ? "supported" : "not supported") + (CpuFlags.HasBf16Matmul ? ", with bf16 matrix instructions" : ", without bf16 matrix instructions (emulated)")),
+            ("--precision auto", ComputePrecision.Auto(CPU).ToString()),
             ("MPI", Distributed.DistributedSupport.Mpi()),
             ("NCCL", Distributed.DistributedSupport.Nccl()),
         };

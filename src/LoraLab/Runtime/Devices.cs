@@ -25,7 +25,7 @@ public static class Devices
 
     public static ScalarType ParseDtype(string? name, Device device) => (name ?? "auto").ToLowerInvariant() switch
     {
-        "auto" => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+        "auto" => ComputePrecision.Auto(device).Dtype,
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" or "f16" => ScalarType.Float16,

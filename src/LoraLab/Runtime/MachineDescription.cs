@@ -7,19 +7,7 @@ public static class MachineDescription
 {
     public static string Describe()
     {
-        string model = "unknown CPU";
-        var flags = new HashSet<string>();
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-            {
-                var (key, value) = line.Split(':', 2) is [var k, var v] ? (k.Trim(), v.Trim()) : ("", "");
-                if (key == "model name") model = value;
-                else if (key == "flags") { flags.UnionWith(value.Split(' ')); break; }
-            }
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        var (model, flags) = (CpuFlags.Model, CpuFlags.Flags);
         var cpus = $"{model}, {Environment.ProcessorCount} logical CPUs";
         if (flags.Count == 0) return cpus;
         var features = new List<string>();

@@ -84,7 +84,9 @@ public sealed class MultiLoraLayer : IProjectionAdapter
     public Tensor AddTo(Tensor y, Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x.dtype == LoraAdapter.Dtype ? x : x.to(LoraAdapter.Dtype);
+        // LoraAdapter's rule: bf16 over a bf16 base (A and Bᵀ cast down), float32 otherwise.
+        var compute = LoraAdapter.ComputeDtype(x.dtype, y.dtype);
+        var h = x.dtype == compute ? x : x.to(compute);
         Tensor d;
         if (_routing.PerRowIds is { } ids)
         {
@@ -92,14 +94,14 @@ public sealed class MultiLoraLayer : IProjectionAdapter
             // x holds T rows per sequence (T = 1 in a decode step): (B, T, in) · A_bᵀ · s_b·B_bᵀ per sequence b
             long b = ids.shape[0];
             if (x.shape[0] % b != 0) throw new InvalidOperationException($"routing has {b} sequences, the projection got {x.shape[0]} rows");
-            var a = h.view(b, -1, _inFeatures).bmm(_stackA.index_select(0, ids).transpose(1, 2));
-            d = a.bmm(_stackBt!.index_select(0, ids)).view(-1, _outFeatures);
+            var a = h.view(b, -1, _inFeatures).bmm(_stackA.index_select(0, ids).to(compute).transpose(1, 2));
+            d = a.bmm(_stackBt!.index_select(0, ids).to(compute)).view(-1, _outFeatures);
         }
         else
         {
             if (_routing.Single is not int id || !_adapters.TryGetValue(id, out var w)) return y;
-            var a = nn.functional.linear(h, w.A);
-            if (y.dtype == LoraAdapter.Dtype) return y.addmm_(a, w.Bt, beta: 1, alpha: (float)w.Scaling); // LoraAdapter.AddTo's float32 path, op for op
+            var a = nn.functional.linear(h, w.A.to(compute));
+            if (y.dtype == compute) return y.addmm_(a, w.Bt.to(compute), beta: 1, alpha: (float)w.Scaling); // LoraAdapter.AddTo's path, op for op
             d = a.matmul(w.Bt).mul_(w.Scaling);
         }
         if (d.dtype != y.dtype) d = d.to(y.dtype);

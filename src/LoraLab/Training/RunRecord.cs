@@ -10,6 +10,8 @@ public sealed class RunPlan
     public int StepsPerEpoch { get; set; }
     /// Passes over the training data the steps make (fractional when the last one is cut short).
     public double Epochs { get; set; }
+    /// The dtype the run computed in and why, e.g. `fp32 (auto: bf16 products measured 0.62x fp32's rate here ...)`.
+    public string? Precision { get; set; }
 }
 
 /// One `--resume` of a run, kept in run.yaml: where it continued from and the settings it changed (old → new).
@@ -86,6 +88,7 @@ public static class RunRecord
         {
             TotalSteps = trainer.TotalSteps, StepsPerEpoch = trainer.StepsPerEpoch,
             Epochs = Math.Round((double)trainer.TotalSteps / Math.Max(1, trainer.StepsPerEpoch), 3),
+            Precision = RunSetup.Precision(c, trainer.Device).ToString(),
         };
         if (resumed is not null) r.Resumed = (c.Resumed ?? new List<ResumeRecord>()).Append(resumed).ToList();
         return r;

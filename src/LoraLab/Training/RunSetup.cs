@@ -35,14 +35,42 @@ public static class RunSetup
     /// The device, threads and compute dtype the config asks for, applied to libtorch (threads, seed).
     public static (Device Device, ScalarType Dtype) Runtime(RunConfig c)
     {
+        var (device, precision) = RuntimeChoice(c);
+        return (device, precision.Dtype);
+    }
+
+    /// As <see cref="Runtime"/>, with why the dtype was chosen (`auto` measures this machine: ComputePrecision).
+    public static (Device Device, PrecisionChoice Precision) RuntimeChoice(RunConfig c)
+    {
         var device = Device(c);
         // Ranks of an mpirun job on one machine share its cores, unless --threads says otherwise.
         TorchRuntime.SetThreads(c.Threads ?? Launch(c)?.DefaultThreads(CpuTopology.PhysicalCores(), CpuTopology.AffinityRestricted()));
         // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
-        var dtype = Devices.ParseDtype(c.Precision switch { Precision.Fp32 => "fp32", Precision.Bf16 => "bf16", Precision.Fp16Mixed => "fp16", _ => "auto" }, device);
+        var precision = Precision(c, device);
         manual_seed(c.Seed);
-        return (device, dtype);
+        return (device, precision);
     }
+
+    /// The compute dtype the config's --precision gives on `device`, and why (`auto` is measured once per process).
+    /// Full fine-tuning stays fp32 under `auto`: its weights are the trained ones, bf16 weights would round away
+    /// updates below 1/256 of a weight, and there are no fp32 master copies for them (`--precision bf16` trains bf16
+    /// weights as asked, with a warning).
+    public static PrecisionChoice Precision(RunConfig c, Device device) =>
+        ForMethod(c, ComputePrecision.Resolve(RunChoices.Precision.NameOf(c.Precision), device));
+
+    /// `choice` (the machine's answer to the config's --precision) as the config's method takes it.
+    public static PrecisionChoice ForMethod(RunConfig c, PrecisionChoice choice)
+    {
+        return c.Precision == Configuration.Precision.Auto && c.Method == TrainMethod.Full && choice.Dtype != ScalarType.Float32
+            ? new PrecisionChoice(ScalarType.Float32, $"auto: full fine-tuning keeps fp32 weights (bf16 weights would round away small updates); this machine would take {choice.Name} for adapters")
+            : choice;
+    }
+
+    /// Why `--precision bf16` with full fine-tuning trains differently from a bf16 LoRA run; null otherwise.
+    public static string? PrecisionWarning(RunConfig c) =>
+        c.Method == TrainMethod.Full && c.Precision is Configuration.Precision.Bf16
+            ? $"{c.NameOf(RunSettings.Precision)} bf16 with full fine-tuning trains the bf16 weights themselves (no fp32 master copies): updates smaller than bf16's resolution are lost; auto or fp32 keeps fp32 weights"
+            : null;
 
     /// The device the config asks for; a rank of a distributed run on CUDA takes the GPU of its local rank.
     public static Device Device(RunConfig c)

@@ -1,0 +1,76 @@
+using LoraLab.Benchmarks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraLab.Runtime;
+
+/// `--precision auto`: bf16 mixed precision where this machine multiplies bf16 faster than fp32, fp32 elsewhere.
+/// CUDA takes bf16. A CPU takes bf16 only when it has bf16 matrix instructions and a short in-process probe measures
+/// bf16 products at least <see cref="Bf16Margin"/>× as fast as fp32: AVX512_BF16 alone (AMD Zen 4) can measure slower
+/// than fp32 through libtorch, while AMX (Intel Sapphire Rapids on) is several times faster. The probe runs once per
+/// process and thread count.
+public static class ComputePrecision
+{
+    /// LORALAB_CPU_BF16=0 keeps `auto` at fp32 on any CPU; =1 takes bf16 without probing.
+    public const string EnvVar = "LORALAB_CPU_BF16";
+
+    /// bf16 must beat fp32's matmul rate by this much: the rest of a step (norms, activations, the fp32 loss, the
+    /// casts at the edges) gains little from bf16, so a smaller lead in products is eaten by the rest.
+    public const double Bf16Margin = 1.3;
+
+    static readonly Dictionary<int, PrecisionChoice> CpuChoices = new();
+
+    /// The choice for `--precision NAME` on `device`: `auto` (or null) decided as above, the others as given.
+    public static PrecisionChoice Resolve(string? name, Device device) => (name ?? "auto").Trim().ToLowerInvariant() switch
+    {
+        "auto" => Auto(device),
+        "fp32" or "float32" or "f32" => new(ScalarType.Float32, "given"),
+        "bf16" or "bfloat16" => new(ScalarType.BFloat16, "given"),
+        "fp16" or "float16" or "f16" or "fp16-mixed" => new(ScalarType.Float16, "given"),
+        _ => throw new UserException($"--precision: unknown precision '{name}' (use auto, fp32, bf16 or fp16)"),
+    };
+
+    public static PrecisionChoice Auto(Device device)
+    {
+        if (device.type == DeviceType.CUDA) return new(ScalarType.BFloat16, "auto: CUDA device");
+        int threads = get_num_threads();
+        lock (CpuChoices)
+        {
+            if (!CpuChoices.TryGetValue(threads, out var choice))
+                CpuChoices[threads] = choice = DecideCpu(Environment.GetEnvironmentVariable(EnvVar), CpuFlags.HasBf16Matmul, () => Probe(device));
+            return choice;
+        }
+    }
+
+    /// The CPU decision from the environment variable, the flags and (only when both allow bf16) the probe's
+    /// (fp32, bf16) GFLOP/s.
+    public static PrecisionChoice DecideCpu(string? env, bool hasBf16Instructions, Func<(double Fp32, double Bf16)> probe)
+    {
+        switch (env?.Trim())
+        {
+            case "0": return new(ScalarType.Float32, $"auto: {EnvVar}=0");
+            case "1": return new(ScalarType.BFloat16, $"auto: {EnvVar}=1");
+            case null or "": break;
+            default: throw new UserException($"{EnvVar}='{env}': use 0 (fp32 on this CPU) or 1 (bf16), or leave it unset to measure");
+        }
+        if (!hasBf16Instructions) return new(ScalarType.Float32, "auto: this CPU has no bf16 matrix instructions (AVX512_BF16, AMX-BF16)");
+        var (fp32, bf16) = probe();
+        double ratio = bf16 / fp32;
+        string measured = $"bf16 products measured {ratio:F2}x fp32's rate here ({bf16:F0} vs {fp32:F0} GFLOP/s)";
+        return ratio >= Bf16Margin
+            ? new(ScalarType.BFloat16, $"auto: {measured}")
+            : new(ScalarType.Float32, $"auto: {measured}; bf16 is taken from {Bf16Margin:F1}x");
+    }
+
+    /// Products the size of a small model's projections, each dtype timed alternately after warm-up, best of three.
+    static (double Fp32, double Bf16) Probe(Device device)
+    {
+        double fp32 = 0, bf16 = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            fp32 = Math.Max(fp32, MatmulPeak.GFlops(device, ScalarType.Float32, n: 1024, repeats: 3));
+            bf16 = Math.Max(bf16, MatmulPeak.GFlops(device, ScalarType.BFloat16, n: 1024, repeats: 3));
+        }
+        return (fp32, bf16);
+    }
+}
