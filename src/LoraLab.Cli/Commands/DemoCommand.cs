@@ -53,6 +53,11 @@ public sealed class DemoSettings : CommandSettings
     [Description(SharedFlags.ThreadsHelp)]
     public int? Threads { get; set; }
 
+    [CommandOption(SharedFlags.Precision)]
+    [Description("auto, fp32 or bf16. " + LoraLab.Configuration.RunSettings.AutoPrecisionHelp)]
+    [DefaultValue("auto")]
+    public string Precision { get; set; } = "auto";
+
     public override ValidationResult Validate()
     {
         NumberRange.AtLeast(1).Check("--max-steps", MaxSteps);
@@ -81,6 +86,8 @@ public sealed class DemoCommand : Command<DemoSettings>
         {
             OutDir = s.Out, Overwrite = s.Overwrite, Steps = s.MaxSteps, Seed = s.Seed, Lr = s.Lr, AssetsDir = s.Assets,
             Dpo = s.Dpo ? new DemoDpoOptions() : null,
+            Precision = LoraLab.Configuration.RunChoices.Precision.TryParse(s.Precision, out var p) ? p
+                : throw new UserException($"--precision: unknown precision '{s.Precision}' (use auto, fp32 or bf16)"),
         }, TrainerFor(s.Method, s.Rank));
         runner.Message += m => AnsiConsole.MarkupLineInterpolated($"[grey]•[/] {m}");
         runner.Step += r =>

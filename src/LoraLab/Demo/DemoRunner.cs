@@ -19,6 +19,8 @@ public sealed record DemoOptions
     public string? AssetsDir { get; init; }
     public int Steps { get; init; } = 200;
     public int Seed { get; init; } = 42;
+    /// auto, fp32 or bf16 (train's --precision; auto measures the machine: ComputePrecision).
+    public LoraLab.Configuration.Precision Precision { get; init; } = LoraLab.Configuration.Precision.Auto;
     /// Null = the fine-tuning method's default.
     public double? Lr { get; init; }
     public int BatchSize { get; init; } = 16;
@@ -61,9 +63,13 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         var dataDir = Path.Combine(assets, DemoAssets.DataFolder);
         // --overwrite replaces the demo's own outputs; other files in the folder are left alone.
         using var outLock = OutputFolder.Claim(options.OutDir, options.Overwrite, [new("--assets", baseDir), new("--assets", dataDir)]);
-        using var loaded = ModelLoader.Load(baseDir);
+        if (options.Precision is LoraLab.Configuration.Precision.Fp16Mixed) throw new UserException("--precision: the demo takes auto, fp32 or bf16");
+        var run = new LoraLab.Configuration.RunConfig { Method = trainer is LoraDemoTrainer ? LoraLab.Configuration.TrainMethod.Lora : LoraLab.Configuration.TrainMethod.Full, Precision = options.Precision };
+        var precision = RunSetup.Precision(run, TorchSharp.torch.CPU);
+        using var loaded = ModelLoader.Load(baseDir, new LoadOptions { Dtype = precision.Dtype });
         var tokenizer = loaded.RequireTokenizer();
         Message?.Invoke($"base model: {baseDir} ({ModelShapes.TotalParameters(loaded.Config):N0} parameters)");
+        Message?.Invoke($"precision: {precision}");
 
         var trainRecords = DatasetReader.Load(Path.Combine(dataDir, DemoAssets.TrainFile));
         var heldRecords = DatasetReader.Load(Path.Combine(dataDir, DemoAssets.HeldOutFile));
