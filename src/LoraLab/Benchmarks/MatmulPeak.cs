@@ -29,7 +29,7 @@ public static class MatmulPeak
     }
 
     /// Waits for queued device work (a no-op on the CPU, where operations are synchronous).
-    internal static void Sync(Tensor t)
+    public static void Sync(Tensor t)
     {
         if (t.device_type == DeviceType.CUDA) cuda.synchronize();
     }

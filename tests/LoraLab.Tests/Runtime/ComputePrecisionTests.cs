@@ -31,14 +31,14 @@ public class ComputePrecisionTests
     }
 
     [Theory]
-    [InlineData(400, 240, ScalarType.Float32)]  // AVX512_BF16 through libtorch slower than fp32's MKL (a Zen 4 case)
+    [InlineData(400, 240, ScalarType.Float32)]  // AVX512_BF16 through libtorch slower than fp32 (a Zen 4 case)
     [InlineData(400, 480, ScalarType.Float32)]  // faster, but not by the margin the rest of the step needs
     [InlineData(390, 1200, ScalarType.BFloat16)] // AMX
     public void TheProbeDecidesByTheMargin(double fp32, double bf16, ScalarType expected)
     {
         var c = ComputePrecision.DecideCpu("", true, () => (fp32, bf16));
         Assert.Equal(expected, c.Dtype);
-        Assert.Contains($"{bf16 / fp32:F2}x fp32's rate here ({bf16:F0} vs {fp32:F0} GFLOP/s)", c.Reason);
+        Assert.Contains($"forward and backward measured {bf16 / fp32:F2}x fp32's rate here ({bf16:F0} vs {fp32:F0} GFLOP/s)", c.Reason);
         if (expected == ScalarType.Float32) Assert.Contains("bf16 is taken from 1.3x", c.Reason);
     }
 
@@ -52,5 +52,14 @@ public class ComputePrecisionTests
         // the test process sets LORALAB_CPU_BF16=0 (TestPrecisionDefault), so auto is fp32 on every machine here
         var auto = ComputePrecision.Resolve("auto", CPU);
         Assert.Equal((ScalarType.Float32, "auto: LORALAB_CPU_BF16=0"), (auto.Dtype, auto.Reason));
+    }
+
+    [Fact]
+    public void TheProbeMeasuresBothDtypesInAFractionOfASecond()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (fp32, bf16) = ComputePrecision.Probe(CPU);
+        Assert.True(fp32 > 0 && bf16 > 0 && double.IsFinite(fp32) && double.IsFinite(bf16), $"{fp32} {bf16}");
+        Assert.True(clock.Elapsed.TotalSeconds < 10, $"{clock.Elapsed.TotalSeconds:F1} s");
     }
 }
