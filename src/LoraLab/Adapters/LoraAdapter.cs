@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using LoraLab.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -72,10 +73,10 @@ public sealed class LoraAdapter : IProjectionAdapter
     public Tensor Delta(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x.dtype == Dtype ? x : x.to(Dtype);
+        var h = x.dtype == Dtype ? x : OpProfile.Cast(x, Dtype, ProfiledOp.AdapterMatmul);
         if (lora_dropout is not null) h = lora_dropout.forward(h);
         var d = lora_B.forward(lora_A.forward(h)).mul_(Scaling);
-        if (d.dtype != x.dtype) d = d.to(x.dtype);
+        if (d.dtype != x.dtype) d = OpProfile.Cast(d, x.dtype, ProfiledOp.AdapterMatmul);
         return d.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -19,9 +20,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x.to(ScalarType.Float32);
+        var h = OpProfile.In(ProfiledOp.Norm, x).to(ScalarType.Float32);
         var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
         var normed = h.mul(variance.add(_eps).rsqrt()).to(x.dtype);
-        return weight.mul(normed).MoveToOuterDisposeScope();
+        return OpProfile.Out(ProfiledOp.Norm, weight.mul(normed)).MoveToOuterDisposeScope();
     }
 }
