@@ -148,7 +148,7 @@ public sealed class BenchCommand : Command<BenchSettings>
     /// The profile as JSON: {op, phase, ms_per_step, share} rows, and the profiled steps' median beside the timed one.
     static string WithProfile(System.Text.Json.Nodes.JsonObject json, BenchResult r)
     {
-        json["profile_step_s"] = Math.Round(r.ProfiledStepSeconds!.Value, 4);
+        json["profile_step_s"] = Math.Round(StepBenchmark.Median(r.ProfiledStepSeconds!), 4);
         json["profile"] = JsonSerializer.SerializeToNode(r.Profile!.Select(p => new
         {
             op = p.Label, phase = p.Phase.Label(), ms_per_step = Math.Round(p.MsPerStep, 2), share = Math.Round(p.Share, 4),
@@ -160,7 +160,7 @@ public sealed class BenchCommand : Command<BenchSettings>
     {
         var t = new Table().AddColumns("operation (self time)", "phase").AddColumn("ms/step", c => c.RightAligned()).AddColumn("% of step", c => c.RightAligned());
         foreach (var p in r.Profile!) t.AddRow(Markup.Escape(p.Label), p.Phase.Label(), $"{p.MsPerStep:F1}", $"{p.Share:P1}");
-        double profiled = r.ProfiledStepSeconds!.Value;
+        double profiled = StepBenchmark.Median(r.ProfiledStepSeconds!);
         t.Title = new TableTitle($"Where the step's time goes ({r.Steps} profiled steps)");
         t.Caption = new TableTitle(Markup.Escape(
             $"Backward is attributed by region boundaries (identity marks at each region's input and output); \"other\" is the time in no marked region. " +

@@ -81,11 +81,11 @@ public static class StepBenchmark
             StepFlops = flops, AchievedGFlops = flops / median / 1e9, PeakGFlops = peak,
             PeakRssBytes = peakRss, SetupRssBytes = setupRss, FinalLoss = loss,
             StepSeconds = times, MemoryTrace = trace,
-            Profile = profile?.Rows(), ProfiledStepSeconds = profile is null ? null : Median(profile.StepSeconds),
+            Profile = profile?.Rows(), ProfiledStepSeconds = profile?.StepSeconds,
         };
     }
 
-    static double Median(IReadOnlyList<double> times)
+    public static double Median(IReadOnlyList<double> times)
     {
         var sorted = times.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;

@@ -20,8 +20,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = OpProfile.In(ProfiledOp.Norm, x).to(ScalarType.Float32);
-        var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
+        var h = x.to(ScalarType.Float32);
+        // Profile mark on the statistic's use of h only: a mark on both uses would sum their gradients before the
+        // residual's, changing the float sums' order (OpProfile: marks leave gradients bit-identical).
+        var variance = OpProfile.In(ProfiledOp.Norm, h).pow(2).mean(new long[] { -1 }, keepdim: true);
         var normed = h.mul(variance.add(_eps).rsqrt()).to(x.dtype);
         return OpProfile.Out(ProfiledOp.Norm, weight.mul(normed)).MoveToOuterDisposeScope();
     }

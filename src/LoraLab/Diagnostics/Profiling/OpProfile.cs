@@ -13,6 +13,9 @@ namespace LoraLab.Diagnostics.Profiling;
 /// TorchSharp 0.107 has no autograd profiler and no tensor hooks, and CPU backward runs the graph on the calling thread,
 /// so the region's backward runs between its Out mark's event and its In mark's event. StepRecorder turns the events into
 /// times by region boundaries.
+///
+/// A mark must carry one use of a tensor, or all of them: autograd sums a tensor's incoming gradients in the order they
+/// arrive, and a mark on two of three uses would add those two first, changing the float sum's bits (see RmsNorm).
 public static class OpProfile
 {
     [ThreadStatic] static StepRecorder? _recorder;
