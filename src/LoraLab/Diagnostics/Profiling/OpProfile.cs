@@ -113,6 +113,7 @@ public static class OpProfile
         {
             var m = (MarkInfo)ctx.get_data("mark");
             m.Recorder.Add(m.Op, m.OpensInBackward, StepPhase.Backward, m.Within);
+            m.Recorder.Release(gradOutput);
             return new List<Tensor> { gradOutput, null! };
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Torch = TorchSharp.torch;
 
 namespace LoraLab.Diagnostics.Profiling;
 
@@ -35,6 +36,20 @@ public sealed class StepRecorder
         lock (_lock) _events.Add(new Event(now, op, opens, phase, within));
     }
 
+    Torch.Tensor? _released;
+
+    /// A gradient a mark hands on: TorchSharp wraps it in a handle of the caller's dispose scope, which would keep every
+    /// marked gradient alive to the end of the step. Autograd takes its own reference once the mark's backward returns,
+    /// so the handle is disposed at the next mark's (or the step's end).
+    internal void Release(Torch.Tensor grad)
+    {
+        lock (_lock)
+        {
+            _released?.Dispose();
+            _released = grad.DetachFromDisposeScope();
+        }
+    }
+
     public void BeginStep()
     {
         lock (_lock) _events.Clear();
@@ -48,6 +63,7 @@ public sealed class StepRecorder
         lock (_lock)
             foreach (var (op, phase, ticks) in Attribute(_start, end, _events))
                 _ticks[(op, phase)] = _ticks.GetValueOrDefault((op, phase)) + ticks;
+        lock (_lock) { _released?.Dispose(); _released = null; }
         _stepSeconds.Add((double)(end - _start) / Stopwatch.Frequency);
         _start = -1;
     }
