@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using LoraLab.Benchmarks;
+using LoraLab.Diagnostics.Profiling;
 using LoraLab.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -88,6 +89,10 @@ public sealed class BenchSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption("--json")]
     [Description("Print one JSON object on stdout (progress goes to stderr).")]
     public bool Json { get; set; }
+
+    [CommandOption(BenchOptions.ProfileFlag)]
+    [Description("After the timed steps, run as many again with each operation's region marked and print where the step's time goes (self time per category, forward and backward; --json adds a `profile` array). CPU only.")]
+    public bool Profile { get; set; }
 }
 
 /// `loralab bench`: training-step speed and memory on random tokens, for comparing methods, settings and tools.
@@ -102,11 +107,12 @@ public sealed class BenchCommand : Command<BenchSettings>
             Quantize = s.Quantize ?? d.Quantize,
             Batch = s.BatchSize, Seq = s.MaxSeqLength, Steps = s.MaxSteps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
             Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), Seed = s.Seed, MemoryAt = ParseSteps(s.MemoryAt),
+            Profile = s.Profile,
         };
         var r = StepBenchmark.Run(o, m => Console.Error.WriteLine(m));
         if (s.Json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
+            var json = new
             {
                 impl = "loralab", cfg = r.Config, mode = r.Mode, batch = r.Batch, seq = r.Seq, steps = r.Steps, threads = r.Threads, streams = r.Streams, prompt_fraction = r.PromptFraction,
                 device = r.Device, precision = r.Precision, precision_reason = r.PrecisionReason, grad_checkpointing = r.GradCheckpointing, mkl_kernels = MklCpuDispatch.Status,
@@ -118,7 +124,8 @@ public sealed class BenchCommand : Command<BenchSettings>
                 frozen_weight_mb = Math.Round(r.FrozenWeightBytes / 1048576.0, 1), frozen_vs_bf16 = Math.Round((double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes, 4),
                 loss = Math.Round(r.FinalLoss, 4), step_times = r.StepSeconds.Select(t => Math.Round(t, 4)),
                 memory_at = r.MemoryTrace.Select(m => new { step = m.Step, peak_rss_mb = Math.Round(m.PeakRssBytes / 1048576.0) }),
-            }));
+            };
+            Console.WriteLine(r.Profile is null ? JsonSerializer.Serialize(json) : WithProfile(JsonSerializer.SerializeToNode(json)!.AsObject(), r));
             return 0;
         }
         var t = new Table().AddColumns("metric", "value");
@@ -137,7 +144,31 @@ public sealed class BenchCommand : Command<BenchSettings>
         t.AddRow("frozen projection weights", $"{r.FrozenWeightBytes / 1048576.0:F1} MB ({(double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes:F3} x bf16)");
         foreach (var (step, peak) in r.MemoryTrace) t.AddRow($"peak memory at step {step}", $"{peak / 1048576.0:F0} MB");
         AnsiConsole.Write(t);
+        if (r.Profile is not null) AnsiConsole.Write(ProfileTable(r));
         return 0;
+    }
+
+    /// The profile as JSON: {op, phase, ms_per_step, share} rows, and the profiled steps' median beside the timed one.
+    static string WithProfile(System.Text.Json.Nodes.JsonObject json, BenchResult r)
+    {
+        json["profile_step_s"] = Math.Round(StepBenchmark.Median(r.ProfiledStepSeconds!), 4);
+        json["profile"] = JsonSerializer.SerializeToNode(r.Profile!.Select(p => new
+        {
+            op = p.Label, phase = p.Phase.Label(), ms_per_step = Math.Round(p.MsPerStep, 2), share = Math.Round(p.Share, 4),
+        }));
+        return json.ToJsonString();
+    }
+
+    static Table ProfileTable(BenchResult r)
+    {
+        var t = new Table().AddColumns("operation (self time)", "phase").AddColumn("ms/step", c => c.RightAligned()).AddColumn("% of step", c => c.RightAligned());
+        foreach (var p in r.Profile!) t.AddRow(Markup.Escape(p.Label), p.Phase.Label(), $"{p.MsPerStep:F1}", $"{p.Share:P1}");
+        double profiled = StepBenchmark.Median(r.ProfiledStepSeconds!);
+        t.Title = new TableTitle($"Where the step's time goes ({r.Steps} profiled steps)");
+        t.Caption = new TableTitle(Markup.Escape(
+            $"Backward is attributed by region boundaries (identity marks at each region's input and output); \"other\" is the time in no marked region. " +
+            $"Profiled step {profiled:F3} s vs {r.MedianStepSeconds:F3} s unprofiled ({profiled / r.MedianStepSeconds - 1:+0.0%;-0.0%})."));
+        return t;
     }
 
     static IReadOnlyList<int> ParseSteps(string? spec)

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using LoraLab.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -80,12 +81,14 @@ public sealed class LoraAdapter : IProjectionAdapter
         if (ComputeDtype(x.dtype, x.dtype) != Dtype)
         {
             var hb = lora_dropout is null ? x : lora_dropout.forward(x);
-            return nn.functional.linear(nn.functional.linear(hb, lora_A.weight!.to(x.dtype)), lora_B.weight!.to(x.dtype)).mul_(Scaling).MoveToOuterDisposeScope();
+            var ab = OpProfile.Cast(lora_A.weight!, x.dtype, ProfiledOp.AdapterMatmul);
+            var bb = OpProfile.Cast(lora_B.weight!, x.dtype, ProfiledOp.AdapterMatmul);
+            return nn.functional.linear(nn.functional.linear(hb, ab), bb).mul_(Scaling).MoveToOuterDisposeScope();
         }
-        var h = x.dtype == Dtype ? x : x.to(Dtype);
+        var h = x.dtype == Dtype ? x : OpProfile.Cast(x, Dtype, ProfiledOp.AdapterMatmul);
         if (lora_dropout is not null) h = lora_dropout.forward(h);
         var d = lora_B.forward(lora_A.forward(h)).mul_(Scaling);
-        if (d.dtype != x.dtype) d = d.to(x.dtype);
+        if (d.dtype != x.dtype) d = OpProfile.Cast(d, x.dtype, ProfiledOp.AdapterMatmul);
         return d.MoveToOuterDisposeScope();
     }
 
@@ -104,9 +107,9 @@ public sealed class LoraAdapter : IProjectionAdapter
             using (y) return y.add(Delta(x)).MoveToOuterDisposeScope();
         }
         var h = lora_dropout is null ? x : lora_dropout.forward(x);
-        var a = nn.functional.linear(h, compute == Dtype ? lora_A.weight! : lora_A.weight!.to(compute));
+        var a = nn.functional.linear(h, compute == Dtype ? lora_A.weight! : OpProfile.Cast(lora_A.weight!, compute, ProfiledOp.AdapterMatmul));
         var bt = lora_B.weight!.t().contiguous();
-        if (compute != Dtype) bt = bt.to(compute);
+        if (compute != Dtype) bt = OpProfile.Cast(bt, compute, ProfiledOp.AdapterMatmul);
         return y.addmm_(a, bt, beta: 1, alpha: (float)Scaling); // returns y itself, which lives outside this scope
     }
 

@@ -33,6 +33,9 @@ public sealed record BenchOptions
     /// Compute dtype: auto (train's default: ComputePrecision decides), fp32 or bf16.
     public string Precision { get; init; } = Configuration.RunChoices.Precision.NameOf(Run.Precision);
     public int Seed { get; init; }
+    /// After the timed steps, as many again with every region marked (Diagnostics.Profiling), for where the time goes.
+    public bool Profile { get; init; }
+    public const string ProfileFlag = "--profile";
     /// Optimizer steps at which the peak resident memory is also recorded (for the flat-memory check).
     public IReadOnlyList<int> MemoryAt { get; init; } = Array.Empty<int>();
 
@@ -51,6 +54,8 @@ public sealed record BenchOptions
         LoraLab.Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
         Runtime.TorchRuntime.ThreadRange.Check("--threads", Threads);
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
+        if (Profile && Streams > 1) throw new UserException($"{ProfileFlag}: marks one thread's regions; use --streams 1 (got --streams {Streams})");
+        if (Profile && Device != "cpu") throw new UserException($"{ProfileFlag} times operations on the CPU only (GPU work runs asynchronously); got --device {Device}");
         if (Precision is not ("auto" or "fp32" or "bf16")) throw new UserException($"--precision: '{Precision}' is not auto, fp32 or bf16");
     }
 

@@ -41,6 +41,10 @@ public sealed record BenchResult
     public required long SetupRssBytes { get; init; }
     public required double FinalLoss { get; init; }
     public required IReadOnlyList<double> StepSeconds { get; init; }
+    /// With BenchOptions.Profile: each category's self time per step, largest first (null otherwise).
+    public IReadOnlyList<Diagnostics.Profiling.ProfileRow>? Profile { get; init; }
+    /// Wall time of each profiled step (marks included), for the profile's own overhead.
+    public IReadOnlyList<double>? ProfiledStepSeconds { get; init; }
     /// (optimizer step, VmHWM bytes) at the steps asked for with MemoryAt.
     public required IReadOnlyList<(int Step, long PeakRssBytes)> MemoryTrace { get; init; }
 }

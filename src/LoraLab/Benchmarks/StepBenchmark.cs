@@ -63,6 +63,7 @@ public static class StepBenchmark
         }
 
         long peakRss = ProcessMemory.Peak();
+        var profile = o.Profile ? Profile(o, step, opt, cfg.VocabSize, device, gen, progress) : null;
         // Measured again after the steps, and the higher rate kept: on a shared host a single short measurement can
         // fall into a slow moment, and MFU against it read near or above 100 % (BENCHMARKS.md, "2026-11-29 from 12:47").
         progress?.Invoke("measuring the matrix-product peaks again");
@@ -70,7 +71,7 @@ public static class StepBenchmark
         peaks = (Math.Max(peaks.Fp32, again.Fp32), Math.Max(peaks.Bf16, again.Bf16));
 
         var sorted = times.Order().ToArray();
-        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        double median = Median(times);
         double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq,
             headRows: (long)o.Batch * (o.Seq - 1 - PromptPositions(o))).Total;
         string mode = o.Method == "full" ? "full" : $"{o.Method}-{o.Targets}-r{o.R}";
@@ -84,12 +85,36 @@ public static class StepBenchmark
             PeakGFlops = precision.Dtype == ScalarType.BFloat16 ? peaks.Bf16 : peaks.Fp32, PeakFp32GFlops = peaks.Fp32, PeakBf16GFlops = peaks.Bf16,
             PeakRssBytes = peakRss, SetupRssBytes = setupRss, FinalLoss = loss,
             StepSeconds = times, MemoryTrace = trace,
+            Profile = profile?.Rows(), ProfiledStepSeconds = profile?.StepSeconds,
         };
     }
 
     /// The fp32 and bf16 matrix-product rates: MFU is taken against the one the step multiplies in.
     static (double Fp32, double Bf16) Peaks(Device device) =>
         (MatmulPeak.GFlops(device, ScalarType.Float32), MatmulPeak.GFlops(device, ScalarType.BFloat16));
+
+    public static double Median(IReadOnlyList<double> times)
+    {
+        var sorted = times.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// As many steps again as were timed, each region marked (OpProfile); after the timed steps and the peak memory
+    /// read, so neither sees the marks.
+    static Diagnostics.Profiling.StepRecorder Profile(BenchOptions o, TrainingStep step, optim.Optimizer opt, long vocab, Device device,
+        torch.Generator gen, Action<string>? progress)
+    {
+        var recorder = new Diagnostics.Profiling.StepRecorder();
+        for (int i = 0; i < o.Steps; i++)
+        {
+            using var batch = RandomBatch(vocab, o.Batch, o.Seq, PromptPositions(o), device, gen);
+            recorder.BeginStep();
+            using (Diagnostics.Profiling.OpProfile.Record(recorder)) step.Run(opt, new[] { batch });
+            recorder.EndStep();
+            progress?.Invoke($"profiled step {i + 1}: {recorder.StepSeconds[^1]:F3} s");
+        }
+        return recorder;
+    }
 
     /// Positions per row whose prediction is masked as prompt: --prompt-fraction of the T − 1 predictions.
     static int PromptPositions(BenchOptions o) => (int)Math.Round(o.PromptFraction * (o.Seq - 1));

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using static TorchSharp.torch;
 
 namespace LoraLab.Models;
@@ -33,12 +34,13 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         var q = q_proj.forward(x).view(b, t, hq, d).transpose(1, 2);
         var k = k_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);
         var v = v_proj.forward(x).view(b, t, hkv, d).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, ctx.Cos, ctx.Sin);
-        k = RotaryEmbedding.Apply(k, ctx.Cos, ctx.Sin);
+        q = OpProfile.Out(ProfiledOp.Rotary, RotaryEmbedding.Apply(OpProfile.In(ProfiledOp.Rotary, q), ctx.Cos, ctx.Sin));
+        k = OpProfile.Out(ProfiledOp.Rotary, RotaryEmbedding.Apply(OpProfile.In(ProfiledOp.Rotary, k), ctx.Cos, ctx.Sin));
         if (ctx.Cache != null) (k, v) = ctx.Cache.Append(_layer, k, v);
         long s = k.shape[2];
 
         Tensor o;
+        q = OpProfile.In(ProfiledOp.Attention, q);
         if (hkv == hq)
         {
             o = nn.functional.scaled_dot_product_attention(q, k, v, ctx.Mask, 0.0, ctx.IsCausal);
@@ -56,6 +58,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
                 : nn.functional.scaled_dot_product_attention(qf, k, v, ctx.GroupedMask, 0.0, false);
             o = o.view(b, hq, t, d);
         }
+        o = OpProfile.Out(ProfiledOp.Attention, o);
         var merged = o.transpose(1, 2).reshape(b, t, hq * d);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
     }

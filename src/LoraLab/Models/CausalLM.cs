@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -87,7 +88,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         var windowed = _window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
         var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
 
-        using var hidden = Layers(model.embed_tokens.forward(inputIds), ctx);
+        using var hidden = Layers(OpProfile.Out(ProfiledOp.Embedding, model.embed_tokens.forward(OpProfile.In(ProfiledOp.Embedding, inputIds))), ctx);
         cache?.Advance(t);
         return model.norm.forward(hidden).MoveToOuterDisposeScope();
     }

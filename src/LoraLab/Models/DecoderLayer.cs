@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using static TorchSharp.torch;
 
 namespace LoraLab.Models;
@@ -23,7 +24,9 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(self_attn.Forward(input_layernorm.forward(x), ctx));
-        return h.add(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        var attended = self_attn.Forward(input_layernorm.forward(x), ctx);
+        var h = OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, x).add(attended));
+        var fed = mlp.forward(post_attention_layernorm.forward(h));
+        return OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, h).add(fed)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using static TorchSharp.torch;
 
 namespace LoraLab.Models;
@@ -19,7 +20,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     {
         using var gate = gate_proj.forward(x);
         using var up = up_proj.forward(x);
-        using var act = nn.functional.silu(gate).mul_(up);
+        using var act = OpProfile.Out(ProfiledOp.Activation, nn.functional.silu(OpProfile.In(ProfiledOp.Activation, gate)).mul_(up));
         return down_proj.forward(act);
     }
 }

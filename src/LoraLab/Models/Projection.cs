@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -104,12 +105,12 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (Adapter is not { State: AdapterState.Active } adapter) return BaseForward(x);
+        if (Adapter is not { State: AdapterState.Active } adapter) return OpProfile.Out(ProfiledOp.BaseMatmul, BaseForward(OpProfile.In(ProfiledOp.BaseMatmul, x)));
         // On 2-D rows the base output is a fresh tensor, not a view, so the adapter can add into it in place
         // (autograd allows that because the base product does not save its output; on a view it would not be cheap).
-        if (x.dim() == 2) return adapter.AddTo(BaseForward(x), x);
+        if (x.dim() == 2) return OpProfile.Out(ProfiledOp.AdapterMatmul, adapter.AddTo(BaseForward(OpProfile.In(ProfiledOp.BaseMatmul, x)), OpProfile.In(ProfiledOp.AdapterMatmul, x)));
         using var rows = x.reshape(-1, InFeatures);
-        using var y = adapter.AddTo(BaseForward(rows), rows);
+        using var y = OpProfile.Out(ProfiledOp.AdapterMatmul, adapter.AddTo(BaseForward(OpProfile.In(ProfiledOp.BaseMatmul, rows)), OpProfile.In(ProfiledOp.AdapterMatmul, rows)));
         var shape = x.shape.ToArray();
         shape[^1] = OutFeatures;
         return y.view(shape);

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -20,8 +21,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = x.to(ScalarType.Float32);
-        var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
+        // Profile mark on the statistic's use of h only: a mark on both uses would sum their gradients before the
+        // residual's, changing the float sums' order (OpProfile: marks leave gradients bit-identical).
+        var variance = OpProfile.In(ProfiledOp.Norm, h).pow(2).mean(new long[] { -1 }, keepdim: true);
         var normed = h.mul(variance.add(_eps).rsqrt()).to(x.dtype);
-        return weight.mul(normed).MoveToOuterDisposeScope();
+        return OpProfile.Out(ProfiledOp.Norm, weight.mul(normed)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using LoraLab.Data;
 using LoraLab.Models;
 using static TorchSharp.torch;
@@ -30,14 +31,14 @@ public static class Losses
         // Chosen from the labels before the forward pass: on a GPU the one read of the index's length then waits for
         // nothing but the batch's own copy.
         var rows = TargetPositions(labels);
-        var hidden = model.Hidden(inputIds, positionIds, documentIds);
+        var hidden = OpProfile.In(ProfiledOp.HeadLoss, model.Hidden(inputIds, positionIds, documentIds));
         var picked = hidden.reshape(-1, hidden.shape[2]).index_select(0, rows);
         var target = labels.reshape(-1).index_select(0, rows.add(1));
         var weight = model.DenseHeadWeight;
         var sum = weight is null
             ? nn.functional.cross_entropy(model.Head(picked).to(ScalarType.Float32), target, reduction: nn.Reduction.Sum)
             : ChunkedHeadLoss.Sum(picked, weight, target, Ignore);
-        return sum.MoveToOuterDisposeScope();
+        return OpProfile.Out(ProfiledOp.HeadLoss, sum).MoveToOuterDisposeScope();
     }
 
     /// Mean next-token loss over the target tokens of `batches`, without gradients; each batch is moved to the model's

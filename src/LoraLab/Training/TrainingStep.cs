@@ -1,3 +1,4 @@
+using LoraLab.Diagnostics.Profiling;
 using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Runtime;
@@ -119,14 +120,15 @@ public sealed class TrainingStep : IDisposable
     public void Backward(Tensor sum, long divisor)
     {
         using var scaled = Scaled(sum, divisor);
-        _housekeeping.BeforeBackward();
-        scaled.backward();
+        using (OpProfile.Time(ProfiledOp.Housekeeping)) _housekeeping.BeforeBackward();
+        using (OpProfile.Backward()) scaled.backward();
     }
 
     /// After a window's backward passes, given its mean loss: unscale, `beforeUpdate`, clip, update (skipped when the
     /// step blew up), drop the gradients. Returns the pre-clip gradient norm (NaN without clipping) and whether it blew up.
     public (double GradNorm, bool BlewUp) Update(optim.Optimizer opt, double loss, Action? beforeUpdate)
     {
+        var optimizer = OpProfile.Time(ProfiledOp.Optimizer);
         if (_scaler is not null)
             using (no_grad())
                 foreach (var p in _params) p.grad?.mul_(1.0 / _scaler.Scale);
@@ -145,7 +147,8 @@ public sealed class TrainingStep : IDisposable
         // Drop the gradients rather than zeroing them (PyTorch's set_to_none): between steps, and through the next
         // forward pass where activations peak, full fine-tuning then holds no gradient buffer (one weight-sized copy).
         foreach (var p in _params) p.grad = null;
-        _housekeeping.AfterStep();
+        optimizer.Dispose();
+        using (OpProfile.Time(ProfiledOp.Housekeeping)) _housekeeping.AfterStep();
         return (norm, blewUp);
     }
 
