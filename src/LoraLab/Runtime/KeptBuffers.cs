@@ -10,18 +10,20 @@ namespace LoraLab.Runtime;
 /// `using var _ = KeptBuffers.Scope();` around a run frees them when it ends.
 public static class KeptBuffers
 {
-    [ThreadStatic] static Tensor? _logits;
+    /// By dtype: a bf16 head keeps a float32 companion for its softmax (cast into it, not into a fresh 64 MB tensor).
+    [ThreadStatic] static Dictionary<ScalarType, Tensor>? _logits;
     [ThreadStatic] static List<(Tensor Owner, Tensor Buffer)>? _gradients;
 
-    /// A (rows, vocab) buffer of at least that many rows; its contents are undefined.
+    /// A (rows, vocab) buffer of `dtype` of at least that many rows; its contents are undefined.
     public static Tensor Logits(long rows, long vocab, ScalarType dtype, Device device)
     {
-        var b = _logits;
-        if (b is not null && b.shape[0] >= rows && b.shape[1] == vocab && Matches(b, dtype, device))
+        var kept = _logits ??= new();
+        if (kept.TryGetValue(dtype, out var b) && b.shape[0] >= rows && b.shape[1] == vocab && Matches(b, dtype, device))
             return b.narrow(0, 0, rows);
-        _logits?.Dispose();
-        _logits = empty(rows, vocab, dtype: dtype, device: device).DetachFromDisposeScope();
-        return _logits.alias();
+        b?.Dispose();
+        var fresh = empty(rows, vocab, dtype: dtype, device: device).DetachFromDisposeScope();
+        kept[dtype] = fresh;
+        return fresh.alias();
     }
 
     /// A zeroed tensor shaped like `weight` to become its gradient, reusing this thread's buffer for `weight` when the
@@ -43,7 +45,7 @@ public static class KeptBuffers
     /// Frees this thread's kept buffers.
     public static void Release()
     {
-        _logits?.Dispose();
+        foreach (var b in _logits?.Values ?? Enumerable.Empty<Tensor>()) b.Dispose();
         _logits = null;
         if (_gradients is null) return;
         foreach (var (_, buffer) in _gradients) buffer.Dispose();

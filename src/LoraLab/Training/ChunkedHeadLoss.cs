@@ -63,8 +63,11 @@ public static class ChunkedHeadLoss
             long m = Math.Min(rows, n - r0);
             var h = hidden.narrow(0, r0, m);
             var t = targets.narrow(0, r0, m);
-            var logits = buffer.narrow(0, 0, m).addmm_(h, weight.t(), beta: 0);
-            if (logits.dtype != ScalarType.Float32) logits = logits.to(ScalarType.Float32);
+            var products = buffer.narrow(0, 0, m).addmm_(h, weight.t(), beta: 0);
+            // A bf16 head multiplies in bf16; its softmax and loss run in a kept float32 buffer (a fresh 64 MB cast
+            // per chunk cost ~120 ms of page faults on a 2-vCPU EPYC, more than the bf16 products saved).
+            var logits = products.dtype == ScalarType.Float32 ? products
+                : Runtime.KeptBuffers.Logits(rows, v, ScalarType.Float32, hidden.device).narrow(0, 0, m).copy_(products);
             var valid = t.ne(ignoreIndex);
             var index = t.masked_fill(valid.logical_not(), 0);
             var validF = valid.to(ScalarType.Float32).unsqueeze(1);
@@ -81,7 +84,7 @@ public static class ChunkedHeadLoss
             // onehot are applied to the (rows, hidden) products, not to the (rows, vocab) exponentials, which saves a
             // read-write pass over each 64 MB chunk: valid/sumExp · (E W) − valid · W[target] for the input, and
             // (E − sumExp · onehot)ᵀ (valid/sumExp · h) for the weight.
-            if (e.dtype != weight.dtype) e = e.to(weight.dtype);
+            if (e.dtype != weight.dtype) e = products.copy_(e); // back into the bf16 buffer, free since the copy up
             var rowScale = validF.div(sumExp).to(weight.dtype);
             if (gradX is not null)
             {
