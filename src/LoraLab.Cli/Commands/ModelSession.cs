@@ -23,7 +23,7 @@ public static class ModelSession
         var dir = ModelInputs.Model(s.Model, adapterDir, ModelSettings.ModelRequired);
         var device = Devices.Resolve(s.Device);
         TorchRuntime.SetThreads(s.Threads);
-        var dtype = ComputePrecision.Resolve(s.Precision, device).Dtype;
+        var dtype = ComputePrecision.Resolve(s.Precision, device, ProbeShape.OfFolder(dir)).Dtype;
         var options = (extra ?? new LoadOptions()) with { Device = device, Dtype = dtype };
         var loaded = ModelLoader.Load(dir, options);
         foreach (var w in loaded.Warnings) Console.Error.WriteLine($"warning: {w}");

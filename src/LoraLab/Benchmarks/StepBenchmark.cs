@@ -23,7 +23,7 @@ public static class StepBenchmark
         TorchRuntime.SetThreads(o.Threads);
         int threads = get_num_threads();
         var run = o.ToRunConfig();
-        var precision = RunSetup.Precision(run, device);
+        var precision = RunSetup.Precision(run, device, ProbeShape.Of(cfg));
         progress?.Invoke($"precision {precision}");
         progress?.Invoke($"measuring the fp32 and bf16 matrix-product peaks ({threads} threads)");
         var peaks = Peaks(device);

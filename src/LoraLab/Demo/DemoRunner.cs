@@ -65,7 +65,7 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         using var outLock = OutputFolder.Claim(options.OutDir, options.Overwrite, [new("--assets", baseDir), new("--assets", dataDir)]);
         if (options.Precision is LoraLab.Configuration.Precision.Fp16Mixed) throw new UserException("--precision: the demo takes auto, fp32 or bf16");
         var run = new LoraLab.Configuration.RunConfig { Method = trainer is LoraDemoTrainer ? LoraLab.Configuration.TrainMethod.Lora : LoraLab.Configuration.TrainMethod.Full, Precision = options.Precision };
-        var precision = RunSetup.Precision(run, TorchSharp.torch.CPU);
+        var precision = RunSetup.Precision(run, TorchSharp.torch.CPU, LoraLab.Runtime.ProbeShape.OfFolder(baseDir));
         using var loaded = ModelLoader.Load(baseDir, new LoadOptions { Dtype = precision.Dtype });
         var tokenizer = loaded.RequireTokenizer();
         Message?.Invoke($"base model: {baseDir} ({ModelShapes.TotalParameters(loaded.Config):N0} parameters)");

@@ -18,33 +18,35 @@ public static class ComputePrecision
     /// optimizer) gains less from bf16 than an MLP block does, so a smaller lead is eaten by the rest.
     public const double Bf16Margin = 1.3;
 
-    static readonly Dictionary<int, PrecisionChoice> CpuChoices = new();
+    static readonly Dictionary<(int Threads, ProbeShape Shape), PrecisionChoice> CpuChoices = new();
 
-    /// The choice for `--precision NAME` on `device`: `auto` (or null) decided as above, the others as given.
-    public static PrecisionChoice Resolve(string? name, Device device) => (name ?? "auto").Trim().ToLowerInvariant() switch
+    /// The choice for `--precision NAME` on `device` for a model of `shape` (null: a small model's): `auto` (or null)
+    /// decided as above, the others as given.
+    public static PrecisionChoice Resolve(string? name, Device device, ProbeShape? shape = null) => (name ?? "auto").Trim().ToLowerInvariant() switch
     {
-        "auto" => Auto(device),
+        "auto" => Auto(device, shape),
         "fp32" or "float32" or "f32" => new(ScalarType.Float32, "given"),
         "bf16" or "bfloat16" => new(ScalarType.BFloat16, "given"),
         "fp16" or "float16" or "f16" or "fp16-mixed" => new(ScalarType.Float16, "given"),
         _ => throw new UserException($"--precision: unknown precision '{name}' (use auto, fp32, bf16 or fp16)"),
     };
 
-    public static PrecisionChoice Auto(Device device)
+    public static PrecisionChoice Auto(Device device, ProbeShape? shape = null)
     {
         if (device.type == DeviceType.CUDA) return new(ScalarType.BFloat16, "auto: CUDA device");
-        int threads = get_num_threads();
+        var s = (shape ?? ProbeShape.Small).Capped();
+        var key = (get_num_threads(), s);
         lock (CpuChoices)
         {
-            if (!CpuChoices.TryGetValue(threads, out var choice))
-                CpuChoices[threads] = choice = DecideCpu(Environment.GetEnvironmentVariable(EnvVar), CpuFlags.HasBf16Matmul, () => Probe(device));
+            if (!CpuChoices.TryGetValue(key, out var choice))
+                CpuChoices[key] = choice = DecideCpu(Environment.GetEnvironmentVariable(EnvVar), CpuFlags.HasBf16Matmul, () => Probe(device, s), s);
             return choice;
         }
     }
 
     /// The CPU decision from the environment variable, the flags and (only when both allow bf16) the probe's
     /// (fp32, bf16) GFLOP/s.
-    public static PrecisionChoice DecideCpu(string? env, bool hasBf16Instructions, Func<(double Fp32, double Bf16)> probe)
+    public static PrecisionChoice DecideCpu(string? env, bool hasBf16Instructions, Func<(double Fp32, double Bf16)> probe, ProbeShape? shape = null)
     {
         switch (env?.Trim())
         {
@@ -56,45 +58,50 @@ public static class ComputePrecision
         if (!hasBf16Instructions) return new(ScalarType.Float32, "auto: this CPU has no bf16 matrix instructions (AVX512_BF16, AMX-BF16)");
         var (fp32, bf16) = probe();
         double ratio = bf16 / fp32;
-        string measured = $"a bf16 MLP block's forward and backward measured {ratio:F2}x fp32's rate here ({bf16:F0} vs {fp32:F0} GFLOP/s)";
+        var sh = shape ?? ProbeShape.Small;
+        string measured = $"a bf16 MLP block (hidden {sh.Hidden}, intermediate {sh.Intermediate}) forward and backward measured {ratio:F2}x fp32's rate here ({bf16:F0} vs {fp32:F0} GFLOP/s)";
         return ratio >= Bf16Margin
             ? new(ScalarType.BFloat16, $"auto: {measured}")
             : new(ScalarType.Float32, $"auto: {measured}; bf16 is taken from {Bf16Margin:F1}x");
     }
 
-    /// A frozen SwiGLU MLP block's forward and backward to its input (512 tokens, hidden 512, intermediate 1408: a
-    /// small model's), each dtype timed alternately after warm-up, best of five. A block rather than bare products:
+    /// A frozen SwiGLU MLP block of the model's widths (capped: ProbeShape) over 512 tokens, forward and backward to its
+    /// input, each dtype timed alternately after warm-up, best of five. The widths matter: a narrow model (the demo's,
+    /// hidden 192) gains far less from bf16 products than a 7B one. A block rather than bare products:
     /// on a Zen 4 CPU bf16 products alone measured faster than fp32 while a bf16 training step was slower, because the
     /// activations, the casts and the backward's other layout gain less or lose; the block has all three.
-    public static (double Fp32, double Bf16) Probe(Device device)
+    public static (double Fp32, double Bf16) Probe(Device device, ProbeShape? shape = null)
     {
         double fp32 = 0, bf16 = 0;
-        using var fp32Block = new ProbeBlock(device, ScalarType.Float32);
-        using var bf16Block = new ProbeBlock(device, ScalarType.BFloat16);
+        var s = (shape ?? ProbeShape.Small).Capped();
+        using var fp32Block = new ProbeBlock(device, ScalarType.Float32, s);
+        using var bf16Block = new ProbeBlock(device, ScalarType.BFloat16, s);
         for (int i = 0; i < 2; i++) { fp32Block.Seconds(); bf16Block.Seconds(); }
         for (int i = 0; i < 5; i++)
         {
-            fp32 = Math.Max(fp32, ProbeBlock.Flops / fp32Block.Seconds() / 1e9);
-            bf16 = Math.Max(bf16, ProbeBlock.Flops / bf16Block.Seconds() / 1e9);
+            fp32 = Math.Max(fp32, fp32Block.Flops / fp32Block.Seconds() / 1e9);
+            bf16 = Math.Max(bf16, bf16Block.Flops / bf16Block.Seconds() / 1e9);
         }
         return (fp32, bf16);
     }
 
     sealed class ProbeBlock : IDisposable
     {
-        const long Rows = 512, Hidden = 512, Inter = 1408;
+        const long Rows = 512;
         /// Three products forward and three for the input's gradient.
-        public const double Flops = 6.0 * 2 * Rows * Hidden * Inter;
+        public double Flops { get; }
         readonly DisposeScope _scope = NewDisposeScope();
         readonly Tensor _x, _gate, _up, _down;
 
-        public ProbeBlock(Device device, ScalarType dtype)
+        public ProbeBlock(Device device, ScalarType dtype, ProbeShape shape)
         {
+            long hidden = shape.Hidden, inter = shape.Intermediate;
+            Flops = 6.0 * 2 * Rows * hidden * inter;
             var gen = new Generator(0);
-            _gate = randn(Inter, Hidden, generator: gen).div_(Math.Sqrt(Hidden)).to(dtype, device);
-            _up = randn(Inter, Hidden, generator: gen).div_(Math.Sqrt(Hidden)).to(dtype, device);
-            _down = randn(Hidden, Inter, generator: gen).div_(Math.Sqrt(Inter)).to(dtype, device);
-            _x = randn(Rows, Hidden, generator: gen).to(dtype, device).requires_grad_();
+            _gate = randn(inter, hidden, generator: gen).div_(Math.Sqrt(hidden)).to(dtype, device);
+            _up = randn(inter, hidden, generator: gen).div_(Math.Sqrt(hidden)).to(dtype, device);
+            _down = randn(hidden, inter, generator: gen).div_(Math.Sqrt(inter)).to(dtype, device);
+            _x = randn(Rows, hidden, generator: gen).to(dtype, device).requires_grad_();
         }
 
         public double Seconds()
@@ -110,5 +117,28 @@ public static class ComputePrecision
         }
 
         public void Dispose() => _scope.Dispose();
+    }
+}
+
+/// The widths of the MLP block the `auto` probe times: the model's hidden and intermediate sizes.
+public readonly record struct ProbeShape(long Hidden, long Intermediate)
+{
+    /// The `small` benchmark config's, for when no model is at hand (doctor).
+    public static readonly ProbeShape Small = new(512, 1408);
+
+    /// Wider than a 1B model's layers times the same way and only makes the probe slower (a 7B model's would take
+    /// seconds), so widths are capped at 1024 and 2816.
+    public ProbeShape Capped() => new(Math.Min(Hidden, 1024), Math.Min(Intermediate, 2816));
+
+    public static ProbeShape Of(Models.ModelConfig cfg) => new(cfg.HiddenSize, cfg.IntermediateSize);
+
+    /// The shape of the model folder `dir`; null where its config.json is missing or unreadable, so that the loader,
+    /// which runs next, reports the folder's problem in its own words.
+    public static ProbeShape? OfFolder(string dir)
+    {
+        var path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) return null;
+        try { return Of(Models.ModelConfig.Load(path)); }
+        catch (UserException) { return null; }
     }
 }

@@ -88,7 +88,7 @@ public static class RunRecord
         {
             TotalSteps = trainer.TotalSteps, StepsPerEpoch = trainer.StepsPerEpoch,
             Epochs = Math.Round((double)trainer.TotalSteps / Math.Max(1, trainer.StepsPerEpoch), 3),
-            Precision = RunSetup.Precision(c, trainer.Device).ToString(),
+            Precision = RunSetup.Precision(c, trainer.Device, Runtime.ProbeShape.Of(trainer.ModelConfig)).ToString(),
         };
         if (resumed is not null) r.Resumed = (c.Resumed ?? new List<ResumeRecord>()).Append(resumed).ToList();
         return r;

@@ -33,30 +33,24 @@ public static class RunSetup
     }
 
     /// The device, threads and compute dtype the config asks for, applied to libtorch (threads, seed).
-    public static (Device Device, ScalarType Dtype) Runtime(RunConfig c)
-    {
-        var (device, precision) = RuntimeChoice(c);
-        return (device, precision.Dtype);
-    }
-
-    /// As <see cref="Runtime"/>, with why the dtype was chosen (`auto` measures this machine: ComputePrecision).
-    public static (Device Device, PrecisionChoice Precision) RuntimeChoice(RunConfig c)
+    /// `cfg`: the model's shapes, which `auto` measures bf16 against fp32 for (ComputePrecision).
+    public static (Device Device, ScalarType Dtype) Runtime(RunConfig c, ProbeShape? shape)
     {
         var device = Device(c);
         // Ranks of an mpirun job on one machine share its cores, unless --threads says otherwise.
         TorchRuntime.SetThreads(c.Threads ?? Launch(c)?.DefaultThreads(CpuTopology.PhysicalCores(), CpuTopology.AffinityRestricted()));
         // fp16-mixed: the frozen base computes in fp16, LoRA weights and optimizer state stay fp32, the loss is scaled.
-        var precision = Precision(c, device);
+        var precision = Precision(c, device, shape);
         manual_seed(c.Seed);
-        return (device, precision);
+        return (device, precision.Dtype);
     }
 
     /// The compute dtype the config's --precision gives on `device`, and why (`auto` is measured once per process).
     /// Full fine-tuning stays fp32 under `auto`: its weights are the trained ones, bf16 weights would round away
     /// updates below 1/256 of a weight, and there are no fp32 master copies for them (`--precision bf16` trains bf16
     /// weights as asked, with a warning).
-    public static PrecisionChoice Precision(RunConfig c, Device device) =>
-        ForMethod(c, ComputePrecision.Resolve(RunChoices.Precision.NameOf(c.Precision), device));
+    public static PrecisionChoice Precision(RunConfig c, Device device, ProbeShape? shape) =>
+        ForMethod(c, ComputePrecision.Resolve(RunChoices.Precision.NameOf(c.Precision), device, shape));
 
     /// `choice` (the machine's answer to the config's --precision) as the config's method takes it.
     public static PrecisionChoice ForMethod(RunConfig c, PrecisionChoice choice)
@@ -107,18 +101,19 @@ public static class RunSetup
     /// against `lora` before any weight is read.
     public static LoadedModel LoadModel(RunConfig c, LoraConfig? lora)
     {
-        var (device, dtype) = Runtime(c);
+        var dir = Hub.ModelSource.Resolve(c.Model!); // run.yaml keeps the value given (a Hub id stays one)
+        var (device, dtype) = Runtime(c, ProbeShape.OfFolder(dir));
         var load = new LoadOptions { Device = device, Dtype = dtype };
         if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
-        return ModelLoader.Load(Hub.ModelSource.Resolve(c.Model!), load); // run.yaml keeps the value given (a Hub id stays one)
+        return ModelLoader.Load(dir, load);
     }
 
     /// A model of architecture `cfg` from random weights (pretraining, benchmarks), in the config's device, dtype and storage.
     public static CausalLM RandomModel(ModelConfig cfg, RunConfig c)
     {
-        var (device, dtype) = Runtime(c);
+        var (device, dtype) = Runtime(c, ProbeShape.Of(cfg));
         var model = new CausalLM(cfg, dtype, device);
         try
         {

@@ -61,8 +61,9 @@ public sealed class Trainer
 
     /// `options`: the loop's settings (optimizer, schedule, batch, steps, intervals) are read from it.
     /// `ranks`: the data-parallel job this process is a rank of (null: it trains alone); rank 0 alone writes.
-    /// The device the model trains on.
+    /// The device the model trains on, and its shapes.
     public Device Device => _model.Device;
+    public ModelConfig ModelConfig => _model.Config;
 
     public Trainer(CausalLM model, IReadOnlyList<(string, Parameter)> trainable, RunConfig options,
         DataLoader train, DataLoader? val, string outDir, IWeightStore weights, Distributed.DataParallel? ranks = null)
