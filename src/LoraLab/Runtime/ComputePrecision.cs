@@ -5,10 +5,10 @@ using static TorchSharp.torch;
 namespace LoraLab.Runtime;
 
 /// `--precision auto`: bf16 mixed precision where this machine multiplies bf16 faster than fp32, fp32 elsewhere.
-/// CUDA takes bf16. A CPU takes bf16 only when it has bf16 matrix instructions and a short in-process probe (a small
-/// MLP block's forward and backward, about a quarter of a second) runs at least <see cref="Bf16Margin"/>× as fast in
-/// bf16 as in fp32: AVX512_BF16 alone (AMD Zen 4) can measure slower than fp32 through libtorch, while AMX (Intel
-/// Sapphire Rapids on) is several times faster. The probe runs once per process and thread count.
+/// CUDA takes bf16. A CPU takes bf16 only when it has bf16 matrix instructions and a short in-process probe (an MLP
+/// block of the model's widths, forward and backward, under a second) runs at least <see cref="Bf16Margin"/>× as fast
+/// in bf16 as in fp32: AMX (Intel Sapphire Rapids on) is several times faster, AVX512_BF16 alone (AMD Zen 4) gains
+/// less, and a narrow model gains less than a wide one. The probe runs once per process, thread count and widths.
 public static class ComputePrecision
 {
     /// LORALAB_CPU_BF16=0 keeps `auto` at fp32 on any CPU; =1 takes bf16 without probing.
@@ -67,9 +67,8 @@ public static class ComputePrecision
 
     /// A frozen SwiGLU MLP block of the model's widths (capped: ProbeShape) over 512 tokens, forward and backward to its
     /// input, each dtype timed alternately after warm-up, best of five. The widths matter: a narrow model (the demo's,
-    /// hidden 192) gains far less from bf16 products than a 7B one. A block rather than bare products:
-    /// on a Zen 4 CPU bf16 products alone measured faster than fp32 while a bf16 training step was slower, because the
-    /// activations, the casts and the backward's other layout gain less or lose; the block has all three.
+    /// hidden 192) gains less from bf16 products than a 7B one. A block rather than bare square products: a step also
+    /// runs activations and the backward's transposed products, which gain less from bf16; the block has both.
     public static (double Fp32, double Bf16) Probe(Device device, ProbeShape? shape = null)
     {
         double fp32 = 0, bf16 = 0;
@@ -117,28 +116,5 @@ public static class ComputePrecision
         }
 
         public void Dispose() => _scope.Dispose();
-    }
-}
-
-/// The widths of the MLP block the `auto` probe times: the model's hidden and intermediate sizes.
-public readonly record struct ProbeShape(long Hidden, long Intermediate)
-{
-    /// The `small` benchmark config's, for when no model is at hand (doctor).
-    public static readonly ProbeShape Small = new(512, 1408);
-
-    /// Wider than a 1B model's layers times the same way and only makes the probe slower (a 7B model's would take
-    /// seconds), so widths are capped at 1024 and 2816.
-    public ProbeShape Capped() => new(Math.Min(Hidden, 1024), Math.Min(Intermediate, 2816));
-
-    public static ProbeShape Of(Models.ModelConfig cfg) => new(cfg.HiddenSize, cfg.IntermediateSize);
-
-    /// The shape of the model folder `dir`; null where its config.json is missing or unreadable, so that the loader,
-    /// which runs next, reports the folder's problem in its own words.
-    public static ProbeShape? OfFolder(string dir)
-    {
-        var path = Path.Combine(dir, "config.json");
-        if (!File.Exists(path)) return null;
-        try { return Of(Models.ModelConfig.Load(path)); }
-        catch (UserException) { return null; }
     }
 }
