@@ -42,9 +42,26 @@ public static class Blockwise
     public static Tensor Dequantize(Tensor codes, Tensor absmax, long blockSize, CodeBook book, long n)
     {
         using var scope = NewDisposeScope();
-        long blocks = BlockCount(n, blockSize);
         var idx = codes.reshape(-1).to(ScalarType.Int32);
         var levels = book.Table(codes.device).index_select(0, idx);
+        return Scale(levels, absmax, blockSize, n).MoveToOuterDisposeScope();
+    }
+
+    /// As <see cref="Dequantize"/> from packed 4-bit codes (two per byte, NibblePacking's order): one lookup per byte
+    /// in the book's pair table, the same levels in the same order as unpacking first, in two passes fewer.
+    public static Tensor DequantizePacked(Tensor packed, Tensor absmax, long blockSize, CodeBook book, long n)
+    {
+        using var scope = NewDisposeScope();
+        var idx = packed.reshape(-1).to(ScalarType.Int32);
+        var levels = book.PairTable(packed.device).index_select(0, idx).view(-1);
+        return Scale(levels, absmax, blockSize, n).MoveToOuterDisposeScope();
+    }
+
+    /// Levels (float32, at least n) times their block's absmax, zero-padded to whole blocks, the first n kept.
+    static Tensor Scale(Tensor levels, Tensor absmax, long blockSize, long n)
+    {
+        using var scope = NewDisposeScope();
+        long blocks = BlockCount(n, blockSize);
         long have = levels.shape[0], want = blocks * blockSize;
         if (have > want) levels = levels.narrow(0, 0, want);
         else if (have < want) levels = cat(new[] { levels, zeros(want - have, dtype: levels.dtype, device: levels.device) });

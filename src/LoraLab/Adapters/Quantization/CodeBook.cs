@@ -29,6 +29,21 @@ public sealed class CodeBook
     /// The levels as a float32 tensor on `device` (cached per device; lives as long as the process).
     public Tensor Table(Device device) => OnDevice(device).Table;
 
+    readonly ConcurrentDictionary<string, Tensor> _pairsOnDevice = new();
+
+    /// (256, 2): the two levels each byte of packed 4-bit codes holds, in NibblePacking's order (high nibble first). One
+    /// lookup per byte dequantizes both codes, without unpacking the nibbles first.
+    public Tensor PairTable(Device device) => _pairsOnDevice.GetOrAdd(device.ToString(), _ =>
+    {
+        var pairs = new float[512];
+        for (int b = 0; b < 256; b++)
+        {
+            pairs[2 * b] = b >> 4 < Values.Count ? Values[b >> 4] : 0;
+            pairs[2 * b + 1] = (b & 0x0F) < Values.Count ? Values[b & 0x0F] : 0;
+        }
+        return tensor(pairs, dtype: ScalarType.Float32, device: device).view(256, 2).DetachFromDisposeScope();
+    });
+
     /// Codes (uint8, same shape) of the levels nearest to each value of `scaled`.
     public Tensor Encode(Tensor scaled)
     {

@@ -64,8 +64,7 @@ public sealed class FourBitWeight : nn.Module, IBaseWeight
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var codes = NibblePacking.Unpack(Buffer("weight_packed"));
-        var w = Blockwise.Dequantize(codes, BlockAbsmax(), BlockSize, _codes, Rows * Cols).view(Rows, Cols);
+        var w = Blockwise.DequantizePacked(Buffer("weight_packed"), BlockAbsmax(), BlockSize, _codes, Rows * Cols).view(Rows, Cols);
         return (w.dtype == dtype ? w : w.to(dtype)).MoveToOuterDisposeScope();
     }
 
