@@ -60,7 +60,7 @@ public sealed class MergeCommand : Command<MergeSettings>
         var report = AdapterMerger.MergeToFolder(new MergeOptions
         {
             BaseDir = modelDir, AdapterDir = adapterDir, OutDir = s.Out, Overwrite = s.Overwrite, Device = device,
-            OutDtype = s.SaveDtype is null ? null : Devices.ParseDtype(s.SaveDtype, device),
+            OutDtype = s.SaveDtype is null ? null : Devices.ParseDtype(s.SaveDtype),
             BaseQuantization = s.BaseQuantization, Requantize = s.Requantize,
         });
         AnsiConsole.MarkupLine($"merged {report.ModulesMerged} modules into [bold]{Markup.Escape(report.OutDir)}[/] ({report.Dtype}): {string.Join(", ", report.Files)}");

@@ -25,8 +25,8 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var attended = self_attn.Forward(input_layernorm.forward(x), ctx);
-        var h = OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, x).add(attended));
+        var h = OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, x).add(attended, Runtime.KeptScalars.One));
         var fed = mlp.forward(post_attention_layernorm.forward(h));
-        return OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, h).add(fed)).MoveToOuterDisposeScope();
+        return OpProfile.Out(ProfiledOp.Residual, OpProfile.In(ProfiledOp.Residual, h).add(fed, Runtime.KeptScalars.One)).MoveToOuterDisposeScope();
     }
 }

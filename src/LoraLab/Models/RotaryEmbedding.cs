@@ -82,7 +82,7 @@ public sealed class RotaryEmbedding : IDisposable
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat(new[] { x2.neg(), x1 }, -1);
-        return x.mul(cos).add_(rotated.mul_(sin)).MoveToOuterDisposeScope();
+        return x.mul(cos).add_(rotated.mul_(sin), Runtime.KeptScalars.One).MoveToOuterDisposeScope();
     }
 
     public void Dispose() { _invFreq.Dispose(); _cos.Dispose(); _sin.Dispose(); }

@@ -23,9 +23,9 @@ public static class Devices
         }
     }
 
-    public static ScalarType ParseDtype(string? name, Device device) => (name ?? "auto").ToLowerInvariant() switch
+    /// A dtype by name (merge's --save-dtype); what a run computes in is ComputePrecision's to decide.
+    public static ScalarType ParseDtype(string name) => name.ToLowerInvariant() switch
     {
-        "auto" => ComputePrecision.Auto(device).Dtype,
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" or "f16" => ScalarType.Float16,

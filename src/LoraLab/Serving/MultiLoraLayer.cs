@@ -105,7 +105,7 @@ public sealed class MultiLoraLayer : IProjectionAdapter
             d = a.matmul(w.Bt).mul_(w.Scaling);
         }
         if (d.dtype != y.dtype) d = d.to(y.dtype);
-        return y.add_(d);
+        return y.add_(d, Runtime.KeptScalars.One);
     }
 
     public void Dispose()
