@@ -173,8 +173,8 @@ public class FlagVocabularyTests
     [InlineData("--max-steps must be at least 1, got 0", "demo", "--steps", "0")]
     [InlineData("--max-steps must be at least 1, got 0", "pretrain", "--out", "o", "--steps", "0")]
     [InlineData("--max-seq-length must be at least 2, got 1", "pretrain", "--out", "o", "--seq-len", "1")]
-    [InlineData("unknown dtype 'f8' (use fp32, bf16 or fp16)", "generate", "--model", "m", "--prompt", "a", "--dtype", "f8")]
-    [InlineData("unknown dtype 'f8' (use fp32, bf16 or fp16)", "chat", "--model", "m", "--dtype", "f8")]
+    [InlineData("--precision: unknown precision 'f8' (use auto, fp32, bf16 or fp16)", "generate", "--model", "m", "--prompt", "a", "--dtype", "f8")]
+    [InlineData("--precision: unknown precision 'f8' (use auto, fp32, bf16 or fp16)", "chat", "--model", "m", "--dtype", "f8")]
     [InlineData("unknown dtype 'f8' (use fp32, bf16 or fp16)", "merge", "--model", "m", "--adapter", "a", "--out", "o", "--dtype", "f8")]
     public void OldSpellingsReachTheirSetting(string expected, params string[] args)
     {
