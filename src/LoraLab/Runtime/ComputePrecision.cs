@@ -65,8 +65,8 @@ public static class ComputePrecision
             : new(ScalarType.Float32, $"auto: {measured}; bf16 is taken from {Bf16Margin:F1}x");
     }
 
-    /// A frozen SwiGLU MLP block of the model's widths (capped: ProbeShape) over 512 tokens, forward and backward to its
-    /// input, each dtype timed alternately after warm-up, best of five. The widths matter: a narrow model (the demo's,
+    /// A frozen SwiGLU MLP block of the model's widths (capped: ProbeShape) over 512 to 4,096 tokens, forward and
+    /// backward to its input, each dtype timed alternately after warm-up, best of six. The widths matter: a narrow model (the demo's,
     /// hidden 192) gains less from bf16 products than a 7B one. A block rather than bare square products: a step also
     /// runs activations and the backward's transposed products, which gain less from bf16; the block has both.
     public static (double Fp32, double Bf16) Probe(Device device, ProbeShape? shape = null)
@@ -76,7 +76,7 @@ public static class ComputePrecision
         using var fp32Block = new ProbeBlock(device, ScalarType.Float32, s);
         using var bf16Block = new ProbeBlock(device, ScalarType.BFloat16, s);
         for (int i = 0; i < 2; i++) { fp32Block.Seconds(); bf16Block.Seconds(); }
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
         {
             fp32 = Math.Max(fp32, fp32Block.Flops / fp32Block.Seconds() / 1e9);
             bf16 = Math.Max(bf16, bf16Block.Flops / bf16Block.Seconds() / 1e9);
@@ -86,7 +86,6 @@ public static class ComputePrecision
 
     sealed class ProbeBlock : IDisposable
     {
-        const long Rows = 512;
         /// Three products forward and three for the input's gradient.
         public double Flops { get; }
         readonly DisposeScope _scope = NewDisposeScope();
@@ -95,12 +94,15 @@ public static class ComputePrecision
         public ProbeBlock(Device device, ScalarType dtype, ProbeShape shape)
         {
             long hidden = shape.Hidden, inter = shape.Intermediate;
-            Flops = 6.0 * 2 * Rows * hidden * inter;
+            // At least 512 tokens, more for a narrow model so one pass is ~2 GFLOP: the demo's widths (192, 512) over
+            // 512 tokens took ~2 ms, and its fp32 rate read 82 to 250 GFLOP/s from run to run, bf16 1.3x to 3.1x.
+            long rows = Math.Clamp(2_000_000_000L / (12 * hidden * inter), 512, 4096);
+            Flops = 6.0 * 2 * rows * hidden * inter;
             var gen = new Generator(0);
             _gate = randn(inter, hidden, generator: gen).div_(Math.Sqrt(hidden)).to(dtype, device);
             _up = randn(inter, hidden, generator: gen).div_(Math.Sqrt(hidden)).to(dtype, device);
             _down = randn(hidden, inter, generator: gen).div_(Math.Sqrt(inter)).to(dtype, device);
-            _x = randn(Rows, hidden, generator: gen).to(dtype, device).requires_grad_();
+            _x = randn(rows, hidden, generator: gen).to(dtype, device).requires_grad_();
         }
 
         public double Seconds()
