@@ -22,14 +22,13 @@ public static class ComputePrecision
 
     /// The choice for `--precision NAME` on `device` for a model of `shape` (null: a small model's): `auto` (or null)
     /// decided as above, the others as given.
-    public static PrecisionChoice Resolve(string? name, Device device, ProbeShape? shape = null) => (name ?? "auto").Trim().ToLowerInvariant() switch
+    public static PrecisionChoice Resolve(string? name, Device device, ProbeShape? shape = null)
     {
-        "auto" => Auto(device, shape),
-        "fp32" or "float32" or "f32" => new(ScalarType.Float32, "given"),
-        "bf16" or "bfloat16" => new(ScalarType.BFloat16, "given"),
-        "fp16" or "float16" or "f16" or "fp16-mixed" => new(ScalarType.Float16, "given"),
-        _ => throw new UserException($"--precision: unknown precision '{name}' (use auto, fp32, bf16 or fp16)"),
-    };
+        var n = (name ?? "auto").Trim().ToLowerInvariant();
+        if (n == "auto") return Auto(device, shape);
+        var dtype = n == "fp16-mixed" ? ScalarType.Float16 : Devices.TryParseDtype(n);
+        return dtype is { } d ? new(d, "given") : throw new UserException($"--precision: unknown precision '{name}' (use auto, fp32, bf16 or fp16)");
+    }
 
     public static PrecisionChoice Auto(Device device, ProbeShape? shape = null)
     {

@@ -24,11 +24,15 @@ public static class Devices
     }
 
     /// A dtype by name (merge's --save-dtype); what a run computes in is ComputePrecision's to decide.
-    public static ScalarType ParseDtype(string name) => name.ToLowerInvariant() switch
+    public static ScalarType ParseDtype(string name) =>
+        TryParseDtype(name) ?? throw new UserException($"unknown dtype '{name}' (use fp32, bf16 or fp16)");
+
+    /// fp32, bf16 or fp16 by any of their spellings; null for any other name.
+    public static ScalarType? TryParseDtype(string name) => name.Trim().ToLowerInvariant() switch
     {
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" or "f16" => ScalarType.Float16,
-        _ => throw new UserException($"unknown dtype '{name}' (use fp32, bf16 or fp16)"),
+        _ => null,
     };
 }
