@@ -179,7 +179,6 @@ public sealed class TrainCommand : Command<TrainSettings>
             AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.QuantizedBase ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         AnsiConsole.MarkupLine($"  precision: {Markup.Escape(RunSetup.Precision(c, run.Trainer.Device, ProbeShape.Of(run.Loaded.Config)).ToString())}");
-        if (RunSetup.PrecisionWarning(c) is { } precisionWarning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(precisionWarning)}[/]");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
         if (ranks is not null)

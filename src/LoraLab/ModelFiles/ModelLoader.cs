@@ -8,6 +8,8 @@ public sealed record LoadOptions
 {
     public Device Device { get; init; } = CPU;
     public ScalarType Dtype { get; init; } = ScalarType.Float32;
+    /// The dtype weights are stored in when it differs from the compute dtype (full fine-tuning's fp32 master weights).
+    public ScalarType? WeightDtype { get; init; }
     /// Builds the packed base weight of a projection (QLoRA); null keeps dense weights.
     public Func<string, Projection, Func<Tensor, (IBaseWeight, nn.Module)>?>? QuantizerFor { get; init; }
     /// Load the tokenizer when the folder has one (eval on pre-tokenized data does not need it).
@@ -47,7 +49,7 @@ public static class ModelLoader
         using var files = CheckpointFiles.Open(dir);
         CheckpointShapes.Check(cfg, files); // before the config allocates anything
         options.CheckConfig?.Invoke(cfg);
-        var model = new CausalLM(cfg, options.Dtype, options.Device);
+        var model = new CausalLM(cfg, options.Dtype, options.Device, options.WeightDtype);
         try
         {
             if (options.QuantizerFor is not null)
@@ -93,7 +95,7 @@ public static class ModelLoader
     {
         foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
-            using var t = files.Read(name, model.Dtype);
+            using var t = files.Read(name, model.WeightDtype);
             NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }

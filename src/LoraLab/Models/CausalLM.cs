@@ -29,7 +29,11 @@ public sealed class DecoderStack : nn.Module<Tensor, Tensor>
 public sealed class CausalLM : nn.Module<Tensor, Tensor>
 {
     public ModelConfig Config { get; }
+    /// The compute dtype: activations, rotary tables, masks and the KV cache.
     public ScalarType Dtype { get; }
+    /// The dtype the weights are stored (and trained) in: the compute dtype, except for full fine-tuning in half
+    /// precision, whose fp32 master weights are cast to the compute dtype where they are used (mixed precision).
+    public ScalarType WeightDtype { get; }
     public Device Device { get; private set; }
     public DecoderStack model;
     /// Null when the output projection is tied to the input embeddings.
@@ -38,13 +42,14 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// The sliding window of the model's windowed layers (one size for all of them), null when none is windowed.
     readonly int? _window;
 
-    public CausalLM(ModelConfig cfg, ScalarType dtype, Device device) : base("CausalLM")
+    public CausalLM(ModelConfig cfg, ScalarType dtype, Device device, ScalarType? weightDtype = null) : base("CausalLM")
     {
         Runtime.TorchRuntime.EnsureLoaded();
         Config = cfg;
         Dtype = dtype;
+        WeightDtype = weightDtype ?? dtype;
         Device = device;
-        model = new DecoderStack("model", cfg, dtype);
+        model = new DecoderStack("model", cfg, WeightDtype);
         lm_head = cfg.TieWordEmbeddings ? null : new Projection("lm_head", cfg.HiddenSize, cfg.VocabSize, false);
         RegisterComponents();
         _rope = new RotaryEmbedding(cfg, device);
@@ -68,7 +73,23 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     /// The output projection applied to final hidden states.
     public Tensor Head(Tensor hidden) =>
-        lm_head is null ? nn.functional.linear(hidden, model.embed_tokens.weight) : lm_head.forward(hidden);
+        lm_head is null ? TiedHead(hidden) : lm_head.forward(hidden);
+
+    Tensor TiedHead(Tensor hidden)
+    {
+        var weight = model.embed_tokens.weight;
+        if (weight.dtype == hidden.dtype) return nn.functional.linear(hidden, weight);
+        using var cast = weight.to(hidden.dtype);
+        return nn.functional.linear(hidden, cast);
+    }
+
+    /// Token embeddings in the compute dtype (a cast of the looked-up rows when the table is kept in fp32).
+    Tensor Embed(Tensor ids)
+    {
+        var rows = model.embed_tokens.forward(ids);
+        if (rows.dtype == Dtype) return rows;
+        using (rows) return rows.to(Dtype);
+    }
 
     /// The output layer's weight (vocab, hidden) when the head is a plain linear map (dense, or tied to the
     /// embeddings) with no active adapter; null otherwise. Lets the loss run the head in chunks.
@@ -88,7 +109,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         var windowed = _window is int w && past + t > w ? Context(BuildMask(t, past, documentIds, inputIds.device, w), false, null) : null;
         var ctx = Context(BuildMask(t, past, documentIds, inputIds.device), documentIds is null && past == 0 && t > 1, windowed);
 
-        using var hidden = Layers(OpProfile.Out(ProfiledOp.Embedding, model.embed_tokens.forward(OpProfile.In(ProfiledOp.Embedding, inputIds))), ctx);
+        using var hidden = Layers(OpProfile.Out(ProfiledOp.Embedding, Embed(OpProfile.In(ProfiledOp.Embedding, inputIds))), ctx);
         cache?.Advance(t);
         return model.norm.forward(hidden).MoveToOuterDisposeScope();
     }
@@ -133,7 +154,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         ForwardContext Context(Tensor mask, ForwardContext? windowed) => NewContext(cos, sin, mask, false, view, windowed, 1, ids.device);
         var windowed = _window is int w && span > w ? Context(Mask(w), null) : null;
         var ctx = Context(Mask(null), windowed);
-        using var hidden = Layers(model.embed_tokens.forward(ids.unsqueeze(1)), ctx);
+        using var hidden = Layers(Embed(ids.unsqueeze(1)), ctx);
         using var normed = model.norm.forward(hidden);
         return Head(normed).squeeze(1).MoveToOuterDisposeScope();
     }
@@ -196,18 +217,18 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         var gen = new torch.Generator((ulong)seed, Device);
         foreach (var (name, shape) in ModelShapes.Expected(Config))
         {
-            using var t = name.EndsWith("norm.weight") ? ones(shape, dtype: Dtype, device: Device)
-                : name.EndsWith(".bias") ? zeros(shape, dtype: Dtype, device: Device)
-                : normal(0, std, shape, dtype: Dtype, device: Device, generator: gen);
+            using var t = name.EndsWith("norm.weight") ? ones(shape, dtype: WeightDtype, device: Device)
+                : name.EndsWith(".bias") ? zeros(shape, dtype: WeightDtype, device: Device)
+                : normal(0, std, shape, dtype: WeightDtype, device: Device, generator: gen);
             LoadTensor(name, t);
         }
     }
 
-    /// Copies one HF-named tensor into the model (converted to the model's dtype and device).
+    /// Copies one HF-named tensor into the model (converted to the model's weight dtype and device).
     public void LoadTensor(string name, Tensor value)
     {
         using var _ = no_grad();
-        using var v = value.to(Dtype, Device);
+        using var v = value.to(WeightDtype, Device);
         var parts = name.Split('.');
         if (name == "model.embed_tokens.weight") { CheckShape(name, model.embed_tokens.weight, v); model.embed_tokens.weight.copy_(v); return; }
         if (name == "model.norm.weight") { CheckShape(name, model.norm.weight, v); model.norm.weight.copy_(v); return; }

@@ -25,6 +25,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         // residual's, changing the float sums' order (OpProfile: marks leave gradients bit-identical).
         var variance = OpProfile.In(ProfiledOp.Norm, h).pow(2).mean(new long[] { -1 }, keepdim: true);
         var normed = h.mul(variance.add(_eps).rsqrt()).to(x.dtype);
-        return OpProfile.Out(ProfiledOp.Norm, weight.mul(normed)).MoveToOuterDisposeScope();
+        // fp32 master weights under half-precision compute: the scale is cast, so the output stays in x's dtype.
+        var scale = weight.dtype == x.dtype ? weight : weight.to(x.dtype);
+        return OpProfile.Out(ProfiledOp.Norm, scale.mul(normed)).MoveToOuterDisposeScope();
     }
 }

@@ -54,6 +54,10 @@ public static class ChunkedHeadLoss
         long chunks = Math.Max(1, (n * v + chunkElements - 1) / chunkElements);
         long rows = Math.Max(1, (n + chunks - 1) / chunks);
         var total = zeros(1, dtype: ScalarType.Float32, device: hidden.device);
+        // fp32 master weights under half-precision compute (full fine-tuning): the products use a cast copy, and the
+        // weight's fp32 gradient is accumulated from the fp32 softmax blocks (Exponentiate).
+        using var cast = weight.dtype == hidden.dtype ? null : weight.to(hidden.dtype);
+        var w = cast ?? weight;
         // One logits buffer for all chunks, kept for the next call on this thread: mapping a fresh 64 MB block every
         // step cost small LoRA-all 39 800 → 18 700 page faults per step, −120 ms median over 20 interleaved step pairs.
         var buffer = Runtime.KeptBuffers.Logits(rows, v, hidden.dtype, hidden.device);
@@ -63,19 +67,13 @@ public static class ChunkedHeadLoss
             long m = Math.Min(rows, n - r0);
             var h = hidden.narrow(0, r0, m);
             var t = targets.narrow(0, r0, m);
-            var products = buffer.narrow(0, 0, m).addmm_(h, weight.t(), beta: 0);
-            // A bf16 head multiplies in bf16; its softmax and loss run in a kept float32 buffer (a fresh 64 MB cast
-            // per chunk cost ~120 ms of page faults on a 2-vCPU EPYC, more than the bf16 products saved).
-            var logits = products.dtype == ScalarType.Float32 ? products
-                : Runtime.KeptBuffers.Logits(rows, v, ScalarType.Float32, hidden.device).narrow(0, 0, m).copy_(products);
+            var products = buffer.narrow(0, 0, m).addmm_(h, w.t(), beta: 0);
             var valid = t.ne(ignoreIndex);
-            var index = t.masked_fill(valid.logical_not(), 0);
+            var index = t.masked_fill(valid.logical_not(), 0).unsqueeze(1);
             var validF = valid.to(ScalarType.Float32).unsqueeze(1);
-            // One exp pass serves the loss and the gradient: shift by the row max, exponentiate in place, sum.
-            var shifted = logits.sub_(logits.amax(new long[] { 1 }, keepdim: true));
-            var picked = shifted.gather(1, index.unsqueeze(1));
-            var e = shifted.exp_();
-            var sumExp = e.sum(1, keepdim: true);
+            var masterGrad = gradW is not null && gradW.dtype != w.dtype ? new MasterGradient(gradW, h, validF) : null;
+            var (picked, sumExp) = Exponentiate(products, index, rows, masterGrad);
+            var e = products;
             var rowLoss = sumExp.log().sub_(picked).mul_(validF);
             total.add_(rowLoss.sum());
             perRow?.narrow(0, r0, m).copy_(rowLoss.squeeze(1));
@@ -84,20 +82,64 @@ public static class ChunkedHeadLoss
             // onehot are applied to the (rows, hidden) products, not to the (rows, vocab) exponentials, which saves a
             // read-write pass over each 64 MB chunk: valid/sumExp · (E W) − valid · W[target] for the input, and
             // (E − sumExp · onehot)ᵀ (valid/sumExp · h) for the weight.
-            if (e.dtype != weight.dtype) e = products.copy_(e); // back into the bf16 buffer, free since the copy up
-            var rowScale = validF.div(sumExp).to(weight.dtype);
+            var rowScale = validF.div(sumExp).to(w.dtype);
             if (gradX is not null)
             {
-                var gx = gradX.narrow(0, r0, m).addmm_(e, weight, beta: 0).mul_(rowScale);
-                gx.sub_(weight.index_select(0, index).mul_(validF.to(weight.dtype)));
+                var gx = gradX.narrow(0, r0, m).addmm_(e, w, beta: 0).mul_(rowScale);
+                gx.sub_(w.index_select(0, index.squeeze(1)).mul_(validF.to(w.dtype)));
             }
-            if (gradW is not null)
+            if (gradW is not null && masterGrad is null)
             {
-                e.scatter_add_(1, index.unsqueeze(1), sumExp.neg().to(weight.dtype));
+                e.scatter_add_(1, index, sumExp.neg().to(w.dtype));
                 gradW.addmm_(e.t(), h.mul(rowScale));
             }
         }
         return total.squeeze(0);
+    }
+
+    /// Rows of fp32 softmax scratch per pass over a half-precision chunk: 128 rows of a 32k vocabulary are 16 MB,
+    /// a quarter of the chunk, so bf16 runs keep 48 MB less than with a scratch as long as the chunk.
+    const long SoftmaxScratchElements = 1L << 22;
+
+    /// An fp32 weight gradient under half-precision products (fp32 master weights), accumulated block by block from
+    /// the fp32 exponentials: a half-precision product would need a cast copy of the (vocab, hidden) gradient to add.
+    sealed record MasterGradient(Tensor GradW, Tensor Hidden, Tensor ValidF);
+
+    /// Shifts each row of `products` by its max and exponentiates it in place (one exp pass serves the loss and the
+    /// gradient); returns each row's shifted logit at `index` (m, 1) and the row sums of the exponentials (m, 1), both
+    /// float32. A half-precision chunk runs its softmax in float32, a block of rows at a time in a kept scratch buffer
+    /// (a fresh cast per chunk cost ~120 ms of page faults on a 2-vCPU EPYC), and gets the exponentials back;
+    /// with `master`, each block also adds its part of the fp32 weight gradient.
+    static (Tensor Picked, Tensor SumExp) Exponentiate(Tensor products, Tensor index, long chunkRows, MasterGradient? master = null)
+    {
+        if (products.dtype == ScalarType.Float32)
+        {
+            var shifted = products.sub_(products.amax(new long[] { 1 }, keepdim: true));
+            var picked = shifted.gather(1, index);
+            return (picked, shifted.exp_().sum(1, keepdim: true));
+        }
+        long m = products.shape[0], v = products.shape[1];
+        long block = Math.Clamp(SoftmaxScratchElements / v, 1, chunkRows);
+        var scratch = Runtime.KeptBuffers.Logits(block, v, ScalarType.Float32, products.device);
+        var pickedAll = empty(m, 1, dtype: ScalarType.Float32, device: products.device);
+        var sumAll = empty(m, 1, dtype: ScalarType.Float32, device: products.device);
+        for (long r0 = 0; r0 < m; r0 += block)
+        {
+            using var scope = NewDisposeScope();
+            long k = Math.Min(block, m - r0);
+            var rows = products.narrow(0, r0, k);
+            var f = scratch.narrow(0, 0, k).copy_(rows);
+            f.sub_(f.amax(new long[] { 1 }, keepdim: true));
+            pickedAll.narrow(0, r0, k).copy_(f.gather(1, index.narrow(0, r0, k)));
+            var sumExp = sumAll.narrow(0, r0, k).copy_(f.exp_().sum(1, keepdim: true));
+            rows.copy_(f);
+            if (master is null) continue;
+            // (E − sumExp · onehot)ᵀ (valid/sumExp · h), as the main loop computes it for a weight of the products' dtype.
+            f.scatter_add_(1, index.narrow(0, r0, k), sumExp.neg());
+            var scaled = master.Hidden.narrow(0, r0, k).to(ScalarType.Float32).mul_(master.ValidF.narrow(0, r0, k).div(sumExp));
+            master.GradW.addmm_(f.t(), scaled);
+        }
+        return (pickedAll, sumAll);
     }
 
     /// Per-row losses whose input gradient is computed in the forward pass (as Function's) and scaled row by row in

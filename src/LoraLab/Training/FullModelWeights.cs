@@ -8,7 +8,7 @@ namespace LoraLab.Training;
 /// tokenizer files of `tokenizerDir` are copied so the folder is a complete model.
 public sealed class FullModelWeights(CausalLM model, string? tokenizerDir = null) : IWeightStore
 {
-    public void Save(string dir) => ModelFolderWriter.Write(dir, model, model.Dtype, tokenizerDir);
+    public void Save(string dir) => ModelFolderWriter.Write(dir, model, model.WeightDtype, tokenizerDir);
 
     public void Load(string dir)
     {
@@ -16,7 +16,7 @@ public sealed class FullModelWeights(CausalLM model, string? tokenizerDir = null
         CheckpointShapes.Check(model.Config, files);
         foreach (var (name, _) in ModelShapes.Expected(model.Config))
         {
-            using var t = files.Read(name, model.Dtype);
+            using var t = files.Read(name, model.WeightDtype);
             NonFinite.Check(t, files.FileOf(name), name);
             model.LoadTensor(name, t);
         }

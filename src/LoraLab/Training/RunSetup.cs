@@ -46,25 +46,21 @@ public static class RunSetup
     }
 
     /// The compute dtype the config's --precision gives on `device`, and why (`auto` is measured once per process).
-    /// Full fine-tuning stays fp32 under `auto`: its weights are the trained ones, bf16 weights would round away
-    /// updates below 1/256 of a weight, and there are no fp32 master copies for them (`--precision bf16` trains bf16
-    /// weights as asked, with a warning).
     public static PrecisionChoice Precision(RunConfig c, Device device, ProbeShape? shape) =>
         ForMethod(c, ComputePrecision.Resolve(RunChoices.Precision.NameOf(c.Precision), device, shape));
 
-    /// `choice` (the machine's answer to the config's --precision) as the config's method takes it.
-    public static PrecisionChoice ForMethod(RunConfig c, PrecisionChoice choice)
-    {
-        return c.Precision == Configuration.Precision.Auto && c.Method == TrainMethod.Full && choice.Dtype != ScalarType.Float32
-            ? new PrecisionChoice(ScalarType.Float32, $"auto: full fine-tuning keeps fp32 weights (bf16 weights would round away small updates); this machine would take {choice.Name} for adapters")
-            : choice;
-    }
+    /// `choice` (the machine's answer to the config's --precision) as the config's method takes it: full fine-tuning
+    /// in half precision says that its weights stay fp32 (WeightDtype).
+    public static PrecisionChoice ForMethod(RunConfig c, PrecisionChoice choice) =>
+        WeightDtype(c, choice.Dtype) == choice.Dtype ? choice
+            : choice with { Reason = $"{choice.Reason}; full fine-tuning keeps fp32 master weights and optimizer state, cast to {choice.Name} where multiplied" };
 
-    /// Why `--precision bf16` with full fine-tuning trains differently from a bf16 LoRA run; null otherwise.
-    public static string? PrecisionWarning(RunConfig c) =>
-        c.Method == TrainMethod.Full && c.Precision is Configuration.Precision.Bf16
-            ? $"{c.NameOf(RunSettings.Precision)} bf16 with full fine-tuning trains the bf16 weights themselves (no fp32 master copies): updates smaller than bf16's resolution are lost; auto or fp32 keeps fp32 weights"
-            : null;
+    /// The dtype the model's weights are stored and trained in for compute dtype `dtype`. Full fine-tuning trains
+    /// every weight, and half-precision weights would round away updates below 1/256 (bf16) of a weight, so they
+    /// stay fp32 (master weights, as PyTorch's autocast keeps them) and are cast where used. Frozen and quantized
+    /// bases are stored in the compute dtype: their half-size copy is the memory saving.
+    public static ScalarType WeightDtype(RunConfig c, ScalarType dtype) =>
+        c.Method == TrainMethod.Full && dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
 
     /// The device the config asks for; a rank of a distributed run on CUDA takes the GPU of its local rank.
     public static Device Device(RunConfig c)
@@ -103,7 +99,7 @@ public static class RunSetup
     {
         var dir = Hub.ModelSource.Resolve(c.Model!); // run.yaml keeps the value given (a Hub id stays one)
         var (device, dtype) = Runtime(c, ProbeShape.OfFolder(dir));
-        var load = new LoadOptions { Device = device, Dtype = dtype };
+        var load = new LoadOptions { Device = device, Dtype = dtype, WeightDtype = WeightDtype(c, dtype) };
         if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
@@ -114,7 +110,7 @@ public static class RunSetup
     public static CausalLM RandomModel(ModelConfig cfg, RunConfig c)
     {
         var (device, dtype) = Runtime(c, ProbeShape.Of(cfg));
-        var model = new CausalLM(cfg, dtype, device);
+        var model = new CausalLM(cfg, dtype, device, WeightDtype(c, dtype));
         try
         {
             if (c.QuantizedBase) Quantizers.Attach(model, c.BaseQuantization);
