@@ -43,17 +43,19 @@ public static class MemoryEstimator
         o.Validate();
         bool full = o.Method == "full", qlora = o.Method == "qlora";
         long bytes = o.DtypeBytes;
+        // Full fine-tuning keeps fp32 master weights in any precision (RunSetup.WeightDtype); activations take `bytes`.
+        long weightBytes = full ? 4 : bytes;
         IReadOnlyList<LoraSite> sites = full ? Array.Empty<LoraSite>()
             : LoraSite.Plan(c, new LoraConfig { R = o.R, Alpha = 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets) });
         var adapted = sites.Select(s => s.Path).ToHashSet();
 
-        // Weights: dense in the compute dtype; under QLoRA the decoder projections are packed (lm_head stays dense).
+        // Weights: dense in the compute dtype (full fine-tuning: fp32); under QLoRA the decoder projections are packed (lm_head stays dense).
         long weights = 0, constants = 0;
         foreach (var (name, shape) in ModelShapes.Expected(c))
         {
             long n = shape.Aggregate(1L, (a, b) => a * b);
             bool packed = qlora && name.StartsWith("model.layers.") && name.EndsWith("_proj.weight");
-            if (!packed) { weights += n * bytes; continue; }
+            if (!packed) { weights += n * weightBytes; continue; }
             long total = QuantizedSize.Bytes(shape[0], shape[1], o.Quantize);
             long payload = o.Quantize == "int8" ? n : (n + 1) / 2;
             weights += payload;
@@ -61,7 +63,7 @@ public static class MemoryEstimator
         }
         long adapterParams = sites.Sum(s => s.Parameters);
         long adapter = adapterParams * 4; // LoRA A/B are float32 whatever the base dtype
-        long trainableBytes = full ? ModelShapes.TotalParameters(c) * bytes : adapter;
+        long trainableBytes = full ? ModelShapes.TotalParameters(c) * weightBytes : adapter;
         long gradients = trainableBytes;
         long optimizer = 2 * trainableBytes;
 
@@ -78,7 +80,7 @@ public static class MemoryEstimator
         double head = rows * c.HiddenSize * bytes * (full ? 3 : 2);
         bool chunked = !adapted.Contains("lm_head"); // an adapted head takes the plain (B·T, vocab) logits path
         head += chunked ? Math.Min(ChunkedHeadLoss.ChunkElements, rows * c.VocabSize) * 4.0 : 3.0 * rows * c.VocabSize * 4;
-        if (full) head += (long)c.VocabSize * c.HiddenSize * bytes; // the head weight's gradient buffer
+        if (full) head += (long)c.VocabSize * c.HiddenSize * weightBytes; // the head weight's gradient buffer
         activations += head;
         churn += head;
         double dequantSlack = 0;

@@ -32,6 +32,17 @@ public class MemoryEstimatorTests
     }
 
     [Fact]
+    public void FullFineTuningInBf16KeepsFp32MasterWeightsAndHalvesActivations()
+    {
+        var fp32 = Est("small", "full");
+        var bf16 = Est("small", "full", precision: "bf16");
+        Assert.Equal(fp32.Weights, bf16.Weights);
+        Assert.Equal(fp32.Gradients, bf16.Gradients);
+        Assert.Equal(fp32.OptimizerState, bf16.OptimizerState);
+        Assert.True(bf16.Activations < 0.8 * fp32.Activations);
+    }
+
+    [Fact]
     public void QloraPacksTheLayerProjections()
     {
         var c = KnownConfigs.Get("llama-2-7b");
