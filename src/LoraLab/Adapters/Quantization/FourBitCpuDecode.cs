@@ -1,0 +1,109 @@
+using LoraLab.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraLab.Adapters.Quantization;
+
+/// A FourBitWeight dequantized on the CPU in one pass, straight into the compute dtype. Per block of 64: its absmax from
+/// the 8-bit code (dynamic level · scale, then + mean, in fp32, as the tensor ops compute it), the 16 levels times that
+/// absmax in fp32 (bitsandbytes' product), each rounded once to the output dtype; then every code is a lookup in those
+/// 16. The tensor-op path (FourBitWeight.DequantizeWithTensorOps: int32 indices, index_select, absmax multiply, cast)
+/// makes four full passes and two temporaries, each pass a parallel region that waits for every thread: on a busy
+/// 2-core machine a QLoRA step spent longer there than in the base matmuls. Same bits (FourBitCpuDecodeTests).
+public static unsafe class FourBitCpuDecode
+{
+    /// Blocks per work item (256 Ki values): a large weight splits over libtorch's thread count, and the items are
+    /// handed out one by one, so a descheduled thread holds up no barrier; a small weight runs on the calling thread.
+    const long BlocksPerItem = 4096;
+
+    static readonly float[] Dynamic8 = CodeTables.Dynamic8.Values.ToArray();
+
+    /// Whether this path applies: every buffer a contiguous CPU tensor of its stored dtype, output bf16 or fp32.
+    public static bool Handles(Tensor packed, Tensor absmaxQ, Tensor absmaxScale, Tensor offset, ScalarType dtype) =>
+        dtype is ScalarType.BFloat16 or ScalarType.Float32
+        && new[] { packed, absmaxQ, absmaxScale, offset }.All(t => t.device_type == DeviceType.CPU && t.is_contiguous())
+        && packed.dtype == ScalarType.Byte && absmaxQ.dtype == ScalarType.Byte
+        && absmaxScale.dtype == ScalarType.Float32 && offset.dtype == ScalarType.Float32;
+
+    /// The n values (1-D, `dtype`) of packed codes in blocks of `blockSize` (even), their block absmax double-quantized
+    /// in blocks of `absmaxBlockSize`.
+    public static Tensor Dequantize(Tensor packed, Tensor absmaxQ, Tensor absmaxScale, Tensor offset, CodeBook book,
+        long n, long blockSize, long absmaxBlockSize, ScalarType dtype)
+    {
+        var output = empty(n, dtype: dtype);
+        var levels = new float[16];
+        for (int c = 0; c < Math.Min(16, book.Values.Count); c++) levels[c] = book.Values[c];
+        var src = new Source((byte*)TensorAddress.Of(packed), (byte*)TensorAddress.Of(absmaxQ),
+            (float*)TensorAddress.Of(absmaxScale), *(float*)TensorAddress.Of(offset), n, blockSize, absmaxBlockSize);
+        nint dst = TensorAddress.Of(output);
+        bool bf16 = dtype == ScalarType.BFloat16;
+        long blocks = Blockwise.BlockCount(n, blockSize), items = (blocks + BlocksPerItem - 1) / BlocksPerItem;
+        void Item(long i)
+        {
+            long b0 = i * BlocksPerItem, b1 = Math.Min(blocks, b0 + BlocksPerItem);
+            if (bf16) DecodeBf16(src, levels, b0, b1, (ushort*)dst);
+            else DecodeFloat(src, levels, b0, b1, (float*)dst);
+        }
+        int threads = Math.Max(1, get_num_threads());
+        if (items == 1 || threads == 1) for (long i = 0; i < items; i++) Item(i);
+        else Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = threads }, Item);
+        return output;
+    }
+
+    readonly struct Source(byte* packed, byte* absmaxQ, float* absmaxScale, float offset, long n, long blockSize, long absmaxBlockSize)
+    {
+        public readonly byte* Packed = packed;
+        public readonly long N = n, BlockSize = blockSize;
+
+        /// Block b's absmax: two fp32 roundings (times the scale, plus the mean), as Blockwise.Dequantize then add.
+        public float Absmax(long b)
+        {
+            float centred = Dynamic8[absmaxQ[b]] * absmaxScale[b / absmaxBlockSize];
+            return centred + offset;
+        }
+    }
+
+    static void DecodeBf16(Source s, float[] levels, long b0, long b1, ushort* output)
+    {
+        ushort* table = stackalloc ushort[16];
+        for (long b = b0; b < b1; b++)
+        {
+            float absmax = s.Absmax(b);
+            for (int c = 0; c < 16; c++) table[c] = RoundToBf16(levels[c] * absmax);
+            long e0 = b * s.BlockSize, e1 = Math.Min(s.N, e0 + s.BlockSize);
+            byte* codes = s.Packed + e0 / 2;
+            if (e1 - e0 == s.BlockSize)
+            {
+                // Two values per byte written as one 32-bit store: the high nibble's value first (lower address).
+                uint* pairs = (uint*)(output + e0);
+                for (long j = 0; j < s.BlockSize / 2; j++)
+                    pairs[j] = table[codes[j] >> 4] | (uint)table[codes[j] & 0x0F] << 16;
+            }
+            else
+                for (long e = e0; e < e1; e++) output[e] = table[Code(s.Packed, e)];
+        }
+    }
+
+    static void DecodeFloat(Source s, float[] levels, long b0, long b1, float* output)
+    {
+        float* table = stackalloc float[16];
+        for (long b = b0; b < b1; b++)
+        {
+            float absmax = s.Absmax(b);
+            for (int c = 0; c < 16; c++) table[c] = levels[c] * absmax;
+            long e0 = b * s.BlockSize, e1 = Math.Min(s.N, e0 + s.BlockSize);
+            for (long e = e0; e < e1; e++) output[e] = table[Code(s.Packed, e)];
+        }
+    }
+
+    /// Code of element e in NibblePacking's order (element 2k in the high nibble).
+    static int Code(byte* packed, long e) => (e & 1) == 0 ? packed[e >> 1] >> 4 : packed[e >> 1] & 0x0F;
+
+    /// fp32 to bf16 rounded to nearest, ties to even, as libtorch's cast (c10::BFloat16's round_to_nearest_even).
+    public static ushort RoundToBf16(float f)
+    {
+        if (float.IsNaN(f)) return 0x7FC0;
+        uint bits = BitConverter.SingleToUInt32Bits(f);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
+    }
+}
