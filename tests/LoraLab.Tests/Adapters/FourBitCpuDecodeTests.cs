@@ -6,31 +6,38 @@ namespace LoraLab.Tests.Adapters;
 
 /// The one-pass CPU dequantization writes, bit for bit, what the tensor ops write (fp32 level times fp32 absmax, then
 /// one rounding to the output dtype), for both 4-bit books, an odd count with a partial last block, and a weight large
-/// enough to be split over threads.
+/// enough to be split over threads; with AVX-512 (where the CPU has it) and with the scalar loop.
 public class FourBitCpuDecodeTests
 {
     [Theory]
     [InlineData("nf4", 7, 37)]     // 259 values: odd (the packed tail holds a padding code) and a 3-value last block
     [InlineData("fp4", 7, 37)]     // FP4 has a -0 level: the sign bit must survive
     [InlineData("nf4", 64, 96)]
-    [InlineData("nf4", 600, 1000)] // 9,375 blocks: three work items
+    [InlineData("nf4", 600, 1000)]
     [InlineData("fp4", 600, 1000)]
+    [InlineData("nf4", 2100, 2048)] // 67,200 blocks: two work items, run in parallel
     public void OnePassEqualsTensorOpsBitForBit(string scheme, long rows, long cols)
+    {
+        AssertMatchesTensorOps(scheme, rows, cols, simd: true);
+        AssertMatchesTensorOps(scheme, rows, cols, simd: false);
+    }
+
+    static void AssertMatchesTensorOps(string scheme, long rows, long cols, bool simd)
     {
         var gen = new Generator(11);
         using var w = randn(new[] { rows, cols }, generator: gen).mul_(0.05);
         using var q = FourBitWeight.Quantize(w, QuantSchemes.Parse(scheme));
-        using var bf16 = q.Dequantize(ScalarType.BFloat16);
-        using var f32 = q.Dequantize(ScalarType.Float32);
+        using var bf16 = q.Dequantize(ScalarType.BFloat16, simd);
+        using var f32 = q.Dequantize(ScalarType.Float32, simd);
         using var refBf16 = q.DequantizeWithTensorOps(ScalarType.BFloat16);
         using var refF32 = q.DequantizeWithTensorOps(ScalarType.Float32);
         using var refF32ThenCast = refF32.to(ScalarType.BFloat16);
         Assert.Equal(ScalarType.BFloat16, bf16.dtype);
         Assert.Equal(new[] { rows, cols }, bf16.shape);
         Assert.Equal(new[] { rows, cols }, f32.shape);
-        Assert.True(f32.bytes.SequenceEqual(refF32.bytes), "fp32 output differs from the tensor ops'");
-        Assert.True(bf16.bytes.SequenceEqual(refBf16.bytes), "bf16 output differs from the tensor ops'");
-        Assert.True(bf16.bytes.SequenceEqual(refF32ThenCast.bytes), "bf16 output differs from fp32 dequantize then .to(bf16)");
+        Assert.True(f32.bytes.SequenceEqual(refF32.bytes), $"fp32 output differs from the tensor ops' (simd {simd})");
+        Assert.True(bf16.bytes.SequenceEqual(refBf16.bytes), $"bf16 output differs from the tensor ops' (simd {simd})");
+        Assert.True(bf16.bytes.SequenceEqual(refF32ThenCast.bytes), $"bf16 output differs from fp32 dequantize then .to(bf16) (simd {simd})");
     }
 
     /// The rounding against libtorch's own fp32 -> bf16 cast: random values of every magnitude, exact ties (low half

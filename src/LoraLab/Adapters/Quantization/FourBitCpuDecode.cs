@@ -1,4 +1,6 @@
 using LoraLab.Distributed;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,9 +14,10 @@ namespace LoraLab.Adapters.Quantization;
 /// 2-core machine a QLoRA step spent longer there than in the base matmuls. Same bits (FourBitCpuDecodeTests).
 public static unsafe class FourBitCpuDecode
 {
-    /// Blocks per work item (256 Ki values): a large weight splits over libtorch's thread count, and the items are
-    /// handed out one by one, so a descheduled thread holds up no barrier; a small weight runs on the calling thread.
-    const long BlocksPerItem = 4096;
+    /// Blocks per work item (4 Mi values, about a millisecond): only a large weight (a 7B model's) splits over libtorch's
+    /// thread count. Smaller ones run on the calling thread: a parallel region on a busy machine waits for a descheduled
+    /// thread longer than the whole pass takes.
+    const long BlocksPerItem = 65536;
 
     static readonly float[] Dynamic8 = CodeTables.Dynamic8.Values.ToArray();
 
@@ -26,9 +29,9 @@ public static unsafe class FourBitCpuDecode
         && absmaxScale.dtype == ScalarType.Float32 && offset.dtype == ScalarType.Float32;
 
     /// The n values (1-D, `dtype`) of packed codes in blocks of `blockSize` (even), their block absmax double-quantized
-    /// in blocks of `absmaxBlockSize`.
+    /// in blocks of `absmaxBlockSize`. `simd: false` keeps to the scalar loop that CPUs without AVX-512 run (tests).
     public static Tensor Dequantize(Tensor packed, Tensor absmaxQ, Tensor absmaxScale, Tensor offset, CodeBook book,
-        long n, long blockSize, long absmaxBlockSize, ScalarType dtype)
+        long n, long blockSize, long absmaxBlockSize, ScalarType dtype, bool simd = true)
     {
         var output = empty(n, dtype: dtype);
         var levels = new float[16];
@@ -41,7 +44,7 @@ public static unsafe class FourBitCpuDecode
         void Item(long i)
         {
             long b0 = i * BlocksPerItem, b1 = Math.Min(blocks, b0 + BlocksPerItem);
-            if (bf16) DecodeBf16(src, levels, b0, b1, (ushort*)dst);
+            if (bf16) DecodeBf16(src, levels, b0, b1, (ushort*)dst, simd);
             else DecodeFloat(src, levels, b0, b1, (float*)dst);
         }
         int threads = Math.Max(1, get_num_threads());
@@ -63,12 +66,20 @@ public static unsafe class FourBitCpuDecode
         }
     }
 
-    static void DecodeBf16(Source s, float[] levels, long b0, long b1, ushort* output)
+    static void DecodeBf16(Source s, float[] levels, long b0, long b1, ushort* output, bool simd)
     {
+        simd = simd && Avx512F.IsSupported && s.BlockSize % 32 == 0;
+        var levelVector = Vector512.Create(levels);
         ushort* table = stackalloc ushort[16];
         for (long b = b0; b < b1; b++)
         {
             float absmax = s.Absmax(b);
+            long start = b * s.BlockSize;
+            if (simd && start + s.BlockSize <= s.N && float.IsFinite(absmax))
+            {
+                DecodeBlockAvx512(s.Packed + start / 2, s.BlockSize / 2, levelVector * absmax, (uint*)(output + start));
+                continue;
+            }
             for (int c = 0; c < 16; c++) table[c] = RoundToBf16(levels[c] * absmax);
             long e0 = b * s.BlockSize, e1 = Math.Min(s.N, e0 + s.BlockSize);
             byte* codes = s.Packed + e0 / 2;
@@ -81,6 +92,21 @@ public static unsafe class FourBitCpuDecode
             }
             else
                 for (long e = e0; e < e1; e++) output[e] = table[Code(s.Packed, e)];
+        }
+    }
+
+    /// One whole block with AVX-512: the 16 products rounded to bf16 (the same integer rounding as RoundToBf16, whose
+    /// NaN case a finite absmax cannot reach), then per 16 bytes two 16-entry lookups (vpermd) and one 64-byte store.
+    static void DecodeBlockAvx512(byte* codes, long bytes, Vector512<float> products, uint* pairs)
+    {
+        var bits = products.AsUInt32();
+        var table = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        for (long j = 0; j < bytes; j += 16)
+        {
+            var packed = Avx512F.ConvertToVector512UInt32(Vector128.Load(codes + j));
+            var high = Avx512F.PermuteVar16x32(table, packed >> 4);
+            var low = Avx512F.PermuteVar16x32(table, packed & Vector512.Create(0x0Fu));
+            (high | low << 16).Store(pairs + j);
         }
     }
 
