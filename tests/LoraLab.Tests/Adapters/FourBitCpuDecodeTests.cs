@@ -40,6 +40,22 @@ public class FourBitCpuDecodeTests
         Assert.True(bf16.bytes.SequenceEqual(refF32ThenCast.bytes), $"bf16 output differs from fp32 dequantize then .to(bf16) (simd {simd})");
     }
 
+    /// The loops read raw memory, so buffers too short for the shape (a damaged file) throw instead of reading past them.
+    [Fact]
+    public void ShortBuffersThrowInsteadOfReadingPastThem()
+    {
+        using var packed = zeros(new long[] { 31 }, dtype: ScalarType.Byte); // 64 values need 32 bytes
+        using var absmaxQ = zeros(new long[] { 1 }, dtype: ScalarType.Byte);
+        using var scale = ones(1);
+        using var offset = zeros(1);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            FourBitCpuDecode.Dequantize(packed, absmaxQ, scale, offset, CodeTables.Nf4, 64, 64, 256, ScalarType.BFloat16));
+        Assert.Contains("packed 31", e.Message);
+        using var enough = zeros(new long[] { 32 }, dtype: ScalarType.Byte);
+        using var decoded = FourBitCpuDecode.Dequantize(enough, absmaxQ, scale, offset, CodeTables.Nf4, 64, 64, 256, ScalarType.BFloat16);
+        Assert.Equal(64, decoded.numel());
+    }
+
     /// The rounding against libtorch's own fp32 -> bf16 cast: random values of every magnitude, exact ties (low half
     /// 0x8000, odd and even upper half), values that round up into the next binade or to infinity, and the specials.
     [Fact]

@@ -14,7 +14,7 @@ namespace LoraLab.Adapters.Quantization;
 /// 2-core machine a QLoRA step spent longer there than in the base matmuls. Same bits (FourBitCpuDecodeTests).
 public static unsafe class FourBitCpuDecode
 {
-    /// Blocks per work item (4 Mi values, about a millisecond): only a large weight (a 7B model's) splits over libtorch's
+    /// Blocks per work item (4 Mi values, under a millisecond with AVX-512): only a large weight (a 7B model's) splits over libtorch's
     /// thread count. Smaller ones run on the calling thread: a parallel region on a busy machine waits for a descheduled
     /// thread longer than the whole pass takes.
     const long BlocksPerItem = 65536;
@@ -33,6 +33,11 @@ public static unsafe class FourBitCpuDecode
     public static Tensor Dequantize(Tensor packed, Tensor absmaxQ, Tensor absmaxScale, Tensor offset, CodeBook book,
         long n, long blockSize, long absmaxBlockSize, ScalarType dtype, bool simd = true)
     {
+        long blocks = Blockwise.BlockCount(n, blockSize), items = (blocks + BlocksPerItem - 1) / BlocksPerItem;
+        // The loops read raw memory: buffers shorter than the shape needs (a damaged file) must stop here.
+        if (packed.numel() < (n + 1) / 2 || absmaxQ.numel() < blocks
+            || absmaxScale.numel() < Blockwise.BlockCount(blocks, absmaxBlockSize) || offset.numel() < 1)
+            throw new InvalidOperationException($"4-bit buffers too short for {n} values: packed {packed.numel()}, absmax codes {absmaxQ.numel()}, scales {absmaxScale.numel()}, offset {offset.numel()}");
         var output = empty(n, dtype: dtype);
         var levels = new float[16];
         for (int c = 0; c < Math.Min(16, book.Values.Count); c++) levels[c] = book.Values[c];
@@ -40,7 +45,6 @@ public static unsafe class FourBitCpuDecode
             (float*)TensorAddress.Of(absmaxScale), *(float*)TensorAddress.Of(offset), n, blockSize, absmaxBlockSize);
         nint dst = TensorAddress.Of(output);
         bool bf16 = dtype == ScalarType.BFloat16;
-        long blocks = Blockwise.BlockCount(n, blockSize), items = (blocks + BlocksPerItem - 1) / BlocksPerItem;
         void Item(long i)
         {
             long b0 = i * BlocksPerItem, b1 = Math.Min(blocks, b0 + BlocksPerItem);
