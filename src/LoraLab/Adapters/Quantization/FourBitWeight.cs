@@ -60,7 +60,21 @@ public sealed class FourBitWeight : nn.Module, IBaseWeight
         return centred.add(Buffer("absmax_offset").to(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
-    public Tensor Dequantize(ScalarType dtype)
+    /// The dense (Rows, Cols) weight in `dtype`: on the CPU in one pass (FourBitCpuDecode), elsewhere by tensor ops;
+    /// the same values either way (fp32 level times fp32 absmax, rounded once to `dtype`).
+    public Tensor Dequantize(ScalarType dtype) => Dequantize(dtype, simd: true);
+
+    /// As Dequantize; `simd: false` keeps the CPU pass to its scalar loop (what CPUs without AVX-512 run), for tests.
+    public Tensor Dequantize(ScalarType dtype, bool simd)
+    {
+        Tensor packed = Buffer("weight_packed"), absmaxQ = Buffer("absmax_q"), scale = Buffer("absmax_scale"), offset = Buffer("absmax_offset");
+        if (!FourBitCpuDecode.Handles(packed, absmaxQ, scale, offset, dtype)) return DequantizeWithTensorOps(dtype);
+        using var flat = FourBitCpuDecode.Dequantize(packed, absmaxQ, scale, offset, _codes, Rows * Cols, BlockSize, AbsmaxBlockSize, dtype, simd);
+        return flat.view(Rows, Cols);
+    }
+
+    /// Dequantize by libtorch ops (any device): the pair-table lookup, the absmax multiply in fp32, then the cast.
+    public Tensor DequantizeWithTensorOps(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
