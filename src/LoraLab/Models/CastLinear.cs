@@ -25,12 +25,6 @@ public static class CastLinear
     /// backward as tensors), and which inputs want a gradient.
     sealed record Inputs(Tensor Weight, Tensor? Bias, bool InputGrad);
 
-    /// The input gradient the previous backward call returned, on this thread. TorchSharp keeps a managed handle on
-    /// what backward returns until the enclosing dispose scope ends (the end of the backward pass), so each layer's
-    /// input gradient would stay alive through the whole backward pass; autograd holds its own reference as long as
-    /// it needs one, and has taken it by the next call.
-    [ThreadStatic] static Tensor? _returned;
-
     sealed class Function : autograd.SingleTensorFunction<Function>
     {
         public override string Name => "CastLinear";
@@ -50,8 +44,6 @@ public static class CastLinear
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
-            _returned?.Dispose();
-            _returned = null;
             var inputs = (Inputs)ctx.get_data("inputs");
             var weight = inputs.Weight;
             using var x = ctx.get_saved_variables()[0];
@@ -62,7 +54,7 @@ public static class CastLinear
             if (inputs.InputGrad)
             {
                 using var w = weight.to(gradOutput.dtype);
-                dx = _returned = gradOutput.matmul(w);
+                dx = gradOutput.matmul(w);
             }
             // The parameters' fp32 gradients go into .grad here: returned, autograd would copy each one (the managed
             // handle makes it shared) and the copies would wait for the end of the pass.
@@ -77,8 +69,7 @@ public static class CastLinear
                 using var sum = dy.sum(0, type: ScalarType.Float32); // accumulated and kept in fp32
                 AccumulateInto(bias, sum);
             }
-            gradOutput.Dispose(); // this wrapper only; autograd keeps its own reference while it needs one
-            var grads = new List<Tensor> { dx!, null! };
+            var grads = new List<Tensor> { dx is null ? null! : Runtime.BackwardReturn.Of(dx, gradOutput), null! };
             if (inputs.Bias is not null) grads.Add(null!);
             return grads;
         }

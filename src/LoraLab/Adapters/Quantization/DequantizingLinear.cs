@@ -39,7 +39,7 @@ public static class DequantizingLinear
         {
             var weight = (IBaseWeight)ctx.get_data("weight");
             using var w = weight.Dequantize(gradOutput.dtype);
-            return new List<Tensor> { gradOutput.matmul(w), null! };
+            return new List<Tensor> { Runtime.BackwardReturn.Of(gradOutput.matmul(w), gradOutput), null! };
         }
     }
 }
