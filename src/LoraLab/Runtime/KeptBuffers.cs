@@ -6,7 +6,7 @@ namespace LoraLab.Runtime;
 /// trains: the head's logits buffer and the gradient buffers of vocabulary-sized tables (embedding, head). Allocated
 /// afresh, each was a new 64 MB mapping that every step faulted in again; kept, a step faults far fewer pages and runs
 /// faster at the same peak. The logits buffer also lives through backward: a few per cent more peak for a faster
-/// step (BENCHMARKS.md, "What made the step fast and lean").
+/// step (BENCHMARKS.md, "What made the step fast and lean"), except where the head trains (ChunkedHeadLoss).
 /// `using var _ = KeptBuffers.Scope();` around a run frees them when it ends.
 public static class KeptBuffers
 {
@@ -42,11 +42,17 @@ public static class KeptBuffers
         return buffer.alias();
     }
 
-    /// Frees this thread's kept buffers.
-    public static void Release()
+    /// Frees this thread's logits buffers (the next Logits call maps a fresh one).
+    public static void ReleaseLogits()
     {
         foreach (var b in _logits?.Values ?? Enumerable.Empty<Tensor>()) b.Dispose();
         _logits = null;
+    }
+
+    /// Frees this thread's kept buffers.
+    public static void Release()
+    {
+        ReleaseLogits();
         if (_gradients is null) return;
         foreach (var (_, buffer) in _gradients) buffer.Dispose();
         _gradients = null;

@@ -107,4 +107,36 @@ public class ChunkedHeadLossTests
         // float sums on either side of a rounding boundary (it did once in a full run)
         Assert.InRange(Math.Abs(plain - chunked), 0, 1e-5 * Math.Max(1, Math.Abs(plain)));
     }
+
+    /// bf16 hidden states over an fp32 master head weight (full fine-tuning in bf16), with a 32k vocabulary so the
+    /// fp32 softmax runs in several row blocks: the loss and both gradients are the fp32 computation's within bf16
+    /// rounding, and the weight's gradient is fp32.
+    [Fact]
+    public void Bf16HiddenOverAnFp32MasterWeightMatchesFp32()
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var gen = new torch.Generator(11);
+        var hidden32 = randn(new long[] { 300, 16 }, generator: gen);
+        var weight = randn(new long[] { 32000, 16 }, generator: gen).div_(4).requires_grad_(true);
+        var targets = randint(0, 32000, new long[] { 300 }, generator: gen);
+        targets[7] = Losses.Ignore;
+        var hidden = hidden32.to(ScalarType.BFloat16).requires_grad_(true);
+        var loss = ChunkedHeadLoss.Sum(hidden, weight, targets, Losses.Ignore);
+        loss.backward();
+        var gradW = weight.grad!.clone();
+        weight.grad = null;
+
+        var h = hidden.detach().to(ScalarType.Float32).requires_grad_(true);
+        var reference = nn.functional.cross_entropy(nn.functional.linear(h, weight), targets, ignore_index: Losses.Ignore, reduction: nn.Reduction.Sum);
+        reference.backward();
+        Assert.Equal(ScalarType.Float32, gradW.dtype);
+        Assert.Equal(ScalarType.BFloat16, hidden.grad!.dtype);
+        Assert.True(Math.Abs(loss.item<float>() - reference.item<float>()) < 0.01 * reference.item<float>(), $"loss {loss.item<float>()} vs {reference.item<float>()}");
+        var scale = weight.grad!.abs().max().item<float>();
+        Assert.True(gradW.sub(weight.grad).abs().max().item<float>() < 0.02 * scale, "weight gradient");
+        var scaleX = h.grad!.abs().max().item<float>();
+        Assert.True(hidden.grad.to(ScalarType.Float32).sub(h.grad).abs().max().item<float>() < 0.03 * scaleX, "hidden gradient");
+        Runtime.KeptBuffers.Release();
+    }
 }
