@@ -178,7 +178,7 @@ public static class ChunkedHeadLoss
             var loss = Forward(hidden, weight, (Tensor)vars[2], (long)vars[3], (long)vars[4], gradX, gradW);
             // A trained head (full fine-tuning) peaks at the end of backward, where every weight's gradient exists, and
             // the logits buffers would sit idle through it: small bf16 1455-1465 → 1415-1428 MB, for mapping them
-            // afresh each step (BENCHMARKS.md, "Full fine-tuning in bf16").
+            // afresh each step (BENCHMARKS.md, "Full fine-tuning with fp32 master weights").
             if (gradW is not null) Runtime.KeptBuffers.ReleaseLogits();
             // Saved variables hold their own reference: the caller's dispose scope frees these handles after apply.
             ctx.save_for_backward(new List<Tensor> { gradX!, gradW!, gradW is null ? null! : weight });
