@@ -57,6 +57,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.MomentumFlag)] public double? Momentum { get; set; }
     [CommandOption(S.NesterovFlag)] public bool? Nesterov { get; set; }
     [CommandOption(S.MaxGradNormFlag)] public double? MaxGradNorm { get; set; }
+    [CommandOption(S.LoraplusLrRatioFlag)] public double? LoraplusLrRatio { get; set; }
     [CommandOption(S.ScheduleFlag)] public string? Schedule { get; set; }
     [CommandOption(S.WarmupStepsFlag)] public int? WarmupSteps { get; set; }
     [CommandOption(S.WarmupRatioFlag)] public double? WarmupRatio { get; set; }
@@ -117,6 +118,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.Momentum, Momentum)
         .Flag(S.Nesterov, Nesterov)
         .Flag(S.MaxGradNorm, MaxGradNorm)
+        .Flag(S.LoraplusLrRatio, LoraplusLrRatio)
         .Flag(S.Schedule, Schedule)
         .Flag(S.WarmupSteps, WarmupSteps)
         .Flag(S.WarmupRatio, WarmupRatio)

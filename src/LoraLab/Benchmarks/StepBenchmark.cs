@@ -41,7 +41,7 @@ public static class StepBenchmark
         long frozenBytes = layerProjections.Sum(p => p.Quantized?.StorageBytes ?? p.Weight!.numel() * p.Weight!.element_size());
         long frozenBf16 = layerProjections.Sum(p => p.InFeatures * p.OutFeatures * 2);
 
-        using var opt = RunSetup.Optimizer(run, trainable);
+        using var opt = RunSetup.Optimizer(run, trainableWeights.Parameters);
         using var keptBuffers = KeptBuffers.Scope();
         using var step = new TrainingStep(model, trainable, run.MaxGradNorm, streams: run.Streams);
         long setupRss = ProcessMemory.Rss();

@@ -58,6 +58,8 @@ public sealed class RunConfig
 
     // optim
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
+    /// LoRA+: lora_B's learning rate over lora_A's; null = off (one learning rate).
+    public double? LoraplusLrRatio { get; set; }
     public double Lr { get; set; } = 3e-4;
     public double WeightDecay { get; set; }
     public double Momentum { get; set; } = 0.9;

@@ -18,7 +18,7 @@ public static class RunSettings
         TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", RankPatternFlag = "--rank-pattern <KEY=R,...>",
         AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
-        MaxGradNormFlag = "--max-grad-norm <N>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
+        MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
         WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
         MicroBatchSizeFlag = "--micro-batch-size <N>", MaxStepsFlag = "--max-steps <N>", EpochsFlag = "--epochs <N>", SeedFlag = "--seed <N>",
         EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
@@ -114,6 +114,9 @@ public static class RunSettings
     public static readonly RunSetting<bool> Nesterov = Switch(OptimS, NesterovFlag, "Nesterov momentum for SGD.", c => c.Nesterov, (c, v) => c.Nesterov = v);
     public static readonly RunSetting<double> MaxGradNorm = Number(OptimS, MaxGradNormFlag, "Clip gradients to this global norm (0 = off).",
         c => c.MaxGradNorm, (c, v) => c.MaxGradNorm = v, NumberRange.NonNegative);
+    public static readonly RunSetting<double?> LoraplusLrRatio = OptionalNumber(OptimS, LoraplusLrRatioFlag,
+        "LoRA+ (Hayou et al. 2024; PEFT's create_loraplus_optimizer): lora_B weights (and other 1-D trained weights) learn at R × --lr, lora_A at --lr, under the same schedule. The paper suggests 16. Unset: off.",
+        c => c.LoraplusLrRatio, (c, v) => c.LoraplusLrRatio = v, NumberRange.Positive);
 
     // schedule
     public static readonly RunSetting<ScheduleKind> Schedule = Choice(ScheduleS, ScheduleFlag, "constant, linear or cosine, each after linear warmup.",
@@ -178,7 +181,7 @@ public static class RunSettings
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
         R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
-        Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef,
+        Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);

@@ -9,22 +9,37 @@ namespace LoraLab.Training;
 /// no step-long temporaries). AdamW decouples weight decay; Adam adds it to the gradient.
 public static class OptimizerFactory
 {
+    /// `faster` (LoRA+'s lora_B group) is a second parameter group at `fasterRatio` × lr, with the same other options.
     public static optim.Optimizer Create(OptimizerKind kind, IList<Parameter> parameters, double lr, double weightDecay,
-        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double momentum = 0.9, bool nesterov = false)
+        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double momentum = 0.9, bool nesterov = false,
+        IList<Parameter>? faster = null, double fasterRatio = 1)
     {
         if (parameters.Count == 0) throw new UserException("nothing to train: no parameter requires a gradient");
-        return kind switch
+        nesterov = nesterov && momentum > 0;
+        optim.Optimizer opt = kind switch
         {
             OptimizerKind.AdamW => new Optimizers.AdamW(parameters, lr, beta1, beta2, eps, weightDecay),
             OptimizerKind.Adam => new Optimizers.Adam(parameters, lr, beta1, beta2, eps, weightDecay),
-            OptimizerKind.Sgd => new Optimizers.SGD(parameters, lr, momentum, 0, weightDecay, nesterov && momentum > 0),
+            OptimizerKind.Sgd => new Optimizers.SGD(parameters, lr, momentum, 0, weightDecay, nesterov),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
+        if (faster is not { Count: > 0 }) return opt;
+        double fastLr = lr * fasterRatio;
+        switch (opt)
+        {
+            case AdamW a: a.add_param_group(new AdamW.ParamGroup(faster, fastLr, beta1, beta2, eps, weightDecay, false, false)); break;
+            case Adam a: a.add_param_group(new Adam.ParamGroup(faster, fastLr, beta1, beta2, eps, weightDecay, false, false)); break;
+            case SGD s: s.add_param_group(new SGD.ParamGroup(faster, fastLr, momentum, 0, weightDecay, nesterov, false)); break;
+        }
+        return opt;
     }
 
+    /// Sets the schedule's learning rate for this step: each group at `lr` times its ratio to the first group's
+    /// learning rate at creation (1, or LoRA+'s ratio for the lora_B group).
     public static void SetLearningRate(optim.Optimizer opt, double lr)
     {
-        foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+        double reference = opt.ParamGroups.First().InitialLearningRate;
+        foreach (var g in opt.ParamGroups) g.LearningRate = lr * (g.InitialLearningRate / reference);
     }
 
     public static void Save(optim.Optimizer opt, string path)

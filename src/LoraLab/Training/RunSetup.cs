@@ -142,6 +142,14 @@ public static class RunSetup
         (new DataLoader(train, batcher, c.MicroBatchSize, c.Seed, shuffle: true, packLength: packLength),
          validation is not { Count: > 0 } ? null : new DataLoader(validation, batcher, c.MicroBatchSize, c.Seed, shuffle: false));
 
-    public static optim.Optimizer Optimizer(RunConfig c, IList<Parameter> parameters) =>
-        OptimizerFactory.Create(c.Optimizer, parameters, c.Lr, c.WeightDecay, momentum: c.Momentum, nesterov: c.Nesterov);
+    /// The config's optimizer over the trained weights. With LoRA+ (--loraplus-lr-ratio) the lora_B weights and other 1-D
+    /// trained weights form a second group at the ratio × lr, as PEFT's create_loraplus_optimizer groups them.
+    public static optim.Optimizer Optimizer(RunConfig c, IReadOnlyList<(string Name, Parameter Param)> parameters)
+    {
+        if (c.LoraplusLrRatio is not double ratio)
+            return OptimizerFactory.Create(c.Optimizer, parameters.Select(p => p.Param).ToList(), c.Lr, c.WeightDecay, momentum: c.Momentum, nesterov: c.Nesterov);
+        bool Faster((string Name, Parameter Param) p) => p.Name.Contains("lora_B") || p.Param.dim() == 1;
+        return OptimizerFactory.Create(c.Optimizer, parameters.Where(p => !Faster(p)).Select(p => p.Param).ToList(), c.Lr, c.WeightDecay,
+            momentum: c.Momentum, nesterov: c.Nesterov, faster: parameters.Where(Faster).Select(p => p.Param).ToList(), fasterRatio: ratio);
+    }
 }

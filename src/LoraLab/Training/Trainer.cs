@@ -88,7 +88,7 @@ public sealed class Trainer
     public TrainResult Run(string? resumeDir, CancellationToken cancel)
     {
         using var keptBuffers = KeptBuffers.Scope(); // the step's reused scratch buffers go when training ends
-        using var opt = RunSetup.Optimizer(_o, _trainable.Select(t => t.Param).ToList());
+        using var opt = RunSetup.Optimizer(_o, _trainable);
         var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
         var at = resumeDir is null ? new TrainerState() : Restore(resumeDir, opt);
         if (_ranks is not null)

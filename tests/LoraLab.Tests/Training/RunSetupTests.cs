@@ -73,7 +73,7 @@ public class RunSetupTests
             Assert.All(dense.Projections().Where(p => p.Layer >= 0), p => Assert.Null(p.Projection.Quantized));
         using var packed = RunSetup.RandomModel(cfg, new RunConfig { Device = "cpu", Method = TrainMethod.Qlora });
         Assert.All(packed.Projections().Where(p => p.Layer >= 0), p => Assert.NotNull(p.Projection.Quantized));
-        var trainable = RunSetup.Trainable(packed, RunSetup.Lora(new RunConfig { Targets = "qv" }, null), 1).Parameters.Select(t => t.Param).ToList();
+        var trainable = RunSetup.Trainable(packed, RunSetup.Lora(new RunConfig { Targets = "qv" }, null), 1).Parameters;
         using var sgd = RunSetup.Optimizer(new RunConfig { Optimizer = OptimizerKind.Sgd, Lr = 0.1 }, trainable);
         Assert.IsType<LoraLab.Training.Optimizers.SGD>(sgd);
         Assert.Equal(0.1, sgd.ParamGroups.First().LearningRate);
