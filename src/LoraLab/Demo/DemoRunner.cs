@@ -66,7 +66,7 @@ public sealed class DemoRunner(DemoOptions options, IAdapterTrainer trainer)
         if (options.Precision is LoraLab.Configuration.Precision.Fp16Mixed) throw new UserException("--precision: the demo takes auto, fp32 or bf16");
         var run = new LoraLab.Configuration.RunConfig { Method = trainer is LoraDemoTrainer ? LoraLab.Configuration.TrainMethod.Lora : LoraLab.Configuration.TrainMethod.Full, Precision = options.Precision };
         var precision = RunSetup.Precision(run, TorchSharp.torch.CPU, LoraLab.Runtime.ProbeShape.OfFolder(baseDir));
-        using var loaded = ModelLoader.Load(baseDir, new LoadOptions { Dtype = precision.Dtype });
+        using var loaded = ModelLoader.Load(baseDir, RunSetup.LoadOptionsFor(run, TorchSharp.torch.CPU, precision.Dtype));
         var tokenizer = loaded.RequireTokenizer();
         Message?.Invoke($"base model: {baseDir} ({ModelShapes.TotalParameters(loaded.Config):N0} parameters)");
         Message?.Invoke($"precision: {precision}");

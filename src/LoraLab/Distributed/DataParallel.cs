@@ -98,8 +98,8 @@ public sealed class DataParallel : IDisposable
         {
             var p = trainable[i];
             var summed = _flat.narrow(0, at, p.numel()).view(p.shape);
-            // .grad holds its own reference to the view (the wrapper goes with the scope); a bf16 weight of full
-            // fine-tuning gets its gradient back in its own dtype.
+            // .grad holds its own reference to the view (the wrapper goes with the scope); a weight stored in another
+            // dtype than fp32 gets its gradient back in its own dtype.
             p.grad = sums[2 + i] == 0 ? null : p.dtype == ScalarType.Float32 ? summed : summed.to(p.dtype);
             at += p.numel();
         }

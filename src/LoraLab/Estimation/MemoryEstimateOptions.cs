@@ -11,7 +11,7 @@ public sealed record MemoryEstimateOptions
     public int R { get; init; } = Run.R;
     public int Batch { get; init; } = 1;
     public int Seq { get; init; } = Run.MaxSeqLength;
-    /// Compute dtype of weights and activations: fp32, bf16 or fp16.
+    /// Compute dtype (activations, and the weights of LoRA and QLoRA; full fine-tuning keeps fp32 weights): fp32, bf16 or fp16.
     public string Precision { get; init; } = "fp32";
     /// QLoRA storage scheme.
     public string Quantize { get; init; } = Configuration.RunChoices.Quantize.NameOf(Run.BaseQuantization);

@@ -77,8 +77,9 @@ public static class CastLinear
         /// `grad` (the compute dtype) added into `parameter.grad` in the parameter's dtype.
         static void AccumulateInto(Tensor parameter, Tensor grad)
         {
-            if (parameter.grad is { } existing) existing.add_(grad);
-            else parameter.grad = grad.to(parameter.dtype);
+            using var up = grad.to(parameter.dtype); // a mixed-dtype add_ would cast into a fresh tensor itself
+            if (parameter.grad is { } existing) existing.add_(up);
+            else parameter.grad = up.alias();
         }
     }
 }

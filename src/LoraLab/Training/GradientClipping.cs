@@ -17,7 +17,7 @@ public static class GradientClipping
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        // Each norm in fp32 (a bf16 weight of full fine-tuning has a bf16 gradient), so they stack and read as one float.
+        // Each norm in fp32 (a weight stored in half precision has a half-precision gradient), so they stack and read as one float.
         var norms = parameters.Where(p => p.grad is not null).Select(p => p.grad!.norm().to(ScalarType.Float32)).ToArray();
         return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
     }

@@ -99,12 +99,17 @@ public static class RunSetup
     {
         var dir = Hub.ModelSource.Resolve(c.Model!); // run.yaml keeps the value given (a Hub id stays one)
         var (device, dtype) = Runtime(c, ProbeShape.OfFolder(dir));
-        var load = new LoadOptions { Device = device, Dtype = dtype, WeightDtype = WeightDtype(c, dtype) };
+        var load = LoadOptionsFor(c, device, dtype);
         if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
         return ModelLoader.Load(dir, load);
     }
+
+    /// How a run of config `c` loads its base on `device` computing in `dtype`: weights in WeightDtype (full
+    /// fine-tuning's fp32 master weights under half precision).
+    public static LoadOptions LoadOptionsFor(RunConfig c, Device device, ScalarType dtype) =>
+        new() { Device = device, Dtype = dtype, WeightDtype = WeightDtype(c, dtype) };
 
     /// A model of architecture `cfg` from random weights (pretraining, benchmarks), in the config's device, dtype and storage.
     public static CausalLM RandomModel(ModelConfig cfg, RunConfig c)

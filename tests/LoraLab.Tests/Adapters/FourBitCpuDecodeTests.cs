@@ -54,6 +54,9 @@ public class FourBitCpuDecodeTests
         using var enough = zeros(new long[] { 32 }, dtype: ScalarType.Byte);
         using var decoded = FourBitCpuDecode.Dequantize(enough, absmaxQ, scale, offset, CodeTables.Nf4, 64, 64, 256, ScalarType.BFloat16);
         Assert.Equal(64, decoded.numel());
+        // An odd block would split a byte's two codes across blocks: refused rather than decoded at the wrong parity.
+        Assert.Throws<InvalidOperationException>(() =>
+            FourBitCpuDecode.Dequantize(enough, absmaxQ, scale, offset, CodeTables.Nf4, 63, 63, 256, ScalarType.BFloat16));
     }
 
     /// The rounding against libtorch's own fp32 -> bf16 cast: random values of every magnitude, exact ties (low half

@@ -4,8 +4,9 @@ using Xunit;
 
 namespace LoraLab.Tests.Training;
 
-/// Full fine-tuning with a bf16 base: every weight's gradient is bf16, and the first step's gradient-flow check
-/// must read it (it read a bf16 sum as a float and stopped every such run at step 1 with an internal error).
+/// Full fine-tuning with a bf16 base takes its steps: the first step's gradient-flow check once read a bf16 gradient's
+/// sum as a float and stopped every such run at step 1 with an internal error (the gradients are fp32 now, with fp32
+/// master weights; the check still reads any dtype).
 [Collection("cli")]
 public class FullBf16Tests
 {

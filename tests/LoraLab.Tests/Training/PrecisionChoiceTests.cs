@@ -33,4 +33,14 @@ public class PrecisionChoiceTests
     [InlineData(TrainMethod.Qlora, ScalarType.BFloat16, ScalarType.BFloat16)]
     public void WeightsAreStoredInTheComputeDtypeExceptFullFineTuningsMasterWeights(TrainMethod method, ScalarType compute, ScalarType weights) =>
         Assert.Equal(weights, RunSetup.WeightDtype(new RunConfig { Method = method }, compute));
+
+    /// Every loader of a run (train's and the demo's) asks RunSetup.LoadOptionsFor, which carries the master weights.
+    [Fact]
+    public void LoadOptionsCarryFullFineTuningsFp32Weights()
+    {
+        var full = RunSetup.LoadOptionsFor(new RunConfig { Method = TrainMethod.Full }, CPU, ScalarType.BFloat16);
+        Assert.Equal((ScalarType.BFloat16, ScalarType.Float32), (full.Dtype, full.WeightDtype!.Value));
+        var lora = RunSetup.LoadOptionsFor(new RunConfig { Method = TrainMethod.Lora }, CPU, ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, lora.WeightDtype);
+    }
 }

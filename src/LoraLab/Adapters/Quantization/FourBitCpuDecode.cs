@@ -34,7 +34,10 @@ public static unsafe class FourBitCpuDecode
         long n, long blockSize, long absmaxBlockSize, ScalarType dtype, bool simd = true)
     {
         long blocks = Blockwise.BlockCount(n, blockSize), items = (blocks + BlocksPerItem - 1) / BlocksPerItem;
-        // The loops read raw memory: buffers shorter than the shape needs (a damaged file) must stop here.
+        // The loops read raw memory: buffers shorter than the shape needs (a damaged file) must stop here; the pair
+        // loops assume whole bytes per block.
+        if (blockSize <= 0 || blockSize % 2 != 0 || absmaxBlockSize <= 0)
+            throw new InvalidOperationException($"4-bit block sizes must be positive and the values' even: {blockSize}, {absmaxBlockSize}");
         if (packed.numel() < (n + 1) / 2 || absmaxQ.numel() < blocks
             || absmaxScale.numel() < Blockwise.BlockCount(blocks, absmaxBlockSize) || offset.numel() < 1)
             throw new InvalidOperationException($"4-bit buffers too short for {n} values: packed {packed.numel()}, absmax codes {absmaxQ.numel()}, scales {absmaxScale.numel()}, offset {offset.numel()}");
