@@ -42,4 +42,30 @@ public class FullMasterWeightsTests
         Assert.True(same.item<float>() > 0.9f, "the update is below bf16's resolution for most weights");
         foreach (var t in before) t.Dispose();
     }
+
+    /// Activation checkpointing recomputes each layer in backward; CastLinear writes the weights' fp32 gradients into
+    /// .grad itself, so each must still be counted once: the gradients equal those of the run without checkpointing.
+    [Fact]
+    public void CheckpointingGivesTheSameFp32Gradients()
+    {
+        var run = new RunConfig { Method = TrainMethod.Full, Precision = Precision.Bf16, Seed = 7 };
+        var grads = new List<List<Tensor>>();
+        foreach (bool checkpointing in new[] { false, true })
+        {
+            using var model = RunSetup.RandomModel(KnownConfigs.Resolve("tiny"), run);
+            var parameters = RunSetup.Trainable(model, null, run.Seed).Parameters.Select(t => t.Param).ToList();
+            model.train();
+            model.GradientCheckpointing = checkpointing;
+            using var ids = randint(0, model.Config.VocabSize, new long[] { 2, 16 }, generator: new TorchSharp.torch.Generator(8));
+            using (var loss = Losses.NextTokenSum(model, ids, ids)) loss.backward();
+            grads.Add(parameters.Select(p => p.grad!.clone()).ToList());
+        }
+        Assert.Equal(grads[0].Count, grads[1].Count);
+        for (int i = 0; i < grads[0].Count; i++)
+        {
+            Assert.Equal(ScalarType.Float32, grads[1][i].dtype);
+            Assert.True(grads[1][i].allclose(grads[0][i], rtol: 1e-5, atol: 1e-7), $"parameter {i}: checkpointed gradient differs");
+        }
+        foreach (var t in grads.SelectMany(g => g)) t.Dispose();
+    }
 }
