@@ -8,8 +8,10 @@ namespace LoraLab.Models;
 /// backward (half the model's size again at the moment activations peak). The weight's gradient comes back in fp32.
 public static class CastLinear
 {
+    /// `x Wᵀ + b` in x's dtype: plain `linear` when the weight is already in it.
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias)
     {
+        if (weight.dtype == x.dtype) return nn.functional.linear(x, weight, bias);
         if (!is_grad_enabled() || !(x.requires_grad || weight.requires_grad || bias?.requires_grad == true))
         {
             using var w = weight.to(x.dtype);

@@ -73,15 +73,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     /// The output projection applied to final hidden states.
     public Tensor Head(Tensor hidden) =>
-        lm_head is null ? TiedHead(hidden) : lm_head.forward(hidden);
-
-    Tensor TiedHead(Tensor hidden)
-    {
-        var weight = model.embed_tokens.weight;
-        if (weight.dtype == hidden.dtype) return nn.functional.linear(hidden, weight);
-        using var cast = weight.to(hidden.dtype);
-        return nn.functional.linear(hidden, cast);
-    }
+        lm_head is null ? CastLinear.Apply(hidden, model.embed_tokens.weight, null) : lm_head.forward(hidden);
 
     /// Token embeddings in the compute dtype (a cast of the looked-up rows when the table is kept in fp32).
     Tensor Embed(Tensor ids)

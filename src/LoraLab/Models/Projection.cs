@@ -100,8 +100,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
             return Bias is null ? y : y.add_(Bias);
         }
         if (Weight is null) throw new InvalidOperationException($"{name}: weight not loaded");
-        if (Weight.dtype == x.dtype) return nn.functional.linear(x, Weight, Bias);
-        return CastLinear.Apply(x, Weight, Bias); // fp32 master weights under half-precision compute
+        return CastLinear.Apply(x, Weight, Bias); // casts fp32 master weights under half-precision compute
     }
 
     public override Tensor forward(Tensor x)
