@@ -58,6 +58,8 @@ public sealed class AnalyzeCommand : Command<AnalyzeSettings>
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine(Markup.Escape($"r90, r99: the smallest number of singular values holding 90%, 99% of Σσ² (mean r90 {modules.Average(m => m.Rank90):0.##} of r {modules.Average(m => m.R):0.##})"));
+        if (PeftFormat.ReadConfig(adapterDir).UseDora)
+            AnsiConsole.MarkupLine(Markup.Escape("DoRA adapter (use_dora): these are its directional updates s·B·A; its magnitude vectors also rescale each row of W + s·B·A, which depends on the base (loralab merge writes the whole update)"));
         if (s.Out is not null)
         {
             File.WriteAllText(Path.Combine(s.Out, RankPatternFile), RankPatternYaml.Write(modules, s.Adapter));

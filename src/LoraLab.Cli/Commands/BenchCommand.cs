@@ -23,6 +23,7 @@ public sealed class BenchSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(SharedFlags.Method)] public string? Method { get; set; }
     [CommandOption(SharedFlags.Targets)] public string? Targets { get; set; }
     [CommandOption(SharedFlags.Rank)] public int? R { get; set; }
+    [CommandOption(SharedFlags.Dora)] public bool? Dora { get; set; }
 
     [CommandOption(SharedFlags.Alpha)]
     [Description("LoRA alpha (default 2r).")]
@@ -103,7 +104,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         var d = new BenchOptions();
         var o = new BenchOptions
         {
-            Config = s.Arch, Method = (s.Method ?? d.Method).ToLowerInvariant(), Targets = s.Targets ?? d.Targets, R = s.R ?? d.R, Alpha = s.Alpha,
+            Config = s.Arch, Method = (s.Method ?? d.Method).ToLowerInvariant(), Targets = s.Targets ?? d.Targets, R = s.R ?? d.R, Alpha = s.Alpha, Dora = s.Dora ?? d.Dora,
             Quantize = s.Quantize ?? d.Quantize,
             Batch = s.BatchSize, Seq = s.MaxSeqLength, Steps = s.MaxSteps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
             Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), Seed = s.Seed, MemoryAt = ParseSteps(s.MemoryAt),

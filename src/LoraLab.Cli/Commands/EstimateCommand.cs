@@ -22,6 +22,7 @@ public sealed class EstimateSettings : CommandSettings, LoraLab.Cli.Hub.IOffline
     [CommandOption(SharedFlags.Method)] public string? Method { get; set; }
     [CommandOption(SharedFlags.Targets)] public string? Targets { get; set; }
     [CommandOption(SharedFlags.Rank)] public int? R { get; set; }
+    [CommandOption(SharedFlags.Dora)] public bool? Dora { get; set; }
 
     [CommandOption(SharedFlags.MicroBatchSize)]
     [Description("Examples per forward pass (what peak memory depends on, not the global --batch-size of train).")]
@@ -79,7 +80,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         {
             var o = new MemoryEstimateOptions
             {
-                Method = method, Targets = t, R = rank, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength ?? d.Seq, Precision = s.Precision.ToLowerInvariant(),
+                Method = method, Targets = t, R = rank, Dora = s.Dora ?? false, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength ?? d.Seq, Precision = s.Precision.ToLowerInvariant(),
                 Quantize = (s.Quantize ?? d.Quantize).ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
             };
             return (Targets: t, Estimate: MemoryEstimator.Estimate(cfg, o));
@@ -92,7 +93,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         {
             Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
-                config = s.Arch, method = s.Method, targets = r.Targets, r = s.R, batch = s.MicroBatchSize, seq = s.MaxSeqLength, precision = s.Precision, device = s.Device,
+                config = s.Arch, method = s.Method, dora = s.Dora ?? false, targets = r.Targets, r = s.R, batch = s.MicroBatchSize, seq = s.MaxSeqLength, precision = s.Precision, device = s.Device,
                 grad_checkpointing = s.GradCheckpointing,
                 parts_mb = r.Estimate.Parts().ToDictionary(p => p.Part, p => Math.Round(p.Bytes / 1048576.0, 1)),
                 total_mb = Math.Round(r.Estimate.Total / 1048576.0, 1), total_gb = Math.Round(r.Estimate.Total / 1e9, 2),
@@ -107,7 +108,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         table.AddRow(new[] { "[bold]total[/]" }.Concat(rows.Select(r => $"[bold]{Mb(r.Estimate.Total)}[/] ({r.Estimate.Total / 1e9:F2} GB)")).ToArray());
         if (reference)
             table.AddRow(new[] { "original experiment, same settings (GPU peak)" }.Concat(rows.Select(r => Llama2Reference.TryGetValue(r.Targets, out var g) ? $"{g:F2} GB" : "-")).ToArray());
-        AnsiConsole.MarkupLine($"{Markup.Escape(s.Arch)}: {s.Method}, r={s.R}, micro-batch {s.MicroBatchSize} x {s.MaxSeqLength} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
+        AnsiConsole.MarkupLine($"{Markup.Escape(s.Arch)}: {s.Method}{(s.Dora == true ? " (DoRA)" : "")}, r={s.R}, micro-batch {s.MicroBatchSize} x {s.MaxSeqLength} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Backward frees activations as it creates gradients: the total counts the larger of the two, not both.[/]");
         return 0;

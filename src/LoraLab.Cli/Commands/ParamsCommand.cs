@@ -31,6 +31,10 @@ public sealed class ParamsSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFl
     [Description("Also adapt lm_head.")]
     public bool LoraHead { get; set; }
 
+    [CommandOption(SharedFlags.Dora)]
+    [Description("Count DoRA's magnitude vectors too (one value per output row of each adapted module).")]
+    public bool Dora { get; set; }
+
     [CommandOption(SharedFlags.Quantize)]
     [Description("Also show frozen-weight memory with the block linear weights stored as nf4, fp4 or int8.")]
     public string? Quantize { get; set; }
@@ -52,7 +56,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
     public override int Execute(CommandContext context, ParamsSettings s, CancellationToken cancellation)
     {
         var model = KnownConfigs.Resolve(s.Arch ?? "");
-        var lora = new LoraConfig { R = s.R, TargetModules = LoraTargets.Parse(s.Targets, s.LoraHead) };
+        var lora = new LoraConfig { R = s.R, TargetModules = LoraTargets.Parse(s.Targets, s.LoraHead), UseDora = s.Dora };
         var count = ParamCounter.Count(model, lora);
         var bytes = s.Quantize is null ? null : ParamCounter.FrozenBytes(model, s.Quantize);
         if (bytes is not null && bytes.Scheme is not ("nf4" or "fp4" or "int8"))
@@ -61,7 +65,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                config = s.Arch, targets = lora.TargetModules, r = lora.R, modules = count.ModulesWrapped,
+                config = s.Arch, targets = lora.TargetModules, r = lora.R, dora = s.Dora, modules = count.ModulesWrapped,
                 base_params = count.BaseParameters, trainable_params = count.TrainableParameters,
                 total_params = count.TotalParameters, trainable_percent = count.TrainablePercent,
                 frozen_bytes = bytes is null ? null : new { scheme = bytes.Scheme, bf16 = bytes.Bf16Bytes, quantized = bytes.QuantizedBytes, quantized_linear = bytes.QuantizedLinearBytes, unquantized = bytes.UnquantizedBytes },
@@ -71,7 +75,7 @@ public sealed class ParamsCommand : Command<ParamsSettings>
         var table = new Table().AddColumns("", "value");
         table.AddRow("config", Markup.Escape(s.Arch!));
         table.AddRow("targets", string.Join(", ", lora.TargetModules));
-        table.AddRow("rank", $"{lora.R}");
+        table.AddRow("rank", $"{lora.R}{(s.Dora ? " (DoRA: + a magnitude per output row)" : "")}");
         table.AddRow("modules adapted", $"{count.ModulesWrapped:N0}");
         table.AddRow("base parameters", $"{count.BaseParameters:N0}");
         table.AddRow("trainable (LoRA) parameters", $"{count.TrainableParameters:N0}");

@@ -44,6 +44,7 @@ public static class SharedFlags
     public const string Method = RunSettings.MethodFlag;
     public const string Targets = RunSettings.TargetsFlag;
     public const string Rank = RunSettings.RFlag;
+    public const string Dora = RunSettings.UseDoraFlag;
     public const string Alpha = RunSettings.AlphaFlag;
     public const string Quantize = RunSettings.QuantizeFlag;
     public const string Lr = RunSettings.LrFlag;

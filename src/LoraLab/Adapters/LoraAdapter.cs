@@ -15,6 +15,7 @@ namespace LoraLab.Adapters;
 /// updates are not lost to bf16 rounding. Over a bf16 base they multiply in bf16, as autocast does: A and B are cast
 /// down (r × in and out × r, a few KB) rather than the input cast up, and their gradients flow back into the float32
 /// weights. Over an fp16 base (fp16-mixed) the input is cast up and the delta computed in float32 (fp16's range).
+/// With DoRA the adapter also carries a magnitude vector that rescales each output row (<see cref="DoraMagnitude"/>).
 public sealed class LoraAdapter : IProjectionAdapter
 {
     public Projection Base { get; }
@@ -23,6 +24,8 @@ public sealed class LoraAdapter : IProjectionAdapter
     public Linear lora_A { get; }
     public Linear lora_B { get; }
     public Dropout? lora_dropout { get; }
+    /// DoRA's magnitude vector (registered as `lora_magnitude_vector`); null for plain LoRA.
+    public DoraMagnitude? Dora { get; }
     public int R { get; }
     public double Alpha { get; }
     public double Scaling { get; }
@@ -35,7 +38,7 @@ public sealed class LoraAdapter : IProjectionAdapter
     /// The dtype the adapter multiplies in over inputs `x` and base outputs `y`: bf16 over a bf16 base, else float32.
     public static ScalarType ComputeDtype(ScalarType x, ScalarType y) => x == ScalarType.BFloat16 && y == ScalarType.BFloat16 ? ScalarType.BFloat16 : Dtype;
 
-    LoraAdapter(Projection baseLayer, string path, int r, double alpha, double scaling, double dropout, Device device)
+    LoraAdapter(Projection baseLayer, string path, int r, double alpha, double scaling, double dropout, bool dora, Device device)
     {
         Base = baseLayer;
         Path = path;
@@ -45,19 +48,24 @@ public sealed class LoraAdapter : IProjectionAdapter
         lora_A = nn.Linear(baseLayer.InFeatures, r, hasBias: false, device: device, dtype: Dtype);
         lora_B = nn.Linear(r, baseLayer.OutFeatures, hasBias: false, device: device, dtype: Dtype);
         lora_dropout = dropout > 0 ? nn.Dropout(dropout) : null;
+        Dora = dora ? new DoraMagnitude(baseLayer.OutFeatures, device) : null;
         // a module starts in training mode: follow the base layer's mode (an eval-mode model must not drop)
         if (!baseLayer.training) lora_dropout?.eval();
     }
 
-    /// Creates the adapter and registers A, B (and dropout) on the projection. Weights are initialised separately.
+    /// Creates the adapter and registers A, B (dropout, DoRA's magnitude) on the projection. Weights are initialised separately.
     public static LoraAdapter Attach(Projection baseLayer, LoraSite site, double dropout, Device device)
     {
-        var adapter = new LoraAdapter(baseLayer, site.Path, site.R, site.Alpha, site.Scaling, dropout, device);
+        var adapter = new LoraAdapter(baseLayer, site.Path, site.R, site.Alpha, site.Scaling, dropout, site.Dora, device);
         var modules = new List<(string, nn.Module)> { ("lora_A", adapter.lora_A), ("lora_B", adapter.lora_B) };
         if (adapter.lora_dropout is not null) modules.Add(("lora_dropout", adapter.lora_dropout));
-        baseLayer.AttachAdapter(adapter, modules);
+        var parameters = adapter.Dora is { } d ? new[] { (MagnitudeName, d.Weight) } : null;
+        baseLayer.AttachAdapter(adapter, modules, parameters);
         return adapter;
     }
+
+    /// The magnitude's name on the projection: PEFT's saved key (`...q_proj.lora_magnitude_vector`).
+    public const string MagnitudeName = "lora_magnitude_vector";
 
     /// B = 0 and A drawn from `generator` (a CPU generator, so the same seed gives the same adapter on any device).
     public void Initialize(LoraInit init, torch.Generator generator)
@@ -74,7 +82,7 @@ public sealed class LoraAdapter : IProjectionAdapter
         lora_B.weight!.zero_();
     }
 
-    /// s · B(A(dropout(x))) in x's dtype.
+    /// s · B(A(dropout(x))) in x's dtype: the LoRA branch (DoRA's rescaling is applied in AddTo).
     public Tensor Delta(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -98,6 +106,18 @@ public sealed class LoraAdapter : IProjectionAdapter
     /// a's as dy·B in the layouts MKL runs fast; with the transposed view of B it picked the (out, rows)·(rows, r)
     /// and (rows, out)·(out, r) forms, several times slower for r = 8 (see BENCHMARKS.md).
     public Tensor AddTo(Tensor y, Tensor x)
+    {
+        if (Dora is null) return AddLora(y, x);
+        var t = AddLora(y, x);
+        using (t)
+        {
+            using var scope = NewDisposeScope();
+            var norms = Dora.RowNorms(this, x.dtype);
+            return Dora.Apply(t, Base.Bias, norms).MoveToOuterDisposeScope();
+        }
+    }
+
+    Tensor AddLora(Tensor y, Tensor x)
     {
         using var scope = NewDisposeScope();
         // float32 as is; bf16 with A and Bᵀ cast down (the class comment says why); fp16 through Delta in float32.
@@ -137,7 +157,7 @@ public sealed class LoraAdapter : IProjectionAdapter
         State = AdapterState.Disabled;
     }
 
-    /// Active → Merged: W ← W + s·B·A in place; the projection then runs the base path only. Refuses a non-finite result.
+    /// Active → Merged: W ← W + s·B·A in place (DoRA: each row then times g); the projection then runs the base path only. Refuses a non-finite result.
     /// A disabled adapter is refused rather than merged: disabled promises the base output, and merging would either
     /// break that or need "disabled but merged", the two-flag state that let the delta be applied twice.
     public void Merge()
@@ -149,25 +169,38 @@ public sealed class LoraAdapter : IProjectionAdapter
         using var _ = no_grad();
         using var delta = DeltaWeight();
         using var merged = w.to(Dtype).add_(delta);
+        // DoRA: W' = g ⊙ (W + s·B·A), g = m / ‖W + s·B·A‖ per row (kept for the unmerge)
+        if (Dora is not null) { _mergeScale = Dora.MergeScale(merged); merged.mul_(_mergeScale); }
         using var finite = merged.isfinite().all();
-        if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+        if (!finite.item<bool>())
+        {
+            _mergeScale?.Dispose(); _mergeScale = null;
+            throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+        }
         w.copy_(merged);
+        Dora?.BaseChanged();
         State = AdapterState.Merged;
     }
 
-    /// Merged → Active: W ← W − s·B·A, the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
+    /// Merged → Active: W ← W − s·B·A (DoRA: W'/g − s·B·A), the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
     public void Unmerge()
     {
         if (State != AdapterState.Merged) throw new InvalidOperationException($"{Path}: adapter is not merged");
         var w = DenseWeight("unmerge");
         using var _ = no_grad();
         using var delta = DeltaWeight();
-        using var restored = w.to(Dtype).sub_(delta);
+        using var restored = w.to(Dtype);
+        if (_mergeScale is not null) { restored.div_(_mergeScale); _mergeScale.Dispose(); _mergeScale = null; }
+        restored.sub_(delta);
         w.copy_(restored);
+        Dora?.BaseChanged();
         State = AdapterState.Active;
     }
 
-    public IEnumerable<Parameter> Parameters() => new[] { lora_A.weight!, lora_B.weight! };
+    /// DoRA's row scale at the last merge, which the unmerge divides out.
+    Tensor? _mergeScale;
+
+    public IEnumerable<Parameter> Parameters() => Dora is null ? new[] { lora_A.weight!, lora_B.weight! } : new[] { lora_A.weight!, lora_B.weight!, Dora.Weight };
 
     Parameter DenseWeight(string verb) => Base.Weight ?? throw new UserException(
         $"{Path}: cannot {verb} a LoRA adapter into a quantized base weight; load the base model in bf16 or fp32 to merge");

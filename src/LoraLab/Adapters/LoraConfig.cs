@@ -29,6 +29,9 @@ public sealed record LoraConfig
     /// Only these layer indexes are adapted (null = all). lm_head has no layer index, so it is then left out, as in PEFT.
     public IReadOnlyList<int>? LayersToTransform { get; init; }
     public LoraInit Init { get; init; } = LoraInit.Kaiming;
+    /// DoRA (Liu et al. 2024, arXiv:2402.09353; PEFT's `use_dora`): each adapted module also trains a magnitude per
+    /// output row (`lora_magnitude_vector`) that rescales the row-normalised W + s·B·A.
+    public bool UseDora { get; init; }
     /// Recorded in adapter_config.json so the adapter names its base.
     public string? BaseModelNameOrPath { get; init; }
     /// The base's Hub revision when it is not `main` (PEFT's `revision`), so the adapter names the exact base.

@@ -9,7 +9,8 @@ namespace LoraLab.Adapters;
 /// selects (PEFT's matching rules, see <see cref="LoraSite.Plan"/>) and freezes everything else.
 public static class LoraInjector
 {
-    /// Wraps the selected projections, initialises A from `seed` (B = 0) and leaves only A and B trainable.
+    /// Wraps the selected projections, initialises A from `seed` (B = 0; DoRA's magnitude = the row norms, so the
+    /// output is unchanged) and leaves only the adapters' weights trainable.
     public static LoraSummary Apply(CausalLM model, LoraConfig cfg, long seed)
     {
         Runtime.TorchRuntime.EnsureLoaded();
@@ -25,6 +26,7 @@ public static class LoraInjector
         {
             var adapter = LoraAdapter.Attach(byPath[site.Path], site, cfg.Dropout, model.Device);
             adapter.Initialize(cfg.Init, generator);
+            adapter.Dora?.Reset(adapter, model.Dtype);
         }
         return new LoraSummary(sites, ModelShapes.TotalParameters(model.Config), sites.Sum(s => s.Parameters));
     }

@@ -2,11 +2,11 @@ using LoraLab.Models;
 
 namespace LoraLab.Adapters;
 
-/// One projection that a LoRA config adapts, with its resolved rank, alpha and scaling.
-public sealed record LoraSite(string Path, int Layer, string Module, long InFeatures, long OutFeatures, int R, double Alpha, double Scaling)
+/// One projection that a LoRA config adapts, with its resolved rank, alpha and scaling; `Dora`: it also has a magnitude vector.
+public sealed record LoraSite(string Path, int Layer, string Module, long InFeatures, long OutFeatures, int R, double Alpha, double Scaling, bool Dora = false)
 {
-    /// Trainable parameters: A (r, in) + B (out, r).
-    public long Parameters => R * (InFeatures + OutFeatures);
+    /// Trainable parameters: A (r, in) + B (out, r), and DoRA's magnitude (out).
+    public long Parameters => R * (InFeatures + OutFeatures) + (Dora ? OutFeatures : 0);
 
     /// Every site a config selects in a model of this architecture, in model order (layer by layer, then lm_head).
     /// Needs only shapes, so it serves both injection and counting, and checks ranks before anything is allocated.
@@ -23,7 +23,7 @@ public sealed record LoraSite(string Path, int Layer, string Module, long InFeat
             var (inF, outF) = ModelShapes.ProjectionDims(model, module);
             int r = lora.RankFor(path, layer);
             double alpha = lora.AlphaFor(path, layer);
-            sites.Add(new LoraSite(path, layer, module, inF, outF, r, alpha, lora.ScalingFor(r, alpha)));
+            sites.Add(new LoraSite(path, layer, module, inF, outF, r, alpha, lora.ScalingFor(r, alpha), lora.UseDora));
         }
         if (sites.Count == 0)
             throw new UserException($"the LoRA targets ({Describe(lora)}) match no module of this model ({LoraTargets.Available})");

@@ -36,7 +36,7 @@ public static class PeftConfigJson
             ["layers_to_transform"] = c.LayersToTransform is { } l ? new JsonArray(l.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()) : null,
             ["layers_pattern"] = null,
             ["modules_to_save"] = null,
-            ["use_dora"] = false,
+            ["use_dora"] = c.UseDora,
         };
     }
 
@@ -47,7 +47,6 @@ public static class PeftConfigJson
         var type = Str(o, "peft_type", source);
         if (type is not null && !string.Equals(type, "LORA", StringComparison.OrdinalIgnoreCase))
             throw new UserException($"{source}: peft_type is '{type}'; only LORA adapters are supported");
-        if (Bool(o, "use_dora", source) == true) throw new UserException($"{source}: use_dora is true; DoRA adapters are not supported");
         if (Bool(o, "fan_in_fan_out", source) == true)
             throw new UserException($"{source}: fan_in_fan_out is true (GPT-2 style Conv1D weights); Llama-family adapters never set it");
         var bias = Str(o, "bias", source) ?? "none";
@@ -79,6 +78,7 @@ public static class PeftConfigJson
                 var n => new[] { Int(n, "layers_to_transform", source)!.Value },
             },
             Init = init,
+            UseDora = Bool(o, "use_dora", source) ?? false,
             BaseModelNameOrPath = Str(o, "base_model_name_or_path", source),
             Revision = Str(o, "revision", source),
         };

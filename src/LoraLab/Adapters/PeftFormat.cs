@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace LoraLab.Adapters;
 
 /// Hugging Face PEFT's on-disk LoRA adapter, both ways: `adapter_config.json` and `adapter_model.safetensors`
-/// with keys `base_model.model.<module path>.lora_A.weight` / `.lora_B.weight`.
+/// with keys `base_model.model.<module path>.lora_A.weight` / `.lora_B.weight` (and DoRA's `.lora_magnitude_vector`).
 public static class PeftFormat
 {
     public const string ConfigFile = "adapter_config.json";
@@ -26,7 +26,7 @@ public static class PeftFormat
         {
             (KeyPrefix + a.Path + ".lora_A.weight", a.lora_A.weight!),
             (KeyPrefix + a.Path + ".lora_B.weight", a.lora_B.weight!),
-        });
+        }.Concat(a.Dora is { } d ? [(KeyPrefix + a.Path + "." + Magnitude, d.Weight)] : []));
         SafeTensorsWriter.Save(Path.Combine(dir, WeightsFile), tensors);
         var cfg = loraConfig with { BaseModelNameOrPath = baseModelPath ?? loraConfig.BaseModelNameOrPath };
         var json = PeftConfigJson.ToJson(cfg).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -42,10 +42,11 @@ public static class PeftFormat
         LoraInjector.Apply(model, weights.Config, seed: 0);
         using var _ = no_grad();
         var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
-        foreach (var (site, a, b) in weights.Modules)
+        foreach (var (site, a, b, m) in weights.Modules)
         {
             adapters[site.Path].lora_A.weight!.copy_(a);
             adapters[site.Path].lora_B.weight!.copy_(b);
+            if (m is not null) adapters[site.Path].Dora!.Weight.copy_(m);
         }
         return weights.Config;
     }
@@ -84,7 +85,8 @@ public static class PeftFormat
                 NonFinite.Check(t, weightsPath, key);
             }
             // in the model's order, as LoraSite.Plan lists the sites
-            var modules = sites.Values.Select(s => (s, read[(s.Path, "lora_A")], read[(s.Path, "lora_B")])).ToArray();
+            var modules = sites.Values.Select(s => (s, read[(s.Path, "lora_A")], read[(s.Path, "lora_B")],
+                s.Dora ? read[(s.Path, Magnitude)] : null)).ToArray();
             return new AdapterWeights(cfg, modules);
         }
         catch
@@ -109,7 +111,8 @@ public static class PeftFormat
         {
             if (!adapters.TryGetValue(path, out var a))
                 throw new UserException($"{weightsPath}: tensor '{key}' has no matching adapter in this run (different --targets?)");
-            var target = part == "lora_A" ? a.lora_A.weight! : a.lora_B.weight!;
+            var target = part == "lora_A" ? a.lora_A.weight! : part == "lora_B" ? a.lora_B.weight!
+                : a.Dora?.Weight ?? throw new UserException($"{weightsPath}: tensor '{key}' is a DoRA magnitude, but this run's adapters are plain LoRA (--dora not given)");
             var info = file.Info(key);
             if (!info.Shape.SequenceEqual(target.shape))
                 throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
@@ -118,7 +121,7 @@ public static class PeftFormat
             target.copy_(t);
             seen.Add(path + "." + part);
         }
-        var missing = adapters.Keys.SelectMany(p => new[] { p + ".lora_A", p + ".lora_B" }).FirstOrDefault(k => !seen.Contains(k));
+        var missing = adapters.Values.SelectMany(a => Parts(a.Dora is not null).Select(part => a.Path + "." + part)).FirstOrDefault(k => !seen.Contains(k));
         if (missing is not null) throw new UserException($"{weightsPath}: no saved weights for '{missing}'");
     }
 
@@ -137,7 +140,14 @@ public static class PeftFormat
         return cfg;
     }
 
-    /// File key → (module path, "lora_A" | "lora_B"), refusing tensors that are not plain LoRA weights.
+    /// DoRA's magnitude vector: the part name, and the key suffix PEFT saves it under.
+    public const string Magnitude = LoraAdapter.MagnitudeName;
+
+    /// The tensors an adapted module has in a file: A and B, and the magnitude for DoRA.
+    internal static string[] Parts(bool dora) => dora ? ["lora_A", "lora_B", Magnitude] : ["lora_A", "lora_B"];
+
+    /// File key → (module path, "lora_A" | "lora_B" | "lora_magnitude_vector"), refusing tensors that are not LoRA or
+    /// DoRA weights. PEFT saves the magnitude as `.lora_magnitude_vector`; in-memory state dicts add `.default` and `.weight`.
     internal static Dictionary<string, (string Path, string Part)> MapKeys(SafeTensorsFile file, string source)
     {
         var result = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
@@ -146,10 +156,13 @@ public static class PeftFormat
         {
             var k = key.StartsWith(KeyPrefix, StringComparison.Ordinal) ? key[KeyPrefix.Length..] : key;
             k = k.Replace(".lora_A.default.weight", ".lora_A.weight").Replace(".lora_B.default.weight", ".lora_B.weight");
+            foreach (var tail in new[] { ".default.weight", ".default", ".weight" })
+                if (k.EndsWith("." + Magnitude + tail, StringComparison.Ordinal)) { k = k[..^tail.Length]; break; }
             string part = k.EndsWith(".lora_A.weight", StringComparison.Ordinal) ? "lora_A"
                 : k.EndsWith(".lora_B.weight", StringComparison.Ordinal) ? "lora_B"
-                : throw new UserException($"{source}: tensor '{key}' is not a LoRA A/B weight (DoRA magnitudes, embedding adapters and biases are not supported)");
-            var path = k[..^(".lora_A.weight".Length)];
+                : k.EndsWith("." + Magnitude, StringComparison.Ordinal) ? Magnitude
+                : throw new UserException($"{source}: tensor '{key}' is not a LoRA A/B weight or DoRA magnitude (embedding adapters and biases are not supported)");
+            var path = k[..^(part == Magnitude ? Magnitude.Length + 1 : ".lora_A.weight".Length)];
             if (!seen.Add(path + "/" + part)) throw new UserException($"{source}: tensor '{key}' duplicates another key for module '{path}'");
             result[key] = (path, part);
         }
@@ -163,7 +176,9 @@ public static class PeftFormat
         {
             if (!sites.TryGetValue(path, out var site))
                 throw new UserException($"{source}: tensor '{key}' is for module '{path}', which adapter_config.json's targets do not select");
-            long[] expected = part == "lora_A" ? new[] { (long)site.R, site.InFeatures } : new[] { site.OutFeatures, (long)site.R };
+            if (part == Magnitude && !site.Dora)
+                throw new UserException($"{source}: tensor '{key}' is a DoRA magnitude, but adapter_config.json has no use_dora: true");
+            long[] expected = part == "lora_A" ? new[] { (long)site.R, site.InFeatures } : part == "lora_B" ? new[] { site.OutFeatures, (long)site.R } : new[] { site.OutFeatures };
             var shape = file.Info(key).Shape;
             if (!shape.SequenceEqual(expected))
                 throw new UserException($"{source}: tensor '{key}' has shape [{string.Join(", ", shape)}]; module '{path}' " +
@@ -171,9 +186,9 @@ public static class PeftFormat
         }
         var present = keys.Values.ToHashSet();
         foreach (var site in sites.Values)
-            foreach (var part in new[] { "lora_A", "lora_B" })
+            foreach (var part in Parts(site.Dora))
                 if (!present.Contains((site.Path, part)))
-                    throw new UserException($"{source}: missing tensor '{KeyPrefix}{site.Path}.{part}.weight' (adapter_config.json's targets select module '{site.Path}')");
+                    throw new UserException($"{source}: missing tensor '{KeyPrefix}{site.Path}.{part}{(part == Magnitude ? "" : ".weight")}' (adapter_config.json's targets select module '{site.Path}'{(part == Magnitude ? " and use_dora is true" : "")})");
     }
 
     /// A module's key in rank_pattern/alpha_pattern: its escaped path without the leading `model.`, which every PEFT

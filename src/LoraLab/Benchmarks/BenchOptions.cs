@@ -12,6 +12,8 @@ public sealed record BenchOptions
     /// LoRA targets (`all`, `qv`, module names); ignored for full fine-tuning.
     public string Targets { get; init; } = Run.Targets;
     public int R { get; init; } = Run.R;
+    /// DoRA adapters (a magnitude vector per module).
+    public bool Dora { get; init; } = Run.UseDora;
     /// LoRA alpha; null = 2r (the peer's choice).
     public double? Alpha { get; init; }
     /// QLoRA storage scheme (nf4, fp4, int8).
@@ -45,6 +47,7 @@ public sealed record BenchOptions
     public void Validate()
     {
         if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
+        if (Dora && Method == "full") throw new UserException("--dora adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
         if (Batch < 1) throw new UserException("--batch-size must be at least 1");
         if (Seq < 2) throw new UserException("--max-seq-length must be at least 2 (one prediction needs two tokens)");
         if (Steps < 1) throw new UserException("--max-steps must be at least 1");
@@ -64,7 +67,7 @@ public sealed record BenchOptions
     public Configuration.RunConfig ToRunConfig() => new()
     {
         Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new InvalidOperationException("Validate() refuses an unknown method first"),
-        R = R, Alpha = Alpha ?? 2.0 * R, LoraDropout = 0, Targets = Targets,
+        R = R, Alpha = Alpha ?? 2.0 * R, LoraDropout = 0, Targets = Targets, UseDora = Dora,
         Quantize = Method != "qlora" ? null : Adapters.Quantization.QuantSchemes.Parse(Quantize),
         Device = Device, Precision = Configuration.RunChoices.Precision.TryParse(Precision, out var p) ? p : throw new InvalidOperationException("Validate() refuses an unknown precision first"), Seed = Seed,
         Threads = Threads, Streams = Streams, Optimizer = Configuration.OptimizerKind.AdamW, Lr = 3e-4, WeightDecay = 0.01, MaxGradNorm = 1.0,

@@ -74,7 +74,7 @@ public static class StepBenchmark
         double median = Median(times);
         double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq,
             headRows: (long)o.Batch * (o.Seq - 1 - PromptPositions(o))).Total;
-        string mode = o.Method == "full" ? "full" : $"{o.Method}-{o.Targets}-r{o.R}";
+        string mode = o.Method == "full" ? "full" : $"{o.Method}{(o.Dora ? "-dora" : "")}-{o.Targets}-r{o.R}";
         return new BenchResult
         {
             Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams, PromptFraction = o.PromptFraction,

@@ -51,6 +51,7 @@ public sealed class RunConfig
     public string Targets { get; set; } = "all";
     public bool LoraHead { get; set; }
     public bool UseRslora { get; set; }
+    public bool UseDora { get; set; }
     /// Per-module ranks over R (PEFT's rank_pattern: the first regex key matching the end of a module path wins); null = none.
     public IReadOnlyDictionary<string, int>? RankPattern { get; set; }
     /// Per-module alphas over Alpha (PEFT's alpha_pattern, keys matched like RankPattern's); null = none.

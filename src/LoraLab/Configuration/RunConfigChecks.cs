@@ -24,6 +24,8 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
         if (c.LoraplusLrRatio is not null && c.Method == TrainMethod.Full)
             errors.Add($"{c.NameOf(RunSettings.LoraplusLrRatio)} sets lora_B's learning rate; --method full trains no adapter");
+        if (c.UseDora && c.Method == TrainMethod.Full)
+            errors.Add($"{c.NameOf(RunSettings.UseDora)} adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
         if (c.Quantize is not null && c.Method != TrainMethod.Qlora && !c.IsPreference)
             errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora, dpo and orpo only");
         PreferenceChecks(c, errors);

@@ -15,7 +15,7 @@ public static class RunSettings
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
         ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
-        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", RankPatternFlag = "--rank-pattern <KEY=R,...>",
+        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", UseDoraFlag = "--dora|--use-dora", RankPatternFlag = "--rank-pattern <KEY=R,...>",
         AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
         MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
@@ -96,6 +96,9 @@ public static class RunSettings
     public static readonly RunSetting<bool> LoraHead = Switch(LoraS, LoraHeadFlag, "Also adapt lm_head.", c => c.LoraHead, (c, v) => c.LoraHead = v);
     public static readonly RunSetting<bool> UseRslora = Switch(LoraS, UseRsloraFlag, "Scale by alpha/sqrt(r) (rank-stabilised LoRA).",
         c => c.UseRslora, (c, v) => c.UseRslora = v);
+    public static readonly RunSetting<bool> UseDora = Switch(LoraS, UseDoraFlag,
+        "DoRA (Liu et al. 2024; PEFT's use_dora): also train a magnitude per output row over the row-normalised W + s*B*A.",
+        c => c.UseDora, (c, v) => c.UseDora = v);
 
     public static readonly RunSetting<IReadOnlyDictionary<string, int>?> RankPattern = RankMap(LoraS, RankPatternFlag,
         "Per-module ranks over --rank, PEFT's rank_pattern: regexes matched against the end of a module path (layers\\.0\\.self_attn\\.q_proj=2,mlp=4); `loralab analyze --out` suggests one.",
@@ -180,7 +183,7 @@ public static class RunSettings
         Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, UseDora, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
         Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio,
     ];
 

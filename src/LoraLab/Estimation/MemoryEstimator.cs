@@ -12,7 +12,7 @@ namespace LoraLab.Estimation;
 /// frozen projection's input is kept only if it carries an adapter (A needs it) or trains (full fine-tuning):
 /// - RMSNorm: its input (when a gradient flows back through it) and, when the norm weight trains, its output;
 /// - q/k/v's shared input, o's input, gate/up's shared input, down's input: when one of them trains;
-/// - LoRA: A's output (r values) per adapted projection;
+/// - LoRA: A's output (r values) per adapted projection; DoRA also its projection's output before the row scale;
 /// - attention (fused kernel): q, k, v and the output (2·q + 2·kv) when a gradient flows through it;
 /// - SwiGLU: gate and up outputs and silu(gate) (3·I);
 /// - the head (chunked loss): the final norm's input and the hidden-state gradient per row, one logit chunk (softmax
@@ -46,7 +46,7 @@ public static class MemoryEstimator
         // Full fine-tuning keeps fp32 master weights in any precision (RunSetup.WeightDtype); activations take `bytes`.
         long weightBytes = full ? 4 : bytes;
         IReadOnlyList<LoraSite> sites = full ? Array.Empty<LoraSite>()
-            : LoraSite.Plan(c, new LoraConfig { R = o.R, Alpha = 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets) });
+            : LoraSite.Plan(c, new LoraConfig { R = o.R, Alpha = 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets), UseDora = o.Dora });
         var adapted = sites.Select(s => s.Path).ToHashSet();
 
         // Weights: dense in the compute dtype (full fine-tuning: fp32); under QLoRA the decoder projections are packed (lm_head stays dense).
@@ -68,7 +68,7 @@ public static class MemoryEstimator
         long optimizer = 2 * trainableBytes;
 
         double tokens = (double)o.Batch * o.Seq;
-        var perLayer = Enumerable.Range(0, c.NumHiddenLayers).Select(i => LayerElements(c, i, full, adapted, o.R)).ToArray();
+        var perLayer = Enumerable.Range(0, c.NumHiddenLayers).Select(i => LayerElements(c, i, full, adapted, o.R, o.Dora)).ToArray();
         double layersElems = o.GradCheckpointing
             ? c.NumHiddenLayers * (double)c.HiddenSize + 2 * perLayer.Max()
             : perLayer.Sum();
@@ -107,7 +107,7 @@ public static class MemoryEstimator
     }
 
     /// Values kept per token by decoder layer i (see the class comment).
-    static double LayerElements(ModelConfig c, int i, bool full, HashSet<string> adapted, int r)
+    static double LayerElements(ModelConfig c, int i, bool full, HashSet<string> adapted, int r, bool dora)
     {
         string p = $"model.layers.{i}.";
         bool Trains(string module) => full || adapted.Contains(p + module);
@@ -130,6 +130,8 @@ public static class MemoryEstimator
         if (mlpReq) e += 3 * inter;                         // gate, up, silu(gate)
         if (Trains("mlp.down_proj")) e += inter;            // down input
         e += r * ModelShapes.LayerProjections.Count(m => !full && adapted.Contains(p + m));
+        // DoRA keeps each adapted projection's pre-scale output (W x + s·BA x) for the magnitude's gradient
+        if (dora) e += ModelShapes.LayerProjections.Where(m => adapted.Contains(p + m)).Sum(m => ModelShapes.ProjectionDims(c, m.Split('.')[1]).Out);
         return e;
     }
 }

@@ -25,7 +25,8 @@ public interface IProjectionAdapter
     /// Active → Disabled (Disabled: no change). Refuses a merged adapter: the weight still holds its delta.
     void Disable();
     Tensor Delta(Tensor x);
-    /// `baseOutput + Delta(x)` for 2-D `x` (rows, in) and `baseOutput` (rows, out). Consumes `baseOutput`: the adapter
+    /// The adapted output from `baseOutput` (`baseOutput + Delta(x)` for LoRA; DoRA also rescales it) for 2-D `x` (rows, in)
+    /// and `baseOutput` (rows, out). Consumes `baseOutput`: the adapter
     /// may add into it in place and return it, or return a new tensor and dispose it; the caller owns the result.
     Tensor AddTo(Tensor baseOutput, Tensor x);
 }
@@ -84,11 +85,28 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         else Bias.copy_(b);
     }
 
-    public void AttachAdapter(IProjectionAdapter adapter, IEnumerable<(string Name, nn.Module Module)> submodules)
+    public void AttachAdapter(IProjectionAdapter adapter, IEnumerable<(string Name, nn.Module Module)> submodules,
+        IEnumerable<(string Name, Parameter Param)>? parameters = null)
     {
         if (Adapter != null) throw new InvalidOperationException($"{name}: already has an adapter");
         foreach (var (n, m) in submodules) register_module(n, m);
+        foreach (var (n, p) in parameters ?? []) register_parameter(n, p);
         Adapter = adapter;
+    }
+
+    /// `x W^T` without the bias, whatever the weight's storage (dense, cast or quantized).
+    public Tensor Product(Tensor x)
+    {
+        if (Quantized != null) return Quantized.Linear(x);
+        return CastLinear.Apply(x, Weight ?? throw new InvalidOperationException($"{name}: weight not loaded"), null);
+    }
+
+    /// The dense weight (out, in) in `dtype` (dequantized when packed); the caller owns it.
+    public Tensor DenseWeight(ScalarType dtype)
+    {
+        using var _ = no_grad();
+        if (Quantized != null) return Quantized.Dequantize(dtype);
+        return (Weight ?? throw new InvalidOperationException($"{name}: weight not loaded")).to(dtype, copy: true);
     }
 
     /// The base path only: `x W^T + b`.

@@ -24,11 +24,13 @@ public sealed class AdapterBank : IDisposable
     /// Copies the adapter's weights into the bank; returns its id for routing.
     public int Add(AdapterWeights weights)
     {
+        if (weights.Config.UseDora)
+            throw new UserException("a DoRA adapter (use_dora) cannot be served beside others: its magnitude rescales the base's rows; merge it into its base (loralab merge) and serve the merged model");
         // the smallest free id: ids index the layers' stacks, so reusing them keeps those small across loads and unloads
         int id = 1;
         while (!_ids.Add(id)) id++;
         var byPath = _model.Projections().ToDictionary(p => p.Path, p => p.Projection);
-        foreach (var (site, a, b) in weights.Modules)
+        foreach (var (site, a, b, _) in weights.Modules)
         {
             if (!_layers.TryGetValue(site.Path, out var layer))
             {

@@ -105,7 +105,7 @@ public class PeftRoundTripTests
         var dir = TempDir.New();
         try
         {
-            foreach (var (field, value) in new (string, JsonNode)[] { ("use_dora", true), ("bias", "all"), ("peft_type", "IA3"), ("r", "eight") })
+            foreach (var (field, value) in new (string, JsonNode)[] { ("use_dora", "yes"), ("bias", "all"), ("peft_type", "IA3"), ("r", "eight") })
             {
                 var o = PeftConfigJson.ToJson(new LoraConfig());
                 o[field] = value;

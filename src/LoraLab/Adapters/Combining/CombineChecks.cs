@@ -10,6 +10,8 @@ public static class CombineChecks
     public static IReadOnlyList<string> Check(IReadOnlyList<AdapterFactors> adapters)
     {
         var warnings = new List<string>();
+        if (adapters.FirstOrDefault(a => a.Config.UseDora) is { } dora)
+            throw new UserException($"{dora.Dir}: a DoRA adapter (use_dora: true); combining is defined on LoRA's update s·B·A, but DoRA's also rescales every row of the base weight by its magnitude vector. Merge it into its base (loralab merge) instead");
         var first = adapters[0];
         foreach (var other in adapters.Skip(1))
         {

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using LoraLab.Adapters;
+using LoraLab.Demo;
+using LoraLab.ModelFiles;
+using Xunit;
+
+namespace LoraLab.Tests.Training;
+
+/// `train --dora` is in `train --help`, trains the demo model with a falling loss into a PEFT DoRA adapter, and
+/// `params` / `estimate` count the magnitude vectors.
+[Collection("cli")]
+public class DoraTrainingTests
+{
+    [Fact]
+    public void TrainsTheDemoWithAFallingLossIntoAPeftDoraAdapter()
+    {
+        var (helpCode, help, _) = CliRunner.Run("train", "--help");
+        Assert.Equal(0, helpCode);
+        Assert.Contains("--dora", help);
+
+        string root = DemoAssets.Locate();
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, stdout, err) = CliRunner.Run("train", "--model", Path.Combine(root, DemoAssets.BaseFolder),
+            "--data", Path.Combine(root, DemoAssets.DataFolder, DemoAssets.TrainFile), "--out", outDir, "--dora", "--targets", "all",
+            "--max-steps", "30", "--batch-size", "8", "--micro-batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
+            "--val-fraction", "0", "--save-every", "0", "--threads", "2", "--seed", "3");
+        Assert.True(code == 0, err + stdout);
+        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToArray();
+        Assert.Equal(30, losses.Length);
+        Assert.True(losses[^5..].Average() < 0.5 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        Assert.Contains("use_dora: true", File.ReadAllText(Path.Combine(outDir, "run.yaml")));
+
+        var adapter = Path.Combine(outDir, "adapter");
+        Assert.True(PeftFormat.ReadConfig(adapter).UseDora);
+        using var file = SafeTensorsFile.Open(Path.Combine(adapter, PeftFormat.WeightsFile));
+        var magnitudes = file.Names.Where(n => n.EndsWith(".lora_magnitude_vector", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(file.Names.Count(n => n.EndsWith(".lora_A.weight", StringComparison.Ordinal)), magnitudes.Length);
+        Assert.NotEmpty(magnitudes);
+    }
+
+    [Fact]
+    public void ParamsAndEstimateCountTheMagnitudes()
+    {
+        long Trainable(params string[] extra)
+        {
+            var (code, stdout, err) = CliRunner.Run(["params", "--arch", "llama-2-7b", "--targets", "all", "--r", "8", "--json", .. extra]);
+            Assert.True(code == 0, err);
+            return JsonDocument.Parse(stdout).RootElement.GetProperty("trainable_params").GetInt64();
+        }
+        // per layer: q, k, v, o (4096 each), gate, up (11008), down (4096): 42,496 magnitudes, 32 layers
+        Assert.Equal(32L * 42_496, Trainable("--dora") - Trainable());
+
+        double Adapter(params string[] extra)
+        {
+            var (code, stdout, err) = CliRunner.Run(["estimate", "--arch", "llama-2-7b", "--targets", "all", "--r", "8", "--precision", "bf16", "--json", .. extra]);
+            Assert.True(code == 0, err);
+            return JsonDocument.Parse(stdout).RootElement[0].GetProperty("total_mb").GetDouble();
+        }
+        Assert.True(Adapter("--dora") > Adapter());
+        var (fullCode, _, fullErr) = CliRunner.Run("estimate", "--arch", "tiny", "--method", "full", "--dora");
+        Assert.NotEqual(0, fullCode);
+        Assert.Contains("--method full", fullErr);
+    }
+
+    [Fact]
+    public void FullFineTuningRefusesDora()
+    {
+        var e = Assert.Throws<UserException>(() => new LoraLab.Configuration.RunConfig { Method = LoraLab.Configuration.TrainMethod.Full, UseDora = true }.Validate(inputs: false));
+        Assert.Contains("--use-dora", e.Message);
+    }
+}
