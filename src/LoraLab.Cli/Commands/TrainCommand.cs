@@ -1,3 +1,4 @@
+using LoraLab.Adapters;
 using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Distributed;
@@ -174,7 +175,13 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine($"  train: {Markup.Escape(run.TrainSummary)}");
         if (run.ValSummary is not null) AnsiConsole.MarkupLine($"  val:   {Markup.Escape(run.ValSummary)}");
         AnsiConsole.MarkupLine($"  trainable params: {run.TrainableParameters:N0} of {run.TotalParameters:N0} ({100.0 * run.TrainableParameters / run.TotalParameters:F3}%)" +
-                               (run.LoraSummary is null ? "" : $"  ·  LoRA r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
+                               (run.LoraSummary is null ? "" : $"  ·  {(c.UseDora ? "DoRA" : "LoRA")} r={c.R} alpha={c.Alpha} on {run.LoraSummary.Sites.Count} modules"));
+        if (run.Lora is { } lora && lora.Init.ChangesBase())
+        {
+            var saved = PeftFormat.ConvertedToOriginalBase(lora);
+            AnsiConsole.MarkupLine(Markup.Escape($"  init {RunChoices.Init.NameOf(c.Init)}: A and B start from each base weight W and the base keeps W − s·B·A (the output is unchanged); " +
+                $"the adapter is saved converted to the original, untouched base, as PEFT converts it: r={saved.R}, alpha={saved.Alpha:G4}, same scaling"));
+        }
         if (run.Lora is not null) // full fine-tuning freezes nothing
             AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.QuantizedBase ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");

@@ -50,6 +50,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.LoraHeadFlag)] public bool? LoraHead { get; set; }
     [CommandOption(S.UseRsloraFlag)] public bool? UseRslora { get; set; }
     [CommandOption(S.UseDoraFlag)] public bool? UseDora { get; set; }
+    [CommandOption(S.InitFlag)] public string? Init { get; set; }
     [CommandOption(S.RankPatternFlag)] public string? RankPattern { get; set; }
     [CommandOption(S.AlphaPatternFlag)] public string? AlphaPattern { get; set; }
     [CommandOption(S.OptimizerFlag)] public string? Optimizer { get; set; }
@@ -112,6 +113,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.LoraHead, LoraHead)
         .Flag(S.UseRslora, UseRslora)
         .Flag(S.UseDora, UseDora)
+        .Flag(S.Init, Init)
         .Flag(S.RankPattern, RankPattern)
         .Flag(S.AlphaPattern, AlphaPattern)
         .Flag(S.Optimizer, Optimizer)

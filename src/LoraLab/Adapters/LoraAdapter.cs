@@ -67,10 +67,12 @@ public sealed class LoraAdapter : IProjectionAdapter
     /// The magnitude's name on the projection: PEFT's saved key (`...q_proj.lora_magnitude_vector`).
     public const string MagnitudeName = "lora_magnitude_vector";
 
-    /// B = 0 and A drawn from `generator` (a CPU generator, so the same seed gives the same adapter on any device).
-    public void Initialize(LoraInit init, torch.Generator generator)
+    /// B = 0 and A drawn from `generator` (a CPU generator, so the same seed gives the same adapter on any device); for
+    /// PiSSA and OLoRA, A and B from the base weight, which keeps the residual (see <see cref="PrincipalInit"/>).
+    public void Initialize(LoraInit init, torch.Generator generator, int pissaIterations = LoraConfig.DefaultPissaIterations)
     {
         using var _ = no_grad();
+        if (init.ChangesBase()) { InitializeFromBase(init, generator, pissaIterations); return; }
         using var a = init switch
         {
             // kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound = sqrt(3)·gain/sqrt(fan_in) = 1/sqrt(in)
@@ -80,6 +82,46 @@ public sealed class LoraAdapter : IProjectionAdapter
         };
         lora_A.weight!.copy_(a);
         lora_B.weight!.zero_();
+    }
+
+    /// A and B at initialisation when they were taken from the base (PiSSA, OLoRA), else null: the base now holds
+    /// W − s·B₀·A₀, and the saved adapter is converted back to W (<see cref="PeftFormat"/>).
+    public (Tensor A, Tensor B)? Initial { get; private set; }
+
+    void InitializeFromBase(LoraInit init, torch.Generator generator, int iterations)
+    {
+        if (Base.Quantized is not null)
+            throw new UserException($"{Path}: --init {init.ToString().ToLowerInvariant()} moves part of the base weight into the adapter, which needs a dense base; the base is quantized (use --method lora)");
+        using var w = Base.DenseWeight(Dtype);
+        var (a, b) = PrincipalInit.Factors(w, R, Scaling, init, iterations, generator);
+        lora_A.weight!.copy_(a);
+        lora_B.weight!.copy_(b);
+        Initial = (a, b);
+        using var delta = DeltaWeight();
+        using var residual = w.sub(delta);
+        Base.SetWeight(residual);
+    }
+
+    /// Resuming over a different start (a checkpoint's A₀, B₀, which another machine's SVD may have rounded otherwise):
+    /// the base becomes W − s·B₀·A₀ of the given pair, so the adapter's saved A and B mean what they meant.
+    public void RestartFrom(Tensor initialA, Tensor initialB)
+    {
+        if (Initial is not var (a0, b0)) throw new InvalidOperationException($"{Path}: the adapter was not initialised from its base");
+        using var _ = no_grad();
+        if (Same(a0, initialA) && Same(b0, initialB)) return;
+        var w = DenseWeight("restore");
+        using var old = b0.matmul(a0);
+        using var given = initialB.matmul(initialA);
+        using var restored = w.to(Dtype).add_(old, alpha: Scaling).add_(given, alpha: -Scaling);
+        w.copy_(restored);
+        a0.copy_(initialA);
+        b0.copy_(initialB);
+    }
+
+    static bool Same(Tensor x, Tensor y)
+    {
+        using var eq = x.eq(y).all();
+        return eq.item<bool>();
     }
 
     /// s · B(A(dropout(x))) in x's dtype: the LoRA branch (DoRA's rescaling is applied in AddTo).

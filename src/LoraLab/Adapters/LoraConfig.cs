@@ -29,6 +29,10 @@ public sealed record LoraConfig
     /// Only these layer indexes are adapted (null = all). lm_head has no layer index, so it is then left out, as in PEFT.
     public IReadOnlyList<int>? LayersToTransform { get; init; }
     public LoraInit Init { get; init; } = LoraInit.Kaiming;
+    /// Subspace iterations of the randomized SVD of <see cref="LoraInit.PissaFast"/> (PEFT's `pissa_niter_N`).
+    public int PissaIterations { get; init; } = DefaultPissaIterations;
+    /// 16: PEFT's documentation's example (`pissa_niter_16`), seconds for a 7B model where the full SVD takes minutes.
+    public const int DefaultPissaIterations = 16;
     /// DoRA (Liu et al. 2024, arXiv:2402.09353; PEFT's `use_dora`): each adapted module also trains a magnitude per
     /// output row (`lora_magnitude_vector`) that rescales the row-normalised W + s·B·A.
     public bool UseDora { get; init; }
@@ -54,6 +58,9 @@ public sealed record LoraConfig
             catch (ArgumentException e) { throw new UserException($"{source}: target_modules is not a valid regex ({e.Message})"); }
         }
         else LoraTargets.Validate(TargetModules, source);
+        if (PissaIterations < 1) throw new UserException($"{source}: pissa_niter_N needs N ≥ 1 (got {PissaIterations})");
+        if (UseDora && Init.ChangesBase())
+            throw new UserException($"{source}: use_dora with init_lora_weights {PeftConfigJson.InitName(this)}: a DoRA adapter over a residual base cannot be converted back to the original base; use one or the other");
         if (LayersToTransform is { } layers && layers.Any(l => l < 0))
             throw new UserException($"{source}: layers_to_transform must hold non-negative layer indexes");
     }

@@ -25,7 +25,7 @@ public static class LoraInjector
         foreach (var site in sites)
         {
             var adapter = LoraAdapter.Attach(byPath[site.Path], site, cfg.Dropout, model.Device);
-            adapter.Initialize(cfg.Init, generator);
+            adapter.Initialize(cfg.Init, generator, cfg.PissaIterations);
             adapter.Dora?.Reset(adapter, model.Dtype);
         }
         return new LoraSummary(sites, ModelShapes.TotalParameters(model.Config), sites.Sum(s => s.Parameters));

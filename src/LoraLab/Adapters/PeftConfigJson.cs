@@ -31,7 +31,7 @@ public static class PeftConfigJson
             ["alpha_pattern"] = alphas,
             ["fan_in_fan_out"] = false,
             ["bias"] = "none",
-            ["init_lora_weights"] = c.Init == LoraInit.Gaussian ? JsonValue.Create("gaussian") : JsonValue.Create(true),
+            ["init_lora_weights"] = c.Init == LoraInit.Kaiming ? JsonValue.Create(true) : JsonValue.Create(InitName(c)),
             ["inference_mode"] = true,
             ["layers_to_transform"] = c.LayersToTransform is { } l ? new JsonArray(l.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()) : null,
             ["layers_pattern"] = null,
@@ -54,7 +54,7 @@ public static class PeftConfigJson
         if (o["modules_to_save"] is JsonArray { Count: > 0 })
             throw new UserException($"{source}: modules_to_save is set; adapters that carry full module copies are not supported");
 
-        var init = o["init_lora_weights"] is JsonValue iv && iv.TryGetValue<string>(out var s) && s == "gaussian" ? LoraInit.Gaussian : LoraInit.Kaiming;
+        var (init, iterations) = ReadInit(o["init_lora_weights"], source);
         var cfg = new LoraConfig
         {
             R = Int(o["r"], "r", source) ?? 8,
@@ -78,11 +78,45 @@ public static class PeftConfigJson
                 var n => new[] { Int(n, "layers_to_transform", source)!.Value },
             },
             Init = init,
+            PissaIterations = iterations,
             UseDora = Bool(o, "use_dora", source) ?? false,
             BaseModelNameOrPath = Str(o, "base_model_name_or_path", source),
             Revision = Str(o, "revision", source),
         };
         return cfg;
+    }
+
+    /// PEFT's name of a config's init_lora_weights (the default is written as `true`).
+    public static string InitName(LoraConfig c) => c.Init switch
+    {
+        LoraInit.Kaiming => "true",
+        LoraInit.Gaussian => "gaussian",
+        LoraInit.Pissa => "pissa",
+        LoraInit.PissaFast => $"pissa_niter_{c.PissaIterations}",
+        LoraInit.Olora => "olora",
+        _ => throw new ArgumentOutOfRangeException(nameof(c)),
+    };
+
+    /// init_lora_weights as PEFT writes it. It matters when loading: an adapter saved over PiSSA's or OLoRA's residual base
+    /// (not converted) is loaded as PEFT loads it, by initialising again, which makes the base the residual, then reading A and B.
+    static (LoraInit, int) ReadInit(JsonNode? n, string source)
+    {
+        const int d = LoraConfig.DefaultPissaIterations;
+        if (n is null) return (LoraInit.Kaiming, d);
+        // false (random B, for tests) only shaped the weights that the saved ones replace
+        if (n is JsonValue b && b.TryGetValue<bool>(out _)) return (LoraInit.Kaiming, d);
+        var s = n is JsonValue v && v.TryGetValue<string>(out var t) ? t : throw new UserException($"{source}: field 'init_lora_weights' must be true or a string");
+        if (s.StartsWith("pissa_niter_", StringComparison.Ordinal))
+            return int.TryParse(s["pissa_niter_".Length..], out int it) && it >= 1 ? (LoraInit.PissaFast, it)
+                : throw new UserException($"{source}: init_lora_weights '{s}': pissa_niter_N needs a whole number N ≥ 1");
+        return s switch
+        {
+            "gaussian" => (LoraInit.Gaussian, d),
+            "pissa" => (LoraInit.Pissa, d),
+            "olora" => (LoraInit.Olora, d),
+            "eva" => (LoraInit.Kaiming, d), // EVA shapes A from data at creation; the saved weights replace it, the base is untouched
+            _ => throw new UserException($"{source}: init_lora_weights '{s}' is not supported (true, false, gaussian, eva, pissa, pissa_niter_N, olora)"),
+        };
     }
 
     /// Integral alphas are written as integers, as PEFT does (`lora_alpha: int`).

@@ -17,18 +17,24 @@ public static class PeftFormat
 
     /// Writes the model's adapters and their config to `dir` (created if needed). Each file is written to a
     /// temporary name and renamed, so a crash never leaves a half-written adapter under the real names.
+    /// Adapters initialised from their base (PiSSA, OLoRA) are saved converted, as PEFT's
+    /// `path_initial_model_for_weight_conversion` converts them, so that they apply to the original base:
+    /// W_res + s·B·A = W + s·(B·A − B₀·A₀) = W + s·[B, −B₀]·[A; A₀], an adapter of rank 2r with alpha doubled (√2 × alpha
+    /// with rsLoRA) so that s is unchanged.
     public static void Save(string dir, CausalLM model, LoraConfig loraConfig, string? baseModelPath = null)
     {
         var adapters = LoraInjector.Adapters(model);
         if (adapters.Count == 0) throw new InvalidOperationException("the model has no LoRA adapters to save");
         Directory.CreateDirectory(dir);
+        using var scope = NewDisposeScope(); // the converted factors
         var tensors = adapters.SelectMany(a => new (string, Tensor)[]
         {
-            (KeyPrefix + a.Path + ".lora_A.weight", a.lora_A.weight!),
-            (KeyPrefix + a.Path + ".lora_B.weight", a.lora_B.weight!),
+            (KeyPrefix + a.Path + ".lora_A.weight", a.Initial is var (a0, _) ? cat([a.lora_A.weight!.detach(), a0], 0) : a.lora_A.weight!),
+            (KeyPrefix + a.Path + ".lora_B.weight", a.Initial is var (_, b0) ? cat([a.lora_B.weight!.detach(), b0.neg()], 1) : a.lora_B.weight!),
         }.Concat(a.Dora is { } d ? [(KeyPrefix + a.Path + "." + Magnitude, d.Weight)] : []));
         SafeTensorsWriter.Save(Path.Combine(dir, WeightsFile), tensors);
-        var cfg = loraConfig with { BaseModelNameOrPath = baseModelPath ?? loraConfig.BaseModelNameOrPath };
+        var cfg = (adapters.Any(a => a.Initial is not null) ? ConvertedToOriginalBase(loraConfig) : loraConfig)
+            with { BaseModelNameOrPath = baseModelPath ?? loraConfig.BaseModelNameOrPath };
         var json = PeftConfigJson.ToJson(cfg).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         IO.AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), json);
     }
@@ -107,6 +113,8 @@ public static class PeftFormat
         var adapters = LoraInjector.Adapters(model).ToDictionary(a => a.Path);
         var seen = new HashSet<string>();
         using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var converted = new Dictionary<(string, string), Tensor>(); // saved [A; A₀] and [B, −B₀] of adapters initialised from their base
         foreach (var (key, (path, part)) in keys)
         {
             if (!adapters.TryGetValue(path, out var a))
@@ -114,15 +122,40 @@ public static class PeftFormat
             var target = part == "lora_A" ? a.lora_A.weight! : part == "lora_B" ? a.lora_B.weight!
                 : a.Dora?.Weight ?? throw new UserException($"{weightsPath}: tensor '{key}' is a DoRA magnitude, but this run's adapters are plain LoRA (--dora not given)");
             var info = file.Info(key);
-            if (!info.Shape.SequenceEqual(target.shape))
-                throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", target.shape)}] (different --r?)");
-            using var t = file.Read(key, LoraAdapter.Dtype);
+            bool halves = a.Initial is not null && part != Magnitude;
+            var expected = target.shape.ToArray();
+            if (halves) expected[part == "lora_A" ? 0 : 1] *= 2;
+            if (!info.Shape.SequenceEqual(expected))
+                throw new UserException($"{weightsPath}: tensor '{key}' has shape [{string.Join(", ", info.Shape)}], this run's adapter has [{string.Join(", ", expected)}] (different --r or --init?)");
+            var t = file.Read(key, LoraAdapter.Dtype);
             NonFinite.Check(t, weightsPath, key);
-            target.copy_(t);
+            if (halves) converted[(path, part)] = t;
+            else target.copy_(t);
             seen.Add(path + "." + part);
+        }
+        // a converted checkpoint holds the trained A, B in its first halves and the start A₀, −B₀ in its second
+        foreach (var a in adapters.Values.Where(a => a.Initial is not null))
+        {
+            if (!converted.TryGetValue((a.Path, "lora_A"), out var ca) || !converted.TryGetValue((a.Path, "lora_B"), out var cb)) continue;
+            a.RestartFrom(ca.narrow(0, a.R, a.R), cb.narrow(1, a.R, a.R).neg());
+            a.lora_A.weight!.copy_(ca.narrow(0, 0, a.R));
+            a.lora_B.weight!.copy_(cb.narrow(1, 0, a.R));
         }
         var missing = adapters.Values.SelectMany(a => Parts(a.Dora is not null).Select(part => a.Path + "." + part)).FirstOrDefault(k => !seen.Contains(k));
         if (missing is not null) throw new UserException($"{weightsPath}: no saved weights for '{missing}'");
+    }
+
+    /// The config of an adapter converted to the original base: every rank doubled, alpha doubled (√2 × with rsLoRA,
+    /// whose s is alpha/√r) so each module's s is unchanged, and the default init (the base is the original).
+    public static LoraConfig ConvertedToOriginalBase(LoraConfig c)
+    {
+        double f = c.UseRslora ? Math.Sqrt(2) : 2;
+        return c with
+        {
+            R = 2 * c.R, Alpha = f * c.Alpha, Init = LoraInit.Kaiming, PissaIterations = LoraConfig.DefaultPissaIterations,
+            RankPattern = c.RankPattern.ToDictionary(kv => kv.Key, kv => 2 * kv.Value),
+            AlphaPattern = c.AlphaPattern.ToDictionary(kv => kv.Key, kv => f * kv.Value),
+        };
     }
 
     /// The LoRA config in `dir`/adapter_config.json.

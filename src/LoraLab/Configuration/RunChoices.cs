@@ -37,5 +37,8 @@ public static class RunChoices
     public static readonly Choices<ScheduleKind> Schedule = new((ScheduleKind.Constant, "constant"), (ScheduleKind.Linear, "linear"), (ScheduleKind.Cosine, "cosine"));
     public static readonly Choices<LongExamplePolicy> LongExamples = new((LongExamplePolicy.Truncate, "truncate"), (LongExamplePolicy.Drop, "drop"));
     public static readonly Choices<EncodingErrors> EncodingErrors = new((Data.EncodingErrors.Strict, "strict"), (Data.EncodingErrors.Replace, "replace"));
+    /// PEFT's init_lora_weights, spelled for a flag (pissa-fast is PEFT's pissa_niter_16).
+    public static readonly Choices<Adapters.LoraInit> Init = new((Adapters.LoraInit.Kaiming, "kaiming"), (Adapters.LoraInit.Gaussian, "gaussian"),
+        (Adapters.LoraInit.Pissa, "pissa"), (Adapters.LoraInit.PissaFast, "pissa-fast"), (Adapters.LoraInit.Olora, "olora"));
     public static readonly Choices<QuantScheme> Quantize = new((QuantScheme.Nf4, "nf4"), (QuantScheme.Fp4, "fp4"), (QuantScheme.Int8, "int8"));
 }

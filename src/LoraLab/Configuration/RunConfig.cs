@@ -52,6 +52,7 @@ public sealed class RunConfig
     public bool LoraHead { get; set; }
     public bool UseRslora { get; set; }
     public bool UseDora { get; set; }
+    public Adapters.LoraInit Init { get; set; } = Adapters.LoraInit.Kaiming;
     /// Per-module ranks over R (PEFT's rank_pattern: the first regex key matching the end of a module path wins); null = none.
     public IReadOnlyDictionary<string, int>? RankPattern { get; set; }
     /// Per-module alphas over Alpha (PEFT's alpha_pattern, keys matched like RankPattern's); null = none.

@@ -26,6 +26,12 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.LoraplusLrRatio)} sets lora_B's learning rate; --method full trains no adapter");
         if (c.UseDora && c.Method == TrainMethod.Full)
             errors.Add($"{c.NameOf(RunSettings.UseDora)} adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
+        if (c.Init != Adapters.LoraInit.Kaiming && c.Method == TrainMethod.Full)
+            errors.Add($"{c.NameOf(RunSettings.Init)} initialises LoRA adapters; --method full trains no adapter");
+        if (Adapters.LoraInits.ChangesBase(c.Init) && c.QuantizedBase)
+            errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} moves part of each base weight into the adapter, which needs a dense base; --method {RunChoices.Method.NameOf(c.Method)} keeps it quantized (use --method lora)");
+        if (Adapters.LoraInits.ChangesBase(c.Init) && c.UseDora)
+            errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} with {c.NameOf(RunSettings.UseDora)}: a DoRA adapter over a residual base cannot be converted back to the original base; use one or the other");
         if (c.Quantize is not null && c.Method != TrainMethod.Qlora && !c.IsPreference)
             errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora, dpo and orpo only");
         PreferenceChecks(c, errors);

@@ -15,7 +15,7 @@ public static class RunSettings
         EncodingErrorsFlag = "--encoding-errors <MODE>", TemplateFlag = "--template <NAME>", MaxSeqLengthFlag = "--max-seq-length <N>",
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
         ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
-        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", UseDoraFlag = "--dora|--use-dora", RankPatternFlag = "--rank-pattern <KEY=R,...>",
+        TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", UseDoraFlag = "--dora|--use-dora", InitFlag = "--init <INIT>", RankPatternFlag = "--rank-pattern <KEY=R,...>",
         AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
         MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
@@ -96,6 +96,11 @@ public static class RunSettings
     public static readonly RunSetting<bool> LoraHead = Switch(LoraS, LoraHeadFlag, "Also adapt lm_head.", c => c.LoraHead, (c, v) => c.LoraHead = v);
     public static readonly RunSetting<bool> UseRslora = Switch(LoraS, UseRsloraFlag, "Scale by alpha/sqrt(r) (rank-stabilised LoRA).",
         c => c.UseRslora, (c, v) => c.UseRslora = v);
+    public static readonly RunSetting<Adapters.LoraInit> Init = Choice(LoraS, InitFlag,
+        "kaiming (PEFT's default: A kaiming-uniform, B = 0), gaussian, pissa (A, B from W's top-r singular vectors; the base keeps the rest), " +
+        "pissa-fast (the same from a randomized SVD, 16 iterations) or olora (A, B from W's QR). pissa, pissa-fast and olora save the adapter " +
+        "converted to the original base (rank 2r).",
+        RunChoices.Init, c => c.Init, (c, v) => c.Init = v);
     public static readonly RunSetting<bool> UseDora = Switch(LoraS, UseDoraFlag,
         "DoRA (Liu et al. 2024; PEFT's use_dora): also train a magnitude per output row over the row-normalised W + s*B*A.",
         c => c.UseDora, (c, v) => c.UseDora = v);
@@ -183,7 +188,7 @@ public static class RunSettings
         Model, Data, ValData, MaxRecordBytes, EncodingErrors, Out, Method, Device, Precision, Template, MaxSeqLength, LongExamples,
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
-        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, UseDora, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
+        R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, UseDora, Init, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
         Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio,
     ];
 

@@ -26,6 +26,8 @@ public sealed class AdapterBank : IDisposable
     {
         if (weights.Config.UseDora)
             throw new UserException("a DoRA adapter (use_dora) cannot be served beside others: its magnitude rescales the base's rows; merge it into its base (loralab merge) and serve the merged model");
+        if (weights.Config.Init.ChangesBase())
+            throw new UserException($"the adapter's init_lora_weights is {PeftConfigJson.InitName(weights.Config)}: it applies to the residual base that initialisation leaves, not to the served base; merge it (loralab merge) or convert it to the original base first");
         // the smallest free id: ids index the layers' stacks, so reusing them keeps those small across loads and unloads
         int id = 1;
         while (!_ids.Add(id)) id++;

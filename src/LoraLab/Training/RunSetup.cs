@@ -84,7 +84,7 @@ public static class RunSetup
         if (c.Method == TrainMethod.Full) return null;
         var lora = new LoraConfig
         {
-            R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, UseDora = c.UseDora, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
+            R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, UseDora = c.UseDora, Init = c.Init, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
             AlphaPattern = c.AlphaPattern ?? new Dictionary<string, double>(),
             TargetModules = LoraTargets.Parse(c.Targets, c.LoraHead), BaseModelNameOrPath = baseModel is null ? null : Hub.ModelSource.BaseModelName(baseModel),
             Revision = baseModel is null ? null : Hub.ModelSource.BaseModelRevision(baseModel),

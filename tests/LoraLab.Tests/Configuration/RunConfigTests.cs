@@ -18,7 +18,7 @@ public class RunConfigTests
         ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
         ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
         ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4",
-        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["use_dora"] = "true", ["optimizer"] = "sgd",
+        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["use_dora"] = "true", ["init"] = "gaussian", ["optimizer"] = "sgd",
         ["lr"] = "0.05", ["weight_decay"] = "0.01", ["momentum"] = "0.5", ["nesterov"] = "true", ["max_grad_norm"] = "0.5", ["loraplus_lr_ratio"] = "16",
         ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",
         ["micro_batch_size"] = "2", ["max_steps"] = "7", ["epochs"] = "3", ["seed"] = "7", ["eval_every"] = "5", ["save_every"] = "6",
@@ -153,7 +153,7 @@ public class RunConfigTests
             "precision: auto", "template: alpaca", "max_seq_length: 512", "long_examples: truncate", "train_on_inputs: false", "packing: false",
             "val_fraction: 0.05", "lr: 0.0003", "batch_size: 16", "micro_batch_size: 4", "epochs: 1", "seed: 42", "optimizer: adamw",
             "weight_decay: 0", "momentum: 0.9", "nesterov: false", "schedule: cosine", "min_lr: 0", "max_grad_norm: 1", "eval_every: 0",
-            "save_every: 0", "log_every: 1", "r: 8", "alpha: 16", "lora_dropout: 0.05", "targets: all", "lora_head: false", "use_rslora: false", "use_dora: false",
+            "save_every: 0", "log_every: 1", "r: 8", "alpha: 16", "lora_dropout: 0.05", "targets: all", "lora_head: false", "use_rslora: false", "use_dora: false", "init: kaiming",
             "streams: 1", "distributed: none", "distributed_timeout: 300", "stop_rate_prompts: 16", ""), yaml);
     }
 

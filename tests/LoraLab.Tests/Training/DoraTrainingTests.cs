@@ -70,3 +70,36 @@ public class DoraTrainingTests
         Assert.Contains("--use-dora", e.Message);
     }
 }
+
+/// `train --init pissa` / `olora` are in `train --help`, train the demo model with a falling loss, and save the adapter
+/// converted to the original base (rank 2r), which says so in the run's log.
+[Collection("cli")]
+public class PrincipalInitTrainingTests
+{
+    [Theory]
+    [InlineData("pissa")]
+    [InlineData("olora")]
+    public void TrainsTheDemoWithAFallingLossAndSavesTheConvertedAdapter(string init)
+    {
+        var (helpCode, help, _) = CliRunner.Run("train", "--help");
+        Assert.Equal(0, helpCode);
+        Assert.Contains("--init", help);
+        Assert.Contains("pissa-fast", help);
+
+        string root = DemoAssets.Locate();
+        var outDir = Path.Combine(TempDir.New(), "run");
+        var (code, stdout, err) = CliRunner.Run("train", "--model", Path.Combine(root, DemoAssets.BaseFolder),
+            "--data", Path.Combine(root, DemoAssets.DataFolder, DemoAssets.TrainFile), "--out", outDir, "--init", init, "--r", "8", "--alpha", "16",
+            "--max-steps", "30", "--batch-size", "8", "--micro-batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
+            "--val-fraction", "0", "--save-every", "0", "--threads", "2", "--seed", "3");
+        Assert.True(code == 0, err + stdout);
+        Assert.Contains("converted to the original", stdout);
+        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToArray();
+        Assert.Equal(30, losses.Length);
+        Assert.True(losses[^5..].Average() < 0.5 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        Assert.Contains($"init: {init}", File.ReadAllText(Path.Combine(outDir, "run.yaml")));
+        var saved = PeftFormat.ReadConfig(Path.Combine(outDir, "adapter"));
+        Assert.Equal((16, 32.0, LoraInit.Kaiming), (saved.R, saved.Alpha, saved.Init));
+    }
+}

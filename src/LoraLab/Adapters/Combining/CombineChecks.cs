@@ -12,6 +12,8 @@ public static class CombineChecks
         var warnings = new List<string>();
         if (adapters.FirstOrDefault(a => a.Config.UseDora) is { } dora)
             throw new UserException($"{dora.Dir}: a DoRA adapter (use_dora: true); combining is defined on LoRA's update s·B·A, but DoRA's also rescales every row of the base weight by its magnitude vector. Merge it into its base (loralab merge) instead");
+        if (adapters.FirstOrDefault(a => a.Config.Init.ChangesBase()) is { } residual)
+            throw new UserException($"{residual.Dir}: init_lora_weights is {PeftConfigJson.InitName(residual.Config)}, so the adapter applies to its base's residual after that initialisation, not to the base; convert it to the original base first (PEFT: save_pretrained(path_initial_model_for_weight_conversion=...); LoraLab saves it converted)");
         var first = adapters[0];
         foreach (var other in adapters.Skip(1))
         {
