@@ -30,6 +30,9 @@ public sealed class BenchSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     public double? Alpha { get; set; }
 
     [CommandOption(SharedFlags.Quantize)] public string? Quantize { get; set; }
+    [CommandOption(SharedFlags.GaloreRank)] public int? GaloreRank { get; set; }
+    [CommandOption(SharedFlags.GaloreUpdateEvery)] public int? GaloreUpdateEvery { get; set; }
+    [CommandOption(SharedFlags.GaloreScale)] public double? GaloreScale { get; set; }
 
     [CommandOption(SharedFlags.BatchSize)]
     [Description("Rows of random tokens per step (one forward pass: no accumulation).")]
@@ -102,10 +105,14 @@ public sealed class BenchCommand : Command<BenchSettings>
     public override int Execute(CommandContext context, BenchSettings s, CancellationToken cancellation)
     {
         var d = new BenchOptions();
+        string method = (s.Method ?? d.Method).ToLowerInvariant();
+        if (method != "galore" && (s.GaloreRank, s.GaloreUpdateEvery, s.GaloreScale) is not (null, null, null))
+            throw new UserException($"{(s.GaloreRank is not null ? "--galore-rank" : s.GaloreUpdateEvery is not null ? "--galore-update-every" : "--galore-scale")} applies to --method galore only");
         var o = new BenchOptions
         {
-            Config = s.Arch, Method = (s.Method ?? d.Method).ToLowerInvariant(), Targets = s.Targets ?? d.Targets, R = s.R ?? d.R, Alpha = s.Alpha, Dora = s.Dora ?? d.Dora,
+            Config = s.Arch, Method = method, Targets = s.Targets ?? d.Targets, R = s.R ?? d.R, Alpha = s.Alpha, Dora = s.Dora ?? d.Dora,
             Quantize = s.Quantize ?? d.Quantize,
+            GaloreRank = s.GaloreRank, GaloreUpdateEvery = s.GaloreUpdateEvery ?? d.GaloreUpdateEvery, GaloreScale = s.GaloreScale ?? d.GaloreScale,
             Batch = s.BatchSize, Seq = s.MaxSeqLength, Steps = s.MaxSteps, Warmup = s.Warmup, PromptFraction = s.PromptFraction, Threads = s.Threads, GradCheckpointing = s.GradCheckpointing,
             Streams = s.Streams, Device = s.Device, Precision = s.Precision.ToLowerInvariant(), Seed = s.Seed, MemoryAt = ParseSteps(s.MemoryAt),
             Profile = s.Profile,
@@ -122,6 +129,7 @@ public sealed class BenchCommand : Command<BenchSettings>
                 step_gflop = Math.Round(r.StepFlops / 1e9, 2), achieved_gflops = Math.Round(r.AchievedGFlops, 1), peak_gflops = Math.Round(r.PeakGFlops, 1),
                 peak_gflops_fp32 = Math.Round(r.PeakFp32GFlops, 1), peak_gflops_bf16 = Math.Round(r.PeakBf16GFlops, 1),
                 mfu = Math.Round(r.Mfu, 3), peak_rss_mb = Math.Round(r.PeakRssBytes / 1048576.0), setup_rss_mb = Math.Round(r.SetupRssBytes / 1048576.0),
+                optimizer_state_mb = Math.Round(r.OptimizerStateBytes / 1048576.0, 1),
                 frozen_weight_mb = Math.Round(r.FrozenWeightBytes / 1048576.0, 1), frozen_vs_bf16 = Math.Round((double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes, 4),
                 loss = Math.Round(r.FinalLoss, 4), step_times = r.StepSeconds.Select(t => Math.Round(t, 4)),
                 memory_at = r.MemoryTrace.Select(m => new { step = m.Step, peak_rss_mb = Math.Round(m.PeakRssBytes / 1048576.0) }),
@@ -142,6 +150,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         t.AddRow("achieved", $"{r.AchievedGFlops:F1} GFLOP/s of {r.PeakGFlops:F1} {r.Precision} matmul peak: MFU {r.Mfu:P1}");
         t.AddRow("matmul peaks", $"fp32 {r.PeakFp32GFlops:F1} GFLOP/s, bf16 {r.PeakBf16GFlops:F1} GFLOP/s");
         t.AddRow("peak resident memory", $"{r.PeakRssBytes / 1048576.0:F0} MB (after set-up {r.SetupRssBytes / 1048576.0:F0} MB)");
+        t.AddRow("optimizer state", $"{r.OptimizerStateBytes / 1048576.0:F1} MB (measured from its tensors)");
         t.AddRow("frozen projection weights", $"{r.FrozenWeightBytes / 1048576.0:F1} MB ({(double)r.FrozenWeightBytes / r.FrozenWeightBf16Bytes:F3} x bf16)");
         foreach (var (step, peak) in r.MemoryTrace) t.AddRow($"peak memory at step {step}", $"{peak / 1048576.0:F0} MB");
         AnsiConsole.Write(t);

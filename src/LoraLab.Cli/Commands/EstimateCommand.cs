@@ -23,6 +23,7 @@ public sealed class EstimateSettings : CommandSettings, LoraLab.Cli.Hub.IOffline
     [CommandOption(SharedFlags.Targets)] public string? Targets { get; set; }
     [CommandOption(SharedFlags.Rank)] public int? R { get; set; }
     [CommandOption(SharedFlags.Dora)] public bool? Dora { get; set; }
+    [CommandOption(SharedFlags.GaloreRank)] public int? GaloreRank { get; set; }
 
     [CommandOption(SharedFlags.MicroBatchSize)]
     [Description("Examples per forward pass (what peak memory depends on, not the global --batch-size of train).")]
@@ -74,13 +75,14 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         var cfg = KnownConfigs.Resolve(s.Arch ?? "");
         var d = new MemoryEstimateOptions();
         string method = (s.Method ?? d.Method).ToLowerInvariant();
+        if (method != "galore" && s.GaloreRank is not null) throw new UserException("--galore-rank applies to --method galore only");
         int rank = s.R ?? d.R;
         var targetsList = (s.CompareTargets ?? s.Targets ?? d.Targets).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var rows = targetsList.Select(t =>
         {
             var o = new MemoryEstimateOptions
             {
-                Method = method, Targets = t, R = rank, Dora = s.Dora ?? false, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength ?? d.Seq, Precision = s.Precision.ToLowerInvariant(),
+                Method = method, Targets = t, R = rank, Dora = s.Dora ?? false, GaloreRank = s.GaloreRank, Batch = s.MicroBatchSize, Seq = s.MaxSeqLength ?? d.Seq, Precision = s.Precision.ToLowerInvariant(),
                 Quantize = (s.Quantize ?? d.Quantize).ToLowerInvariant(), Device = s.Device.ToLowerInvariant(), GradCheckpointing = s.GradCheckpointing,
             };
             return (Targets: t, Estimate: MemoryEstimator.Estimate(cfg, o));
@@ -93,7 +95,7 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         {
             Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
-                config = s.Arch, method = s.Method, dora = s.Dora ?? false, targets = r.Targets, r = s.R, batch = s.MicroBatchSize, seq = s.MaxSeqLength, precision = s.Precision, device = s.Device,
+                config = s.Arch, method = s.Method, dora = s.Dora ?? false, targets = r.Targets, r = s.R, galore_rank = method == "galore" ? s.GaloreRank ?? LoraLab.Training.GaloreWeights.DefaultRank(cfg) : (int?)null, batch = s.MicroBatchSize, seq = s.MaxSeqLength, precision = s.Precision, device = s.Device,
                 grad_checkpointing = s.GradCheckpointing,
                 parts_mb = r.Estimate.Parts().ToDictionary(p => p.Part, p => Math.Round(p.Bytes / 1048576.0, 1)),
                 total_mb = Math.Round(r.Estimate.Total / 1048576.0, 1), total_gb = Math.Round(r.Estimate.Total / 1e9, 2),
@@ -108,7 +110,8 @@ public sealed class EstimateCommand : Command<EstimateSettings>
         table.AddRow(new[] { "[bold]total[/]" }.Concat(rows.Select(r => $"[bold]{Mb(r.Estimate.Total)}[/] ({r.Estimate.Total / 1e9:F2} GB)")).ToArray());
         if (reference)
             table.AddRow(new[] { "original experiment, same settings (GPU peak)" }.Concat(rows.Select(r => Llama2Reference.TryGetValue(r.Targets, out var g) ? $"{g:F2} GB" : "-")).ToArray());
-        AnsiConsole.MarkupLine($"{Markup.Escape(s.Arch)}: {s.Method}{(s.Dora == true ? " (DoRA)" : "")}, r={s.R}, micro-batch {s.MicroBatchSize} x {s.MaxSeqLength} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
+        string shape = method == "galore" ? $"galore, rank {s.GaloreRank ?? LoraLab.Training.GaloreWeights.DefaultRank(cfg)}" : $"{s.Method}{(s.Dora == true ? " (DoRA)" : "")}, r={s.R}";
+        AnsiConsole.MarkupLine($"{Markup.Escape(s.Arch)}: {Markup.Escape(shape)}, micro-batch {s.MicroBatchSize} x {s.MaxSeqLength} tokens, {s.Precision}, {s.Device}{(s.GradCheckpointing ? ", activation checkpointing" : "")}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Backward frees activations as it creates gradients: the total counts the larger of the two, not both.[/]");
         return 0;

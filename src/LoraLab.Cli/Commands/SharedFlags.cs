@@ -47,6 +47,9 @@ public static class SharedFlags
     public const string Dora = RunSettings.UseDoraFlag;
     public const string Alpha = RunSettings.AlphaFlag;
     public const string Quantize = RunSettings.QuantizeFlag;
+    public const string GaloreRank = RunSettings.GaloreRankFlag;
+    public const string GaloreUpdateEvery = RunSettings.GaloreUpdateEveryFlag;
+    public const string GaloreScale = RunSettings.GaloreScaleFlag;
     public const string Lr = RunSettings.LrFlag;
 
     public const string BatchSize = RunSettings.BatchSizeFlag;

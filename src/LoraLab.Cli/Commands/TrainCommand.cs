@@ -184,6 +184,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         }
         if (run.Lora is not null) // full fine-tuning freezes nothing
             AnsiConsole.MarkupLine($"  frozen projection weights: {run.FrozenWeightBytes / 1e6:F1} MB{(c.QuantizedBase ? $" ({RunChoices.Quantize.NameOf(c.BaseQuantization)})" : "")}");
+        if (c.Method == TrainMethod.Galore) AnsiConsole.MarkupLine($"  {Markup.Escape(GalorePlan(c, run.Loaded.Config))}");
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         AnsiConsole.MarkupLine($"  precision: {Markup.Escape(RunSetup.Precision(c, run.Trainer.Device, ProbeShape.Of(run.Loaded.Config)).ToString())}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
@@ -192,6 +193,16 @@ public sealed class TrainCommand : Command<TrainSettings>
             AnsiConsole.MarkupLine($"  data parallel: {ranks.Size} ranks over {ranks.Backend}, each micro-batch of {c.MicroBatchSize} rows split about {(double)c.MicroBatchSize / ranks.Size:0.#} per rank, " +
                                    (run.Loaded.Model.Device.type == TorchSharp.DeviceType.CUDA ? "one GPU per local rank (cuda:LOCAL_RANK)" : $"{Threads(TorchSharp.torch.get_num_threads())} each on the CPU") +
                                    "; rank 0 writes");
+    }
+
+    /// GaLore's settings and what its optimizer state takes beside AdamW's (fp32, from the shapes).
+    static string GalorePlan(RunConfig c, LoraLab.Models.ModelConfig cfg)
+    {
+        var weights = LoraLab.Models.ModelShapes.Expected(cfg).ToList();
+        int rank = c.GaloreRank!.Value;
+        long galore = GaloreWeights.StateElements(rank, weights) * 4, adamw = 2 * LoraLab.Models.ModelShapes.TotalParameters(cfg) * 4;
+        return $"GaLore: rank {rank} on {weights.Count(w => GaloreWeights.IsProjected(w.Name, w.Shape))} decoder projections, projections refreshed every " +
+               $"{c.GaloreUpdateEvery} steps, update scale {c.GaloreScale}; optimizer state {galore / 1e6:F1} MB (AdamW's: {adamw / 1e6:F1} MB)";
     }
 
     static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";

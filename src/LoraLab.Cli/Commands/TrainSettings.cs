@@ -60,6 +60,9 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.NesterovFlag)] public bool? Nesterov { get; set; }
     [CommandOption(S.MaxGradNormFlag)] public double? MaxGradNorm { get; set; }
     [CommandOption(S.LoraplusLrRatioFlag)] public double? LoraplusLrRatio { get; set; }
+    [CommandOption(S.GaloreRankFlag)] public int? GaloreRank { get; set; }
+    [CommandOption(S.GaloreUpdateEveryFlag)] public int? GaloreUpdateEvery { get; set; }
+    [CommandOption(S.GaloreScaleFlag)] public double? GaloreScale { get; set; }
     [CommandOption(S.ScheduleFlag)] public string? Schedule { get; set; }
     [CommandOption(S.WarmupStepsFlag)] public int? WarmupSteps { get; set; }
     [CommandOption(S.WarmupRatioFlag)] public double? WarmupRatio { get; set; }
@@ -123,6 +126,9 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.Nesterov, Nesterov)
         .Flag(S.MaxGradNorm, MaxGradNorm)
         .Flag(S.LoraplusLrRatio, LoraplusLrRatio)
+        .Flag(S.GaloreRank, GaloreRank)
+        .Flag(S.GaloreUpdateEvery, GaloreUpdateEvery)
+        .Flag(S.GaloreScale, GaloreScale)
         .Flag(S.Schedule, Schedule)
         .Flag(S.WarmupSteps, WarmupSteps)
         .Flag(S.WarmupRatio, WarmupRatio)

@@ -16,6 +16,10 @@ public sealed record BenchOptions
     public bool Dora { get; init; } = Run.UseDora;
     /// LoRA alpha; null = 2r (the peer's choice).
     public double? Alpha { get; init; }
+    /// GaLore's rank (null = hidden_size / 4), projection refresh interval and scale, as train's.
+    public int? GaloreRank { get; init; }
+    public int GaloreUpdateEvery { get; init; } = Run.GaloreUpdateEvery;
+    public double GaloreScale { get; init; } = Run.GaloreScale;
     /// QLoRA storage scheme (nf4, fp4, int8).
     public string Quantize { get; init; } = Configuration.RunChoices.Quantize.NameOf(Run.BaseQuantization);
     public int Batch { get; init; } = 4;
@@ -55,6 +59,9 @@ public sealed record BenchOptions
         if (!(PromptFraction >= 0 && PromptFraction < 1)) throw new UserException($"--prompt-fraction must be in [0, 1), got {PromptFraction}");
         LoraLab.Configuration.RunSettings.R.Check("--rank", R);
         LoraLab.Configuration.RunSettings.Alpha.Check("--alpha", Alpha);
+        LoraLab.Configuration.RunSettings.GaloreRank.Check(LoraLab.Configuration.RunSettings.GaloreRank.Flag, GaloreRank);
+        LoraLab.Configuration.RunSettings.GaloreUpdateEvery.Check(LoraLab.Configuration.RunSettings.GaloreUpdateEvery.Flag, GaloreUpdateEvery);
+        LoraLab.Configuration.RunSettings.GaloreScale.Check(LoraLab.Configuration.RunSettings.GaloreScale.Flag, GaloreScale);
         Runtime.TorchRuntime.ThreadRange.Check("--threads", Threads);
         Training.TrainingStep.CheckStreams(Streams, Method, 0);
         if (Profile && Streams > 1) throw new UserException($"{ProfileFlag}: marks one thread's regions; use --streams 1 (got --streams {Streams})");
@@ -63,7 +70,8 @@ public sealed record BenchOptions
     }
 
     /// The benchmark as a run config, for the setup steps train uses (RunSetup): AdamW at 3e-4 with weight decay
-    /// 0.01, clipping at 1.0, LoRA without dropout and alpha = 2r unless given (the peer's choices).
+    /// 0.01, clipping at 1.0, LoRA without dropout and alpha = 2r unless given (the peer's choices); GaLore's rank is
+    /// filled in from the architecture by RunSetup.ResolveGalore.
     public Configuration.RunConfig ToRunConfig() => new()
     {
         Method = Configuration.RunChoices.Method.TryParse(Method, out var m) ? m : throw new InvalidOperationException("Validate() refuses an unknown method first"),
@@ -71,5 +79,6 @@ public sealed record BenchOptions
         Quantize = Method != "qlora" ? null : Adapters.Quantization.QuantSchemes.Parse(Quantize),
         Device = Device, Precision = Configuration.RunChoices.Precision.TryParse(Precision, out var p) ? p : throw new InvalidOperationException("Validate() refuses an unknown precision first"), Seed = Seed,
         Threads = Threads, Streams = Streams, Optimizer = Configuration.OptimizerKind.AdamW, Lr = 3e-4, WeightDecay = 0.01, MaxGradNorm = 1.0,
+        GaloreRank = GaloreRank, GaloreUpdateEvery = GaloreUpdateEvery, GaloreScale = GaloreScale,
     };
 }

@@ -39,6 +39,8 @@ public sealed record BenchResult
     public required long PeakRssBytes { get; init; }
     /// VmRSS once the model and optimizer were built, before the first step.
     public required long SetupRssBytes { get; init; }
+    /// The optimizer's state tensors once built (moments; GaLore's projected moments and projections), counted from the tensors.
+    public required long OptimizerStateBytes { get; init; }
     public required double FinalLoss { get; init; }
     public required IReadOnlyList<double> StepSeconds { get; init; }
     /// With BenchOptions.Profile: each category's self time per step, largest first (null otherwise).

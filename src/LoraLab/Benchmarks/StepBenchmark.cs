@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LoraLab.Adapters;
 using LoraLab.Adapters.Quantization;
+using LoraLab.Configuration;
 using LoraLab.Data;
 using LoraLab.Models;
 using LoraLab.Runtime;
@@ -23,6 +24,7 @@ public static class StepBenchmark
         TorchRuntime.SetThreads(o.Threads);
         int threads = get_num_threads();
         var run = o.ToRunConfig();
+        RunSetup.ResolveGalore(run, cfg);
         var precision = RunSetup.Precision(run, device, ProbeShape.Of(cfg));
         progress?.Invoke($"precision {precision}");
         progress?.Invoke($"measuring the fp32 and bf16 matrix-product peaks ({threads} threads)");
@@ -63,6 +65,7 @@ public static class StepBenchmark
         }
 
         long peakRss = ProcessMemory.Peak();
+        long optimizerBytes = Training.Optimizers.OptimizerStateBytes.Of(opt); // after the steps: SGD makes its buffers at the first
         var profile = o.Profile ? Profile(o, step, opt, cfg.VocabSize, device, gen, progress) : null;
         // Measured again after the steps, and the higher rate kept: on a shared host a single short measurement can
         // fall into a slow moment, and MFU against it read near or above 100 % (BENCHMARKS.md, "2026-11-29 from 12:47").
@@ -72,9 +75,15 @@ public static class StepBenchmark
 
         var sorted = times.Order().ToArray();
         double median = Median(times);
-        double flops = StepFlops.Compute(cfg, o.Method == "full", sites, o.Batch, o.Seq,
+        // GaLore's step is full fine-tuning's forward and backward; its SVDs (every --galore-update-every steps) are not counted.
+        double flops = StepFlops.Compute(cfg, run.Method.TrainsEveryWeight(), sites, o.Batch, o.Seq,
             headRows: (long)o.Batch * (o.Seq - 1 - PromptPositions(o))).Total;
-        string mode = o.Method == "full" ? "full" : $"{o.Method}{(o.Dora ? "-dora" : "")}-{o.Targets}-r{o.R}";
+        string mode = run.Method switch
+        {
+            TrainMethod.Full => "full",
+            TrainMethod.Galore => $"galore-r{run.GaloreRank}-every{run.GaloreUpdateEvery}",
+            _ => $"{o.Method}{(o.Dora ? "-dora" : "")}-{o.Targets}-r{o.R}",
+        };
         return new BenchResult
         {
             Config = o.Config, Mode = mode, Batch = o.Batch, Seq = o.Seq, Steps = o.Steps, Threads = threads, Streams = o.Streams, PromptFraction = o.PromptFraction,
@@ -83,7 +92,7 @@ public static class StepBenchmark
             MedianStepSeconds = median, MinStepSeconds = sorted[0], TokensPerSecond = o.Batch * o.Seq / median,
             StepFlops = flops, AchievedGFlops = flops / median / 1e9,
             PeakGFlops = precision.Dtype == ScalarType.BFloat16 ? peaks.Bf16 : peaks.Fp32, PeakFp32GFlops = peaks.Fp32, PeakBf16GFlops = peaks.Bf16,
-            PeakRssBytes = peakRss, SetupRssBytes = setupRss, FinalLoss = loss,
+            PeakRssBytes = peakRss, SetupRssBytes = setupRss, OptimizerStateBytes = optimizerBytes, FinalLoss = loss,
             StepSeconds = times, MemoryTrace = trace,
             Profile = profile?.Rows(), ProfiledStepSeconds = profile?.StepSeconds,
         };

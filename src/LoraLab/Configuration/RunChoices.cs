@@ -3,9 +3,17 @@ using LoraLab.Data;
 
 namespace LoraLab.Configuration;
 
-/// What a run trains: LoRA adapters on a dense base, on a quantized base (QLoRA), or every weight, on next-token loss;
-/// or a LoRA adapter on preference pairs (DPO and its losses, with the base as reference; reference-free ORPO).
-public enum TrainMethod { Lora, Qlora, Full, Dpo, Orpo }
+/// What a run trains: LoRA adapters on a dense base, on a quantized base (QLoRA), or every weight (plain AdamW, or
+/// GaLore's low-rank projected AdamW), on next-token loss; or a LoRA adapter on preference pairs (DPO and its losses,
+/// with the base as reference; reference-free ORPO).
+public enum TrainMethod { Lora, Qlora, Full, Dpo, Orpo, Galore }
+
+public static class TrainMethods
+{
+    /// Full-parameter training: every weight trains (fp32 master weights, a model folder as output, no adapter). GaLore
+    /// differs from full fine-tuning only in its optimizer.
+    public static bool TrainsEveryWeight(this TrainMethod m) => m is TrainMethod.Full or TrainMethod.Galore;
+}
 
 /// DPO's loss on the reference-relative margin: sigmoid (the DPO paper), ipo (squared, length-normalised), hinge.
 public enum PreferenceLoss { Sigmoid, Ipo, Hinge }
@@ -25,9 +33,9 @@ public enum ScheduleKind { Constant, Linear, Cosine }
 public static class RunChoices
 {
     public static readonly Choices<TrainMethod> Method = new((TrainMethod.Lora, "lora"), (TrainMethod.Qlora, "qlora"), (TrainMethod.Full, "full"),
-        (TrainMethod.Dpo, "dpo"), (TrainMethod.Orpo, "orpo"));
+        (TrainMethod.Galore, "galore"), (TrainMethod.Dpo, "dpo"), (TrainMethod.Orpo, "orpo"));
     /// The methods that train on next-token loss (what `bench` and `estimate` model).
-    public static readonly TrainMethod[] Supervised = [TrainMethod.Lora, TrainMethod.Qlora, TrainMethod.Full];
+    public static readonly TrainMethod[] Supervised = [TrainMethod.Lora, TrainMethod.Qlora, TrainMethod.Full, TrainMethod.Galore];
     public static readonly Choices<PreferenceLoss> PreferenceLoss = new((Configuration.PreferenceLoss.Sigmoid, "sigmoid"),
         (Configuration.PreferenceLoss.Ipo, "ipo"), (Configuration.PreferenceLoss.Hinge, "hinge"));
     public static readonly Choices<Precision> Precision = new((Configuration.Precision.Auto, "auto"), (Configuration.Precision.Fp32, "fp32"),

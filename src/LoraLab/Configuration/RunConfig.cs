@@ -62,6 +62,12 @@ public sealed class RunConfig
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
     /// LoRA+: lora_B's learning rate over lora_A's; null = off (one learning rate).
     public double? LoraplusLrRatio { get; set; }
+    /// GaLore's projection rank; null = hidden_size / 4 (RunSetup.ResolveGalore fills it in from the model).
+    public int? GaloreRank { get; set; }
+    /// GaLore: steps between projection refreshes (galore-torch's update_proj_gap and default).
+    public int GaloreUpdateEvery { get; set; } = 200;
+    /// GaLore: factor on the projected-back update (galore-torch's README's 0.25).
+    public double GaloreScale { get; set; } = 0.25;
     public double Lr { get; set; } = 3e-4;
     public double WeightDecay { get; set; }
     public double Momentum { get; set; } = 0.9;

@@ -20,14 +20,18 @@ static class RunConfigChecks
         }
         if (c.BatchSize >= 1 && c.MicroBatchSize >= 1 && (c.BatchSize < c.MicroBatchSize || c.BatchSize % c.MicroBatchSize != 0))
             errors.Add($"{c.NameOf(RunSettings.BatchSize)} ({c.BatchSize}) must be a multiple of {c.NameOf(RunSettings.MicroBatchSize)} ({c.MicroBatchSize})");
-        if (c.Precision == Precision.Fp16Mixed && c.Method == TrainMethod.Full)
-            errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method full use fp32 or bf16");
-        if (c.LoraplusLrRatio is not null && c.Method == TrainMethod.Full)
-            errors.Add($"{c.NameOf(RunSettings.LoraplusLrRatio)} sets lora_B's learning rate; --method full trains no adapter");
-        if (c.UseDora && c.Method == TrainMethod.Full)
-            errors.Add($"{c.NameOf(RunSettings.UseDora)} adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
-        if (c.Init != Adapters.LoraInit.Kaiming && c.Method == TrainMethod.Full)
-            errors.Add($"{c.NameOf(RunSettings.Init)} initialises LoRA adapters; --method full trains no adapter");
+        string method = RunChoices.Method.NameOf(c.Method);
+        if (c.Precision == Precision.Fp16Mixed && c.Method.TrainsEveryWeight())
+            errors.Add($"{c.NameOf(RunSettings.Precision)} fp16-mixed keeps fp32 weights only for adapters; for --method {method} use fp32 or bf16");
+        if (c.LoraplusLrRatio is not null && c.Method.TrainsEveryWeight())
+            errors.Add($"{c.NameOf(RunSettings.LoraplusLrRatio)} sets lora_B's learning rate; --method {method} trains no adapter");
+        // GaLore projects Adam's moments; the projected update is AdamW's (galore-torch's GaLoreAdamW).
+        if (c.Method == TrainMethod.Galore && c.Optimizer != OptimizerKind.AdamW)
+            errors.Add($"{c.NameOf(RunSettings.Optimizer)} {RunChoices.Optimizer.NameOf(c.Optimizer)}: --method galore projects AdamW's moments; use --optimizer adamw");
+        if (c.UseDora && c.Method.TrainsEveryWeight())
+            errors.Add($"{c.NameOf(RunSettings.UseDora)} adds a magnitude vector to each LoRA adapter; --method {method} trains no adapter");
+        if (c.Init != Adapters.LoraInit.Kaiming && c.Method.TrainsEveryWeight())
+            errors.Add($"{c.NameOf(RunSettings.Init)} initialises LoRA adapters; --method {method} trains no adapter");
         if (Adapters.LoraInits.ChangesBase(c.Init) && c.QuantizedBase)
             errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} moves part of each base weight into the adapter, which needs a dense base; --method {RunChoices.Method.NameOf(c.Method)} keeps it quantized (use --method lora)");
         if (Adapters.LoraInits.ChangesBase(c.Init) && c.UseDora)
@@ -36,11 +40,11 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora, dpo and orpo only");
         PreferenceChecks(c, errors);
         if (RunSettings.Streams.RangeError(c.Streams) is null
-            && TrainingStep.StreamsRefusal(c.Streams, RunChoices.Method.NameOf(c.Method), c.LoraDropout) is { } refusal)
+            && TrainingStep.StreamsRefusal(c.Streams, method, c.LoraDropout) is { } refusal)
             errors.Add($"{c.NameOf(RunSettings.Streams)} {c.Streams}: {refusal}; use --streams 1");
         if (!c.Template.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
             Collect(errors, c.NameOf(RunSettings.Template), () => PromptTemplate.Get(c.Template));
-        if (c.Method != TrainMethod.Full) Collect(errors, c.NameOf(RunSettings.Targets), () => Adapters.LoraTargets.Parse(c.Targets, c.LoraHead));
+        if (!c.Method.TrainsEveryWeight()) Collect(errors, c.NameOf(RunSettings.Targets), () => Adapters.LoraTargets.Parse(c.Targets, c.LoraHead));
         if (c.RankPattern is { } pattern && RunSettings.RankPattern.RangeError(pattern) is null)
             Collect(errors, c.NameOf(RunSettings.RankPattern), () => new Adapters.LoraConfig { RankPattern = pattern }.Validate("rank_pattern"));
         if (c.AlphaPattern is { } alphas && RunSettings.AlphaPattern.RangeError(alphas) is null)

@@ -18,7 +18,8 @@ public static class RunSettings
         TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", UseDoraFlag = "--dora|--use-dora", InitFlag = "--init <INIT>", RankPatternFlag = "--rank-pattern <KEY=R,...>",
         AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
-        MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
+        MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>",
+        GaloreRankFlag = "--galore-rank <R>", GaloreUpdateEveryFlag = "--galore-update-every <T>", GaloreScaleFlag = "--galore-scale <A>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
         WarmupRatioFlag = "--warmup-ratio <F>", MinLrFlag = "--min-lr <LR>", BatchSizeFlag = "--batch-size <N>",
         MicroBatchSizeFlag = "--micro-batch-size <N>", MaxStepsFlag = "--max-steps <N>", EpochsFlag = "--epochs <N>", SeedFlag = "--seed <N>",
         EvalEveryFlag = "--eval-every <N>", SaveEveryFlag = "--save-every <N>", SaveTotalLimitFlag = "--save-total-limit <N>",
@@ -39,7 +40,7 @@ public static class RunSettings
     // base
     public static readonly RunSetting<string?> Model = Path(ModelS, ModelFlag, "Base model: a " + FolderOrHubIdHelp + ".", c => c.Model, (c, v) => c.Model = v);
     public static readonly RunSetting<TrainMethod> Method = Choice(ModelS, MethodFlag,
-        "lora, qlora (4-bit base + LoRA), full (all weights; the baseline), dpo (a LoRA adapter on chosen/rejected pairs, the base as reference; --quantize for a 4-bit base) or orpo (reference-free odds ratio + NLL).",
+        "lora, qlora (4-bit base + LoRA), full (all weights; the baseline), galore (all weights, GaLore's low-rank projected AdamW: --galore-*), dpo (a LoRA adapter on chosen/rejected pairs, the base as reference; --quantize for a 4-bit base) or orpo (reference-free odds ratio + NLL).",
         RunChoices.Method, c => c.Method, (c, v) => c.Method = v);
     public static readonly RunSetting<string> Device = Text(RuntimeS, DeviceFlag, DeviceHelp, c => c.Device, (c, v) => c.Device = v!, learns: false);
     /// What `auto` picks, said once for every verb that takes --precision.
@@ -125,6 +126,16 @@ public static class RunSettings
     public static readonly RunSetting<double?> LoraplusLrRatio = OptionalNumber(OptimS, LoraplusLrRatioFlag,
         "LoRA+ (Hayou et al. 2024; PEFT's create_loraplus_optimizer): lora_B weights (and other 1-D trained weights) learn at R × --lr, lora_A at --lr, under the same schedule. The paper suggests 16. Unset: off.",
         c => c.LoraplusLrRatio, (c, v) => c.LoraplusLrRatio = v, NumberRange.Positive);
+    public static readonly RunSetting<int?> GaloreRank = OptionalWhole(OptimS, GaloreRankFlag,
+        "GaLore (Zhao et al. 2024): the rank r each decoder projection's gradient is projected to (its top-r singular subspace); Adam's moments are r-wide. " +
+        "Unset: hidden_size / 4. At most the smaller side of every projection.",
+        c => c.GaloreRank, (c, v) => c.GaloreRank = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<int> GaloreUpdateEvery = Whole(OptimS, GaloreUpdateEveryFlag,
+        "GaLore: steps between recomputing each projection from the SVD of the current gradient (galore-torch's update_proj_gap).",
+        c => c.GaloreUpdateEvery, (c, v) => c.GaloreUpdateEvery = v, NumberRange.AtLeast(1));
+    public static readonly RunSetting<double> GaloreScale = Number(OptimS, GaloreScaleFlag,
+        "GaLore: the projected-back Adam update of the projected weights is multiplied by this (galore-torch's scale, alpha in the paper).",
+        c => c.GaloreScale, (c, v) => c.GaloreScale = v, NumberRange.Positive);
 
     // schedule
     public static readonly RunSetting<ScheduleKind> Schedule = Choice(ScheduleS, ScheduleFlag, "constant, linear or cosine, each after linear warmup.",
@@ -190,6 +201,7 @@ public static class RunSettings
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
         R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, UseDora, Init, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
         Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio,
+        GaloreRank, GaloreUpdateEvery, GaloreScale,
     ];
 
     public static readonly IReadOnlyDictionary<string, IRunSetting> ByKey = All.ToDictionary(s => s.Key);
@@ -199,15 +211,19 @@ public static class RunSettings
     static readonly IRunSetting[] DpoOnly = [Beta, Loss, LabelSmoothing, RefAdapter, PrecomputeRef];
     /// What only next-token training reads: how examples are cut, packed and masked, and the stop-rate check.
     static readonly IRunSetting[] SupervisedOnly = [LongExamples, TrainOnInputs, Packing, StopRatePrompts];
+    /// What only GaLore's optimizer reads.
+    static readonly IRunSetting[] GaloreOnly = [GaloreRank, GaloreUpdateEvery, GaloreScale];
 
     /// Whether `method` reads setting `s`: the preference settings only for dpo/orpo (ORPO has no reference, no DPO
-    /// loss and no beta; only ORPO has a lambda), the example settings only for supervised runs. run.yaml writes only
-    /// these, and a given one that does not apply is refused (AppliesToWhat says to what).
+    /// loss and no beta; only ORPO has a lambda), the example settings only for supervised runs, the GaLore settings
+    /// only for galore. run.yaml writes only these, and a given one that does not apply is refused (AppliesToWhat says to what).
     public static bool AppliesTo(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? method is not (TrainMethod.Dpo or TrainMethod.Orpo)
+        : GaloreOnly.Contains(s) ? method == TrainMethod.Galore
         : s.Section != Beta.Section || (method == TrainMethod.Dpo && s != OrpoAlpha) || (method == TrainMethod.Orpo && !DpoOnly.Contains(s));
 
     /// The methods setting `s` applies to, for its refusal in a run of `method`.
-    public static string AppliesToWhat(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? "--method lora, qlora or full only"
+    public static string AppliesToWhat(IRunSetting s, TrainMethod method) => SupervisedOnly.Contains(s) ? "--method lora, qlora, full or galore only"
+        : GaloreOnly.Contains(s) ? "--method galore only"
         : s == OrpoAlpha ? "--method orpo only"
         : DpoOnly.Contains(s) ? "--method dpo only" + (method != TrainMethod.Orpo ? "" : s == Beta ? " (ORPO's weight is --orpo-alpha)" : " (ORPO has no reference)")
         : "--method dpo or orpo only";

@@ -10,7 +10,7 @@ public sealed record MemoryEstimate
     /// LoRA A and B (float32).
     public required long Adapter { get; init; }
     public required long Gradients { get; init; }
-    /// AdamW's two moments per trainable value.
+    /// AdamW's two moments per trainable value (GaLore: projected moments and projections for the decoder projections).
     public required long OptimizerState { get; init; }
     /// What autograd keeps from the forward pass for backward, plus the head's loss buffers.
     public required long Activations { get; init; }

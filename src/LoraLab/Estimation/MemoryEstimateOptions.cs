@@ -11,6 +11,8 @@ public sealed record MemoryEstimateOptions
     public int R { get; init; } = Run.R;
     /// DoRA: a magnitude vector per adapted module, and its rescaled output kept for backward.
     public bool Dora { get; init; } = Run.UseDora;
+    /// GaLore's projection rank; null = hidden_size / 4 (train's default).
+    public int? GaloreRank { get; init; }
     public int Batch { get; init; } = 1;
     public int Seq { get; init; } = Run.MaxSeqLength;
     /// Compute dtype (activations, and the weights of LoRA and QLoRA; full fine-tuning keeps fp32 weights): fp32, bf16 or fp16.
@@ -37,7 +39,8 @@ public sealed record MemoryEstimateOptions
         if (Batch < 1) throw new UserException("--micro-batch-size must be at least 1");
         if (Seq < 2) throw new UserException("--max-seq-length must be at least 2");
         if (R < 1) throw new UserException("--rank must be at least 1");
-        if (Dora && Method == "full") throw new UserException("--dora adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
+        if (Dora && Method is "full" or "galore") throw new UserException($"--dora adds a magnitude vector to each LoRA adapter; --method {Method} trains no adapter");
+        Configuration.RunSettings.GaloreRank.Check(Configuration.RunSettings.GaloreRank.Flag, GaloreRank);
         if (Device is not ("cpu" or "cuda")) throw new UserException($"--device: '{Device}' is not cpu or cuda");
         _ = DtypeBytes;
     }

@@ -41,9 +41,10 @@ public static class MemoryEstimator
     public static MemoryEstimate Estimate(ModelConfig c, MemoryEstimateOptions o)
     {
         o.Validate();
-        bool full = o.Method == "full", qlora = o.Method == "qlora";
+        bool galore = o.Method == "galore", full = o.Method == "full" || galore, qlora = o.Method == "qlora";
         long bytes = o.DtypeBytes;
-        // Full fine-tuning keeps fp32 master weights in any precision (RunSetup.WeightDtype); activations take `bytes`.
+        // Full fine-tuning (and GaLore, which trains every weight too) keeps fp32 master weights in any precision
+        // (RunSetup.WeightDtype); activations take `bytes`.
         long weightBytes = full ? 4 : bytes;
         IReadOnlyList<LoraSite> sites = full ? Array.Empty<LoraSite>()
             : LoraSite.Plan(c, new LoraConfig { R = o.R, Alpha = 2.0 * o.R, TargetModules = LoraTargets.Parse(o.Targets), UseDora = o.Dora });
@@ -66,6 +67,14 @@ public static class MemoryEstimator
         long trainableBytes = full ? ModelShapes.TotalParameters(c) * weightBytes : adapter;
         long gradients = trainableBytes;
         long optimizer = 2 * trainableBytes;
+        if (galore)
+        {
+            // Projected moments and projections for the decoder projections, AdamW's moments for the rest, all fp32.
+            // The SVD's temporaries at a refresh step (U, S, Vᵀ of one gradient) are not counted.
+            int rank = o.GaloreRank ?? GaloreWeights.DefaultRank(c);
+            GaloreWeights.CheckRank(rank, ModelShapes.Expected(c), Configuration.RunSettings.GaloreRank.Flag);
+            optimizer = GaloreWeights.StateElements(rank, ModelShapes.Expected(c)) * weightBytes;
+        }
 
         double tokens = (double)o.Batch * o.Seq;
         var perLayer = Enumerable.Range(0, c.NumHiddenLayers).Select(i => LayerElements(c, i, full, adapted, o.R, o.Dora)).ToArray();

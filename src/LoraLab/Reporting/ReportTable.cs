@@ -30,7 +30,7 @@ public sealed record ReportTable(IReadOnlyList<string> Header, IReadOnlyList<IRe
         var rows = runs.Select(r =>
         {
             var c = r.Config;
-            bool lora = c.Method != TrainMethod.Full;
+            bool lora = !c.Method.TrainsEveryWeight();
             IReadOnlyList<string> row = [r.Name, RunChoices.Method.NameOf(c.Method),
                 lora ? $"{c.R}" : None, lora ? Num(c.Alpha, "G6") : None, lora ? c.Targets : None,
                 Num(c.Lr, "G3"), $"{c.BatchSize}", .. varied.Select(s => Display(s, c)), $"{r.Steps}", Num(r.Epochs, "0.###"),

@@ -34,6 +34,18 @@ public static class OptimizerFactory
         return opt;
     }
 
+    /// GaLore-AdamW (Optimizers.GaloreAdamW): `dense` on plain AdamW, `projected` (2-D weights) with their gradients
+    /// projected to `rank`, the projection refreshed every `updateEvery` steps, the update scaled by `scale`.
+    public static optim.Optimizer CreateGalore(IList<Parameter> dense, IList<Parameter> projected, double lr, double weightDecay,
+        int rank, int updateEvery, double scale, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        if (dense.Count + projected.Count == 0) throw new UserException("nothing to train: no parameter requires a gradient");
+        var opt = new Optimizers.GaloreAdamW(dense, lr, beta1, beta2, eps, weightDecay);
+        if (projected.Count > 0)
+            opt.add_param_group(new Optimizers.GaloreParamGroup(projected, lr, beta1, beta2, eps, weightDecay, rank, updateEvery, scale));
+        return opt;
+    }
+
     /// Sets the schedule's learning rate for this step: each group at `lr` times its ratio to the first group's
     /// learning rate at creation (1, or LoRA+'s ratio for the lora_B group).
     public static void SetLearningRate(optim.Optimizer opt, double lr)
@@ -55,6 +67,8 @@ public static class OptimizerFactory
             case AdamW a: a.save_state_dict(w); break;
             case Adam a: a.save_state_dict(w); break;
             case SGD s: s.save_state_dict(w); break;
+            // Its projected weights' state holds the projections with the moments (GaloreState).
+            case Optimizers.GaloreAdamW g: g.save_state_dict(w); break;
             default: throw new InvalidOperationException("unsupported optimizer");
         }
     }
@@ -71,6 +85,7 @@ public static class OptimizerFactory
                 case AdamW a: a.load_state_dict(r); break;
                 case Adam a: a.load_state_dict(r); break;
                 case SGD s: s.load_state_dict(r); break;
+                case Optimizers.GaloreAdamW g: g.load_state_dict(r); break;
                 default: throw new InvalidOperationException("unsupported optimizer");
             }
             if (r.BaseStream.Position != r.BaseStream.Length)

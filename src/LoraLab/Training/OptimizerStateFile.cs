@@ -9,6 +9,8 @@ namespace LoraLab.Training;
 /// optimizer's; OptimizerFactory.Load checks that the reader then ends exactly at the file's end.
 static class OptimizerStateFile
 {
+    const string Galore = nameof(Optimizers.GaloreAdamW);
+
     public static void Check(optim.Optimizer opt, string path, Action<optim.Optimizer, BinaryWriter> save)
     {
         if (!File.Exists(path)) throw CheckpointFileError.Missing(path);
@@ -20,8 +22,10 @@ static class OptimizerStateFile
         {
             var head = r.ReadBytes(64);
             string? theirs = ClassName(head);
-            if (theirs is not null && theirs != ours && LoraLab.Configuration.RunChoices.Optimizer.TryParse(theirs, out _))
-                throw new UserException($"{path}: holds {theirs} optimizer state but this run uses {ours} (--optimizer); resume with the optimizer the checkpoint was trained with");
+            if (theirs is not null && theirs != ours && (theirs == Galore || LoraLab.Configuration.RunChoices.Optimizer.TryParse(theirs, out _)))
+                throw new UserException(theirs == Galore || ours == Galore
+                    ? $"{path}: holds {theirs} optimizer state but this run uses {ours} (--method galore trains with {Galore}); resume with the method the checkpoint was trained with"
+                    : $"{path}: holds {theirs} optimizer state but this run uses {ours} (--optimizer); resume with the optimizer the checkpoint was trained with");
             if (theirs != ours) throw CheckpointFileError.Corrupt(path, $"it does not start with the {ours} optimizer's header");
         }
         if (actual < own.Length)

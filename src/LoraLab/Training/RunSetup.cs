@@ -60,7 +60,7 @@ public static class RunSetup
     /// stay fp32 (master weights, as PyTorch's autocast keeps them) and are cast where used. Frozen and quantized
     /// bases are stored in the compute dtype: their half-size copy is the memory saving.
     public static ScalarType WeightDtype(RunConfig c, ScalarType dtype) =>
-        c.Method == TrainMethod.Full && dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
+        c.Method.TrainsEveryWeight() && dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
 
     /// The device the config asks for; a rank of a distributed run on CUDA takes the GPU of its local rank.
     public static Device Device(RunConfig c)
@@ -77,11 +77,11 @@ public static class RunSetup
     /// Where this process sits in the mpirun job of a --distributed mpi run (null: one process).
     static Distributed.MpiLaunch? Launch(RunConfig c) => c.Distributed == DistributedMode.Mpi ? Distributed.MpiLaunch.FromEnvironment() : null;
 
-    /// The LoRA adapters the config describes (null for full fine-tuning); `baseModel` is recorded in adapter_config.json
+    /// The LoRA adapters the config describes (null for full fine-tuning and GaLore); `baseModel` is recorded in adapter_config.json
     /// (a Hub repo id as given, as PEFT records it; a folder as its full path).
     public static LoraConfig? Lora(RunConfig c, string? baseModel)
     {
-        if (c.Method == TrainMethod.Full) return null;
+        if (c.Method.TrainsEveryWeight()) return null;
         var lora = new LoraConfig
         {
             R = c.R, Alpha = c.Alpha, Dropout = c.LoraDropout, UseRslora = c.UseRslora, UseDora = c.UseDora, Init = c.Init, RankPattern = c.RankPattern ?? new Dictionary<string, int>(),
@@ -103,6 +103,7 @@ public static class RunSetup
         if (c.QuantizedBase) load = load with { QuantizerFor = Quantizers.For(c.BaseQuantization) };
         // Targets and rank are checked against config.json's shapes (once they match the checkpoint) before any weight is loaded.
         if (lora is not null) load = load with { CheckConfig = cfg => LoraSite.Plan(cfg, lora, "--r") };
+        if (c.Method == TrainMethod.Galore) load = load with { CheckConfig = cfg => ResolveGalore(c, cfg) };
         return ModelLoader.Load(dir, load);
     }
 
@@ -147,10 +148,28 @@ public static class RunSetup
         (new DataLoader(train, batcher, c.MicroBatchSize, c.Seed, shuffle: true, packLength: packLength),
          validation is not { Count: > 0 } ? null : new DataLoader(validation, batcher, c.MicroBatchSize, c.Seed, shuffle: false));
 
+    /// GaLore's rank for the model of `cfg`: hidden_size / 4 unless given, written into the config (run.yaml records it),
+    /// and refused before any weight is read when it does not fit a projection. Nothing for other methods.
+    public static void ResolveGalore(RunConfig c, ModelConfig cfg)
+    {
+        if (c.Method != TrainMethod.Galore) return;
+        c.GaloreRank ??= GaloreWeights.DefaultRank(cfg);
+        GaloreWeights.CheckRank(c.GaloreRank.Value, ModelShapes.Expected(cfg), c.NameOf(RunSettings.GaloreRank));
+    }
+
     /// The config's optimizer over the trained weights. With LoRA+ (--loraplus-lr-ratio) the lora_B weights and other 1-D
-    /// trained weights form a second group at the ratio × lr, as PEFT's create_loraplus_optimizer groups them.
+    /// trained weights form a second group at the ratio × lr, as PEFT's create_loraplus_optimizer groups them. GaLore:
+    /// the decoder projections (GaloreWeights) in a projected group, every other weight on plain AdamW (ResolveGalore first).
     public static optim.Optimizer Optimizer(RunConfig c, IReadOnlyList<(string Name, Parameter Param)> parameters)
     {
+        if (c.Method == TrainMethod.Galore)
+        {
+            int rank = c.GaloreRank ?? throw new InvalidOperationException("RunSetup.ResolveGalore sets the GaLore rank from the model first");
+            bool Projected((string Name, Parameter Param) p) => GaloreWeights.IsProjected(p.Name, p.Param.shape);
+            GaloreWeights.CheckRank(rank, parameters.Select(p => (p.Name, p.Param.shape)), c.NameOf(RunSettings.GaloreRank));
+            return OptimizerFactory.CreateGalore(parameters.Where(p => !Projected(p)).Select(p => p.Param).ToList(),
+                parameters.Where(Projected).Select(p => p.Param).ToList(), c.Lr, c.WeightDecay, rank, c.GaloreUpdateEvery, c.GaloreScale);
+        }
         if (c.LoraplusLrRatio is not double ratio)
             return OptimizerFactory.Create(c.Optimizer, parameters.Select(p => p.Param).ToList(), c.Lr, c.WeightDecay, momentum: c.Momentum, nesterov: c.Nesterov);
         bool Faster((string Name, Parameter Param) p) => p.Name.Contains("lora_B") || p.Param.dim() == 1;

@@ -1,3 +1,4 @@
+using LoraLab.Configuration;
 using LoraLab.Diagnostics.Profiling;
 using LoraLab.Data;
 using LoraLab.Models;
@@ -50,7 +51,7 @@ public sealed class TrainingStep : IDisposable
         return null;
     }
 
-    const string TrainedTablesRefusal = "the embedding or output layer is trained (full fine-tuning)";
+    const string TrainedTablesRefusal = "the embedding or output layer is trained (full fine-tuning, GaLore)";
     const string DropoutRefusal = "the model has dropout (set --lora-dropout 0)";
 
     /// The step a training run takes on `model`: with dynamic loss scaling when the model computes in fp16.
@@ -67,7 +68,9 @@ public sealed class TrainingStep : IDisposable
 
     /// Why `streams` slices cannot run a run of `method` with this LoRA dropout; null when they can.
     public static string? StreamsRefusal(int streams, string method, double loraDropout) =>
-        streams == 1 ? null : method == "full" ? TrainedTablesRefusal : loraDropout > 0 ? DropoutRefusal : null;
+        streams == 1 ? null
+        : RunChoices.Method.TryParse(method, out var m) && m.TrainsEveryWeight() ? TrainedTablesRefusal
+        : loraDropout > 0 ? DropoutRefusal : null;
 
     static void CheckCount(int streams)
     {

@@ -87,7 +87,7 @@ public class TrainCommandTests
     [InlineData("--optimizer", "lion", "--optimizer: unknown value 'lion' (adamw, adam or sgd)")]
     [InlineData("--template", "vicuna", "vicuna")]
     [InlineData("--schedule", "step", "--schedule: unknown value 'step' (constant, linear or cosine)")]
-    [InlineData("--method", "dora", "--method: unknown value 'dora' (lora, qlora, full, dpo or orpo)")]
+    [InlineData("--method", "dora", "--method: unknown value 'dora' (lora, qlora, full, galore, dpo or orpo)")]
     public void UnknownChoicesAreOneLineErrors(string flag, string value, string expected)
     {
         var model = LoraTestModels.TinyChatModel();

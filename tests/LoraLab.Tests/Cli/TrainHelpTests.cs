@@ -18,7 +18,7 @@ public class TrainHelpTests
         int checkedFlags = 0;
         foreach (var s in RunSettings.All)
         {
-            var flag = s.FlagTemplate.Split(' ')[0].Split('|').Last();
+            var flag = s.FlagTemplate.Split(' ')[0].Split('|').First(n => n.StartsWith("--", StringComparison.Ordinal));
             // the option column: "        --lr <LR>" or "    -r, --rank <R>" (wrapped descriptions are indented further)
             var line = lines.SingleOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^    (-\w,|   ) {flag}(\s|$)"));
             Assert.True(line is not null, $"no help line for {flag} in:\n{help}");

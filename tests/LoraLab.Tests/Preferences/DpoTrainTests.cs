@@ -172,11 +172,11 @@ public class DpoTrainTests
     [InlineData(new[] { "--method", "orpo", "--precompute-ref" }, "--precompute-ref applies to --method dpo only")]
     [InlineData(new[] { "--loss", "ipo", "--label-smoothing", "0.1" }, "--label-smoothing applies to the sigmoid loss only")]
     [InlineData(new[] { "--max-prompt-length", "600" }, "must be below --max-seq-length")]
-    [InlineData(new[] { "--packing" }, "--packing applies to --method lora, qlora or full only")]
-    [InlineData(new[] { "--long-examples", "drop" }, "--long-examples applies to --method lora, qlora or full only")]
+    [InlineData(new[] { "--packing" }, "--packing applies to --method lora, qlora, full or galore only")]
+    [InlineData(new[] { "--long-examples", "drop" }, "--long-examples applies to --method lora, qlora, full or galore only")]
     [InlineData(new[] { "--method", "orpo", "--beta", "0.5" }, "--beta applies to --method dpo only")]
     [InlineData(new[] { "--streams", "2" }, "preference runs run one stream")]
-    [InlineData(new[] { "--stop-rate-prompts", "4" }, "--stop-rate-prompts applies to --method lora, qlora or full only")]
+    [InlineData(new[] { "--stop-rate-prompts", "4" }, "--stop-rate-prompts applies to --method lora, qlora, full or galore only")]
     public void Settings_a_method_would_ignore_are_refused(string[] extra, string message)
     {
         var (code, _, err) = CliRunner.Run(Train(Path.Combine(TempDir.New(), "r"), extra));
@@ -251,7 +251,7 @@ public class DpoTrainTests
 
         (code, _, err) = CliRunner.Run("data", "preview", "--model", Model, "--data", Pairs, "--train-on-inputs");
         Assert.Equal(2, code);
-        Assert.Contains("--train-on-inputs applies to --method lora, qlora or full only", err);
+        Assert.Contains("--train-on-inputs applies to --method lora, qlora, full or galore only", err);
         (code, _, err) = CliRunner.Run("data", "preview", "--model", Model, "--data", Pairs, "--max-prompt-length", "600");
         Assert.Equal(2, code);
         Assert.Contains("must be below", err);
