@@ -51,6 +51,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.UseRsloraFlag)] public bool? UseRslora { get; set; }
     [CommandOption(S.RankPatternFlag)] public string? RankPattern { get; set; }
     [CommandOption(S.AlphaPatternFlag)] public string? AlphaPattern { get; set; }
+    [CommandOption(S.ReloraEveryFlag)] public int? ReloraEvery { get; set; }
     [CommandOption(S.OptimizerFlag)] public string? Optimizer { get; set; }
     [CommandOption(S.LrFlag)] public double? Lr { get; set; }
     [CommandOption(S.WeightDecayFlag)] public double? WeightDecay { get; set; }
@@ -112,6 +113,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.UseRslora, UseRslora)
         .Flag(S.RankPattern, RankPattern)
         .Flag(S.AlphaPattern, AlphaPattern)
+        .Flag(S.ReloraEvery, ReloraEvery)
         .Flag(S.Optimizer, Optimizer)
         .Flag(S.Lr, Lr)
         .Flag(S.WeightDecay, WeightDecay)

@@ -155,6 +155,24 @@ public sealed class LoraAdapter : IProjectionAdapter
         State = AdapterState.Merged;
     }
 
+    /// ReLoRA's restart (Lialin et al. 2023): W ← W + s·B·A in W's dtype, then A drawn afresh from `generator` and
+    /// B = 0, so the output is unchanged (up to W's rounding) and the adapter stays active for the next low-rank
+    /// update. A non-finite merged weight is refused before anything changes.
+    public void MergeAndReinitialize(LoraInit init, torch.Generator generator)
+    {
+        if (State != AdapterState.Active) throw new InvalidOperationException($"{Path}: only an active adapter restarts (this one is {State})");
+        var w = DenseWeight("merge");
+        using (no_grad())
+        {
+            using var delta = DeltaWeight();
+            using var merged = delta.add(w); // a new tensor: W is untouched until the result is known to be finite
+            using var finite = merged.isfinite().all();
+            if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+            w.copy_(merged);
+        }
+        Initialize(init, generator);
+    }
+
     /// Merged → Active: W ← W − s·B·A, the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
     public void Unmerge()
     {

@@ -18,7 +18,7 @@ public class RunConfigTests
         ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
         ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
         ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4",
-        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["optimizer"] = "sgd",
+        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["relora_every"] = "5", ["optimizer"] = "sgd",
         ["lr"] = "0.05", ["weight_decay"] = "0.01", ["momentum"] = "0.5", ["nesterov"] = "true", ["max_grad_norm"] = "0.5", ["loraplus_lr_ratio"] = "16",
         ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",
         ["micro_batch_size"] = "2", ["max_steps"] = "7", ["epochs"] = "3", ["seed"] = "7", ["eval_every"] = "5", ["save_every"] = "6",
