@@ -34,8 +34,9 @@ public static class CommandRegistry
             .WithExample("report", "runs/a", "runs/b", "--out", "reports/ab");
         Add<CombineCommand>(config, "combine").WithDescription("Combine PEFT adapters of one base into one adapter (weighted sum, task arithmetic): cat, linear, svd, or PEFT's ties and dare merges.")
             .WithExample("combine", "runs/a/adapter", "runs/b/adapter", "--weights=1,-0.5", "--method", "svd", "--rank", "8", "--out", "adapters/a-minus-b");
-        Add<AnalyzeCommand>(config, "analyze").WithDescription("Per-module singular values and effective rank of an adapter's ΔW, a suggested rank_pattern and a heat map.")
-            .WithExample("analyze", "runs/a/adapter", "--base", "models/tiny", "--out", "runs/a/analysis");
+        Add<AnalyzeCommand>(config, "analyze").WithDescription("Per-module singular values and effective rank of an adapter's ΔW, a suggested rank_pattern and a heat map; or of a merged model's W − W_base (ReLoRA).")
+            .WithExample("analyze", "runs/a/adapter", "--base", "models/tiny", "--out", "runs/a/analysis")
+            .WithExample("analyze", "runs/relora/model", "--base", "models/tiny");
         config.AddBranch("adapter", a =>
         {
             a.SetDescription("Check LoRA adapters.");

@@ -100,10 +100,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         using (var interrupt = new Interrupt(cancellation, ranks))
             result = TrainProgress.Run(run.Trainer, checkpoint, interrupt.Token);
 
-        var final = Path.Combine(run.OutDir, RunFolder.FinalFolder(run.Lora is not null));
+        var final = Path.Combine(run.OutDir, run.FinalFolder);
         if (result.LastCheckpoint is not null && !result.Interrupted)
-            AtomicDirectory.Write(final, run.Store.Save, whatToDo: () =>
-                $"training finished and its final checkpoint {result.LastCheckpoint} is complete; free some space and write {RunFolder.FinalFolder(run.Lora is not null)}/ with {RunFolder.ResumeCommand(run.OutDir)}");
+            AtomicDirectory.Write(final, run.WriteFinal, whatToDo: () =>
+                $"training finished and its final checkpoint {result.LastCheckpoint} is complete; free some space and write {run.FinalFolder}/ with {RunFolder.ResumeCommand(run.OutDir)}");
         ranks?.Finish(); // the other ranks may go: what follows is rank 0's alone
         var stops = result.Interrupted ? null : MeasureStopRate(run, result.RunSeconds);
         PrintSummary(run, result, final, stops);
@@ -188,6 +188,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         foreach (var w in run.Loaded.Warnings) Console.Error.WriteLine($"warning: {w}");
         AnsiConsole.MarkupLine($"  precision: {Markup.Escape(RunSetup.Precision(c, run.Trainer.Device, ProbeShape.Of(run.Loaded.Config)).ToString())}");
         if (SgdLrWarning(c) is { } warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
+        if (run.Restarts is { } restarts)
+            AnsiConsole.MarkupLine(Markup.Escape($"  ReLoRA: every {restarts.Every} steps the adapters merge into their fp32 base weights and restart " +
+                $"(99% of their optimizer moments pruned, learning rate re-warmed over {LrSchedule.RestartWarmupFor(restarts.Every)} steps); " +
+                $"the output is the merged model in {RunFolder.Model}/, since the last adapter alone is relative to the changed base"));
         AnsiConsole.MarkupLine($"  steps: {run.Trainer.TotalSteps} ({run.Trainer.StepsPerEpoch} per epoch), batch {c.BatchSize} = {c.MicroBatchSize} x {c.BatchSize / c.MicroBatchSize} accumulation");
         if (ranks is not null)
             AnsiConsole.MarkupLine($"  data parallel: {ranks.Size} ranks over {ranks.Backend}, each micro-batch of {c.MicroBatchSize} rows split about {(double)c.MicroBatchSize / ranks.Size:0.#} per rank, " +
@@ -217,7 +221,8 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         int n = run.Config.StopRatePrompts;
         if (n <= 0 || run.ValRecords.Count == 0) return null;
-        var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n);
+        // After ReLoRA's restarts the adapters switched off leave the merged weights, not the base: no base to compare.
+        var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n, withBase: run.Restarts is null);
         if (stops.Tuned.Prompts == 0) return null;
         using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true, runSeconds);
         log.Write(stops.ToMetricsRecord());
@@ -238,7 +243,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         t.AddRow("trainable params", $"{run.TrainableParameters:N0}");
         t.AddRow("peak memory", $"{ProcessMemory.Peak() / 1e6:F0} MB");
         t.AddRow("checkpoint", Markup.Escape(r.LastCheckpoint ?? "-"));
-        if (!r.Interrupted) t.AddRow(RunFolder.FinalFolder(run.Lora is not null), Markup.Escape(final));
+        if (!r.Interrupted) t.AddRow(run.FinalFolder, Markup.Escape(final));
         t.AddRow("metrics", Markup.Escape(Path.Combine(run.OutDir, RunFolder.Metrics)));
         if (stops is not null)
             t.AddRow($"stops within {stops.Tuned.MaxNewTokens} tokens", (stops.Base is { } b ? $"base {b} → " : "") + $"tuned {stops.Tuned}");

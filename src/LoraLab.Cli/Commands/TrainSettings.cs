@@ -53,6 +53,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     [CommandOption(S.InitFlag)] public string? Init { get; set; }
     [CommandOption(S.RankPatternFlag)] public string? RankPattern { get; set; }
     [CommandOption(S.AlphaPatternFlag)] public string? AlphaPattern { get; set; }
+    [CommandOption(S.ReloraEveryFlag)] public int? ReloraEvery { get; set; }
     [CommandOption(S.OptimizerFlag)] public string? Optimizer { get; set; }
     [CommandOption(S.LrFlag)] public double? Lr { get; set; }
     [CommandOption(S.WeightDecayFlag)] public double? WeightDecay { get; set; }
@@ -119,6 +120,7 @@ public sealed class TrainSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
         .Flag(S.Init, Init)
         .Flag(S.RankPattern, RankPattern)
         .Flag(S.AlphaPattern, AlphaPattern)
+        .Flag(S.ReloraEvery, ReloraEvery)
         .Flag(S.Optimizer, Optimizer)
         .Flag(S.Lr, Lr)
         .Flag(S.WeightDecay, WeightDecay)

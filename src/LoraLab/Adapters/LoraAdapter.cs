@@ -210,7 +210,7 @@ public sealed class LoraAdapter : IProjectionAdapter
         var w = DenseWeight("merge");
         using var _ = no_grad();
         using var delta = DeltaWeight();
-        using var merged = w.to(Dtype).add_(delta);
+        using var merged = w.to(Dtype, copy: true).add_(delta); // W is untouched until the result is known to be finite
         // DoRA: W' = g ⊙ (W + s·B·A), g = m / ‖W + s·B·A‖ per row (kept for the unmerge)
         if (Dora is not null) { _mergeScale = Dora.MergeScale(merged); merged.mul_(_mergeScale); }
         using var finite = merged.isfinite().all();
@@ -224,6 +224,28 @@ public sealed class LoraAdapter : IProjectionAdapter
         State = AdapterState.Merged;
     }
 
+    /// ReLoRA's restart (Lialin et al. 2023): W ← W + s·B·A in W's dtype, then A drawn afresh from `generator` and
+    /// B = 0, so the output is unchanged (up to W's rounding) and the adapter stays active for the next low-rank
+    /// update. A non-finite merged weight is refused before anything changes. DoRA merges its row scale too
+    /// (W ← g ⊙ (W + s·B·A)) and restarts its magnitude at the new row norms, so g = 1 again.
+    public void MergeAndReinitialize(LoraInit init, torch.Generator generator)
+    {
+        if (State != AdapterState.Active) throw new InvalidOperationException($"{Path}: only an active adapter restarts (this one is {State})");
+        var w = DenseWeight("merge");
+        using (no_grad())
+        {
+            using var delta = DeltaWeight();
+            using var merged = delta.add(w); // a new tensor: W is untouched until the result is known to be finite
+            if (Dora is not null) { using var scale = Dora.MergeScale(merged); merged.mul_(scale); }
+            using var finite = merged.isfinite().all();
+            if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+            w.copy_(merged);
+        }
+        Dora?.BaseChanged();
+        Initialize(init, generator);
+        Dora?.Reset(this, Dtype); // B = 0: the norms are ‖W‖ in any compute dtype
+    }
+
     /// Merged → Active: W ← W − s·B·A (DoRA: W'/g − s·B·A), the inverse of <see cref="Merge"/> (exact up to rounding in W's dtype).
     public void Unmerge()
     {
@@ -231,7 +253,7 @@ public sealed class LoraAdapter : IProjectionAdapter
         var w = DenseWeight("unmerge");
         using var _ = no_grad();
         using var delta = DeltaWeight();
-        using var restored = w.to(Dtype);
+        using var restored = w.to(Dtype, copy: true);
         if (_mergeScale is not null) { restored.div_(_mergeScale); _mergeScale.Dispose(); _mergeScale = null; }
         restored.sub_(delta);
         w.copy_(restored);

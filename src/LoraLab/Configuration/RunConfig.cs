@@ -57,6 +57,8 @@ public sealed class RunConfig
     public IReadOnlyDictionary<string, int>? RankPattern { get; set; }
     /// Per-module alphas over Alpha (PEFT's alpha_pattern, keys matched like RankPattern's); null = none.
     public IReadOnlyDictionary<string, double>? AlphaPattern { get; set; }
+    /// ReLoRA: merge the adapters into the base and restart them every this many optimizer steps; null = off.
+    public int? ReloraEvery { get; set; }
 
     // optim
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;

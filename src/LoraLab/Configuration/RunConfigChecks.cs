@@ -36,6 +36,9 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} moves part of each base weight into the adapter, which needs a dense base; --method {RunChoices.Method.NameOf(c.Method)} keeps it quantized (use --method lora)");
         if (Adapters.LoraInits.ChangesBase(c.Init) && c.UseDora)
             errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} with {c.NameOf(RunSettings.UseDora)}: a DoRA adapter over a residual base cannot be converted back to the original base; use one or the other");
+        if (c.ReloraEvery is not null && c.Method != TrainMethod.Lora) errors.Add($"{c.NameOf(RunSettings.ReloraEvery)} {ReloraRefusal(c.Method)}");
+        if (c.ReloraEvery is not null && Adapters.LoraInits.ChangesBase(c.Init))
+            errors.Add($"{c.NameOf(RunSettings.ReloraEvery)} with {c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)}: each restart draws a fresh A with B = 0 (kaiming or gaussian); use one or the other");
         if (c.Quantize is not null && c.Method != TrainMethod.Qlora && !c.IsPreference)
             errors.Add($"{c.NameOf(RunSettings.Quantize)} applies to --method qlora, dpo and orpo only");
         PreferenceChecks(c, errors);
@@ -67,6 +70,15 @@ static class RunConfigChecks
         if (c.IsPreference && c.MaxSeqLength >= 8 && c.PromptLimit >= c.MaxSeqLength)
             errors.Add($"{c.NameOf(RunSettings.MaxPromptLength)} ({c.PromptLimit}) must be below {c.NameOf(RunSettings.MaxSeqLength)} ({c.MaxSeqLength}): the completions need room");
     }
+
+    /// Why ReLoRA's restarts cannot run under `method` (they merge each adapter into its dense base weight).
+    static string ReloraRefusal(TrainMethod method) => method switch
+    {
+        TrainMethod.Full => "merges LoRA adapters into the base; --method full trains no adapter",
+        // Re-quantizing after each merge would round most of the merged update away (it is far below a 4-bit step).
+        TrainMethod.Qlora => "merges each adapter into its base weight, which a 4-bit base cannot hold without rounding the update away; use --method lora",
+        _ => "applies to --method lora only: dpo and orpo keep the base as their reference, which a merge would change",
+    };
 
     /// A check that throws its refusal, as one more entry of the list, after the name of the setting it checks.
     static void Collect(List<string> errors, string name, Action check)

@@ -16,7 +16,7 @@ public static class RunSettings
         LongExamplesFlag = "--long-examples <POLICY>", TrainOnInputsFlag = "--train-on-inputs", PackingFlag = "--packing",
         ValFractionFlag = "--val-fraction <F>", RFlag = "-r|--rank <R>", AlphaFlag = "--alpha <A>", LoraDropoutFlag = "--lora-dropout <P>",
         TargetsFlag = "--targets <T>", LoraHeadFlag = "--lora-head", UseRsloraFlag = "--use-rslora", UseDoraFlag = "--dora|--use-dora", InitFlag = "--init <INIT>", RankPatternFlag = "--rank-pattern <KEY=R,...>",
-        AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", OptimizerFlag = "--optimizer <NAME>",
+        AlphaPatternFlag = "--alpha-pattern <KEY=A,...>", ReloraEveryFlag = "--relora-every <K>", OptimizerFlag = "--optimizer <NAME>",
         LrFlag = "--lr <LR>", WeightDecayFlag = "--weight-decay <W>", MomentumFlag = "--momentum <M>", NesterovFlag = "--nesterov",
         MaxGradNormFlag = "--max-grad-norm <N>", LoraplusLrRatioFlag = "--loraplus-lr-ratio <R>",
         GaloreRankFlag = "--galore-rank <R>", GaloreUpdateEveryFlag = "--galore-update-every <T>", GaloreScaleFlag = "--galore-scale <A>", ScheduleFlag = "--schedule <NAME>", WarmupStepsFlag = "--warmup-steps <N>",
@@ -112,6 +112,10 @@ public static class RunSettings
     public static readonly RunSetting<IReadOnlyDictionary<string, double>?> AlphaPattern = NumberMap(LoraS, AlphaPatternFlag,
         "Per-module alphas over --alpha, PEFT's alpha_pattern, keyed like --rank-pattern; a module's scale is its alpha / its rank (`loralab analyze --out` suggests 2 × each patterned rank).",
         c => c.AlphaPattern, (c, v) => c.AlphaPattern = v, NumberRange.Positive);
+    public static readonly RunSetting<int?> ReloraEvery = OptionalWhole(LoraS, ReloraEveryFlag,
+        "ReLoRA (Lialin et al. 2023; --method lora): every K steps merge each adapter into its (fp32) base weight, re-initialise A (B = 0), " +
+        "prune 99% of the adapters' optimizer moments and re-warm the learning rate over min(50, ⌈K/4⌉) steps. The output is the merged model (model/). Unset: off.",
+        c => c.ReloraEvery, (c, v) => c.ReloraEvery = v, NumberRange.AtLeast(1));
 
     // optim
     public static readonly RunSetting<OptimizerKind> Optimizer = Choice(OptimS, OptimizerFlag, "adamw, adam or sgd.", RunChoices.Optimizer,
@@ -200,7 +204,7 @@ public static class RunSettings
         TrainOnInputs, Packing, ValFraction, Lr, BatchSize, MicroBatchSize, MaxSteps, Epochs, Seed, Optimizer, WeightDecay, Momentum,
         Nesterov, Schedule, WarmupSteps, WarmupRatio, MinLr, MaxGradNorm, EvalEvery, SaveEvery, SaveTotalLimit, LogEvery,
         R, Alpha, LoraDropout, Targets, LoraHead, UseRslora, UseDora, Init, RankPattern, AlphaPattern, Quantize, Threads, Streams, Distributed, DistributedTimeout, StopRatePrompts,
-        Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio,
+        Beta, Loss, LabelSmoothing, OrpoAlpha, MaxPromptLength, RefAdapter, PrecomputeRef, LoraplusLrRatio, ReloraEvery,
         GaloreRank, GaloreUpdateEvery, GaloreScale,
     ];
 

@@ -61,13 +61,13 @@ public static class StopRate
         }
     }
 
-    /// The tuned model's stop rate and, when it carries LoRA adapters, the base's (adapters switched off).
+    /// The tuned model's stop rate and, when it carries LoRA adapters and `withBase`, the base's (adapters switched off).
     public static StopRateComparison Compare(CausalLM model, ExampleBuilder builder, IEnumerable<Record> heldOut,
-        int maxPrompts = DefaultPrompts, int maxNewTokens = DefaultMaxNewTokens)
+        int maxPrompts = DefaultPrompts, int maxNewTokens = DefaultMaxNewTokens, bool withBase = true)
     {
         var prompts = Prompts(builder, heldOut, maxPrompts);
         StopRateResult? baseRate = null;
-        if (LoraInjector.Adapters(model).Count > 0)
+        if (withBase && LoraInjector.Adapters(model).Count > 0)
             using (AdaptersOff.On(model)) baseRate = Measure(model, prompts, builder.StopTokenIds.ToArray(), maxNewTokens);
         return new StopRateComparison(baseRate, Measure(model, prompts, builder.StopTokenIds.ToArray(), maxNewTokens));
     }

@@ -13,11 +13,13 @@ public static class ModelFolderWriter
     public static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json"];
 
     /// Saves the dense weights in <paramref name="saveDtype"/> (e.g. Float16 to halve the file) and the config
-    /// that says so. Existing files of the same names are replaced.
-    public static void Write(string dir, CausalLM model, ScalarType saveDtype, string? tokenizerDir = null, int? padTokenId = null)
+    /// that says so. Existing files of the same names are replaced. <paramref name="replacing"/>: tensors written
+    /// instead of the model's own under the same names (a ReLoRA run's merged weights).
+    public static void Write(string dir, CausalLM model, ScalarType saveDtype, string? tokenizerDir = null, int? padTokenId = null,
+        IReadOnlyDictionary<string, Tensor>? replacing = null)
     {
         Directory.CreateDirectory(dir);
-        WriteWeights(dir, model, saveDtype);
+        WriteWeights(dir, model, saveDtype, replacing);
         var cfg = model.Config with { TorchDtype = DtypeName(saveDtype) };
         File.WriteAllText(Path.Combine(dir, "config.json"), cfg.ToJson().ToJsonString(Indented) + "\n");
 
@@ -34,13 +36,14 @@ public static class ModelFolderWriter
                     Runtime.BoundedFile.Copy(Path.Combine(tokenizerDir, f), Path.Combine(dir, f), Runtime.FileLimit.ForModelFile(f), overwrite: true);
     }
 
-    /// `model.safetensors` only, every base tensor converted to <paramref name="saveDtype"/>.
-    public static void WriteWeights(string dir, CausalLM model, ScalarType saveDtype)
+    /// `model.safetensors` only, every base tensor (or its replacement) converted to <paramref name="saveDtype"/>.
+    public static void WriteWeights(string dir, CausalLM model, ScalarType saveDtype, IReadOnlyDictionary<string, Tensor>? replacing = null)
     {
         var converted = new List<(string, Tensor)>();
         try
         {
-            foreach (var (name, t) in model.BaseTensors()) converted.Add((name, t.detach().to(saveDtype)));
+            foreach (var (name, t) in model.BaseTensors())
+                converted.Add((name, (replacing is not null && replacing.TryGetValue(name, out var r) ? r : t).detach().to(saveDtype)));
             SafeTensorsWriter.Save(Path.Combine(dir, CheckpointFiles.SingleFile), converted);
         }
         finally { foreach (var (_, t) in converted) t.Dispose(); }

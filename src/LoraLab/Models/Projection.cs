@@ -75,6 +75,19 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         else Weight.copy_(w);
     }
 
+    /// Stores the dense base weight in `dtype` from now on: a ReLoRA run keeps its adapted weights in fp32, so each
+    /// merged update is added exactly rather than rounded to bf16. Forward casts it to the input's dtype (CastLinear).
+    public void StoreWeightAs(ScalarType dtype)
+    {
+        if (Weight is null) throw new InvalidOperationException($"{name}: {(Quantized is null ? "weight not loaded" : "the base weight is quantized")}");
+        if (Weight.dtype == dtype) return;
+        using var _ = no_grad();
+        var old = Weight;
+        using (var detached = old.detach()) Weight = OwnedParameter.From(detached.to(dtype), old.requires_grad);
+        ConditionallyRegisterParameter("weight", Weight); // replaces the registered parameter under the same name
+        old.Dispose();
+    }
+
     public void SetBias(Tensor b)
     {
         if (!HasBias) throw new UserException($"{name}.bias: this projection has no bias");

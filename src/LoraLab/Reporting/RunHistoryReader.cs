@@ -60,7 +60,7 @@ public static class RunHistoryReader
             TrainLoss = train, ValLoss = val, LearningRate = lr, TokensPerSecond = speed,
             Rewards = new PreferenceCurves(acc, margin, valAcc, valMargin),
             Steps = steps, Epochs = perEpoch > 0 ? Math.Round((double)steps / perEpoch.Value, 3) : null,
-            TrainableParameters = FinalWeightElements(runDir), PeakMemoryMb = peak, WallSeconds = elapsed,
+            TrainableParameters = config.ReloraEvery is null ? FinalWeightElements(runDir) : ReloraAdapterElements(runDir), PeakMemoryMb = peak, WallSeconds = elapsed,
             Tasks = TaskScores.Read(Path.Combine(runDir, RunFolder.EvalResult)),
         };
     }
@@ -73,6 +73,14 @@ public static class RunHistoryReader
     }
 
     public static string FolderName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+
+    /// A ReLoRA run's model/ is the whole merged model; what it trains is the adapter its checkpoints hold.
+    static long? ReloraAdapterElements(string runDir)
+    {
+        if (Checkpoints.Latest(runDir) is not { } last || !File.Exists(Path.Combine(last, LoraLab.Adapters.PeftFormat.WeightsFile))) return null;
+        using var file = SafeTensorsFile.Open(Path.Combine(last, LoraLab.Adapters.PeftFormat.WeightsFile));
+        return file.Tensors.Values.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
+    }
 
     static long? FinalWeightElements(string runDir)
     {

@@ -58,6 +58,8 @@ public sealed class Trainer
     public string? LastSaved { get; private set; }
     /// Settings a resume changed (key → "old → new"), logged with the resume in metrics.jsonl.
     public IReadOnlyDictionary<string, string>? ResumeChanges { get; set; }
+    /// ReLoRA's restarts after every K-th step (null: none); the schedule re-warms after each.
+    public Relora.ReloraRestarts? Restarts { get; init; }
 
     /// `options`: the loop's settings (optimizer, schedule, batch, steps, intervals) are read from it.
     /// `ranks`: the data-parallel job this process is a rank of (null: it trains alone); rank 0 alone writes.
@@ -89,7 +91,7 @@ public sealed class Trainer
     {
         using var keptBuffers = KeptBuffers.Scope(); // the step's reused scratch buffers go when training ends
         using var opt = RunSetup.Optimizer(_o, _trainable);
-        var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr);
+        var schedule = LrSchedule.Create(_o.Schedule, _o.Lr, TotalSteps, _o.WarmupSteps, _o.WarmupRatio, _o.MinLr, Restarts?.Every);
         var at = resumeDir is null ? new TrainerState() : Restore(resumeDir, opt);
         if (_ranks is not null)
         {
@@ -114,6 +116,7 @@ public sealed class Trainer
             {
                 try { TakeStep(p, opt, schedule, window, metrics); }
                 finally { Release(window); }
+                Restart(p.Step, opt, metrics);
                 AfterStep(p, opt, metrics);
             }
             if (p.Step < TotalSteps) return Finish(p, opt, metrics, interrupted: true); // the windows stopped at an interrupt
@@ -187,6 +190,16 @@ public sealed class Trainer
             metrics.Write(new { type = "train", step = p.Step, epoch = p.Epoch + 1, loss, lr = report.Lr, grad_norm = gradNorm, tokens = p.Tokens,
                 tokens_per_s = report.TokensPerSecond, rss_mb = report.RssBytes / 1e6 }, outcome.Metrics);
         Step?.Invoke(report);
+    }
+
+    /// ReLoRA's restart when one is due after `step`, before that step's evaluation and checkpoint (which then hold
+    /// the merged base and the fresh adapter).
+    void Restart(int step, optim.Optimizer opt, MetricsLog metrics)
+    {
+        if (Restarts is null || !Restarts.DueAfter(step)) return;
+        Restarts.Restart(step, opt);
+        metrics.Write(new { type = "relora_restart", step, restart = Restarts.CountAt(step) });
+        Message?.Invoke($"ReLoRA restart {Restarts.CountAt(step)} after step {step}: adapters merged into the base and re-initialised, 99% of their optimizer moments pruned");
     }
 
     /// What is due after a step: an evaluation, the epoch's end (evaluated, or its mean train loss logged), a checkpoint.

@@ -31,8 +31,21 @@ public sealed class TrainingRun : IDisposable
     public long FrozenWeightBytes { get; }
     public Trainer Trainer { get; }
     public string OutDir { get; }
-    /// Saves the run's trainable weights (the adapter with its loralab_adapter.json, or the full model).
+    /// Saves the run's trainable weights (the adapter with its loralab_adapter.json, or the full model; with ReLoRA
+    /// also the adapted base weights), in checkpoints and, but for ReLoRA, as the final output.
     public IWeightStore Store { get; }
+    /// ReLoRA's restarts (null: a plain run).
+    public Relora.ReloraRestarts? Restarts => Trainer.Restarts;
+    /// The folder the run's end writes (RunFolder): adapter/, or model/ for full fine-tuning and ReLoRA, whose last
+    /// adapter alone is relative to a base its restarts changed.
+    public string FinalFolder => RunFolder.FinalFolder(Lora is not null && Restarts is null);
+
+    /// Writes the run's final weights into `dir`: the store's, or ReLoRA's merged model.
+    public void WriteFinal(string dir)
+    {
+        if (Restarts is null) Store.Save(dir);
+        else Relora.ReloraMergedModel.Write(dir, Loaded.Model, Restarts, Loaded.Dir);
+    }
     /// Renders and tokenizes examples and prompts exactly as training did.
     public ExampleBuilder Builder { get; }
     /// The held-out records (validation data), e.g. for measuring how often generations stop; empty for preference runs.
@@ -89,9 +102,11 @@ public sealed class TrainingRun : IDisposable
             ]);
             var trainable = RunSetup.Trainable(loaded.Model, lora, c.Seed);
             var (trainLoader, valLoader) = RunSetup.Loaders(train.Examples, val?.Examples, Batcher.For(tok), c, c.Packing ? c.MaxSeqLength : null);
+            var restarts = c.ReloraEvery is int every && lora is not null ? Relora.ReloraRestarts.Attach(loaded.Model, every, lora.Init, c.Seed, loaded.Dir) : null;
             IWeightStore store = lora is null ? new FullModelWeights(loaded.Model, loaded.Dir)
-                : Adapters(c, loaded.Model, lora, builder);
-            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store, ranks);
+                : restarts is null ? Adapters(c, loaded.Model, lora, builder)
+                : new Relora.ReloraCheckpointWeights(Adapters(c, loaded.Model, lora, builder), restarts);
+            var trainer = new Trainer(loaded.Model, trainable.Parameters, c, trainLoader, valLoader, c.Out!, store, ranks) { Restarts = restarts };
             return new TrainingRun(c, loaded, tok, template, train.Stats.ToString(), val?.Stats.ToString(), lora, trainable.Summary, trainable.Count,
                 ModelShapes.TotalParameters(loaded.Config), FrozenBytes(loaded.Model), trainer, c.Out!, store, builder, valRecords ?? Array.Empty<Record>(), null);
         }

@@ -18,7 +18,7 @@ public class RunConfigTests
         ["encoding_errors"] = "replace", ["template"] = "chatml", ["max_seq_length"] = "256", ["long_examples"] = "drop",
         ["train_on_inputs"] = "true", ["packing"] = "true", ["val_fraction"] = "0.1", ["r"] = "16", ["alpha"] = "32",
         ["lora_dropout"] = "0", ["targets"] = "qv", ["rank_pattern"] = @"layers\.0\.self_attn\.q_proj=2,mlp=4",
-        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["use_dora"] = "true", ["init"] = "gaussian", ["optimizer"] = "sgd",
+        ["alpha_pattern"] = @"layers\.0\.self_attn\.q_proj=4,mlp=0.5", ["lora_head"] = "true", ["use_rslora"] = "true", ["use_dora"] = "true", ["init"] = "gaussian", ["relora_every"] = "5", ["optimizer"] = "sgd",
         ["lr"] = "0.05", ["weight_decay"] = "0.01", ["momentum"] = "0.5", ["nesterov"] = "true", ["max_grad_norm"] = "0.5", ["loraplus_lr_ratio"] = "16",
         ["galore_rank"] = "64", ["galore_update_every"] = "50", ["galore_scale"] = "0.5",
         ["schedule"] = "linear", ["warmup_steps"] = "3", ["warmup_ratio"] = "0.2", ["min_lr"] = "1E-05", ["batch_size"] = "8",

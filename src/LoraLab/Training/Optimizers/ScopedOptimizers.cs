@@ -22,7 +22,7 @@ public interface IGradientFactor
 }
 
 /// AdamW (decoupled weight decay).
-public sealed class AdamW : Ts.AdamW, IGradientFactor
+public sealed class AdamW : Ts.AdamW, IGradientFactor, IMomentState
 {
     public AdamW(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
@@ -44,10 +44,12 @@ public sealed class AdamW : Ts.AdamW, IGradientFactor
         }, st => { var s = (State)st; return new AdamSlots(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, () => ++s.step); });
         return loss!;
     }
+
+    public Moments MomentsOf(Ts.Parameter parameter) { var s = (State)_state[parameter.Handle]; return new(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq); }
 }
 
 /// Adam (weight decay added to the gradient, L2).
-public sealed class Adam : Ts.Adam, IGradientFactor
+public sealed class Adam : Ts.Adam, IGradientFactor, IMomentState
 {
     public Adam(IEnumerable<Ts.Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
@@ -69,10 +71,12 @@ public sealed class Adam : Ts.Adam, IGradientFactor
         }, st => { var s = (State)st; return new AdamSlots(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, () => ++s.step); });
         return loss!;
     }
+
+    public Moments MomentsOf(Ts.Parameter parameter) { var s = (State)_state[parameter.Handle]; return new(s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq); }
 }
 
 /// SGD with optional momentum, dampening, Nesterov and L2 weight decay, with per-parameter temporaries.
-public sealed class SGD : Ts.SGD, IGradientFactor
+public sealed class SGD : Ts.SGD, IGradientFactor, IMomentState
 {
     public SGD(IEnumerable<Ts.Parameter> parameters, double lr, double momentum, double dampening, double weightDecay, bool nesterov)
         : base(parameters, lr, momentum, dampening, weightDecay, nesterov) { }
@@ -100,6 +104,8 @@ public sealed class SGD : Ts.SGD, IGradientFactor
         }, g => ((Options)g.Options).maximize!.Value);
         return loss!;
     }
+
+    public Moments MomentsOf(Ts.Parameter parameter) => new(((State)_state[parameter.Handle]).momentum_buffer, null, null);
 }
 
 static class AdamStep
