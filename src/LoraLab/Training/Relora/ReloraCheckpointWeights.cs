@@ -33,6 +33,7 @@ public sealed class ReloraCheckpointWeights(IWeightStore adapter, ReloraRestarts
             using var t = file.Read(name, w.dtype, w.device);
             NonFinite.Check(t, path, name);
             w.copy_(t);
+            a.Dora?.BaseChanged(); // its kept ‖W‖² was the model folder's
         }
     }
 }

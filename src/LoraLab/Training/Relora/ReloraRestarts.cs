@@ -42,9 +42,13 @@ public sealed class ReloraRestarts
         foreach (var a in adapters)
         {
             a.Base.StoreWeightAs(ScalarType.Float32);
-            if (files is null) continue;
-            using var exact = files.Read(a.Path + ".weight", ScalarType.Float32, model.Device);
-            using (no_grad()) a.Base.Weight!.copy_(exact);
+            if (files is not null)
+            {
+                using var exact = files.Read(a.Path + ".weight", ScalarType.Float32, model.Device);
+                using (no_grad()) a.Base.Weight!.copy_(exact);
+            }
+            // DoRA's magnitude started at the half-precision weight's norms: start it again at the fp32 ones (B = 0)
+            if (a.Dora is { } dora) { dora.BaseChanged(); dora.Reset(a, ScalarType.Float32); }
         }
         return new ReloraRestarts(adapters, every, init, seed);
     }
