@@ -53,10 +53,18 @@ public sealed class DoraMagnitude
         Weight.copy_(norms);
     }
 
-    /// y = t + (g − 1) ⊙ (t − b), g = m / norms, for t = W x + b + s·BA dropout(x) of 2-D rows.
+    /// y = t + (g − 1) ⊙ (t − b), g = m / norms, for t = W x + b + s·BA dropout(x) of 2-D rows. In float32, where g
+    /// itself keeps every change of m, as y = g ⊙ t + (1 − g) ⊙ b: a plain product, one pass fewer in backward.
     public Tensor Apply(Tensor t, Tensor? bias, Tensor norms)
     {
         using var scope = NewDisposeScope();
+        if (t.dtype == ScalarType.Float32)
+        {
+            var g = Weight.div(norms);
+            var y = t.mul(g);
+            if (bias is not null) y = y.add_(bias.mul(g.neg().add_(1)));
+            return y.MoveToOuterDisposeScope();
+        }
         var gm1 = Weight.div(norms).sub_(1);
         if (gm1.dtype != t.dtype) gm1 = gm1.to(t.dtype);
         var u = bias is null ? t : t.sub(bias.dtype == t.dtype ? bias : bias.to(t.dtype));

@@ -91,6 +91,33 @@ public class DoraTests
         Assert.Contains(model.named_parameters(), p => p.name == "model.layers.0.self_attn.q_proj.lora_magnitude_vector" && p.parameter.requires_grad);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    [InlineData(ScalarType.BFloat16, 3e-2)]
+    public void AProjectionWithABiasGivesTheFormula(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        var gen = new TorchSharp.torch.Generator(3);
+        var proj = new Projection("p", 24, 16, bias: true);
+        proj.SetWeight(randn(16, 24, generator: gen).mul(0.2).to(dtype));
+        proj.SetBias(randn(16, generator: gen).to(dtype));
+        var a = LoraAdapter.Attach(proj, new LoraSite("p", 0, "q_proj", 24, 16, 4, 8, 2, Dora: true), 0, CPU);
+        using (no_grad())
+        {
+            a.lora_A.weight!.copy_(randn(4, 24, generator: gen).mul(0.1));
+            a.lora_B.weight!.copy_(randn(16, 4, generator: gen).mul(0.1));
+            a.Dora!.Weight.copy_(rand(16, generator: gen).add(0.5));
+        }
+        var x = randn(5, 24, generator: gen).to(dtype);
+        var y = proj.forward(x).to(ScalarType.Float32);
+        // y = m / ||W + sBA||_row ⊙ (W + sBA) x + b, all in float64 from the same weights
+        var w = proj.Weight!.to(ScalarType.Float64).add(a.lora_B.weight!.matmul(a.lora_A.weight!).to(ScalarType.Float64).mul(2));
+        var g = a.Dora.Weight.to(ScalarType.Float64).div(w.norm(1, keepdim: false, p: 2));
+        var expected = x.to(ScalarType.Float64).matmul(w.t()).mul(g).add(proj.Bias!.to(ScalarType.Float64));
+        var err = y.to(ScalarType.Float64).sub(expected).abs().max().item<double>();
+        Assert.True(err <= tolerance, $"{dtype}: DoRA with a bias differs from the formula by {err}");
+    }
+
     [Fact]
     public void RowNormsEqualTheDenseNormsOnADenseAndAQuantizedBase()
     {
