@@ -17,7 +17,7 @@ namespace LoraLab.Adapters;
 /// PEFT uses, so that in bf16 a magnitude change far below bf16's step still moves the output. With dropout PEFT's
 /// training forward differs: it also multiplies W by the dropped-out input (a second base product); this keeps the
 /// paper's form, dropout on the LoRA branch only. Without dropout (inference, evaluation) the two agree.
-public sealed class DoraMagnitude
+public sealed class DoraMagnitude : IDisposable
 {
     /// m, (out); trained.
     public Parameter Weight { get; }
@@ -35,7 +35,12 @@ public sealed class DoraMagnitude
         using var scope = NewDisposeScope();
         var A = a.lora_A.weight!;
         var B = a.lora_B.weight!;
-        _baseRowNormsSquared ??= BaseRowNormsSquared(a.Base).DetachFromDisposeScope();
+        if (_baseRowNormsSquared is null)
+        {
+            // several stream threads may get here at once (--streams): one result is kept, the others freed
+            var fresh = BaseRowNormsSquared(a.Base).DetachFromDisposeScope();
+            if (Interlocked.CompareExchange(ref _baseRowNormsSquared, fresh, null) is not null) fresh.Dispose();
+        }
         // W·Aᵀ as (A Wᵀ)ᵀ: r rows through the base, so a packed weight is dequantized as in forward, never kept.
         var wat = a.Base.Product(A.to(dtype)).to(LoraAdapter.Dtype).t(); // (out, r)
         var cross = B.mul(wat).sum(1);
@@ -76,15 +81,20 @@ public sealed class DoraMagnitude
     {
         using var _ = no_grad();
         using var norms = merged.norm(1, keepdim: true, p: 2);
-        return Weight.detach().unsqueeze(1).div(norms);
+        using var m = Weight.detach();
+        using var column = m.unsqueeze(1);
+        using var onDevice = norms.to(column.device);
+        return column.div(onDevice);
     }
 
     /// The base weight changed (a merge folded an update into it): ‖W‖² is computed again at the next forward.
     public void BaseChanged()
     {
-        _baseRowNormsSquared?.Dispose();
-        _baseRowNormsSquared = null;
+        Interlocked.Exchange(ref _baseRowNormsSquared, null)?.Dispose();
     }
+
+    /// The kept ‖W‖² (the magnitude itself is a parameter of the projection, freed with it).
+    public void Dispose() => BaseChanged();
 
     static Tensor BaseRowNormsSquared(Projection p)
     {

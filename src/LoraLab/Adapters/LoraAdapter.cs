@@ -16,7 +16,7 @@ namespace LoraLab.Adapters;
 /// down (r × in and out × r, a few KB) rather than the input cast up, and their gradients flow back into the float32
 /// weights. Over an fp16 base (fp16-mixed) the input is cast up and the delta computed in float32 (fp16's range).
 /// With DoRA the adapter also carries a magnitude vector that rescales each output row (<see cref="DoraMagnitude"/>).
-public sealed class LoraAdapter : IProjectionAdapter
+public sealed class LoraAdapter : IProjectionAdapter, IDisposable
 {
     public Projection Base { get; }
     /// The base module's path, e.g. `model.layers.0.self_attn.q_proj`.
@@ -263,6 +263,16 @@ public sealed class LoraAdapter : IProjectionAdapter
 
     /// DoRA's row scale at the last merge, which the unmerge divides out.
     Tensor? _mergeScale;
+
+    /// What the adapter holds outside the projection's parameters: PiSSA's start, a merge's DoRA scale, DoRA's ‖W‖².
+    /// The projection calls it when the model is disposed.
+    public void Dispose()
+    {
+        if (Initial is var (a0, b0)) { a0.Dispose(); b0.Dispose(); Initial = null; }
+        _mergeScale?.Dispose();
+        _mergeScale = null;
+        Dora?.Dispose();
+    }
 
     public IEnumerable<Parameter> Parameters() => Dora is null ? new[] { lora_A.weight!, lora_B.weight! } : new[] { lora_A.weight!, lora_B.weight!, Dora.Weight };
 

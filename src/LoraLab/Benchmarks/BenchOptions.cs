@@ -51,7 +51,7 @@ public sealed record BenchOptions
     public void Validate()
     {
         if (!Methods.Contains(Method)) throw new UserException($"--method: unknown method '{Method}' (use {string.Join(", ", Methods)})");
-        if (Dora && Method == "full") throw new UserException("--dora adds a magnitude vector to each LoRA adapter; --method full trains no adapter");
+        if (Dora && Method is "full" or "galore") throw new UserException($"--dora adds a magnitude vector to each LoRA adapter; --method {Method} trains no adapter");
         if (Batch < 1) throw new UserException("--batch-size must be at least 1");
         if (Seq < 2) throw new UserException("--max-seq-length must be at least 2 (one prediction needs two tokens)");
         if (Steps < 1) throw new UserException("--max-steps must be at least 1");

@@ -32,7 +32,10 @@ static class RunConfigChecks
             errors.Add($"{c.NameOf(RunSettings.UseDora)} adds a magnitude vector to each LoRA adapter; --method {method} trains no adapter");
         if (c.Init != Adapters.LoraInit.Kaiming && c.Method.TrainsEveryWeight())
             errors.Add($"{c.NameOf(RunSettings.Init)} initialises LoRA adapters; --method {method} trains no adapter");
-        if (Adapters.LoraInits.ChangesBase(c.Init) && c.QuantizedBase)
+        // DPO's reference and the stop-rate's "base" are the model with its adapters off, which after these inits is the residual
+        if (Adapters.LoraInits.ChangesBase(c.Init) && c.IsPreference)
+            errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} leaves the base as W − s·B₀·A₀, but --method {method} needs the base itself with the adapters off (the reference, or the starting adapter); use --init kaiming or gaussian");
+        if (Adapters.LoraInits.ChangesBase(c.Init) && c.QuantizedBase && !c.IsPreference)
             errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} moves part of each base weight into the adapter, which needs a dense base; --method {RunChoices.Method.NameOf(c.Method)} keeps it quantized (use --method lora)");
         if (Adapters.LoraInits.ChangesBase(c.Init) && c.UseDora)
             errors.Add($"{c.NameOf(RunSettings.Init)} {RunChoices.Init.NameOf(c.Init)} with {c.NameOf(RunSettings.UseDora)}: a DoRA adapter over a residual base cannot be converted back to the original base; use one or the other");

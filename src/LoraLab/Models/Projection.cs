@@ -107,6 +107,13 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         Adapter = adapter;
     }
 
+    /// The adapter's own tensors go with the projection (its weights are registered here and freed by the module).
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) (Adapter as IDisposable)?.Dispose();
+        base.Dispose(disposing);
+    }
+
     /// `x W^T` without the bias, whatever the weight's storage (dense, cast or quantized).
     public Tensor Product(Tensor x)
     {

@@ -135,6 +135,31 @@ public class PrincipalInitTests
     }
 
     [Fact]
+    public void AResumeWhoseSvdCameOutOtherwiseRebuildsTheResidualFromTheCheckpoint()
+    {
+        // pissa-fast from another seed draws other probes: a start A₀', B₀' ≠ the checkpoint's, as another machine's SVD may give
+        var cfg = Config(LoraInit.PissaFast) with { PissaIterations = 2 };
+        using var loaded = LoraTestModels.LoadTiny();
+        RunSetup.Trainable(loaded.Model, cfg, seed: 2);
+        LoraTestModels.RandomizeB(loaded.Model);
+        loaded.Model.eval();
+        using var probe = LoraTestModels.RandomIds(seed: 99);
+        using var trained = LoraTestModels.Logits(loaded.Model, probe);
+        var dir = TempDir.New();
+        PeftFormat.Save(dir, loaded.Model, cfg);
+
+        using var resumed = LoraTestModels.LoadTiny();
+        RunSetup.Trainable(resumed.Model, cfg, seed: 3);
+        var (mine, theirs) = (LoraInjector.Adapters(loaded.Model)[0].Initial!.Value.A, LoraInjector.Adapters(resumed.Model)[0].Initial!.Value.A);
+        Assert.False(LoraTestModels.Same(mine, theirs), "the two starts must differ for the test to mean anything");
+        PeftFormat.LoadInto(dir, resumed.Model);
+        resumed.Model.eval();
+        using var again = LoraTestModels.Logits(resumed.Model, probe);
+        using var diff = again.sub(trained).abs().max();
+        Assert.True(diff.item<float>() <= 1e-5, $"the resumed run's logits differ by {diff.item<float>()}");
+    }
+
+    [Fact]
     public void PeftsInitNamesAreReadAndWritten()
     {
         foreach (var (name, init, iterations) in new[] { ("pissa", LoraInit.Pissa, 16), ("pissa_niter_4", LoraInit.PissaFast, 4), ("olora", LoraInit.Olora, 16), ("gaussian", LoraInit.Gaussian, 16) })
@@ -158,5 +183,7 @@ public class PrincipalInitTests
         Assert.Contains("dense base", Error(new() { Method = LoraLab.Configuration.TrainMethod.Qlora, Init = LoraInit.Pissa }));
         Assert.Contains("DoRA", Error(new() { UseDora = true, Init = LoraInit.Olora }));
         Assert.Contains("--method full", Error(new() { Method = LoraLab.Configuration.TrainMethod.Full, Init = LoraInit.Gaussian }));
+        // DPO's reference is the model with its adapters off, which after PiSSA is the residual, not the base
+        Assert.Contains("reference", Error(new() { Method = LoraLab.Configuration.TrainMethod.Dpo, Init = LoraInit.Pissa }));
     }
 }

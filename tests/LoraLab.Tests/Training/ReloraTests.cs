@@ -109,6 +109,26 @@ public class ReloraTests
     }
 
     [Fact]
+    public void TheMergedModelOfADoraRunIncludesTheRowScale()
+    {
+        using var scope = NewDisposeScope();
+        var model = LoraTestModels.RandomTiny();
+        using var _ = model;
+        RunSetup.Trainable(model, RunSetup.Lora(new RunConfig { Targets = "qv", R = 4, Alpha = 8, LoraDropout = 0, UseDora = true }, null), Seed);
+        LoraTestModels.RandomizeB(model);
+        using (no_grad())
+            foreach (var a in LoraInjector.Adapters(model)) a.Dora!.Weight.mul_(1.1);
+        var restarts = ReloraRestarts.Attach(model, 3, LoraInit.Kaiming, Seed, null);
+        var ids = LoraTestModels.RandomIds();
+        var trained = Logits(model, ids);
+        // the run's final model/: the merged weights on a plain copy of the base
+        using var plain = LoraTestModels.RandomTiny();
+        foreach (var (name, w) in restarts.MergedWeights()) using (w) plain.LoadTensor(name, w);
+        var written = Logits(plain, ids);
+        Assert.True(written.sub(trained).abs().max().item<float>() <= 1e-5f, $"the merged model differs by {written.sub(trained).abs().max().item<float>():E2}");
+    }
+
+    [Fact]
     public void AfterSeveralRestartsTheAccumulatedUpdateHasRankAboveR()
     {
         using var scope = NewDisposeScope();

@@ -38,13 +38,16 @@ public static class PreferenceRunSetup
         var a = PeftFormat.ReadConfig(Hub.ModelSource.Resolve(c.RefAdapter));
         if (a.TargetRegex is not null)
             throw new UserException($"{c.RefAdapter}: target_modules is a regular expression ({a.TargetRegex}); a reference adapter needs a list of module names");
+        if (a.Init.ChangesBase())
+            throw new UserException($"{c.RefAdapter}: init_lora_weights is {PeftConfigJson.InitName(a)}, so the adapter applies to the residual its initialisation leaves, not to the base; convert it to the original base first (PEFT: save_pretrained(path_initial_model_for_weight_conversion=...))");
         var adopted = c.Clone();
+        adopted.UseDora = a.UseDora;
         adopted.R = a.R; adopted.Alpha = a.Alpha; adopted.UseRslora = a.UseRslora; adopted.LoraHead = a.LoraHead;
         adopted.Targets = string.Join(",", a.TargetModules.Where(m => m != "lm_head"));
         adopted.RankPattern = a.RankPattern.Count == 0 ? null : a.RankPattern;
         adopted.AlphaPattern = a.AlphaPattern.Count == 0 ? null : a.AlphaPattern;
         var shape = new IRunSetting[] { RunSettings.R, RunSettings.Alpha, RunSettings.Targets, RunSettings.LoraHead, RunSettings.UseRslora,
-            RunSettings.RankPattern, RunSettings.AlphaPattern };
+            RunSettings.UseDora, RunSettings.RankPattern, RunSettings.AlphaPattern };
         foreach (var s in shape)
         {
             string given = s.Format(s.Get(c)), own = s.Format(s.Get(adopted));

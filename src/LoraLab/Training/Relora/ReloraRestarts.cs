@@ -70,7 +70,8 @@ public sealed class ReloraRestarts
         foreach (var a in _adapters)
         {
             a.MergeAndReinitialize(_init, generator);
-            foreach (var p in a.Parameters()) MomentPruning.Prune(moments.MomentsOf(p));
+            // DoRA's magnitude keeps its value across a restart (g·‖W + s·B·A‖ = m), so it keeps its moments too
+            foreach (var p in a.Parameters().Where(p => a.Dora is null || p.Handle != a.Dora.Weight.Handle)) MomentPruning.Prune(moments.MomentsOf(p));
         }
     }
 
@@ -82,8 +83,8 @@ public sealed class ReloraRestarts
     public IEnumerable<(string Name, Tensor Weight)> BaseWeights() =>
         _adapters.Select(a => (a.Path + ".weight", (Tensor)a.Base.Weight!));
 
-    /// Each adapted module's weight with the current adapter merged in (fp32, W + s·B·A), computed on the CPU; the
-    /// caller owns the tensors. The run's final model.
+    /// Each adapted module's weight with the current adapter merged in (fp32, W + s·B·A; DoRA: g ⊙ (W + s·B·A), as
+    /// Merge writes it), computed on the CPU; the caller owns the tensors. The run's final model.
     public Dictionary<string, Tensor> MergedWeights()
     {
         var merged = new Dictionary<string, Tensor>();
@@ -96,7 +97,14 @@ public sealed class ReloraRestarts
                 using var deltaCpu = delta.cpu();
                 using var detached = a.Base.Weight!.detach();
                 using var w = detached.cpu();
-                merged[a.Path + ".weight"] = deltaCpu.add(w);
+                var m = deltaCpu.add(w);
+                merged[a.Path + ".weight"] = m;
+                if (a.Dora is { } dora)
+                {
+                    using var scale = dora.MergeScale(m);
+                    using var scaleCpu = scale.cpu();
+                    m.mul_(scaleCpu);
+                }
             }
             return merged;
         }
