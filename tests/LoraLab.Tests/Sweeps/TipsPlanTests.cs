@@ -1,6 +1,7 @@
 using LoraLab.Configuration;
 using LoraLab.Demo;
 using LoraLab.Sweeps;
+using LoraLab.Sweeps.Presets;
 using LoraLab.Sweeps.Tips;
 using Xunit;
 
@@ -63,7 +64,7 @@ public class TipsPlanTests
     public void CsvFieldsSplitAsSweepResultsWritesThem()
     {
         var line = SweepResults.Csv(["a", "b,c", "d\"e"], [])[..^1];
-        Assert.Equal(["a", "b,c", "d\"e"], TipsNumbers.SplitCsv(line));
-        Assert.Equal(["", "x", ""], TipsNumbers.SplitCsv(",x,"));
+        Assert.Equal(["a", "b,c", "d\"e"], SweepNumbers.SplitCsv(line));
+        Assert.Equal(["", "x", ""], SweepNumbers.SplitCsv(",x,"));
     }
 }

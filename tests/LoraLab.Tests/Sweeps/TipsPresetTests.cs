@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LoraLab.Sweeps.Presets;
 using LoraLab.Sweeps.Tips;
 using Xunit;
 
@@ -74,7 +75,7 @@ public class TipsPresetTests
     }
 
     [Theory]
-    [InlineData("unknown preset (the built-in one is lora-tips)", "--preset", "nope")]
+    [InlineData("unknown preset (the built-in ones are lora-tips and methods)", "--preset", "nope")]
     [InlineData("--quick applies to --preset", "--quick", "--config", "x.yaml")]
     [InlineData("--preset runs a built-in sweep: it takes only --out and --quick", "--preset", "lora-tips", "--config", "x.yaml")]
     [InlineData("--preset runs a built-in sweep: it takes only --out and --quick", "--preset", "lora-tips", "--shard", "0/2")]
@@ -180,7 +181,7 @@ public class TipsPresetTests
             var c = new Csv();
             foreach (var path in paths)
             {
-                var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(TipsNumbers.SplitCsv).ToList();
+                var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(SweepNumbers.SplitCsv).ToList();
                 foreach (var cells in lines.Skip(1)) c.Rows[cells[0]] = lines[0].Zip(cells).ToDictionary(p => p.First, p => p.Second);
             }
             return c;

@@ -1,4 +1,4 @@
-namespace LoraLab.Sweeps.Tips;
+namespace LoraLab.Sweeps.Presets;
 
 /// The rule every verdict uses to say whether two numbers differ: a difference counts only when it exceeds twice the
 /// standard deviation of the same number across the baseline's seeds, and 2% of the number it is compared with (a
@@ -9,8 +9,12 @@ public sealed class NoiseRule(IReadOnlyDictionary<string, double> seedStd, IRead
 {
     public const double Sigmas = 2, Floor = 0.02;
 
-    public const string Text = "A difference between two runs counts only when it is larger than twice the standard deviation of the same number " +
-        "over the baseline's seeds (finding 1), larger than 2% of the number it is compared with, and, for a task score, larger than one example's share of it (1/n for n examples).";
+    /// The rule as a report states it, naming the runs whose seeds set the floor.
+    public static string TextFor(string seeds) => "A difference between two runs counts only when it is larger than twice the standard deviation of the same number " +
+        $"over {seeds}, larger than 2% of the number it is compared with, and, for a task score, larger than one example's share of it (1/n for n examples).";
+
+    /// The lora-tips preset's wording: its first finding is the baseline's seeds.
+    public static readonly string Text = TextFor("the baseline's seeds (finding 1)");
 
     public double Spread(string column) => seedStd.TryGetValue(column, out var s) ? s : 0;
 
