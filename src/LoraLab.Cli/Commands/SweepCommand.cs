@@ -37,7 +37,7 @@ public sealed class SweepSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     public string? Preset { get; set; }
 
     [CommandOption("--quick")]
-    [Description("With --preset: fewer examples, steps and grid points, the same findings (lora-tips: about 3 minutes on 2 CPU cores instead of about 9; methods: about 2 instead of about 8).")]
+    [Description("With --preset: fewer examples, steps and grid points, the same findings (lora-tips: about 3 minutes on 2 CPU cores instead of about 9; methods: about 1 instead of about 2).")]
     public bool Quick { get; set; }
 
     [CommandArgument(0, "[DIR]")]

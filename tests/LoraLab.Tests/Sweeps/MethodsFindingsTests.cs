@@ -79,7 +79,9 @@ public class MethodsFindingsTests
         Assert.Equal(Verdict.Reproduced, V(Judge(Runs(r => r[run][Early] = 1.5)), run));
         Assert.Equal(Verdict.Inconclusive, V(Judge(Runs(r => r[run][Early] = 1.97)), run));                      // -0.03 under 0.04
         Assert.Equal(Verdict.Contradicted, V(Judge(Runs(r => r[run][Early] = 2.5)), run));
-        Assert.Equal(Verdict.Contradicted, V(Judge(Runs(r => { r[run][Early] = 1.5; r[run][Val] = 0.7; })), run)); // faster start, worse end
+        var behind = Judge(Runs(r => { r[run][Early] = 1.5; r[run][Val] = 0.7; })).Single(x => x.Id == run); // faster start, worse end
+        Assert.Equal(Verdict.Contradicted, behind.Verdict);
+        Assert.StartsWith("started faster and ended behind", behind.Why);
         Assert.Equal(Verdict.Reproduced, V(Judge(Runs(r => { r[run][Early] = 1.5; r[run][Val] = 0.4; })), run));
         // the late train loss is shown, not judged
         Assert.Equal(Verdict.Reproduced, V(Judge(Runs(r => { r[run][Early] = 1.5; r[run][Late] = 3; })), run));
@@ -95,6 +97,10 @@ public class MethodsFindingsTests
         Assert.Equal(Verdict.Contradicted, V(Judge(Runs(r => { r[MethodsRuns.Full][Val] = 0.3; r[MethodsRuns.Relora][Val] = 0.6; })), "relora")); // moved away
         Assert.Equal(Verdict.Inconclusive, V(Judge(Runs(r => { r[MethodsRuns.Full][Val] = 0.3; r[MethodsRuns.Relora][Val] = 0.49; })), "relora")); // did not move
         Assert.Equal(Verdict.Inconclusive, V(Judge(Runs(r => r[MethodsRuns.Relora][Val] = 0.4)), "relora")); // full no better than LoRA: no gap to close
+        // full fine-tuning worse than LoRA (overfitting): a worse ReLoRA is not judged as approaching it
+        var worse = Judge(Runs(r => { r[MethodsRuns.Full][Val] = 0.7; r[MethodsRuns.Relora][Val] = 0.6; })).Single(x => x.Id == "relora");
+        Assert.Equal(Verdict.Inconclusive, worse.Verdict);
+        Assert.StartsWith("full fine-tuning is not better than LoRA here", worse.Why);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace LoraLab.Tests.Sweeps;
 public class MethodsPlanTests
 {
     [Theory]
-    [InlineData("full", 150, 37)]
+    [InlineData("full", 75, 18)]
     [InlineData("quick", 60, 15)]
     public void EveryMethodTrainsTheSameStepsOnTheSameDataAndDiffersFromLoraByItsSettingsAlone(string scaleName, int steps, int reloraEvery)
     {

@@ -133,7 +133,7 @@ public class MethodsPresetTests
         int Cmp(string col, string a, string b)
         {
             double x = t.Get(a, col), y = t.Get(b, col);
-            double thr = Math.Max(Math.Max(2 * Std(col), 0.02 * Math.Abs(y)), Scores.Contains(col) ? 1.0 / 16 : 0);
+            double thr = Math.Max(Math.Max(2 * Std(col), 0.02 * Math.Abs(y)), Scores.Contains(col) ? 1.0 / 16 : 0) * (1 + 1e-9); // doubles' rounding does not count
             return x - y > thr ? 1 : y - x > thr ? -1 : 0;
         }
 
@@ -151,9 +151,10 @@ public class MethodsPresetTests
                 yield return (run, e > 0 || v > 0 ? "contradicted" : e < 0 ? "reproduced" : "inconclusive");
             }
 
-            // ReLoRA: rank above 16 everywhere, val loss down from LoRA's where full fine-tuning's is down
+            // ReLoRA: rank above 16 everywhere; where full fine-tuning's val loss is below LoRA's, ReLoRA's must move down too
             int gap = Cmp(Val, "full", l), moved = Cmp(Val, "relora", l);
-            yield return ("relora", t.Get("relora", "update rank min") <= 16 || moved > 0 ? "contradicted" : gap >= 0 || moved == 0 ? "inconclusive" : "reproduced");
+            yield return ("relora", t.Get("relora", "update rank min") <= 16 ? "contradicted" : gap >= 0 ? "inconclusive"
+                : moved > 0 ? "contradicted" : moved < 0 ? "reproduced" : "inconclusive");
 
             // GaLore: less state, and full fine-tuning's val loss where the floor can tell LoRA's from it
             int memory = Cmp(Opt, "galore", "full"), quality = Cmp(Val, "galore", "full");

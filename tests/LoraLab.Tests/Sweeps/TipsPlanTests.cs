@@ -58,6 +58,11 @@ public class TipsPlanTests
         var scores = new NoiseRule(new Dictionary<string, double> { ["acc"] = 0 }, new Dictionary<string, double> { ["acc"] = 1.0 / 16 });
         Assert.Equal(0, scores.Compare("acc", 1.0 / 16, 0));  // one example of 16 is the resolution, not a difference
         Assert.Equal(1, scores.Compare("acc", 2.0 / 16, 0));
+        // one example of 50, as results.csv prints the scores: 0.96 - 0.94 is a hair above 0.02 in doubles
+        var fifty = new NoiseRule(new Dictionary<string, double> { ["acc"] = 0 }, new Dictionary<string, double> { ["acc"] = 1.0 / 50 });
+        Assert.True(0.96 - 0.94 > 1.0 / 50);
+        Assert.Equal(0, fifty.Compare("acc", 0.94, 0.96));
+        Assert.Equal(-1, fifty.Compare("acc", 0.92, 0.96));
     }
 
     [Fact]

@@ -18,10 +18,10 @@ public static class MethodRules
             "that counts and its final validation loss is not higher by one; contradicted when its early train loss or its final validation loss is higher by a difference that counts; " +
             "inconclusive otherwise. LoRA+ trains at the LoRA family's rate (A at --lr, B at 16 × --lr), as PEFT's flag is used on a LoRA setup: at a rate tuned for LoRA, 16 × may be too fast for B.",
         ["relora"] = "ReLoRA merges and restarts every quarter of the steps. Its accumulated update must have rank above r: the numerical rank of W − W_base (`loralab analyze`) of every " +
-            "adapted projection, its smallest shown as 'update rank min'. Contradicted when that smallest rank is at most r, or when ReLoRA's final validation loss is higher than " +
-            "LoRA's (lora-seed1) by a difference that counts (it moved away from full-rank training); otherwise inconclusive when full fine-tuning's final validation loss is not lower " +
-            "than LoRA's by a difference that counts (no gap to close at this scale) or ReLoRA's does not differ from LoRA's by one; reproduced when ReLoRA's is lower than LoRA's by a " +
-            "difference that counts. The share of the gap closed, (LoRA − ReLoRA) / (LoRA − full), is shown, not judged.",
+            "adapted projection, its smallest shown as 'update rank min'. Contradicted when that smallest rank is at most r. Otherwise, the claim presumes that full-rank training " +
+            "beats LoRA: inconclusive when full fine-tuning's final validation loss is not lower than LoRA's (lora-seed1) by a difference that counts (no gap to close here); " +
+            "then reproduced when ReLoRA's final validation loss is lower than LoRA's by a difference that counts (it moved toward full fine-tuning), contradicted when it is higher " +
+            "by one (it moved away), inconclusive when the difference does not count. The share of the gap closed, (LoRA − ReLoRA) / (LoRA − full), is shown, not judged.",
         ["galore"] = "Optimizer memory: GaLore's state by its formula (for each projected weight out × in, its two moments r × max(out, in) and its projection r × min(out, in); AdamW's two " +
             "moments for the embedding and the norms; 4 bytes a value) against full fine-tuning's AdamW state (2 × parameters × 4 bytes); the size of the state each saved in its last " +
             "checkpoint (optimizer.bin) is shown beside it, measured. Contradicted when GaLore's state is not smaller by a difference that counts (2%), or its final validation loss is higher " +

@@ -21,10 +21,14 @@ public sealed class NoiseRule(IReadOnlyDictionary<string, double> seedStd, IRead
     public double Threshold(string column, double reference) =>
         Math.Max(Math.Max(Sigmas * Spread(column), Floor * Math.Abs(reference)), resolution?.GetValueOrDefault(column) ?? 0);
 
+    /// Rounding allowed in a comparison, relative to the threshold: scores read back from the CSV files differ by
+    /// one example's share only up to rounding (0.96 − 0.94 is 0.020000000000000018 in doubles), which must not count.
+    public const double Rounding = 1e-9;
+
     /// +1 when a is larger than b by more than the threshold, -1 when smaller, 0 when the difference does not count.
     public int Compare(string column, double a, double b)
     {
-        double t = Threshold(column, b);
+        double t = Threshold(column, b) * (1 + Rounding);
         return a - b > t ? 1 : b - a > t ? -1 : 0;
     }
 }
