@@ -33,11 +33,11 @@ public sealed class SweepSettings : CommandSettings, LoraLab.Cli.Hub.IOfflineFla
     public bool Collect { get; set; }
 
     [CommandOption("--preset <NAME>")]
-    [Description("A built-in sweep instead of --config: lora-tips re-runs the findings of \"Practical Tips for Finetuning LLMs Using LoRA\" on the demo model and data and writes DIR/tips-report.md and .html, each finding with its numbers and a verdict (reproduced, contradicted or inconclusive) by a stated rule. --out defaults to runs/lora-tips (runs/lora-tips-quick with --quick); the same command resumes it.")]
+    [Description("A built-in sweep instead of --config, on the demo model and data, each finding written with its numbers and a verdict (reproduced, contradicted or inconclusive) by a stated rule. lora-tips re-runs the findings of \"Practical Tips for Finetuning LLMs Using LoRA\" (DIR/tips-report.md and .html); methods runs LoRA (3 seeds), DoRA, PiSSA, LoRA+, ReLoRA, GaLore and full fine-tuning at matched steps and judges each paper's claim (DIR/methods-report.md and .html). --out defaults to runs/NAME (runs/NAME-quick with --quick); the same command resumes it.")]
     public string? Preset { get; set; }
 
     [CommandOption("--quick")]
-    [Description("With --preset: fewer examples, steps and grid points, the same findings (about 3 minutes on 2 CPU cores instead of about 9).")]
+    [Description("With --preset: fewer examples, steps and grid points, the same findings (lora-tips: about 3 minutes on 2 CPU cores instead of about 9; methods: about 1 instead of about 2).")]
     public bool Quick { get; set; }
 
     [CommandArgument(0, "[DIR]")]
@@ -80,12 +80,15 @@ public sealed class SweepCommand : Command<SweepSettings>
 
     static int Preset(SweepSettings s, CancellationToken cancellation)
     {
-        if (!string.Equals(s.Preset, TipsPresetRunner.Name, StringComparison.OrdinalIgnoreCase))
-            throw new UserException($"--preset {s.Preset}: unknown preset (the built-in one is {TipsPresetRunner.Name})");
+        bool tips = string.Equals(s.Preset, TipsPresetRunner.Name, StringComparison.OrdinalIgnoreCase);
+        if (!tips && !string.Equals(s.Preset, MethodsPresetRunner.Name, StringComparison.OrdinalIgnoreCase))
+            throw new UserException($"--preset {s.Preset}: unknown preset (the built-in ones are {TipsPresetRunner.Name} and {MethodsPresetRunner.Name})");
         if (s.ConfigFile is not null || s.Collect || s.Shard is not null || s.DryRun || s.Dirs.Length > 0)
             throw new UserException("--preset runs a built-in sweep: it takes only --out and --quick");
-        var scale = s.Quick ? Sweeps.Tips.TipsScale.Quick : Sweeps.Tips.TipsScale.Full;
-        return new TipsPresetRunner(s.Out ?? Path.Combine("runs", TipsPresetRunner.Name + (s.Quick ? "-quick" : "")), scale).Run(cancellation);
+        string Out(string name) => s.Out ?? Path.Combine("runs", name + (s.Quick ? "-quick" : ""));
+        return tips
+            ? new TipsPresetRunner(Out(TipsPresetRunner.Name), s.Quick ? Sweeps.Tips.TipsScale.Quick : Sweeps.Tips.TipsScale.Full).Run(cancellation)
+            : new MethodsPresetRunner(Out(MethodsPresetRunner.Name), s.Quick ? Sweeps.Methods.MethodsScale.Quick : Sweeps.Methods.MethodsScale.Full).Run(cancellation);
     }
 
     static int Collect(IReadOnlyList<string> dirs)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoraLab.Sweeps;
+using LoraLab.Sweeps.Presets;
 using LoraLab.Sweeps.Tips;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using LoraLab.Configuration;
 using LoraLab.Demo;
 using LoraLab.Sweeps;
+using LoraLab.Sweeps.Presets;
 using LoraLab.Sweeps.Tips;
 using Xunit;
 
@@ -57,13 +58,18 @@ public class TipsPlanTests
         var scores = new NoiseRule(new Dictionary<string, double> { ["acc"] = 0 }, new Dictionary<string, double> { ["acc"] = 1.0 / 16 });
         Assert.Equal(0, scores.Compare("acc", 1.0 / 16, 0));  // one example of 16 is the resolution, not a difference
         Assert.Equal(1, scores.Compare("acc", 2.0 / 16, 0));
+        // one example of 50, as results.csv prints the scores: 0.96 - 0.94 is a hair above 0.02 in doubles
+        var fifty = new NoiseRule(new Dictionary<string, double> { ["acc"] = 0 }, new Dictionary<string, double> { ["acc"] = 1.0 / 50 });
+        Assert.True(0.96 - 0.94 > 1.0 / 50);
+        Assert.Equal(0, fifty.Compare("acc", 0.94, 0.96));
+        Assert.Equal(-1, fifty.Compare("acc", 0.92, 0.96));
     }
 
     [Fact]
     public void CsvFieldsSplitAsSweepResultsWritesThem()
     {
         var line = SweepResults.Csv(["a", "b,c", "d\"e"], [])[..^1];
-        Assert.Equal(["a", "b,c", "d\"e"], TipsNumbers.SplitCsv(line));
-        Assert.Equal(["", "x", ""], TipsNumbers.SplitCsv(",x,"));
+        Assert.Equal(["a", "b,c", "d\"e"], SweepNumbers.SplitCsv(line));
+        Assert.Equal(["", "x", ""], SweepNumbers.SplitCsv(",x,"));
     }
 }

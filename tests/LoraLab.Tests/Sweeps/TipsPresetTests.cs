@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LoraLab.Sweeps.Presets;
 using LoraLab.Sweeps.Tips;
 using Xunit;
 
@@ -74,7 +75,7 @@ public class TipsPresetTests
     }
 
     [Theory]
-    [InlineData("unknown preset (the built-in one is lora-tips)", "--preset", "nope")]
+    [InlineData("unknown preset (the built-in ones are lora-tips and methods)", "--preset", "nope")]
     [InlineData("--quick applies to --preset", "--quick", "--config", "x.yaml")]
     [InlineData("--preset runs a built-in sweep: it takes only --out and --quick", "--preset", "lora-tips", "--config", "x.yaml")]
     [InlineData("--preset runs a built-in sweep: it takes only --out and --quick", "--preset", "lora-tips", "--shard", "0/2")]
@@ -104,7 +105,7 @@ public class TipsPresetTests
         int Cmp(string col, string a, string b)
         {
             double x = t.Get(a, col), y = t.Get(b, col);
-            double thr = Math.Max(Math.Max(2 * Std(col), 0.02 * Math.Abs(y)), Scores.Contains(col) ? 1.0 / TipsScale.Quick.HeldOutPerTask : 0);
+            double thr = Math.Max(Math.Max(2 * Std(col), 0.02 * Math.Abs(y)), Scores.Contains(col) ? 1.0 / TipsScale.Quick.HeldOutPerTask : 0) * (1 + 1e-9); // doubles' rounding does not count
             return x - y > thr ? 1 : y - x > thr ? -1 : 0;
         }
 
@@ -180,7 +181,7 @@ public class TipsPresetTests
             var c = new Csv();
             foreach (var path in paths)
             {
-                var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(TipsNumbers.SplitCsv).ToList();
+                var lines = File.ReadAllLines(path).Where(l => l.Length > 0).Select(SweepNumbers.SplitCsv).ToList();
                 foreach (var cells in lines.Skip(1)) c.Rows[cells[0]] = lines[0].Zip(cells).ToDictionary(p => p.First, p => p.Second);
             }
             return c;

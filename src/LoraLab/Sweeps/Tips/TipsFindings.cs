@@ -1,15 +1,17 @@
-using System.Globalization;
+using LoraLab.Sweeps.Presets;
+using static LoraLab.Sweeps.Presets.SweepNumbers;
 using static LoraLab.Sweeps.Tips.TipsNumbers;
 
 namespace LoraLab.Sweeps.Tips;
 
 /// Judges each finding from the preset's numbers by the rule stated beside it. Every verdict is computed here from
-/// results.csv / scores.csv (TipsNumbers) and the plan facts (SevenBFacts); none is written by hand.
-public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts facts)
+/// results.csv / scores.csv (SweepNumbers, TipsNumbers) and the plan facts (SevenBFacts); none is written by hand.
+public sealed class TipsFindings(SweepNumbers numbers, TipsScale scale, SevenBFacts facts) : FindingJudge(numbers)
 {
-    NoiseRule? _rule;
-    /// Set by finding 1; without all the baseline's seeds there is no noise floor and no comparison can be judged.
-    NoiseRule _noise => _rule ?? throw new MissingNumberException("no noise floor: the baseline's seeds did not all finish");
+    /// Finding 1 sets the noise floor from the baseline's seeds.
+    protected override string SeedsName => "the baseline's seeds";
+    protected override (string Title, string Claim) ClaimOf(string id) => Claims.Of(id);
+    protected override string RuleOf(string id) => Rules.Of(id);
 
     public IReadOnlyList<Finding> All()
     {
@@ -20,7 +22,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     }
 
     /// The noise floor: the sample standard deviation of every numeric column over the baseline's seeds.
-    public static NoiseRule Noise(TipsNumbers n, TipsScale scale)
+    public static NoiseRule Noise(SweepNumbers n, TipsScale scale)
     {
         var std = new Dictionary<string, double>();
         foreach (var col in (string[])[TrainLoss, ValLoss, PeakMemory, TokensPerSecond, .. Scores])
@@ -32,7 +34,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     /// by a difference that counts, the scale was too small to learn them and those findings are not judged.
     void RequireLearnt()
     {
-        var flat = Scores.Where(s => _noise.Compare(s, n.Need(TipsRuns.Baseline, s), n.Need(BaseModel, s)) <= 0).ToList();
+        var flat = Scores.Where(s => Floor.Compare(s, N.Need(TipsRuns.Baseline, s), N.Need(BaseModel, s)) <= 0).ToList();
         if (flat.Count > 0)
             throw new MissingNumberException($"the baseline did not learn the tasks at this scale ({string.Join(", ", flat.Select(s => Diff(s, TipsRuns.Baseline, BaseModel, "F4")))})");
     }
@@ -40,44 +42,22 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     /// One held-out example's share of a task score: the smallest step a score can take.
     public static double Resolution(TipsScale scale) => 1.0 / scale.HeldOutPerTask;
 
-    /// A finding whose runs did not all finish is inconclusive, and says which number is missing.
-    Finding Safe(string id, Func<Finding> judge)
-    {
-        try { return judge(); }
-        catch (MissingNumberException e)
-        {
-            var (title, claim) = Claims.Of(id);
-            return new Finding(id, title, claim, Rules.Of(id), ["missing"], [[e.Message]], Verdict.Inconclusive, $"not judged: {e.Message}", []);
-        }
-    }
-
-    /// The sample standard deviation (n − 1), as the sweep's seed groups compute it; 0 for fewer than two values.
-    static double Std(IReadOnlyList<double> xs) => SweepSeedGroups.MeanStd(xs).Std ?? 0;
-
-    static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
     static string Loss(double v) => F(v, "F4");
     static string Score(double v) => F(v, "F4");
     static string Mb(double v) => F(v, "F0");
-    static string Signed(double v, string format) => (v >= 0 ? "+" : "") + F(v, format);
 
     /// Columns shown for a run's quality: validation and train loss, and each task score.
     static readonly string[] QualityHeader = ["run", "final val loss", "final train loss", .. Scores];
     IReadOnlyList<string> QualityRow(string run, string? label = null) =>
-        [label ?? run, Loss(n.Need(run, ValLoss)), Loss(n.Need(run, TrainLoss)), .. Scores.Select(s => Score(n.Need(run, s)))];
-
-    string Diff(string column, string a, string b, string format)
-    {
-        double x = n.Need(a, column), y = n.Need(b, column);
-        return $"{a} {F(x, format)} vs {b} {F(y, format)} (difference {Signed(x - y, format)}, threshold {F(_noise.Threshold(column, y), format)})";
-    }
+        [label ?? run, Loss(N.Need(run, ValLoss)), Loss(N.Need(run, TrainLoss)), .. Scores.Select(s => Score(N.Need(run, s)))];
 
     // 1 ------------------------------------------------------------------------------------------------------------
     Finding Seeds()
     {
-        var rows = TipsRuns.Seeds.Select(s => (IReadOnlyList<string>)[.. QualityRow(s), Mb(n.Need(s, PeakMemory)), F(n.Need(s, TokensPerSecond), "F0")]).ToList();
+        var rows = TipsRuns.Seeds.Select(s => (IReadOnlyList<string>)[.. QualityRow(s), Mb(N.Need(s, PeakMemory)), F(N.Need(s, TokensPerSecond), "F0")]).ToList();
         var cols = (string[])[ValLoss, TrainLoss, .. Scores, PeakMemory, TokensPerSecond];
         string[] Format = ["F4", "F4", .. Scores.Select(_ => "F4"), "F0", "F0"];
-        var stats = cols.Select(c => TipsRuns.Seeds.Select(s => n.Need(s, c)).ToList()).ToList();
+        var stats = cols.Select(c => TipsRuns.Seeds.Select(s => N.Need(s, c)).ToList()).ToList();
         rows.Add(["mean ± std", .. stats.Select((xs, i) => $"{F(xs.Average(), Format[i])} ± {F(Std(xs), Format[i])}")]);
         double valMean = stats[0].Average(), valStd = Std(stats[0]);
         var scoreStds = Scores.Select((s, i) => (s, Std: Std(stats[2 + i]))).ToList();
@@ -85,7 +65,7 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         bool lossOk = valStd <= 0.05 * valMean, scoresOk = scoreStds.All(x => x.Std <= limit);
         var why = $"val loss std {F(valStd, "F4")} is {F(100 * valStd / valMean, "F1")}% of its mean (limit 5%); " +
                   string.Join(", ", scoreStds.Select(x => $"{x.s} std {F(x.Std, "F4")}")) + $" (limit {F(limit, "F4")})";
-        _rule = Noise(n, scale);
+        Floor = Noise(N, scale);
         var (title, claim) = Claims.Of("seeds");
         return new Finding("seeds", title, claim,
             Rules.Of("seeds"),
@@ -96,18 +76,18 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     Finding Qlora()
     {
         string l = TipsRuns.Baseline, q = TipsRuns.Qlora;
-        double memRatio = n.Need(q, PeakMemory) / n.Need(l, PeakMemory), timeRatio = n.Need(l, TokensPerSecond) / n.Need(q, TokensPerSecond);
+        double memRatio = N.Need(q, PeakMemory) / N.Need(l, PeakMemory), timeRatio = N.Need(l, TokensPerSecond) / N.Need(q, TokensPerSecond);
         // what 4-bit weights can save on this model at most, in the MB (10^6 bytes) that peak memory is logged in; below
         // the threshold the memory half is not judged
-        double saving = facts.DemoQloraSavingBytes / 1e6, threshold = _noise.Threshold(PeakMemory, n.Need(l, PeakMemory));
-        int mem = saving < threshold ? 0 : _noise.Compare(PeakMemory, n.Need(q, PeakMemory), n.Need(l, PeakMemory));
-        int speed = _noise.Compare(TokensPerSecond, n.Need(q, TokensPerSecond), n.Need(l, TokensPerSecond));
+        double saving = facts.DemoQloraSavingBytes / 1e6, threshold = Floor.Threshold(PeakMemory, N.Need(l, PeakMemory));
+        int mem = saving < threshold ? 0 : Floor.Compare(PeakMemory, N.Need(q, PeakMemory), N.Need(l, PeakMemory));
+        int speed = Floor.Compare(TokensPerSecond, N.Need(q, TokensPerSecond), N.Need(l, TokensPerSecond));
         var verdict = mem < 0 && speed < 0 ? Verdict.Reproduced : mem > 0 || speed > 0 ? Verdict.Contradicted : Verdict.Inconclusive;
-        IReadOnlyList<string> Row(string run, string label) => [label, Mb(n.Need(run, PeakMemory)), F(n.Need(run, TokensPerSecond), "F0"), Loss(n.Need(run, ValLoss))];
+        IReadOnlyList<string> Row(string run, string label) => [label, Mb(N.Need(run, PeakMemory)), F(N.Need(run, TokensPerSecond), "F0"), Loss(N.Need(run, ValLoss))];
         List<IReadOnlyList<string>> rows =
         [
             Row(l, "LoRA (baseline-seed1)"), Row(q, "QLoRA (nf4)"),
-            ["QLoRA / LoRA", F(memRatio, "F2") + " (reported: 0.67)", $"time per step × {F(timeRatio, "F2")} (reported: × 1.39)", Signed(n.Need(q, ValLoss) - n.Need(l, ValLoss), "F4")],
+            ["QLoRA / LoRA", F(memRatio, "F2") + " (reported: 0.67)", $"time per step × {F(timeRatio, "F2")} (reported: × 1.39)", Signed(N.Need(q, ValLoss) - N.Need(l, ValLoss), "F4")],
             ["predicted saving on this model (weights)", F(saving, "F1"), "-", "-"],
             ["estimate for Llama-2-7B, r 8 (not measured)", $"{F((double)facts.QloraR8Bytes / facts.LoraR8Bytes, "F2")} ({F(facts.QloraR8Bytes / 1e9, "F1")} vs {F(facts.LoraR8Bytes / 1e9, "F1")} GB)", "-", "-"],
         ];
@@ -125,10 +105,10 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         RequireLearnt();
         string[] good = [TipsRuns.Baseline, TipsRuns.AdamwConstant, TipsRuns.SgdCosine];
         string plain = TipsRuns.SgdConstant;
-        var vals = good.ToDictionary(r => r, r => n.Need(r, ValLoss));
-        var pairs = good.SelectMany((a, i) => good.Skip(i + 1).Select(b => (a, b, c: _noise.Compare(ValLoss, vals[a], vals[b])))).ToList();
+        var vals = good.ToDictionary(r => r, r => N.Need(r, ValLoss));
+        var pairs = good.SelectMany((a, i) => good.Skip(i + 1).Select(b => (a, b, c: Floor.Compare(ValLoss, vals[a], vals[b])))).ToList();
         var best = good.MinBy(r => vals[r])!;
-        int sgd = _noise.Compare(ValLoss, n.Need(plain, ValLoss), vals[best]);
+        int sgd = Floor.Compare(ValLoss, N.Need(plain, ValLoss), vals[best]);
         bool agree = pairs.All(p => p.c == 0);
         var verdict = !agree || sgd < 0 ? Verdict.Contradicted : sgd > 0 ? Verdict.Reproduced : Verdict.Inconclusive;
         var why = string.Join("; ", pairs.Select(p => Diff(ValLoss, p.a, p.b, "F4"))) + $"; plain SGD: {Diff(ValLoss, plain, best, "F4")}";
@@ -146,13 +126,13 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         (string Adam, string Sgd, string Label)[] pairs = [(TipsRuns.Baseline, TipsRuns.SgdCosine, "LoRA"), (TipsRuns.FullAdamw, TipsRuns.FullSgd, "full fine-tuning")];
         var rows = pairs.Select(p =>
         {
-            double trainable = n.Need(p.Adam, Trainable), diff = n.Need(p.Adam, PeakMemory) - n.Need(p.Sgd, PeakMemory);
+            double trainable = N.Need(p.Adam, Trainable), diff = N.Need(p.Adam, PeakMemory) - N.Need(p.Sgd, PeakMemory);
             // Adam keeps two fp32 moments per trainable value, SGD with momentum one: one extra value of 4 bytes each
-            return (IReadOnlyList<string>)[p.Label, F(trainable, "N0"), Mb(n.Need(p.Adam, PeakMemory)), Mb(n.Need(p.Sgd, PeakMemory)),
+            return (IReadOnlyList<string>)[p.Label, F(trainable, "N0"), Mb(N.Need(p.Adam, PeakMemory)), Mb(N.Need(p.Sgd, PeakMemory)),
                 Signed(diff, "F0"), F(4 * trainable / 1e6, "F1")];
         }).ToList();
-        int lora = _noise.Compare(PeakMemory, n.Need(TipsRuns.Baseline, PeakMemory), n.Need(TipsRuns.SgdCosine, PeakMemory));
-        int full = _noise.Compare(PeakMemory, n.Need(TipsRuns.FullAdamw, PeakMemory), n.Need(TipsRuns.FullSgd, PeakMemory));
+        int lora = Floor.Compare(PeakMemory, N.Need(TipsRuns.Baseline, PeakMemory), N.Need(TipsRuns.SgdCosine, PeakMemory));
+        int full = Floor.Compare(PeakMemory, N.Need(TipsRuns.FullAdamw, PeakMemory), N.Need(TipsRuns.FullSgd, PeakMemory));
         var verdict = lora > 0 ? Verdict.Contradicted : lora == 0 && full > 0 ? Verdict.Reproduced : Verdict.Inconclusive;
         var (title, claim) = Claims.Of("adam-memory");
         return new Finding("adam-memory", title, claim,
@@ -168,9 +148,9 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         RequireLearnt();
         var runs = TipsScale.Epochs.Select(e => (Epochs: e, Run: TipsRuns.Epochs(e))).ToList();
         var rows = runs.Select(r => QualityRow(r.Run, $"{r.Epochs} epoch{(r.Epochs == 1 ? "" : "s")} ({r.Run})")).ToList();
-        var steps = runs.Zip(runs.Skip(1), (a, b) => (a, b, c: _noise.Compare(ValLoss, n.Need(b.Run, ValLoss), n.Need(a.Run, ValLoss)))).ToList();
+        var steps = runs.Zip(runs.Skip(1), (a, b) => (a, b, c: Floor.Compare(ValLoss, N.Need(b.Run, ValLoss), N.Need(a.Run, ValLoss)))).ToList();
         // overfitting: a later run's val loss is worse by a difference that counts while its train loss went down
-        var hurt = steps.Where(s => s.c > 0 && n.Need(s.b.Run, TrainLoss) < n.Need(s.a.Run, TrainLoss)).ToList();
+        var hurt = steps.Where(s => s.c > 0 && N.Need(s.b.Run, TrainLoss) < N.Need(s.a.Run, TrainLoss)).ToList();
         var verdict = hurt.Count > 0 ? Verdict.Reproduced : steps.All(s => s.c < 0) ? Verdict.Contradicted : Verdict.Inconclusive;
         var (title, claim) = Claims.Of("epochs");
         return new Finding("epochs", title, claim,
@@ -183,8 +163,8 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     {
         RequireLearnt();
         (string Run, string Label, long SevenB)[] runs = [(TipsRuns.TargetsKv, "k, v", facts.TrainableKv), (TipsRuns.TargetsQv, "q, v", facts.TrainableQv), (TipsRuns.Baseline, "all linear (baseline-seed1)", facts.TrainableAll)];
-        var rows = runs.Select(r => (IReadOnlyList<string>)[.. QualityRow(r.Run, r.Label), F(n.Need(r.Run, Trainable), "N0"), F(r.SevenB, "N0")]).ToList();
-        var vs = runs.Take(2).Select(r => _noise.Compare(ValLoss, n.Need(TipsRuns.Baseline, ValLoss), n.Need(r.Run, ValLoss))).ToList();
+        var rows = runs.Select(r => (IReadOnlyList<string>)[.. QualityRow(r.Run, r.Label), F(N.Need(r.Run, Trainable), "N0"), F(r.SevenB, "N0")]).ToList();
+        var vs = runs.Take(2).Select(r => Floor.Compare(ValLoss, N.Need(TipsRuns.Baseline, ValLoss), N.Need(r.Run, ValLoss))).ToList();
         var verdict = vs.All(c => c < 0) ? Verdict.Reproduced : vs.Any(c => c > 0) ? Verdict.Contradicted : Verdict.Inconclusive;
         var (title, claim) = Claims.Of("targets");
         return new Finding("targets", title, claim,
@@ -202,10 +182,10 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         foreach (var r in scale.Ranks)
         {
             var cells = scale.AlphaFactors.Select(f => (Alpha: f * r, Run: TipsRuns.RankAlpha(r, f * r))).ToList();
-            rows.Add([$"r {r}", .. cells.Select(c => Loss(n.Need(c.Run, ValLoss)))]);
-            var best = cells.MinBy(c => n.Need(c.Run, ValLoss));
+            rows.Add([$"r {r}", .. cells.Select(c => Loss(N.Need(c.Run, ValLoss)))]);
+            var best = cells.MinBy(c => N.Need(c.Run, ValLoss));
             var two = TipsRuns.RankAlpha(r, 2 * r);
-            per.Add((r, best.Run, _noise.Compare(ValLoss, n.Need(two, ValLoss), n.Need(best.Run, ValLoss))));
+            per.Add((r, best.Run, Floor.Compare(ValLoss, N.Need(two, ValLoss), N.Need(best.Run, ValLoss))));
         }
         int held = per.Count(p => p.TwoR == 0);
         var verdict = held == per.Count ? Verdict.Reproduced : held == 0 ? Verdict.Contradicted : Verdict.Inconclusive;
@@ -222,10 +202,10 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     {
         RequireLearnt();
         string l = TipsRuns.Baseline, f = TipsRuns.FullAdamw;
-        int quality = _noise.Compare(ValLoss, n.Need(l, ValLoss), n.Need(f, ValLoss));
-        int memory = _noise.Compare(PeakMemory, n.Need(l, PeakMemory), n.Need(f, PeakMemory));
+        int quality = Floor.Compare(ValLoss, N.Need(l, ValLoss), N.Need(f, ValLoss));
+        int memory = Floor.Compare(PeakMemory, N.Need(l, PeakMemory), N.Need(f, PeakMemory));
         var verdict = quality > 0 ? Verdict.Contradicted : memory < 0 ? Verdict.Reproduced : Verdict.Inconclusive;
-        IReadOnlyList<string> Row(string run, string label) => [.. QualityRow(run, label), F(n.Need(run, Trainable), "N0"), Mb(n.Need(run, PeakMemory)), F(n.Need(run, TokensPerSecond), "F0")];
+        IReadOnlyList<string> Row(string run, string label) => [.. QualityRow(run, label), F(N.Need(run, Trainable), "N0"), Mb(N.Need(run, PeakMemory)), F(N.Need(run, TokensPerSecond), "F0")];
         var (title, claim) = Claims.Of("lora-vs-full");
         return new Finding("lora-vs-full", title, claim,
             Rules.Of("lora-vs-full"),
@@ -239,11 +219,11 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
         string trained = TipsRuns.CountOnly;
         List<IReadOnlyList<string>> rows =
         [
-            ["untrained base", .. Scores.Select(s => Score(n.Need(BaseModel, s)))],
-            ["trained on counting only", .. Scores.Select(s => Score(n.Need(trained, s)))],
+            ["untrained base", .. Scores.Select(s => Score(N.Need(BaseModel, s)))],
+            ["trained on counting only", .. Scores.Select(s => Score(N.Need(trained, s)))],
         ];
-        int own = _noise.Compare(CountAcc, n.Need(trained, CountAcc), n.Need(BaseModel, CountAcc));
-        var others = Scores.Where(s => s != CountAcc).Select(s => (s, c: _noise.Compare(s, n.Need(trained, s), n.Need(BaseModel, s)))).ToList();
+        int own = Floor.Compare(CountAcc, N.Need(trained, CountAcc), N.Need(BaseModel, CountAcc));
+        var others = Scores.Where(s => s != CountAcc).Select(s => (s, c: Floor.Compare(s, N.Need(trained, s), N.Need(BaseModel, s)))).ToList();
         var verdict = own <= 0 ? Verdict.Inconclusive : others.Any(o => o.c <= 0) ? Verdict.Reproduced : Verdict.Contradicted;
         var why = $"{CountAcc}: {Diff(CountAcc, trained, BaseModel, "F4")}; " + string.Join("; ", others.Select(o => $"{o.s}: {Diff(o.s, trained, BaseModel, "F4")}"));
         var (title, claim) = Claims.Of("one-dataset");
@@ -256,17 +236,17 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     Finding Combining()
     {
         (string Run, string Score)[] specialists = [(TipsRuns.CountOnly, CountAcc), (TipsRuns.FirstOnly, FirstExact)];
-        var rows = new List<IReadOnlyList<string>> { (IReadOnlyList<string>)["untrained base", .. Scores.Select(s => Score(n.Need(BaseModel, s)))] };
-        rows.AddRange(specialists.Select(p => (IReadOnlyList<string>)[p.Run, .. Scores.Select(s => Score(n.Need(p.Run, s)))]));
-        var unlearnt = specialists.Where(p => _noise.Compare(p.Score, n.Need(p.Run, p.Score), n.Need(BaseModel, p.Score)) <= 0).ToList();
+        var rows = new List<IReadOnlyList<string>> { (IReadOnlyList<string>)["untrained base", .. Scores.Select(s => Score(N.Need(BaseModel, s)))] };
+        rows.AddRange(specialists.Select(p => (IReadOnlyList<string>)[p.Run, .. Scores.Select(s => Score(N.Need(p.Run, s)))]));
+        var unlearnt = specialists.Where(p => Floor.Compare(p.Score, N.Need(p.Run, p.Score), N.Need(BaseModel, p.Score)) <= 0).ToList();
         bool learnt = unlearnt.Count == 0;
         var kept = new List<string>();
         var why = new List<string>();
         foreach (var m in TipsCombine.Methods)
         {
             var run = TipsCombine.Name(m);
-            rows.Add([run, .. Scores.Select(s => Score(n.Need(run, s)))]);
-            bool keeps = specialists.All(p => _noise.Compare(p.Score, n.Need(run, p.Score), n.Need(p.Run, p.Score)) >= 0);
+            rows.Add([run, .. Scores.Select(s => Score(N.Need(run, s)))]);
+            bool keeps = specialists.All(p => Floor.Compare(p.Score, N.Need(run, p.Score), N.Need(p.Run, p.Score)) >= 0);
             if (keeps) kept.Add(run);
             why.Add($"{run}: " + string.Join(", ", specialists.Select(p => Diff(p.Score, run, p.Run, "F4"))));
         }
@@ -283,9 +263,9 @@ public sealed class TipsFindings(TipsNumbers n, TipsScale scale, SevenBFacts fac
     {
         RequireLearnt();
         string p = TipsRuns.RankPattern, u = TipsRuns.RankUniform;
-        if (!n.Finished(TipsRuns.Baseline)) throw new MissingNumberException($"not run: {TipsRuns.Baseline}, whose adapter is analysed, did not finish");
-        int c = _noise.Compare(ValLoss, n.Need(p, ValLoss), n.Need(u, ValLoss));
-        IReadOnlyList<string> Row(string run, string label) => [.. QualityRow(run, label), F(n.Need(run, Trainable), "N0")];
+        if (!N.Finished(TipsRuns.Baseline)) throw new MissingNumberException($"not run: {TipsRuns.Baseline}, whose adapter is analysed, did not finish");
+        int c = Floor.Compare(ValLoss, N.Need(p, ValLoss), N.Need(u, ValLoss));
+        IReadOnlyList<string> Row(string run, string label) => [.. QualityRow(run, label), F(N.Need(run, Trainable), "N0")];
         var (title, claim) = Claims.Of("layerwise-rank");
         return new Finding("layerwise-rank", title, claim,
             Rules.Of("layerwise-rank"),

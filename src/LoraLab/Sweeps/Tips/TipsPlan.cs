@@ -2,10 +2,11 @@ using System.Globalization;
 using System.Text;
 using LoraLab.Adapters.Analysis;
 using LoraLab.Configuration;
-using LoraLab.Data;
 using LoraLab.Data.Demo;
 using LoraLab.Demo;
 using LoraLab.Evaluation.Tasks;
+using LoraLab.Sweeps.Presets;
+using static LoraLab.Sweeps.Presets.PresetYaml;
 
 namespace LoraLab.Sweeps.Tips;
 
@@ -14,8 +15,8 @@ namespace LoraLab.Sweeps.Tips;
 /// edit and run again with `loralab sweep --config`.
 public static class TipsPlan
 {
-    public const string SweepFile = "sweep.yaml", LayerwiseFile = "sweep-layerwise.yaml", DataFolder = "data";
-    public const string TrainData = "train.json", HeldOutData = "heldout.json";
+    public const string SweepFile = "sweep.yaml", LayerwiseFile = "sweep-layerwise.yaml", DataFolder = PresetData.Folder;
+    public const string TrainData = PresetData.TrainData, HeldOutData = PresetData.HeldOutData;
     public const int BaselineR = 16, MaxSeqLength = 256;
     /// alpha = 2r, the rule of thumb the baseline follows (and every layer-wise module).
     public const double AlphaPerRank = 2, BaselineAlpha = AlphaPerRank * BaselineR;
@@ -26,35 +27,14 @@ public static class TipsPlan
     /// The task a family-only run trains on: its data file is DIR/data/<task>.json.
     public static string FamilyData(string task) => task + ".json";
 
-    /// Writes DIR/data/: train.json (the first TrainPerTask examples of each task, in the demo's mixed order),
-    /// count.json and first.json (one family each) and heldout.json (the first HeldOutPerTask of each task, the
-    /// examples the demo tasks score). Returns how many training and held-out examples it wrote.
+    /// Writes DIR/data/: train.json and heldout.json (PresetData), and count.json and first.json (one family each of
+    /// train.json). Returns how many training and held-out examples it wrote.
     public static (int Train, int HeldOut) WriteData(string dir, TipsScale scale, string assetsDir)
     {
-        var data = Directory.CreateDirectory(Path.Combine(dir, DataFolder)).FullName;
-        var train = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(assetsDir, DemoAssets.DataFolder, DemoAssets.TrainFile)));
-        var held = DemoTasks.FromRecords(DatasetReader.Load(Path.Combine(assetsDir, DemoAssets.DataFolder, DemoAssets.HeldOutFile)));
-        var trainCut = FirstOfEachTask(train, scale.TrainPerTask);
-        Write(Path.Combine(data, TrainData), trainCut);
-        var heldCut = FirstOfEachTask(held, scale.HeldOutPerTask);
-        Write(Path.Combine(data, HeldOutData), heldCut);
+        var (train, held) = PresetData.Write(dir, scale.TrainPerTask, scale.HeldOutPerTask, assetsDir);
         foreach (var task in new[] { DemoWorldTasks.CountTask, DemoWorldTasks.FirstTask })
-            Write(Path.Combine(data, FamilyData(task)), trainCut.Where(e => e.Task == task).ToList());
-        return (trainCut.Count, heldCut.Count);
-    }
-
-    static List<DemoExample> FirstOfEachTask(IReadOnlyList<DemoExample> examples, int perTask)
-    {
-        var taken = new Dictionary<string, int>();
-        return examples.Where(e => (taken[e.Task] = taken.GetValueOrDefault(e.Task) + 1) <= perTask).ToList();
-    }
-
-    /// Same content → same bytes, so a restarted preset finds its data unchanged and its finished runs valid.
-    static void Write(string path, IReadOnlyList<DemoExample> examples)
-    {
-        var text = DemoTasks.AlpacaJson(examples);
-        if (File.Exists(path) && File.ReadAllText(path) == text) return;
-        IO.AtomicFile.WriteAllText(path, text);
+            PresetData.WriteFile(Path.Combine(dir, DataFolder, FamilyData(task)), train.Where(e => e.Task == task).ToList());
+        return (train.Count, held.Count);
     }
 
     /// The sweep file of every run but the layer-wise pair (which needs the baseline's analysis first).
@@ -64,7 +44,7 @@ public static class TipsPlan
         var y = new StringBuilder();
         y.Append($"# The lora-tips preset ({scale.Name} scale): every finding's runs on the demo model, each differing from the baseline\n")
          .Append("# (baseline-seed1) by the setting the finding is about. `loralab sweep --config THIS --out DIR` runs it again.\n");
-        y.Append(BaseSection(data, scale, assetsDir));
+        y.Append(BaseSection(data, scale.BatchSize, assetsDir));
         y.Append($"eval:\n  - {{task: demo, limit: {scale.HeldOutPerTask}}}\n");
         y.Append("runs:\n");
         foreach (var (name, settings) in Runs(data, scale)) y.Append(Run(name, settings));
@@ -78,7 +58,7 @@ public static class TipsPlan
         var data = Path.GetFullPath(Path.Combine(dir, DataFolder));
         var y = new StringBuilder("# The lora-tips preset's layer-wise rank runs: `loralab analyze`'s suggestion for baseline-seed1 against a uniform\n")
             .Append("# rank with the same number of trainable parameters.\n");
-        y.Append(BaseSection(data, scale, assetsDir));
+        y.Append(BaseSection(data, scale.BatchSize, assetsDir));
         y.Append($"eval:\n  - {{task: demo, limit: {scale.HeldOutPerTask}}}\n");
         y.Append("runs:\n");
         static string Map<T>(IEnumerable<(string Key, T Value)> pairs) =>
@@ -90,7 +70,9 @@ public static class TipsPlan
         return y.ToString();
     }
 
-    static string BaseSection(string data, TipsScale scale, string assetsDir)
+    /// The LoRA baseline's settings (the methods preset's LoRA is the same baseline, trained for `epochs` in a fixed
+    /// precision). Without `precision` each run picks its own (auto).
+    internal static string BaseSection(string data, int batchSize, string assetsDir, int epochs = 1, string? precision = null)
     {
         (IRunSetting, string)[] settings =
         [
@@ -98,11 +80,11 @@ public static class TipsPlan
             (RunSettings.Data, Quote(Path.Combine(data, TrainData))), (RunSettings.ValData, Quote(Path.Combine(data, HeldOutData))),
             (RunSettings.Method, "lora"), (RunSettings.Targets, "all"), (RunSettings.R, Num(BaselineR)), (RunSettings.Alpha, Num(BaselineAlpha)),
             (RunSettings.LoraDropout, "0"), (RunSettings.Optimizer, "adamw"), (RunSettings.Lr, Num(LoraLr)), (RunSettings.Schedule, "cosine"),
-            (RunSettings.WarmupRatio, "0.1"), (RunSettings.Epochs, "1"), (RunSettings.BatchSize, Num(scale.BatchSize)),
-            (RunSettings.MicroBatchSize, Num(scale.BatchSize)), (RunSettings.MaxSeqLength, Num(MaxSeqLength)), (RunSettings.Seed, "1"),
+            (RunSettings.WarmupRatio, "0.1"), (RunSettings.Epochs, Num(epochs)), (RunSettings.BatchSize, Num(batchSize)),
+            (RunSettings.MicroBatchSize, Num(batchSize)), (RunSettings.MaxSeqLength, Num(MaxSeqLength)), (RunSettings.Seed, "1"),
             (RunSettings.StopRatePrompts, "0"), (RunSettings.LogEvery, "1"),
         ];
-        return "base:\n" + string.Concat(settings.Select(s => $"  {s.Item1.Key}: {s.Item2}\n"));
+        return Section("base", precision is null ? settings : [.. settings, (RunSettings.Precision, precision)]);
     }
 
     /// Every run but the layer-wise pair, in the order the report discusses them.
@@ -126,10 +108,4 @@ public static class TipsPlan
         foreach (var (name, task) in new[] { (TipsRuns.CountOnly, DemoWorldTasks.CountTask), (TipsRuns.FirstOnly, DemoWorldTasks.FirstTask) })
             yield return (name, [(RunSettings.Data, Quote(Path.Combine(data, FamilyData(task)))), (RunSettings.Epochs, Num(DemoTasks.All.Count))]);
     }
-
-    static string Run(string name, IReadOnlyList<(IRunSetting Setting, string Value)> settings) =>
-        $"  - {{name: {name}" + string.Concat(settings.Select(s => $", {s.Setting.Key}: {s.Value}")) + "}\n";
-
-    static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-    static string Quote(string path) => "'" + path.Replace("'", "''") + "'";
 }
