@@ -20,16 +20,8 @@ sealed class MethodsPresetRunner(string outDir, MethodsScale scale) : PresetRunn
     public int Run(CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var assets = DemoAssets.Locate();
-        var baseDir = Path.GetFullPath(Path.Combine(assets, DemoAssets.BaseFolder));
-        var demo = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
-        var yaml = MethodsPlan.SweepYaml(OutDir, scale, assets);
-        RefuseOtherSettings(MethodsPlan.SweepFile, yaml);
-        Directory.CreateDirectory(OutDir);
-        var (trainExamples, heldOutExamples) = MethodsPlan.WriteData(OutDir, scale, assets);
-        var sweep = WriteSweep(MethodsPlan.SweepFile, yaml);
-        var tasks = SweepTasks.Load(SweepTasks.Entries(sweep));
-        var runs = SweepPlan.Expand(sweep, OutDir);
+        var (assets, baseDir, demo, sweep, tasks, runs, trainExamples, heldOutExamples) =
+            Begin(MethodsPlan.SweepFile, a => MethodsPlan.SweepYaml(OutDir, scale, a), a => MethodsPlan.WriteData(OutDir, scale, a));
         Console.WriteLine($"loralab sweep --preset {Name} ({scale.Name}): {runs.Count} runs of {scale.Steps} steps into {OutDir}");
         int code = new SweepRunner(OutDir, tasks).RunAll(runs, cancellation);
         var rows = SweepResults.Write(OutDir);

@@ -25,6 +25,25 @@ abstract class PresetRunner(string name, string outDir)
             throw new UserException($"{OutDir} holds a {name} sweep with other settings ({path} differs: another scale, or another version of the preset); give another --out");
     }
 
+    /// What a preset starts from: the demo assets, base folder and shapes, and its sweep written and expanded.
+    protected sealed record PresetStart(string Assets, string BaseDir, Models.ModelConfig Demo, SweepFile Sweep, IReadOnlyList<SweepTask> Tasks,
+        List<PlannedRun> Runs, int TrainExamples, int HeldOutExamples);
+
+    /// The preset's first steps: its sweep file from `yamlFor(assets)` (a folder holding another version is refused),
+    /// its data from `writeData(assets)`, then the sweep's tasks and runs.
+    protected PresetStart Begin(string sweepFile, Func<string, string> yamlFor, Func<string, (int Train, int HeldOut)> writeData)
+    {
+        var assets = Demo.DemoAssets.Locate();
+        var baseDir = Path.GetFullPath(Path.Combine(assets, Demo.DemoAssets.BaseFolder));
+        var demo = Models.ModelConfig.Load(Path.Combine(baseDir, "config.json"));
+        var yaml = yamlFor(assets);
+        RefuseOtherSettings(sweepFile, yaml);
+        Directory.CreateDirectory(OutDir);
+        var (train, heldOut) = writeData(assets);
+        var sweep = WriteSweep(sweepFile, yaml);
+        return new PresetStart(assets, baseDir, demo, sweep, SweepTasks.Load(SweepTasks.Entries(sweep)), SweepPlan.Expand(sweep, OutDir), train, heldOut);
+    }
+
     protected SweepFile WriteSweep(string file, string yaml)
     {
         var path = Path.Combine(OutDir, file);

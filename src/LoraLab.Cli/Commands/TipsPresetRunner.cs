@@ -25,16 +25,8 @@ sealed class TipsPresetRunner(string outDir, TipsScale scale) : PresetRunner(Nam
     public int Run(CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var assets = DemoAssets.Locate();
-        var baseDir = Path.GetFullPath(Path.Combine(assets, DemoAssets.BaseFolder));
-        var demo = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
-        var yaml = TipsPlan.SweepYaml(OutDir, scale, assets);
-        RefuseOtherSettings(TipsPlan.SweepFile, yaml);
-        Directory.CreateDirectory(OutDir);
-        var (trainExamples, heldOutExamples) = TipsPlan.WriteData(OutDir, scale, assets);
-        var sweep = WriteSweep(TipsPlan.SweepFile, yaml);
-        var tasks = SweepTasks.Load(SweepTasks.Entries(sweep));
-        var runs = SweepPlan.Expand(sweep, OutDir);
+        var (assets, baseDir, demo, sweep, tasks, runs, trainExamples, heldOutExamples) =
+            Begin(TipsPlan.SweepFile, a => TipsPlan.SweepYaml(OutDir, scale, a), a => TipsPlan.WriteData(OutDir, scale, a));
         Console.WriteLine($"loralab sweep --preset {Name} ({scale.Name}): {runs.Count} runs and the layer-wise pair into {OutDir}");
         int code = new SweepRunner(OutDir, tasks).RunAll(runs, cancellation);
         if (code == 130) { SweepResults.Write(OutDir); return code; }

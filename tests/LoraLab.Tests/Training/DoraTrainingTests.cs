@@ -1,6 +1,5 @@
 using System.Text.Json;
 using LoraLab.Adapters;
-using LoraLab.Demo;
 using LoraLab.ModelFiles;
 using Xunit;
 
@@ -18,17 +17,8 @@ public class DoraTrainingTests
         Assert.Equal(0, helpCode);
         Assert.Contains("--dora", help);
 
-        string root = DemoAssets.Locate();
-        var outDir = Path.Combine(TempDir.New(), "run");
-        var (code, stdout, err) = CliRunner.Run("train", "--model", Path.Combine(root, DemoAssets.BaseFolder),
-            "--data", Path.Combine(root, DemoAssets.DataFolder, DemoAssets.TrainFile), "--out", outDir, "--dora", "--targets", "all",
-            "--max-steps", "30", "--batch-size", "8", "--micro-batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
-            "--val-fraction", "0", "--save-every", "0", "--threads", "2", "--seed", "3");
-        Assert.True(code == 0, err + stdout);
-        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToArray();
-        Assert.Equal(30, losses.Length);
-        Assert.True(losses[^5..].Average() < 0.5 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        var (outDir, losses, _) = DemoTrainRun.Run(30, "--dora", "--targets", "all");
+        DemoTrainRun.AssertFalls(losses);
         Assert.Contains("use_dora: true", File.ReadAllText(Path.Combine(outDir, "run.yaml")));
 
         var adapter = Path.Combine(outDir, "adapter");
@@ -86,18 +76,9 @@ public class PrincipalInitTrainingTests
         Assert.Contains("--init", help);
         Assert.Contains("pissa-fast", help);
 
-        string root = DemoAssets.Locate();
-        var outDir = Path.Combine(TempDir.New(), "run");
-        var (code, stdout, err) = CliRunner.Run("train", "--model", Path.Combine(root, DemoAssets.BaseFolder),
-            "--data", Path.Combine(root, DemoAssets.DataFolder, DemoAssets.TrainFile), "--out", outDir, "--init", init, "--r", "8", "--alpha", "16",
-            "--max-steps", "30", "--batch-size", "8", "--micro-batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
-            "--val-fraction", "0", "--save-every", "0", "--threads", "2", "--seed", "3");
-        Assert.True(code == 0, err + stdout);
+        var (outDir, losses, stdout) = DemoTrainRun.Run(30, "--init", init, "--r", "8", "--alpha", "16");
         Assert.Contains("converted to the original", stdout);
-        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToArray();
-        Assert.Equal(30, losses.Length);
-        Assert.True(losses[^5..].Average() < 0.5 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        DemoTrainRun.AssertFalls(losses);
         Assert.Contains($"init: {init}", File.ReadAllText(Path.Combine(outDir, "run.yaml")));
         var saved = PeftFormat.ReadConfig(Path.Combine(outDir, "adapter"));
         Assert.Equal((16, 32.0, LoraInit.Kaiming), (saved.R, saved.Alpha, saved.Init));

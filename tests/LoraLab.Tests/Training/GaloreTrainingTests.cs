@@ -17,18 +17,9 @@ public class GaloreTrainingTests
         Assert.Equal(0, helpCode);
         foreach (var flag in new[] { "galore", "--galore-rank", "--galore-update-every", "--galore-scale" }) Assert.Contains(flag, help);
 
-        string root = DemoAssets.Locate();
-        var outDir = Path.Combine(TempDir.New(), "run");
-        var (code, stdout, err) = CliRunner.Run("train", "--model", Path.Combine(root, DemoAssets.BaseFolder),
-            "--data", Path.Combine(root, DemoAssets.DataFolder, DemoAssets.TrainFile), "--out", outDir, "--method", "galore", "--galore-update-every", "15",
-            "--max-steps", "30", "--batch-size", "8", "--micro-batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
-            "--val-fraction", "0", "--save-every", "0", "--threads", "2", "--seed", "3", "--stop-rate-prompts", "0", "--precision", "fp32");
-        Assert.True(code == 0, err + stdout);
+        var (outDir, losses, stdout) = DemoTrainRun.Run(30, "--method", "galore", "--galore-update-every", "15", "--stop-rate-prompts", "0", "--precision", "fp32");
         Assert.Contains("GaLore: rank 48 on 28 decoder projections", stdout);
-        var losses = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("type").GetString() == "train").Select(r => r.GetProperty("loss").GetDouble()).ToArray();
-        Assert.Equal(30, losses.Length);
-        Assert.True(losses[^5..].Average() < 0.5 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        DemoTrainRun.AssertFalls(losses);
         Assert.True(File.Exists(Path.Combine(outDir, "model", "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(outDir, "model", "config.json")));
         var yaml = File.ReadAllText(Path.Combine(outDir, "run.yaml"));
