@@ -207,19 +207,11 @@ public sealed class LoraAdapter : IProjectionAdapter, IDisposable
         if (State != AdapterState.Active) throw new InvalidOperationException(State == AdapterState.Merged
             ? $"{Path}: adapter already merged"
             : $"{Path}: cannot merge a disabled adapter; enable it first");
-        var w = DenseWeight("merge");
-        using var _ = no_grad();
-        using var delta = DeltaWeight();
-        using var merged = w.to(Dtype, copy: true).add_(delta); // W is untouched until the result is known to be finite
-        // DoRA: W' = g ⊙ (W + s·B·A), g = m / ‖W + s·B·A‖ per row (kept for the unmerge)
-        if (Dora is not null) { _mergeScale = Dora.MergeScale(merged); merged.mul_(_mergeScale); }
-        using var finite = merged.isfinite().all();
-        if (!finite.item<bool>())
-        {
-            _mergeScale?.Dispose(); _mergeScale = null;
-            throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
-        }
-        w.copy_(merged);
+        using var merged = MergedWeight(out var scale);
+        try { CheckFinite(merged); }
+        catch { scale?.Dispose(); throw; }
+        using (no_grad()) DenseWeight("merge").copy_(merged);
+        _mergeScale = scale; // DoRA's g, which the unmerge divides out
         Dora?.BaseChanged();
         State = AdapterState.Merged;
     }
@@ -231,15 +223,11 @@ public sealed class LoraAdapter : IProjectionAdapter, IDisposable
     public void MergeAndReinitialize(LoraInit init, torch.Generator generator)
     {
         if (State != AdapterState.Active) throw new InvalidOperationException($"{Path}: only an active adapter restarts (this one is {State})");
-        var w = DenseWeight("merge");
-        using (no_grad())
+        using (var merged = MergedWeight(out var scale))
         {
-            using var delta = DeltaWeight();
-            using var merged = delta.add(w); // a new tensor: W is untouched until the result is known to be finite
-            if (Dora is not null) { using var scale = Dora.MergeScale(merged); merged.mul_(scale); }
-            using var finite = merged.isfinite().all();
-            if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
-            w.copy_(merged);
+            scale?.Dispose();
+            CheckFinite(merged);
+            using (no_grad()) DenseWeight("merge").copy_(merged);
         }
         Dora?.BaseChanged();
         Initialize(init, generator);
@@ -263,6 +251,25 @@ public sealed class LoraAdapter : IProjectionAdapter, IDisposable
 
     /// DoRA's row scale at the last merge, which the unmerge divides out.
     Tensor? _mergeScale;
+
+    /// The weight a merge writes, as a new float32 tensor (W itself untouched): W + s·B·A, and for DoRA each row times
+    /// g = m / ‖W + s·B·A‖ (`scale`, (out, 1), which the caller owns; null without DoRA). The caller owns the result.
+    public Tensor MergedWeight(out Tensor? scale)
+    {
+        var w = DenseWeight("merge");
+        using var _ = no_grad();
+        using var delta = DeltaWeight();
+        var merged = w.to(Dtype, copy: true).add_(delta);
+        scale = Dora?.MergeScale(merged);
+        if (scale is not null) merged.mul_(scale);
+        return merged;
+    }
+
+    void CheckFinite(Tensor merged)
+    {
+        using var finite = merged.isfinite().all();
+        if (!finite.item<bool>()) throw new UserException($"{Path}: merging the adapter gives non-finite weights; not merged");
+    }
 
     /// What the adapter holds outside the projection's parameters: PiSSA's start, a merge's DoRA scale, DoRA's ‖W‖².
     /// The projection calls it when the model is disposed.

@@ -84,7 +84,7 @@ public sealed class ReloraRestarts
         _adapters.Select(a => (a.Path + ".weight", (Tensor)a.Base.Weight!));
 
     /// Each adapted module's weight with the current adapter merged in (fp32, W + s·B·A; DoRA: g ⊙ (W + s·B·A), as
-    /// Merge writes it), computed on the CPU; the caller owns the tensors. The run's final model.
+    /// Merge writes it: LoraAdapter.MergedWeight), moved to the CPU; the caller owns the tensors. The run's final model.
     public Dictionary<string, Tensor> MergedWeights()
     {
         var merged = new Dictionary<string, Tensor>();
@@ -93,18 +93,11 @@ public sealed class ReloraRestarts
             using var _ = no_grad();
             foreach (var a in _adapters)
             {
-                using var delta = a.DeltaWeight();
-                using var deltaCpu = delta.cpu();
-                using var detached = a.Base.Weight!.detach();
-                using var w = detached.cpu();
-                var m = deltaCpu.add(w);
-                merged[a.Path + ".weight"] = m;
-                if (a.Dora is { } dora)
-                {
-                    using var scale = dora.MergeScale(m);
-                    using var scaleCpu = scale.cpu();
-                    m.mul_(scaleCpu);
-                }
+                var m = a.MergedWeight(out var scale);
+                scale?.Dispose();
+                var onCpu = m.cpu();
+                if (!ReferenceEquals(onCpu, m)) m.Dispose(); // on the CPU already, cpu() hands back the same tensor
+                merged[a.Path + ".weight"] = onCpu;
             }
             return merged;
         }
