@@ -221,7 +221,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         int n = run.Config.StopRatePrompts;
         if (n <= 0 || run.ValRecords.Count == 0) return null;
-        // After ReLoRA's restarts the adapters switched off leave the merged weights, not the base: no base to compare.
+        // After ReLoRA's restarts (merged weights) or PiSSA/OLoRA (the residual) the adapters switched off leave no base to compare.
         var stops = StopRate.Compare(run.Loaded.Model, run.Builder, run.ValRecords, n, withBase: run.Restarts is null && run.Lora?.Init.ChangesBase() != true);
         if (stops.Tuned.Prompts == 0) return null;
         using var log = new MetricsLog(Path.Combine(run.OutDir, RunFolder.Metrics), append: true, runSeconds);
